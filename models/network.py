@@ -1,0 +1,468 @@
+"""The validated sourcing network: workbook rows with every cross-reference resolved.
+
+Vocabulary used throughout the project: a *site* is a row of Sites (a supplier, a plant, a
+depot), an *item* a row of Items, a *period* one of the planning periods. Selectors (``from``,
+``to``, Tariffs ``origin``/``destination``) are resolved here to explicit sets of site ids and
+item lists to explicit item ids, so later layers never interpret workbook text again.
+Every record keeps ``row``, the Excel row it came from, so results and diagnoses can point back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+
+from models.problems import Problem, WorkbookError, describe
+from models.rows import (
+    DemandRow,
+    GroupRow,
+    ItemRow,
+    LaneRow,
+    PeriodRow,
+    PolicyRow,
+    SheetRow,
+    SiteRow,
+    SupplyRow,
+    TariffRow,
+)
+
+#: Label of the single period used when no sheet names any period.
+IMPLICIT_PERIOD = "all"
+#: The policy set with no rules; it always exists and cannot be redefined.
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What the Policies sheet requires of one rule type."""
+
+    needs_fraction: bool  # `value` required, within [0, 1]
+    description: str
+
+
+RULE_SPECS: dict[str, RuleSpec] = {
+    "min_share": RuleSpec(True, "share of flow from `from` sites at least `value`"),
+    "max_share": RuleSpec(True, "share of flow from `from` sites at most `value`"),
+    "exclude": RuleSpec(False, "no flow from `from` sites"),
+}
+BASES = ("value", "quantity")
+SCOPES = ("total", "each_destination")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Site(_Record):
+    id: str
+    country: str
+    tags: tuple[str, ...] = ()
+    row: int
+
+
+class Item(_Record):
+    id: str
+    unit: str | None = None
+    category: str | None = None
+    row: int
+
+
+class SupplyOption(_Record):
+    """Item ``item`` can be bought at ``site`` in ``period`` (one per period after expansion)."""
+
+    site: str
+    item: str
+    period: str
+    capacity: float | None
+    unit_cost: float
+    row: int
+
+
+class Requirement(_Record):
+    """``quantity`` of ``item`` must reach ``site`` in ``period``."""
+
+    site: str
+    item: str
+    period: str
+    quantity: float
+    row: int
+
+
+class Lane(_Record):
+    """A lane origin -> destination; ``item`` None means the row applies to every item."""
+
+    origin: str
+    destination: str
+    item: str | None
+    unit_cost: float
+    capacity: float | None
+    row: int
+
+
+class Tariff(_Record):
+    origins: frozenset[str]
+    destinations: frozenset[str]
+    items: frozenset[str]
+    period: str | None
+    rate: float
+    row: int
+
+
+class Rule(_Record):
+    """One Policies row, with its selectors resolved; ``*_text`` keep the cells for reports."""
+
+    policy: str
+    type: str
+    items: frozenset[str]
+    from_sites: frozenset[str]
+    to_sites: frozenset[str]
+    value: float | None
+    basis: str
+    scope: str
+    period: str | None
+    row: int
+    items_text: str = ""
+    from_text: str = ""
+    to_text: str = ""
+
+    def periods(self, all_periods: Iterable[str]) -> list[str]:
+        return [p for p in all_periods if self.period is None or p == self.period]
+
+    def label(self) -> str:
+        items = self.items_text or "all items"
+        frm = f" from {self.from_text}" if self.from_text else ""
+        to = f" into {self.to_text}" if self.to_text else ""
+        return f"{self.type} {items}{frm}{to}"
+
+
+class PolicySet(_Record):
+    name: str
+    rules: tuple[Rule, ...] = ()
+
+
+class Network(_Record):
+    """A workbook that passed validation. Build it with :func:`build_network`."""
+
+    periods: tuple[str, ...]
+    sites: dict[str, Site]
+    items: dict[str, Item]
+    groups: dict[str, frozenset[str]]
+    supply: tuple[SupplyOption, ...]
+    demand: tuple[Requirement, ...]
+    lanes: tuple[Lane, ...]
+    tariffs: tuple[Tariff, ...]
+    policies: dict[str, PolicySet]
+    source: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def policy(self, name: str) -> PolicySet:
+        """The policy set called ``name`` (case-insensitive); KeyError naming the known sets."""
+        key = name.strip().lower()
+        for policy in self.policies.values():
+            if policy.name.lower() == key:
+                return policy
+        known = ", ".join(self.policies)
+        raise KeyError(f"no policy set named {name!r}; the workbook has: {known}")
+
+    def country_groups(self) -> dict[str, str]:
+        """Site id -> the first group (in workbook order) containing its country, else 'other'."""
+        out = {}
+        for site in self.sites.values():
+            country = site.country.lower()
+            out[site.id] = next((g for g, cs in self.groups.items() if country in cs), "other")
+        return out
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class _Collector:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, sheet: str, row: int | None, column: str | None, message: str, value=None) -> None:
+        self.problems.append(Problem(sheet, row, column, message, value))
+
+
+def _split(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return [term.strip() for term in text.split(";") if term.strip()]
+
+
+class _Vocabulary:
+    """Case-insensitive lookup of the names selectors and item lists may use."""
+
+    def __init__(self, sites: dict[str, Site], groups: dict[str, frozenset[str]],
+                 group_names: dict[str, str], items: dict[str, Item]):
+        self.site_ids = {s.lower(): s for s in sites}
+        self.all_sites = frozenset(sites)
+        self.countries: dict[str, set[str]] = defaultdict(set)
+        for site in sites.values():
+            self.countries[site.country.lower()].add(site.id)
+        for members in groups.values():
+            for country in members:
+                self.countries.setdefault(country, set())
+        self.groups = {
+            g.lower(): set().union(*(self.countries.get(c, set()) for c in members)) if members else set()
+            for g, members in groups.items()
+        }
+        self.group_names = group_names
+        self.tags: dict[str, set[str]] = defaultdict(set)
+        for site in sites.values():
+            for tag in site.tags:
+                self.tags[tag.lower()].add(site.id)
+        self.item_ids = {i.lower(): i for i in items}
+        self.all_items = frozenset(items)
+        self.categories: dict[str, set[str]] = defaultdict(set)
+        for item in items.values():
+            if item.category:
+                self.categories[item.category.lower()].add(item.id)
+
+    def sites_for(self, text: str | None, sheet: str, row: int, column: str, out: _Collector) -> frozenset[str]:
+        terms = _split(text)
+        if not terms:
+            return self.all_sites
+        selected: set[str] = set()
+        for term in terms:
+            key = term.lower()
+            kinds = [
+                (kind, found) for kind, found in (
+                    ("group", self.groups.get(key)),
+                    ("country", self.countries.get(key)),
+                    ("tag", self.tags.get(key)),
+                    ("site", {self.site_ids[key]} if key in self.site_ids else None),
+                ) if found is not None
+            ]
+            if not kinds:
+                out.add(sheet, row, column,
+                        f"{describe(term)} is not a group, country, tag or site id", term)
+            elif len(kinds) > 1:
+                names = " and a ".join(k for k, _ in kinds)
+                out.add(sheet, row, column,
+                        f"{describe(term)} is ambiguous: it names a {names}; rename one of them", term)
+            else:
+                selected |= kinds[0][1]
+        return frozenset(selected)
+
+    def items_for(self, text: str | None, sheet: str, row: int, column: str, out: _Collector) -> frozenset[str]:
+        terms = _split(text)
+        if not terms:
+            return self.all_items
+        selected: set[str] = set()
+        for term in terms:
+            key = term.lower()
+            is_item, is_category = key in self.item_ids, key in self.categories
+            if is_item and is_category:
+                out.add(sheet, row, column,
+                        f"{describe(term)} is ambiguous: it is both an item and a category", term)
+            elif is_item:
+                selected.add(self.item_ids[key])
+            elif is_category:
+                selected |= self.categories[key]
+            else:
+                out.add(sheet, row, column, f"{describe(term)} is not an item or category in Items", term)
+        return frozenset(selected)
+
+
+def _unique(rows: Iterable[SheetRow], key, sheet: str, column: str, out: _Collector) -> list:
+    seen: dict = {}
+    kept = []
+    for row in rows:
+        k = key(row)
+        if k in seen:
+            out.add(sheet, row.row, column,
+                    f"duplicate of {sheet} row {seen[k]} ({describe(getattr(row, column))})",
+                    getattr(row, column))
+            continue
+        seen[k] = row.row
+        kept.append(row)
+    return kept
+
+
+def _natural_order(periods: set[str]) -> list[str]:
+    try:
+        return sorted(periods, key=float)
+    except ValueError:
+        return sorted(periods)
+
+
+def _resolve_periods(rows: dict[type, list], out: _Collector) -> tuple[list[str], dict[str, str]]:
+    declared = _unique(rows.get(PeriodRow, []), lambda r: r.period.lower(), "Periods", "period", out)
+    if declared:
+        periods = [r.period for r in declared]
+    else:
+        used = {r.period for model in (SupplyRow, DemandRow, TariffRow, PolicyRow)
+                for r in rows.get(model, []) if r.period is not None}
+        periods = _natural_order(used) if used else [IMPLICIT_PERIOD]
+    return periods, {p.lower(): p for p in periods}
+
+
+def _period(value: str | None, lookup: dict[str, str], sheet: str, row: int, out: _Collector) -> str | None:
+    if value is None:
+        return None
+    found = lookup.get(value.lower())
+    if found is None:
+        out.add(sheet, row, "period", f"{describe(value)} is not a period in Periods", value)
+    return found
+
+
+def _expand_by_period(rows, sheet: str, periods: list[str], make, out: _Collector) -> list:
+    """Give every (site, item) one record per period: specific rows override a blank-period row."""
+    by_key: dict[tuple[str, str], dict[str | None, SheetRow]] = defaultdict(dict)
+    for row in rows:
+        slot = by_key[(row.site, row.item)]
+        if row.period in slot:
+            what = "blank period" if row.period is None else f"period {row.period}"
+            out.add(sheet, row.row, "period",
+                    f"duplicate of {sheet} row {slot[row.period].row} (same site, item and {what})",
+                    row.period)
+            continue
+        slot[row.period] = row
+    records = []
+    for (_site, _item), slot in by_key.items():
+        for period in periods:
+            row = slot.get(period, slot.get(None))
+            if row is not None:
+                records.append(make(row, period))
+    return records
+
+
+def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
+                  warnings: Iterable[str] = ()) -> Network:
+    """Resolve and cross-check the rows of every sheet; raise WorkbookError with every problem."""
+    out = _Collector(warnings=list(warnings))
+
+    site_rows = _unique(rows.get(SiteRow, []), lambda r: r.site.lower(), "Sites", "site", out)
+    sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(_split(r.tags)), row=r.row)
+             for r in site_rows}
+    item_rows = _unique(rows.get(ItemRow, []), lambda r: r.item.lower(), "Items", "item", out)
+    items = {r.item: Item(id=r.item, unit=r.unit, category=r.category, row=r.row) for r in item_rows}
+    group_members: dict[str, set[str]] = defaultdict(set)
+    group_names: dict[str, str] = {}
+    for r in _unique(rows.get(GroupRow, []), lambda r: (r.group.lower(), r.country.lower()),
+                     "Groups", "country", out):
+        group_names.setdefault(r.group.lower(), r.group)
+        group_members[group_names[r.group.lower()]].add(r.country.lower())
+    groups = {g: frozenset(cs) for g, cs in group_members.items()}
+    vocab = _Vocabulary(sites, groups, group_names, items)
+    periods, period_lookup = _resolve_periods(rows, out)
+
+    def site_ref(value: str, sheet: str, row: int, column: str) -> str | None:
+        found = vocab.site_ids.get(value.lower())
+        if found is None:
+            out.add(sheet, row, column, f"{describe(value)} is not a site in Sites", value)
+        return found
+
+    def item_ref(value: str, sheet: str, row: int, column: str = "item") -> str | None:
+        found = vocab.item_ids.get(value.lower())
+        if found is None:
+            out.add(sheet, row, column, f"{describe(value)} is not an item in Items", value)
+        return found
+
+    def canonical_site_item(model, sheet):
+        kept = []
+        for r in rows.get(model, []):
+            site = site_ref(r.site, sheet, r.row, "site")
+            item = item_ref(r.item, sheet, r.row)
+            period = _period(r.period, period_lookup, sheet, r.row, out)
+            if site and item and (r.period is None or period):
+                kept.append(r.model_copy(update={"site": site, "item": item, "period": period}))
+        return kept
+
+    supply = _expand_by_period(
+        canonical_site_item(SupplyRow, "Supply"), "Supply", periods,
+        lambda r, p: SupplyOption(site=r.site, item=r.item, period=p, capacity=r.capacity,
+                                  unit_cost=r.unit_cost, row=r.row), out)
+    demand = _expand_by_period(
+        canonical_site_item(DemandRow, "Demand"), "Demand", periods,
+        lambda r, p: Requirement(site=r.site, item=r.item, period=p, quantity=r.quantity, row=r.row), out)
+
+    lanes = []
+    for r in rows.get(LaneRow, []):
+        origin = site_ref(r.origin, "Lanes", r.row, "origin")
+        destination = site_ref(r.destination, "Lanes", r.row, "destination")
+        item = item_ref(r.item, "Lanes", r.row) if r.item is not None else None
+        if origin and destination and (r.item is None or item):
+            lanes.append(Lane(origin=origin, destination=destination, item=item,
+                              unit_cost=r.unit_cost or 0.0, capacity=r.capacity, row=r.row))
+    lanes = _unique(lanes, lambda ln: (ln.origin, ln.destination, ln.item), "Lanes", "destination", out)
+
+    tariffs = []
+    for r in rows.get(TariffRow, []):
+        tariffs.append(Tariff(
+            origins=vocab.sites_for(r.origin, "Tariffs", r.row, "origin", out),
+            destinations=vocab.sites_for(r.destination, "Tariffs", r.row, "destination", out),
+            items=vocab.items_for(r.item, "Tariffs", r.row, "item", out),
+            period=_period(r.period, period_lookup, "Tariffs", r.row, out),
+            rate=r.rate, row=r.row))
+
+    policies = {BASELINE: PolicySet(name=BASELINE)}
+    rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for r in rows.get(PolicyRow, []):
+        rule = _build_rule(r, vocab, period_lookup, out)
+        if r.policy.strip().lower() == BASELINE:
+            out.add("Policies", r.row, "policy",
+                    f"{describe(r.policy)} is reserved for the plan without rules; choose another name",
+                    r.policy)
+            continue
+        name = names.setdefault(r.policy.lower(), r.policy)
+        if rule is not None:
+            rules_by_policy[name].append(rule.model_copy(update={"policy": name}))
+        else:
+            rules_by_policy.setdefault(name, [])
+    for name, rules in rules_by_policy.items():
+        policies[name] = PolicySet(name=name, rules=tuple(rules))
+
+    if out.problems:
+        raise WorkbookError(out.problems)
+    return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
+                   supply=tuple(supply), demand=tuple(demand), lanes=tuple(lanes),
+                   tariffs=tuple(tariffs), policies=policies, source=source,
+                   warnings=tuple(out.warnings))
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: _Collector) -> str:
+    if value is None:
+        return allowed[0]
+    key = value.strip().lower()
+    if key not in allowed:
+        out.add("Policies", row, column,
+                f"{describe(value)} is not one of: {', '.join(allowed)}", value)
+        return allowed[0]
+    return key
+
+
+def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
+                out: _Collector) -> Rule | None:
+    problems_before = len(out.problems)
+    rule_type = r.rule.strip().lower()
+    spec = RULE_SPECS.get(rule_type)
+    if spec is None:
+        out.add("Policies", r.row, "rule",
+                f"{describe(r.rule)} is not a rule type; expected one of: {', '.join(RULE_SPECS)}", r.rule)
+    if spec is not None and spec.needs_fraction:
+        if r.value is None:
+            out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value between 0 and 1")
+        elif not 0.0 <= r.value <= 1.0:
+            out.add("Policies", r.row, "value",
+                    f"{describe(r.value)} is outside [0, 1]; a share is a fraction (0.7 or 70%)", r.value)
+    rule = dict(
+        policy=r.policy, type=rule_type,
+        items=vocab.items_for(r.items, "Policies", r.row, "items", out),
+        from_sites=vocab.sites_for(r.from_, "Policies", r.row, "from", out),
+        to_sites=vocab.sites_for(r.to, "Policies", r.row, "to", out),
+        value=r.value,
+        basis=_choice(r.basis, BASES, r.row, "basis", out),
+        scope=_choice(r.scope, SCOPES, r.row, "scope", out),
+        period=_period(r.period, period_lookup, "Policies", r.row, out),
+        row=r.row, items_text=r.items or "", from_text=r.from_ or "", to_text=r.to or "",
+    )
+    if len(out.problems) > problems_before:
+        return None
+    return Rule(**rule)

@@ -1,0 +1,197 @@
+"""The ``sourcing`` command: template, validate, solve.
+
+Exit codes: 0 a plan was written (or the workbook is valid); 1 no feasible plan; 2 invalid
+input or usage. No traceback reaches the user: unexpected failures are reported in one line
+(set SOURCING_DEBUG=1 to see the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.problems import WorkbookError
+from optimizer.api import solve as solve_network
+from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, write_model
+from optimizer.report import OutputError, check_output_path, write_plan
+from optimizer.results import SolveResult
+from optimizer.template import write_template
+from optimizer.workbook import load_workbook
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Cost-minimal sourcing plans under localization rules, from Excel to Excel.")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_INVALID = 0, 1, 2
+
+
+class Stop(Exception):
+    """End the command with an exit code after its message was printed."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+def _emit_json(payload: dict) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def _invalid(problems: list, as_json: bool, status: str = "error") -> None:
+    if as_json:
+        _emit_json({"status": status, "problems": [p.as_dict() for p in problems]})
+    else:
+        err.print(f"[bold red]The workbook has {len(problems)} problem(s):[/]")
+        for problem in problems:
+            err.print(f"  {problem}", markup=False)
+    raise Stop(EXIT_INVALID)
+
+
+def _load(path: Path, as_json: bool):
+    try:
+        network = load_workbook(path)
+    except WorkbookError as exc:
+        _invalid(exc.problems, as_json)
+    if not as_json:
+        for warning in network.warnings:
+            err.print(f"warning: {warning}", markup=False)
+    return network
+
+
+def _fail(message: str, as_json: bool, code: int = EXIT_INVALID) -> None:
+    if as_json:
+        _emit_json({"status": "error", "message": message})
+    else:
+        err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise Stop(code)
+
+
+@app.command()
+def template(output: Annotated[Path, typer.Argument(help="Where to write the starter workbook (.xlsx).")]):
+    """Write a starter workbook with every sheet, a tiny example and column notes."""
+    try:
+        write_template(output)
+    except OutputError as exc:
+        _fail(str(exc), False)
+    out.print(f"Template written to {output}")
+
+
+@app.command()
+def validate(
+    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Check a workbook against the format and report every problem at once."""
+    network = _load(workbook, as_json)
+    counts = {"sites": len(network.sites), "items": len(network.items), "periods": len(network.periods),
+              "supply_options": len(network.supply), "demand_rows": len(network.demand),
+              "lanes": len(network.lanes), "tariffs": len(network.tariffs),
+              "policies": [p for p in network.policies]}
+    if as_json:
+        _emit_json({"status": "valid", "warnings": list(network.warnings), **counts})
+    else:
+        out.print(f"[green]valid[/]: {counts['sites']} sites, {counts['items']} items, "
+                  f"{counts['periods']} periods, {counts['supply_options']} supply options, "
+                  f"{counts['demand_rows']} demand entries, {counts['lanes']} lanes; "
+                  f"policy sets: {', '.join(counts['policies'])}")
+
+
+def _print_result(result: SolveResult, output: Path | None) -> None:
+    style = "green" if result.status == "optimal" else "red"
+    out.print(f"Policy set [bold]{result.policy}[/]: [{style}]{result.status}[/] ({result.solver})")
+    if result.has_plan:
+        table = Table(show_header=True, header_style="bold")
+        table.add_column("cost")
+        table.add_column("amount", justify="right")
+        for part, value in result.costs.items():
+            table.add_row(part, f"{value:,.2f}")
+        table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
+        out.print(table)
+        if len(result.compliance):
+            binding = result.compliance[result.compliance["binding"] == True]  # noqa: E712
+            out.print(f"{len(result.compliance)} rule checks, {len(binding)} binding "
+                      "(see the Compliance sheet)")
+    if result.message:
+        out.print(result.message, markup=False)
+    if output is not None:
+        out.print(f"Plan written to {output}")
+
+
+@app.command()
+def solve(
+    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="Plan workbook to write (default: <input>-<policy>-plan.xlsx "
+                                                     "in the current folder).")] = None,
+    policy: Annotated[str, typer.Option(help="Policy set to apply.")] = "baseline",
+    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
+    if solver.lower() not in SOLVERS:
+        _fail(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}", as_json)
+    if time_limit is not None and time_limit <= 0:
+        _fail("--time-limit must be a positive number of seconds", as_json)
+    if output is None:
+        output = Path(f"{workbook.stem}-{policy}-plan.xlsx")
+    try:
+        check_output_path(output, [workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+    network = _load(workbook, as_json)
+    try:
+        network.policy(policy)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), as_json)
+    try:
+        result = solve_network(network, policy=policy,
+                               options=SolverOptions(solver=solver.lower(), time_limit=time_limit))
+    except SolverUnavailable as exc:
+        _fail(str(exc), as_json)
+    if write_lp is not None:
+        write_model(result.formulation, str(write_lp), result.output.model)
+    written = None
+    if result.has_plan:
+        try:
+            written = write_plan(result, output, inputs=[workbook])
+        except OutputError as exc:
+            _fail(str(exc), as_json)
+    if as_json:
+        _emit_json(result.as_dict(str(written) if written else None))
+    else:
+        _print_result(result, written)
+        if not result.has_plan:
+            err.print("No plan was written.")
+    raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def main() -> None:
+    """Console entry point: run the app, map outcomes to exit codes, never show a traceback."""
+    try:
+        app()  # standalone: usage errors and --help exit by themselves (usage errors with 2)
+    except Stop as stop:
+        sys.exit(stop.code)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
+        if os.environ.get("SOURCING_DEBUG"):
+            traceback.print_exc()
+        err.print(f"error: unexpected failure ({type(exc).__name__}: {exc}). "
+                  "Please report it with the workbook; set SOURCING_DEBUG=1 for details.", markup=False)
+        sys.exit(EXIT_INVALID)
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

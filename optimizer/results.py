@@ -1,0 +1,206 @@
+"""Solver output turned into business tables (pandas DataFrames keyed by site, item, period)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.backend import SolverOutput
+from optimizer.formulation import Formulation
+from optimizer.rules import RuleTerms
+
+#: Flows below this quantity are reported as zero (solver round-off).
+FLOW_TOLERANCE = 1e-9
+#: A share within this distance of its bound is reported as binding.
+SHARE_TOLERANCE = 1e-6
+
+COST_PARTS = ("supply", "transport", "tariffs")
+
+
+@dataclass
+class SolveResult:
+    """A solved (or unsolvable) sourcing plan for one policy set.
+
+    Tables are empty DataFrames when there is no plan. ``costs`` has the keys of COST_PARTS.
+    """
+
+    status: str
+    policy: str
+    solver: str
+    total_cost: float | None
+    costs: dict[str, float | None]
+    flows: pd.DataFrame
+    utilization: pd.DataFrame
+    compliance: pd.DataFrame
+    summary: pd.DataFrame
+    message: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    formulation: Formulation | None = None
+    output: SolverOutput | None = None
+
+    @property
+    def has_plan(self) -> bool:
+        return self.total_cost is not None
+
+    def as_dict(self, output_path: str | None = None) -> dict[str, Any]:
+        """The fields of ``solve --json``."""
+        return {
+            "status": self.status, "policy": self.policy, "solver": self.solver,
+            "total_cost": self.total_cost, "costs": self.costs, "message": self.message,
+            "output": output_path, "stats": self.stats,
+        }
+
+
+def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """Non-zero flows with their landed cost split into supply, transport and tariff parts."""
+    flows = formulation.flows.assign(quantity=values)
+    flows = flows[flows["quantity"] > FLOW_TOLERANCE]
+    sites = formulation.network.sites
+    country = {s: site.country for s, site in sites.items()}
+    out = pd.DataFrame({
+        "period": flows["period"], "item": flows["item"],
+        "origin": flows["origin"], "origin_country": flows["origin"].map(country),
+        "destination": flows["destination"], "destination_country": flows["destination"].map(country),
+        "quantity": flows["quantity"],
+        "supply_unit_cost": flows["supply_unit_cost"], "lane_unit_cost": flows["lane_unit_cost"],
+        "tariff_rate": flows["tariff_rate"], "landed_unit_cost": flows["unit_cost"],
+    })
+    out["supply_cost"] = out["quantity"] * out["supply_unit_cost"]
+    out["transport_cost"] = out["quantity"] * out["lane_unit_cost"]
+    out["tariff_cost"] = out["quantity"] * out["tariff_rate"] * out["supply_unit_cost"]
+    out["total_cost"] = out["quantity"] * out["landed_unit_cost"]
+    return out.reset_index(drop=True)
+
+
+def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
+    flows = formulation.flows
+    supply = flows["supply_unit_cost"].to_numpy()
+    return {
+        "supply": float(supply @ values),
+        "transport": float(flows["lane_unit_cost"].to_numpy() @ values),
+        "tariffs": float((flows["tariff_rate"].to_numpy() * supply) @ values),
+    }
+
+
+def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """Every supply option (used or not) and every capacitated lane: used vs capacity."""
+    network = formulation.network
+    flows = formulation.flows.assign(quantity=values)
+    used_supply = flows.groupby(["origin", "item", "period"])["quantity"].sum()
+    supply = pd.DataFrame([dict(s) for s in network.supply])
+    frames = []
+    if len(supply):
+        keys = pd.MultiIndex.from_frame(supply[["site", "item", "period"]])
+        frames.append(pd.DataFrame({
+            "resource": "supply", "site": supply["site"], "destination": "", "item": supply["item"],
+            "period": supply["period"],
+            "used": used_supply.reindex(keys).fillna(0.0).to_numpy(),
+            "capacity": supply["capacity"], "source": "Supply row " + supply["row"].astype(str),
+        }))
+    for name, keys, item_label in (("lane_capacity", ["origin", "destination", "item", "period"], None),
+                                   ("lane_pair_capacity", ["origin", "destination", "period"], "(all items)")):
+        block = formulation.blocks.get(name)
+        if block is None:
+            continue
+        used = np.bincount(block.row, weights=values[block.var] * block.coef, minlength=len(block))
+        rows = block.rows
+        frames.append(pd.DataFrame({
+            "resource": "lane", "site": rows["origin"], "destination": rows["destination"],
+            "item": rows["item"] if item_label is None else item_label, "period": rows["period"],
+            "used": used, "capacity": rows["rhs"],
+            "source": "Lanes row " + rows["sheet_row"].astype(str),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=["resource", "site", "destination", "item", "period", "used",
+                                     "capacity", "utilization", "at_capacity", "source"])
+    out = pd.concat(frames, ignore_index=True)
+    out["used"] = out["used"].where(out["used"].abs() > FLOW_TOLERANCE, 0.0)
+    cap = out["capacity"].astype(float)
+    out["utilization"] = np.where(cap > 0, out["used"] / cap.where(cap > 0, 1.0), np.nan)
+    out["at_capacity"] = cap.notna() & (out["used"] >= cap - 1e-7 * np.maximum(1.0, cap.fillna(0)))
+    order = {p: i for i, p in enumerate(network.periods)}
+    out = out.assign(_p=out["period"].map(order)).sort_values(
+        ["resource", "_p", "item", "site", "destination"], kind="stable").drop(columns="_p")
+    return out[["resource", "site", "destination", "item", "period", "used", "capacity",
+                "utilization", "at_capacity", "source"]].reset_index(drop=True)
+
+
+def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | None) -> pd.DataFrame:
+    rule = terms.rule
+    n = len(terms.rows)
+    weighted = terms.weight * values[terms.var]
+    total = np.bincount(terms.row, weights=weighted, minlength=n)
+    selected = np.bincount(terms.row, weights=weighted * terms.selected, minlength=n)
+    share = np.divide(selected, total, out=np.full(n, np.nan), where=total > FLOW_TOLERANCE)
+    bound = 0.0 if rule.type == "exclude" else float(rule.value)
+    if rule.type == "exclude":
+        binding = (np.abs(duals) > 1e-9) if duals is not None else np.full(n, None)
+    else:
+        binding = (total > FLOW_TOLERANCE) & (np.abs(np.nan_to_num(share, nan=-1.0) - bound) <= SHARE_TOLERANCE)
+    sense = {"min_share": ">=", "max_share": "<=", "exclude": "<="}.get(rule.type, "")
+    return pd.DataFrame({
+        "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
+        "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
+        "basis": rule.basis, "scope": rule.scope,
+        "period": terms.rows["period"].to_numpy(), "destination": terms.rows["destination"].to_numpy(),
+        "from_flow": selected, "total_flow": total, "share": share, "sense": sense, "bound": bound,
+        "binding": binding,
+    })
+
+
+COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
+                      "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding"]
+
+
+def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
+    """For every rule and period (and destination, for scope each_destination): share achieved,
+    bound, and whether the rule binds (share at its bound; for exclude: a non-zero shadow price)."""
+    frames = []
+    for name, terms in formulation.rule_terms.items():
+        duals = output.duals.get(name)
+        frames.append(_rule_compliance(terms, output.values, duals))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COMPLIANCE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COMPLIANCE_COLUMNS]
+
+
+def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any]) -> SolveResult:
+    """Assemble the business tables from the solver output."""
+    policy = formulation.policy.name
+    network = formulation.network
+    if output.has_plan:
+        values = output.values
+        costs = cost_breakdown(formulation, values)
+        total = float(sum(costs.values()))
+        flows = flow_report(formulation, values)
+        utilization = utilization_report(formulation, values)
+        compliance = compliance_report(formulation, output)
+    else:
+        costs = {k: None for k in COST_PARTS}
+        total = None
+        flows = utilization = compliance = pd.DataFrame()
+    summary_rows = [
+        ("Workbook", network.source or ""),
+        ("Policy set", policy),
+        ("Status", output.status),
+        ("Solver", output.solver),
+        ("Total cost", total),
+        ("Supply cost", costs["supply"]),
+        ("Transport cost", costs["transport"]),
+        ("Tariff cost", costs["tariffs"]),
+        ("Total demand", float(sum(d.quantity for d in network.demand))),
+        ("Periods", ", ".join(network.periods)),
+        ("Flow variables", formulation.n_variables),
+        ("Constraints", formulation.n_constraints),
+    ]
+    if output.message:
+        summary_rows.append(("Message", output.message))
+    summary = pd.DataFrame(summary_rows, columns=["field", "value"])
+    return SolveResult(status=output.status, policy=policy, solver=output.solver, total_cost=total,
+                       costs=costs, flows=flows, utilization=utilization, compliance=compliance,
+                       summary=summary, message=output.message, stats=stats,
+                       formulation=formulation, output=output)
