@@ -44,7 +44,7 @@ SITES = (
     ["site", "country", "tags", "source"],
     [
         # Pack / vehicle plants (receive cells)
-        ["BMW_Woodruff_SC", "United States", "pack_plant", "ref §4 note (BMW battery assembly, Woodruff SC)"],
+        ["BMW_Woodruff_SC", "United States", "pack_plant", "ref §4 note (BMW battery assembly plant)"],
         ["VW_Chattanooga_TN", "United States", "pack_plant", "assumption (site not in reference)"],
         ["GM_FactoryZero_MI", "United States", "pack_plant", "assumption (site not in reference)"],
         ["BMW_SanLuisPotosi_MX", "Mexico", "pack_plant", "ref §4.1 (AESC 2nd building for BMW Mexico)"],
@@ -93,29 +93,30 @@ ITEMS = (
 )
 
 # Supply: a row with a period overrides the blank-period row of the same site and item.
+C, M = "cells_nmc", "cam_nmc"
 SUPPLY = (
     ["site", "item", "period", "capacity", "unit_cost", "source"],
     [
-        ["AESC_Florence_SC", "cells_nmc", None, 30, 81.0, "30 GWh ref §4.1; cost = $60 x 1.35: assumption"],
-        ["AESC_Florence_SC", "cells_nmc", 2026, 15, 81.0, "first-year ramp: assumption (ops from 2026, ref §4.1)"],
-        ["Ultium_SpringHill_TN", "cells_nmc", None, 10, 78.0, "50 GWh plant ref §4.1; 10 available, cost +30%: assumption"],
-        ["StarPlus_Kokomo_IN", "cells_nmc", None, 12, 84.0, "33+34 GWh ref §4.1; 12 available, cost +40%: assumption"],
-        ["StarPlus_Kokomo_IN", "cells_nmc", 2026, 8, 84.0, "plant #2 only from 2027 (ref §4.1); 8 available: assumption"],
-        ["PowerCo_StThomas_ON", "cells_nmc", None, 30, 84.0, "up to 90 GWh ref §4.1; 30 available in 2030: assumption"],
-        ["PowerCo_StThomas_ON", "cells_nmc", 2026, 0, 84.0, "first cells 2027 (ref §4.1): no supply in 2026"],
-        ["PowerCo_StThomas_ON", "cells_nmc", 2027, 6, 88.0, "ramp-up volume and cost: assumption"],
-        ["PowerCo_StThomas_ON", "cells_nmc", 2028, 15, 86.0, "ramp-up volume and cost: assumption"],
-        ["PowerCo_StThomas_ON", "cells_nmc", 2029, 20, 84.0, "ramp-up volume: assumption"],
-        ["CATL_Debrecen_HU", "cells_nmc", None, 12, 66.0, "100 GWh plant ref §4.3; 12 available, cost $60 x 1.10: assumption"],
-        ["LGES_Wroclaw_PL", "cells_nmc", None, 8, 74.0, "capacity UNVERIFIED (ref §4.3); 8 available, $67.1 x 1.10: assumption"],
-        ["CATL_Ningde_CN", "cells_nmc", None, None, 60.0, "China NCM811 cell cost $60/kWh ref §5.2; unlimited (ref §4.3 overcapacity)"],
-        ["EcoPro_Becancour_QC", "cam_nmc", None, 20, 21.0, "45 kt/yr ref §4.2; 20 available, cost $17.6 x 1.2: assumption"],
-        ["EcoPro_Becancour_QC", "cam_nmc", 2026, 10, 21.0, "production starts H1 2026 (ref §4.2); 10 kt: assumption"],
-        ["PoscoFutureM_Becancour_QC", "cam_nmc", None, 10, 21.5, "capacity UNVERIFIED (ref §4.2): 10 kt from 2028, cost: assumption"],
-        ["PoscoFutureM_Becancour_QC", "cam_nmc", 2026, 0, 21.5, "start year 2028: assumption"],
-        ["PoscoFutureM_Becancour_QC", "cam_nmc", 2027, 0, 21.5, "start year 2028: assumption"],
-        ["Umicore_Cheonan_KR", "cam_nmc", None, 30, 18.5, "serves AESC NA ref §4.2; 30 kt and cost $17.6 x 1.05: assumption"],
-        ["CAM_Generic_CN", "cam_nmc", None, None, 17.6, "NCM 8-series CAM $17.64/kg ref §5.3; unlimited: assumption"],
+        ["AESC_Florence_SC", C, None, 30, 81.0, "30 GWh ref §4.1; cost = $60 x 1.35: assumption"],
+        ["AESC_Florence_SC", C, 2026, 15, 81.0, "first-year ramp: assumption (ops from 2026, ref §4.1)"],
+        ["Ultium_SpringHill_TN", C, None, 10, 78.0, "50 GWh plant ref §4.1; 10 available, +30%: assumption"],
+        ["StarPlus_Kokomo_IN", C, None, 12, 84.0, "33+34 GWh ref §4.1; 12 available, +40%: assumption"],
+        ["StarPlus_Kokomo_IN", C, 2026, 8, 84.0, "plant #2 only from 2027 (ref §4.1); 8: assumption"],
+        ["PowerCo_StThomas_ON", C, None, 30, 84.0, "up to 90 GWh ref §4.1; 30 available: assumption"],
+        ["PowerCo_StThomas_ON", C, 2026, 0, 84.0, "first cells 2027 (ref §4.1): no supply in 2026"],
+        ["PowerCo_StThomas_ON", C, 2027, 6, 88.0, "ramp-up volume and cost: assumption"],
+        ["PowerCo_StThomas_ON", C, 2028, 15, 86.0, "ramp-up volume and cost: assumption"],
+        ["PowerCo_StThomas_ON", C, 2029, 20, 84.0, "ramp-up volume: assumption"],
+        ["CATL_Debrecen_HU", C, None, 12, 66.0, "100 GWh ref §4.3; 12 available, $60 x 1.10: assumption"],
+        ["LGES_Wroclaw_PL", C, None, 8, 74.0, "capacity UNVERIFIED ref §4.3; 8, $67.1 x 1.10: assumption"],
+        ["CATL_Ningde_CN", C, None, None, 60.0, "$60/kWh ref §5.2; unlimited (overcapacity ref §4.3)"],
+        ["EcoPro_Becancour_QC", M, None, 20, 21.0, "45 kt ref §4.2; 20 available, $17.6 x 1.2: assumption"],
+        ["EcoPro_Becancour_QC", M, 2026, 10, 21.0, "production from H1 2026 (ref §4.2); 10 kt: assumption"],
+        ["PoscoFutureM_Becancour_QC", M, None, 10, 21.5, "capacity UNVERIFIED ref §4.2; 10, cost: assumed"],
+        ["PoscoFutureM_Becancour_QC", M, 2026, 0, 21.5, "start year 2028: assumption"],
+        ["PoscoFutureM_Becancour_QC", M, 2027, 0, 21.5, "start year 2028: assumption"],
+        ["Umicore_Cheonan_KR", M, None, 30, 18.5, "serves AESC NA ref §4.2; 30, $17.6 x 1.05: assumption"],
+        ["CAM_Generic_CN", M, None, None, 17.6, "NCM811 CAM $17.64/kg ref §5.3; unlimited: assumption"],
     ],
 )
 
@@ -239,10 +240,12 @@ NOTES = (
                   "million per kt (= $/kg). Totals are in USD million."],
         ["Reference", "Facts come from ev-battery-supply-chain.md (sections quoted as 'ref §x' in the "
                       "source columns). Anything marked UNVERIFIED there is treated as an assumption."],
-        ["Sites", "Real plants (except CAM_Generic_CN, a generic Chinese CAM maker). Capacities are the share available to this illustrative buyer "
-                  "(assumption), not nameplate; nameplate is in the reference."],
+        ["Sites", "Real plants, except CAM_Generic_CN (a generic Chinese CAM maker). Capacities are the "
+                  "share available to this illustrative buyer (assumption), not nameplate; nameplate is "
+                  "in the reference."],
         ["Demand", "Assumption: illustrative cell volumes per pack plant; CAM demand = assumed cell "
-                   "volume x 1.4 kg CAM/kWh (ref §5.4). Single tier: CAM demand does not follow cell flows."],
+                   "volume x 1.4 kg CAM/kWh (ref §5.4). Single tier: CAM demand does not follow cell "
+                   "flows."],
         ["Costs", "China NCM811 cell $60/kWh, Korea $67.1/kWh (ref §5.2); NCM CAM $17.64/kg (ref §5.3). "
                   "North American premiums (+30-47% cells, +20-22% CAM) are assumptions (ref §5.1: NA packs "
                   "+44% vs China)."],
@@ -253,10 +256,10 @@ NOTES = (
                     "and Mexico are not modelled (assumption)."],
         ["Groups", "fta_partners lists only FTA countries relevant here; the 20-country list is "
                    "UNVERIFIED (ref §1.4). feoc_nations per ref §1.3."],
-        ["Policies", "ira_30d_whatif: §30D shares by year (ref §1.2) + FEOC exclusion (ref §1.3), a what-if "
-                     "since §30D ended 30 Sep 2025 (ref §1.5). local_for_local: 70% NA cells per pack "
-                     "plant (assumption). china_cap: max 20% from China per item (assumption). feoc_ban: "
-                     "FEOC exclusion only."],
+        ["Policies", "ira_30d_whatif: §30D shares by year (ref §1.2) + FEOC exclusion (ref §1.3), "
+                     "a what-if since §30D ended 30 Sep 2025 (ref §1.5). local_for_local: 70% NA cells "
+                     "per pack plant (assumption). china_cap: max 20% from China per item (assumption). "
+                     "feoc_ban: FEOC exclusion only."],
         ["Not modelled", "§45X credits, USMCA rules of origin, Umicore Loyalist ON (paused, ref §4.2), "
                          "Northvolt Six QC (delayed, ref §4.1), LFP cells."],
     ],
