@@ -195,7 +195,8 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         with _quiet(not options.verbose):
             model.problem.solve(solver)
     except pulp.PulpSolverError as exc:
-        output.message = f"solver {name} failed: {exc}; try the other solver (--solver {'cbc' if name == 'highs' else 'highs'})"
+        other = "cbc" if name == "highs" else "highs"
+        output.message = f"solver {name} failed: {exc}; try the other solver (--solver {other})"
         return output
     output.seconds_solve = time.perf_counter() - built
     output.status = _status(model.problem, name)

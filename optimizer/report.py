@@ -29,6 +29,13 @@ FORMATS = {
     "supply_unit_cost": MONEY, "lane_unit_cost": MONEY, "landed_unit_cost": MONEY,
     "supply_cost": MONEY, "transport_cost": MONEY, "tariff_cost": MONEY, "total_cost": MONEY,
     "tariff_rate": PERCENT, "utilization": PERCENT, "share": PERCENT, "bound": PERCENT,
+    "cost_per_point": MONEY,
+}
+
+
+#: Column headers shown in Excel where the DataFrame name needs its sign and unit spelled out.
+HEADERS = {
+    "cost_per_point": "cost change per +1 pp of bound",
 }
 
 
@@ -73,7 +80,7 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     """Add sheet ``title`` holding ``frame`` as a formatted Excel table."""
     ws = wb.create_sheet(title)
     columns = [str(c) for c in frame.columns]
-    ws.append(columns)
+    ws.append([HEADERS.get(c, c) for c in columns])
     for record in frame.itertuples(index=False, name=None):
         ws.append([_cell_value(v) for v in record])
     for cell in ws[1]:
@@ -88,7 +95,7 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
             for (cell,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=index, max_col=index):
                 cell.number_format = fmt
         sample = [len(str(v)) for v in frame[column].head(200).tolist() if v is not None] if len(frame) else []
-        width = max([len(column) + 2] + [min(s, 60) + 2 for s in sample])
+        width = max([len(HEADERS.get(column, column)) + 2] + [min(s, 60) + 2 for s in sample])
         ws.column_dimensions[letter].width = max(10, min(width, 62))
     ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
     table = Table(displayName=title.replace(" ", "_"), ref=ref)
@@ -113,10 +120,6 @@ def save_atomically(wb: Workbook, path: str | Path) -> Path:
     return path
 
 
-def summary_formats(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary
-
-
 def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:
     """Write the plan (Summary, Flows, Utilization, Compliance) to a new workbook at ``path``."""
     path = check_output_path(path, list(inputs))
@@ -124,7 +127,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     wb.remove(wb.active)
     write_table(wb, "Summary", result.summary)
     ws = wb["Summary"]
-    for (label, value) in ws.iter_rows(min_row=2, max_col=2):
+    for (_label, value) in ws.iter_rows(min_row=2, max_col=2):
         if isinstance(value.value, float):
             value.number_format = MONEY
         value.alignment = Alignment(horizontal="left")

@@ -100,8 +100,7 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
             "used": used_supply.reindex(keys).fillna(0.0).to_numpy(),
             "capacity": supply["capacity"], "source": "Supply row " + supply["row"].astype(str),
         }))
-    for name, keys, item_label in (("lane_capacity", ["origin", "destination", "item", "period"], None),
-                                   ("lane_pair_capacity", ["origin", "destination", "period"], "(all items)")):
+    for name, item_label in (("lane_capacity", None), ("lane_pair_capacity", "(all items)")):
         block = formulation.blocks.get(name)
         if block is None:
             continue
@@ -141,23 +140,30 @@ def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | N
     else:
         binding = (total > FLOW_TOLERANCE) & (np.abs(np.nan_to_num(share, nan=-1.0) - bound) <= SHARE_TOLERANCE)
     sense = {"min_share": ">=", "max_share": "<=", "exclude": "<="}.get(rule.type, "")
+    # Envelope theorem on sum (1[from] - value) w x >= 0: d cost / d value = dual * sum w x.
+    if rule.type in ("min_share", "max_share") and duals is not None:
+        cost_per_point = duals * total / 100.0
+    else:
+        cost_per_point = np.full(n, np.nan)
     return pd.DataFrame({
         "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
         "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
         "basis": rule.basis, "scope": rule.scope,
         "period": terms.rows["period"].to_numpy(), "destination": terms.rows["destination"].to_numpy(),
         "from_flow": selected, "total_flow": total, "share": share, "sense": sense, "bound": bound,
-        "binding": binding,
+        "binding": binding, "cost_per_point": cost_per_point,
     })
 
 
 COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
-                      "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding"]
+                      "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding",
+                      "cost_per_point"]
 
 
 def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
     """For every rule and period (and destination, for scope each_destination): share achieved,
-    bound, and whether the rule binds (share at its bound; for exclude: a non-zero shadow price)."""
+    bound, whether the rule binds (share at its bound; for exclude: a non-zero shadow price), and
+    ``cost_per_point``: the change in total cost per +1 percentage point of the bound (LP duals)."""
     frames = []
     for name, terms in formulation.rule_terms.items():
         duals = output.duals.get(name)
