@@ -37,16 +37,18 @@ BASELINE = "baseline"
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """What the Policies sheet requires of one rule type."""
+    """What the Policies sheet requires of one rule type's ``value``."""
 
-    needs_fraction: bool  # `value` required, within [0, 1]
+    value: str | None  # "fraction" (required, in [0, 1]), "amount" (required, >= 0) or None (ignored)
     description: str
 
 
 RULE_SPECS: dict[str, RuleSpec] = {
-    "min_share": RuleSpec(True, "share of flow from `from` sites at least `value`"),
-    "max_share": RuleSpec(True, "share of flow from `from` sites at most `value`"),
-    "exclude": RuleSpec(False, "no flow from `from` sites"),
+    "min_share": RuleSpec("fraction", "share of flow from `from` sites at least `value`"),
+    "max_share": RuleSpec("fraction", "share of flow from `from` sites at most `value`"),
+    "exclude": RuleSpec(None, "no flow from `from` sites"),
+    "tariff": RuleSpec("amount", "extra ad valorem rate `value` on the Supply unit_cost of matching flows"),
+    "credit": RuleSpec("amount", "credit of `value` per unit of matching flow"),
 }
 BASES = ("value", "quantity")
 SCOPES = ("total", "each_destination")
@@ -446,12 +448,18 @@ def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
     if spec is None:
         out.add("Policies", r.row, "rule",
                 f"{describe(r.rule)} is not a rule type; expected one of: {', '.join(RULE_SPECS)}", r.rule)
-    if spec is not None and spec.needs_fraction:
+    if spec is not None and spec.value == "fraction":
         if r.value is None:
             out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value between 0 and 1")
         elif not 0.0 <= r.value <= 1.0:
             out.add("Policies", r.row, "value",
                     f"{describe(r.value)} is outside [0, 1]; a share is a fraction (0.7 or 70%)", r.value)
+    elif spec is not None and spec.value == "amount":
+        if r.value is None:
+            unit = "a rate (0.25 = 25%)" if rule_type == "tariff" else "an amount per unit"
+            out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value: {unit} >= 0")
+        elif r.value < 0:
+            out.add("Policies", r.row, "value", f"{describe(r.value)}: expected a number >= 0", r.value)
     rule = dict(
         policy=r.policy, type=rule_type,
         items=vocab.items_for(r.items, "Policies", r.row, "items", out),

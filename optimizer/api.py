@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from models.network import Network
+from models.network import Network, PolicySet
 from optimizer.backend import SolverOptions, SolverOutput, solve_formulation
 from optimizer.formulation import Formulation, build_formulation
 from optimizer.results import SolveResult, build_result
@@ -23,7 +23,7 @@ def describe_unmet(formulation: Formulation, output: SolverOutput) -> str:
     return "; ".join(lines)
 
 
-def solve(network: Network, policy: str = "baseline", solver: str = "highs",
+def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = "highs",
           time_limit: float | None = None, options: SolverOptions | None = None) -> SolveResult:
     """Minimise total cost for ``policy`` on ``network``; the result holds status, costs and tables.
 

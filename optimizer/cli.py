@@ -112,7 +112,8 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         table.add_column("cost")
         table.add_column("amount", justify="right")
         for part, value in result.costs.items():
-            table.add_row(part, f"{value:,.2f}")
+            if part != "credits" or value:
+                table.add_row(part, f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
         out.print(table)
         if len(result.compliance):
@@ -173,6 +174,161 @@ def solve(
         if not result.has_plan:
             err.print("No plan was written.")
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _progress_bar(enabled: bool, label: str):
+    """A rich progress bar on stderr for long runs; silent when disabled or not on a terminal."""
+    from contextlib import nullcontext
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled or not err.is_terminal:
+        return nullcontext(None)
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)
+
+
+def _run_many(as_json: bool, label: str, run):
+    """Run ``run(progress_callback)`` under a progress bar, mapping known failures to exit 2."""
+    from optimizer.compare import SweepError
+    from optimizer.runner import DistributedUnavailable
+
+    with _progress_bar(not as_json, label) as bar:
+        task = bar.add_task(label, total=None) if bar else None
+
+        def tick(done: int, total: int) -> None:
+            if bar:
+                bar.update(task, completed=done, total=total)
+
+        try:
+            return run(tick)
+        except (SolverUnavailable, DistributedUnavailable, SweepError) as exc:
+            _fail(str(exc), as_json)
+        except KeyError as exc:
+            _fail(str(exc.args[0]), as_json)
+
+
+def _check_common(solver: str, time_limit: float | None, workers: int, as_json: bool) -> None:
+    if solver.lower() not in SOLVERS:
+        _fail(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}", as_json)
+    if time_limit is not None and time_limit <= 0:
+        _fail("--time-limit must be a positive number of seconds", as_json)
+    if workers < 1:
+        _fail("--workers must be at least 1", as_json)
+
+
+Workers = Annotated[int, typer.Option(help="Local worker processes for independent solves.")]
+Scheduler = Annotated[str | None, typer.Option(
+    help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
+
+
+@app.command()
+def compare(
+    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Comparison workbook to write "
+                                                "(default: <input>-comparison.xlsx in the current folder).")] = None,
+    policies: Annotated[str, typer.Option(help="Comma-separated policy sets, or 'all'.")] = "all",
+    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Solve the baseline and each policy set; write them side by side with charts."""
+    from optimizer.compare import compare as compare_policies
+    from optimizer.report import write_comparison
+
+    _check_common(solver, time_limit, workers, as_json)
+    output = output or Path(f"{workbook.stem}-comparison.xlsx")
+    try:
+        check_output_path(output, [workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+    network = _load(workbook, as_json)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit)
+    comparison = _run_many(as_json, "solving policy sets", lambda tick: compare_policies(
+        network, policies, options, workers=workers, scheduler=scheduler, progress=tick))
+    try:
+        written = write_comparison(comparison, output, inputs=[workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+    if as_json:
+        _emit_json({"output": str(written), "policies": [r.as_dict(str(written)) for r in comparison.results]})
+    else:
+        table = Table(show_header=True, header_style="bold")
+        for column in ("policy", "status", "total cost", "vs baseline", "binding checks"):
+            table.add_column(column, justify="left" if column in ("policy", "status") else "right")
+        for _, row in comparison.table().iterrows():
+            table.add_row(row["policy"], row["status"],
+                          "" if row["total_cost"] is None or row["total_cost"] != row["total_cost"]
+                          else f"{row['total_cost']:,.2f}",
+                          "" if row["vs_baseline"] != row["vs_baseline"]
+                          else f"{row['vs_baseline']:+,.2f} ({row['vs_baseline_pct']:+.1%})",
+                          f"{row['binding_checks']}/{row['rule_checks']}")
+        out.print(table)
+        for result in comparison.results:
+            if not result.has_plan:
+                out.print(f"{result.policy}: {result.message}", markup=False)
+        out.print(f"Comparison written to {written}")
+
+
+@app.command()
+def sweep(
+    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    policy: Annotated[str, typer.Option(help="Policy set holding the rule.")],
+    rule: Annotated[int, typer.Option(help="Excel row number of the rule on the Policies sheet.")],
+    values: Annotated[str, typer.Option(help="start:stop:step (stop included, e.g. 0.40:0.90:0.05 or "
+                                             "40%:90%:5%) or a comma-separated list.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Sweep workbook to write "
+                                                "(default: <input>-sweep.xlsx in the current folder).")] = None,
+    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+):
+    """Re-solve one policy set while one rule's value steps through a range: the cost curve."""
+    from optimizer.compare import SweepError, parse_values
+    from optimizer.compare import sweep as sweep_rule
+    from optimizer.report import write_sweep
+
+    _check_common(solver, time_limit, workers, as_json)
+    try:
+        points = parse_values(values)
+    except SweepError as exc:
+        _fail(str(exc), as_json)
+    output = output or Path(f"{workbook.stem}-sweep.xlsx")
+    try:
+        check_output_path(output, [workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+    network = _load(workbook, as_json)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit)
+    result = _run_many(as_json, "sweeping", lambda tick: sweep_rule(
+        network, policy, rule, points, options, workers=workers, scheduler=scheduler, progress=tick))
+    try:
+        written = write_sweep(result, output, inputs=[workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+    table = result.table()
+    if as_json:
+        records = table.replace({float("nan"): None}).to_dict("records")
+        _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
+                    "first_infeasible": result.first_infeasible(), "points": records})
+    else:
+        view = Table(show_header=True, header_style="bold")
+        for column in ("value", "status", "total cost", "cost per +1 pp"):
+            view.add_column(column, justify="right")
+        for _, row in table.iterrows():
+            view.add_row(f"{row['value']:g}", row["status"],
+                         "" if row["total_cost"] is None or row["total_cost"] != row["total_cost"]
+                         else f"{row['total_cost']:,.2f}",
+                         "" if row["cost_per_point"] != row["cost_per_point"] else f"{row['cost_per_point']:,.2f}")
+        out.print(view)
+        first = result.first_infeasible()
+        if first is not None:
+            out.print(f"Infeasible from value {first:g} on.")
+        out.print(f"Sweep written to {written}")
 
 
 def main() -> None:

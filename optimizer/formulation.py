@@ -6,7 +6,10 @@ Variables: ``x[f] >= 0``, the quantity of ``item`` shipped from ``origin`` to ``
 (origin, destination) exists, the origin has Supply for the item in the period, and the
 destination has Demand for it in the period (v1 is single-tier: nothing is passed on).
 
-Objective: minimise sum_f x[f] * (supply_unit_cost + lane_unit_cost + tariff_rate * supply_unit_cost).
+Objective: minimise sum_f x[f] * unit_cost[f], where
+    unit_cost = supply_unit_cost * (1 + tariff_rate + policy_tariff_rate) + lane_unit_cost - credit
+(``tariff_rate`` from the Tariffs sheet; ``policy_tariff_rate`` and ``credit`` from the policy set's
+``tariff`` and ``credit`` rules).
 
 Blocks (one row per key, built from whole columns):
 - ``demand``          (site, item, period):  inbound flow == quantity
@@ -97,8 +100,8 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 def flow_table(network: Network) -> pd.DataFrame:
     """One row per flow variable, with its unit cost split into supply, lane and tariff parts."""
-    columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "unit_cost",
-                           "supply_row", "lane_row", "pair_lane_row", "demand_row"]
+    columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
+                           "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
     if not network.supply or not network.demand or not network.lanes:
         return _empty(columns)
     supply = records(network.supply).rename(
@@ -124,11 +127,19 @@ def flow_table(network: Network) -> pd.DataFrame:
                         on=["destination", "item", "period"])
 
     flows["tariff_rate"] = tariff_rates(network, flows)
-    flows["unit_cost"] = flows["supply_unit_cost"] * (1.0 + flows["tariff_rate"]) + flows["lane_unit_cost"]
+    flows["policy_tariff_rate"] = 0.0
+    flows["credit"] = 0.0
+    flows["unit_cost"] = landed_unit_cost(flows)
     order = {p: i for i, p in enumerate(network.periods)}
     flows = flows.assign(_p=flows["period"].map(order)).sort_values(
         ["_p", "item", "destination", "origin"], kind="stable").drop(columns="_p")
     return flows[columns].reset_index(drop=True)
+
+
+def landed_unit_cost(flows: pd.DataFrame) -> pd.Series:
+    """Cost of one unit of each flow: supply with all tariffs, plus lane, minus credits."""
+    rate = flows["tariff_rate"] + flows["policy_tariff_rate"]
+    return flows["supply_unit_cost"] * (1.0 + rate) + flows["lane_unit_cost"] - flows["credit"]
 
 
 def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:
@@ -207,4 +218,5 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
         formulation.add(block)
     for rule in policy_set.rules:
         add_rule(formulation, rule)
+    flows["unit_cost"] = landed_unit_cost(flows)  # cost rules (tariff, credit) may have changed parts
     return formulation

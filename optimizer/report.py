@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from optimizer.compare import origin_groups
 from optimizer.results import SolveResult
 
 MONEY = "#,##0.00"
@@ -28,6 +30,7 @@ FORMATS = {
     "total_flow": QUANTITY,
     "supply_unit_cost": MONEY, "lane_unit_cost": MONEY, "landed_unit_cost": MONEY,
     "supply_cost": MONEY, "transport_cost": MONEY, "tariff_cost": MONEY, "total_cost": MONEY,
+    "credit_per_unit": MONEY, "credit_cost": MONEY,
     "tariff_rate": PERCENT, "utilization": PERCENT, "share": PERCENT, "bound": PERCENT,
     "cost_per_point": MONEY,
 }
@@ -76,11 +79,12 @@ def _cell_value(value):
     return value
 
 
-def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS) -> None:
-    """Add sheet ``title`` holding ``frame`` as a formatted Excel table."""
+def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
+                headers: Mapping[str, str] = HEADERS) -> None:
+    """Add sheet ``title`` holding ``frame`` as a formatted Excel table (``headers`` renames columns)."""
     ws = wb.create_sheet(title)
     columns = [str(c) for c in frame.columns]
-    ws.append([HEADERS.get(c, c) for c in columns])
+    ws.append([headers.get(c, c) for c in columns])
     for record in frame.itertuples(index=False, name=None):
         ws.append([_cell_value(v) for v in record])
     for cell in ws[1]:
@@ -95,7 +99,7 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
             for (cell,) in ws.iter_rows(min_row=2, max_row=n_rows + 1, min_col=index, max_col=index):
                 cell.number_format = fmt
         sample = [len(str(v)) for v in frame[column].head(200).tolist() if v is not None] if len(frame) else []
-        width = max([len(HEADERS.get(column, column)) + 2] + [min(s, 60) + 2 for s in sample])
+        width = max([len(headers.get(column, column)) + 2] + [min(s, 60) + 2 for s in sample])
         ws.column_dimensions[letter].width = max(10, min(width, 62))
     ref = f"A1:{get_column_letter(len(columns))}{n_rows + 1}"
     table = Table(displayName=title.replace(" ", "_"), ref=ref)
@@ -134,4 +138,122 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     write_table(wb, "Flows", result.flows)
     write_table(wb, "Utilization", result.utilization)
     write_table(wb, "Compliance", result.compliance)
+    return save_atomically(wb, path)
+
+
+# --------------------------------------------------------------------------- comparisons and sweeps
+
+COMPARISON_HEADERS = {
+    "total_cost": "total cost", "vs_baseline": "vs baseline", "vs_baseline_pct": "vs baseline %",
+    "cost_per_unit_demand": "cost per unit of demand", "rule_checks": "rule checks",
+    "binding_checks": "binding checks", "cost_per_point": "cost change per +1 pp of all share bounds",
+}
+
+
+def _column_letter(frame: pd.DataFrame, column: str) -> int:
+    return list(frame.columns).index(column) + 1
+
+
+def _bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = title
+    chart.y_axis.title = y_title
+    chart.height, chart.width = 9, 18
+    if stacked:
+        chart.grouping = "stacked"
+        chart.overlap = 100
+    return chart
+
+
+def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()) -> Path:
+    """Comparison, SupplyMix (with charts), and every plan's tables with a ``policy`` column."""
+    path = check_output_path(path, list(inputs))
+    wb = Workbook()
+    wb.remove(wb.active)
+    table = comparison.table()
+    formats = {**FORMATS, "total_cost": MONEY, "supply": MONEY, "transport": MONEY, "tariffs": MONEY,
+               "credits": MONEY, "vs_baseline": MONEY, "vs_baseline_pct": PERCENT,
+               "cost_per_unit_demand": MONEY, "cost_per_point": MONEY}
+    write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS})
+    ws = wb["Comparison"]
+    anchor_row = len(table) + 4
+    cost_chart = _bar_chart("Total cost by policy set", "total cost")
+    n = len(table)
+    cost_chart.add_data(Reference(ws, min_col=_column_letter(table, "total_cost"), min_row=1, max_row=n + 1),
+                        titles_from_data=True)
+    cost_chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+    cost_chart.legend = None
+    ws.add_chart(cost_chart, f"A{anchor_row}")
+
+    mix = comparison.supply_mix()
+    groups = origin_groups(comparison.network)
+    ws_mix = wb.create_sheet("SupplyMix")
+    units = {i: (item.unit or "units") for i, item in comparison.network.items.items()}
+    row = 1
+    for index, item in enumerate(sorted(mix["item"].unique()) if len(mix) else []):
+        wide = (mix[mix["item"] == item].pivot_table(index="policy", columns="group", values="quantity",
+                                                     aggfunc="sum")
+                .reindex(index=[r.policy for r in comparison.results], columns=groups).fillna(0.0))
+        wide = wide.loc[:, (wide != 0).any(axis=0)]
+        ws_mix.cell(row=row, column=1, value=f"{item} supplied by origin group ({units[item]})").font = Font(bold=True)
+        header_row = row + 1
+        ws_mix.append(["policy", *wide.columns])
+        for policy, values in wide.iterrows():
+            ws_mix.append([policy, *[float(v) for v in values]])
+        for cells in ws_mix.iter_rows(min_row=header_row + 1, max_row=header_row + len(wide), min_col=2):
+            for cell in cells:
+                cell.number_format = QUANTITY
+        for cell in ws_mix[header_row]:
+            cell.font = Font(bold=True)
+        chart = _bar_chart(f"{item}: supply by origin group", units[item], stacked=True)
+        chart.add_data(Reference(ws_mix, min_col=2, max_col=len(wide.columns) + 1, min_row=header_row,
+                                 max_row=header_row + len(wide)), titles_from_data=True)
+        chart.set_categories(Reference(ws_mix, min_col=1, min_row=header_row + 1, max_row=header_row + len(wide)))
+        ws.add_chart(chart, f"A{anchor_row + 20 * (index + 1)}")
+        row = header_row + len(wide) + 2
+    ws_mix.column_dimensions["A"].width = 24
+    for letter in "BCDEFGH":
+        ws_mix.column_dimensions[letter].width = 16
+
+    write_table(wb, "Flows", comparison.stacked("flows"))
+    write_table(wb, "Utilization", comparison.stacked("utilization"))
+    write_table(wb, "Compliance", comparison.stacked("compliance"))
+    return save_atomically(wb, path)
+
+
+def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path:
+    """Sweep table, a cost-versus-value line chart, and a note of where the rule becomes infeasible."""
+    path = check_output_path(path, list(inputs))
+    wb = Workbook()
+    wb.remove(wb.active)
+    table = result.table()
+    rule = next(r for r in result.policy.rules if r.row == result.rule_row)
+    is_share = rule.type in ("min_share", "max_share")
+    formats = {**FORMATS, "value": PERCENT if is_share or rule.type == "tariff" else MONEY,
+               "total_cost": MONEY, "vs_first": MONEY, "share_min": PERCENT}
+    write_table(wb, "Sweep", table, formats, headers={
+        **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
+        "share_min": "lowest share achieved", "value": f"{rule.type} value"})
+    ws = wb["Sweep"]
+    chart = LineChart()
+    chart.title = f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})"
+    chart.y_axis.title = "total cost"
+    chart.x_axis.title = f"{rule.type} value"
+    chart.height, chart.width = 9, 18
+    n = len(table)
+    chart.add_data(Reference(ws, min_col=_column_letter(table, "total_cost"), min_row=1, max_row=n + 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+    chart.legend = None
+    ws.add_chart(chart, f"A{n + 4}")
+    infeasible = result.first_infeasible()
+    summary = pd.DataFrame([
+        ("Workbook", result.network.source or ""), ("Policy set", result.policy.name),
+        ("Rule", f"Policies row {rule.row}: {rule.label()}"), ("Points", n),
+        ("Feasible points", int(sum(r.has_plan for r in result.results))),
+        ("First infeasible value", infeasible if infeasible is not None else "none"),
+    ], columns=["field", "value"])
+    write_table(wb, "Summary", summary)
+    wb.move_sheet("Summary", offset=-1)
     return save_atomically(wb, path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,8 @@ FLOW_TOLERANCE = 1e-9
 #: A share within this distance of its bound is reported as binding.
 SHARE_TOLERANCE = 1e-6
 
-COST_PARTS = ("supply", "transport", "tariffs")
+#: Parts of the total cost; credits are negative (they lower the cost).
+COST_PARTS = ("supply", "transport", "tariffs", "credits")
 
 
 @dataclass
@@ -45,6 +46,10 @@ class SolveResult:
     def has_plan(self) -> bool:
         return self.total_cost is not None
 
+    def detached(self) -> SolveResult:
+        """A copy without the solver objects, small and picklable (for parallel runs)."""
+        return replace(self, formulation=None, output=None)
+
     def as_dict(self, output_path: str | None = None) -> dict[str, Any]:
         """The fields of ``solve --json``."""
         return {
@@ -66,11 +71,13 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
         "destination": flows["destination"], "destination_country": flows["destination"].map(country),
         "quantity": flows["quantity"],
         "supply_unit_cost": flows["supply_unit_cost"], "lane_unit_cost": flows["lane_unit_cost"],
-        "tariff_rate": flows["tariff_rate"], "landed_unit_cost": flows["unit_cost"],
+        "tariff_rate": flows["tariff_rate"] + flows["policy_tariff_rate"],
+        "credit_per_unit": flows["credit"], "landed_unit_cost": flows["unit_cost"],
     })
     out["supply_cost"] = out["quantity"] * out["supply_unit_cost"]
     out["transport_cost"] = out["quantity"] * out["lane_unit_cost"]
     out["tariff_cost"] = out["quantity"] * out["tariff_rate"] * out["supply_unit_cost"]
+    out["credit_cost"] = -out["quantity"] * out["credit_per_unit"]
     out["total_cost"] = out["quantity"] * out["landed_unit_cost"]
     return out.reset_index(drop=True)
 
@@ -78,10 +85,12 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
 def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
     flows = formulation.flows
     supply = flows["supply_unit_cost"].to_numpy()
+    rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
     return {
         "supply": float(supply @ values),
         "transport": float(flows["lane_unit_cost"].to_numpy() @ values),
-        "tariffs": float((flows["tariff_rate"].to_numpy() * supply) @ values),
+        "tariffs": float((rate * supply) @ values),
+        "credits": -float(flows["credit"].to_numpy() @ values),
     }
 
 
@@ -198,6 +207,7 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         ("Supply cost", costs["supply"]),
         ("Transport cost", costs["transport"]),
         ("Tariff cost", costs["tariffs"]),
+        ("Credits", costs["credits"]),
         ("Total demand", float(sum(d.quantity for d in network.demand))),
         ("Periods", ", ".join(network.periods)),
         ("Flow variables", formulation.n_variables),

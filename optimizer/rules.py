@@ -51,42 +51,63 @@ def rule_terms(rule: Rule, formulation: Formulation) -> RuleTerms:
                      weight, sub["origin"].isin(rule.from_sites).to_numpy())
 
 
-def _block(rule: Rule, terms: RuleTerms, sense: str, coef: np.ndarray, keep: np.ndarray) -> ConstraintBlock:
+def block_name(rule: Rule) -> str:
+    return f"rule_row_{rule.row}"
+
+
+def _add_block(formulation: Formulation, terms: RuleTerms, sense: str, coef: np.ndarray,
+               keep: np.ndarray) -> None:
+    rule = terms.rule
     rows = terms.rows.assign(policy=rule.policy, rule=rule.type, sense=sense, rhs=0.0,
                              sheet="Policies", sheet_row=rule.row)
-    return ConstraintBlock(f"rule_row_{rule.row}", rows, terms.row[keep], terms.var[keep], coef[keep])
+    formulation.rule_terms[block_name(rule)] = terms
+    formulation.add(ConstraintBlock(block_name(rule), rows, terms.row[keep], terms.var[keep], coef[keep]))
 
 
-def share_rule(sense: str) -> Callable[[Rule, RuleTerms], ConstraintBlock]:
-    """``sum w x [from]  (sense)  value * sum w x``, written as ``sum (1[from] - value) w x (sense) 0``."""
-
-    def build(rule: Rule, terms: RuleTerms) -> ConstraintBlock:
-        coef = (terms.selected.astype(float) - float(rule.value)) * terms.weight
-        return _block(rule, terms, sense, coef, coef != 0.0)
-
-    build.__doc__ = f"{rule_name(sense)}: share from `from` sites {sense} value, per period (or destination)."
-    return build
+def min_share(formulation: Formulation, terms: RuleTerms) -> None:
+    """min_share: ``sum w x [from] >= value * sum w x``, i.e. ``sum (1[from] - value) w x >= 0``."""
+    coef = (terms.selected.astype(float) - float(terms.rule.value)) * terms.weight
+    _add_block(formulation, terms, ">=", coef, coef != 0.0)
 
 
-def rule_name(sense: str) -> str:
-    return "min_share" if sense == ">=" else "max_share"
+def max_share(formulation: Formulation, terms: RuleTerms) -> None:
+    """max_share: ``sum w x [from] <= value * sum w x``, i.e. ``sum (1[from] - value) w x <= 0``."""
+    coef = (terms.selected.astype(float) - float(terms.rule.value)) * terms.weight
+    _add_block(formulation, terms, "<=", coef, coef != 0.0)
 
 
-def exclude_rule(rule: Rule, terms: RuleTerms) -> ConstraintBlock:
+def exclude(formulation: Formulation, terms: RuleTerms) -> None:
     """exclude: ``sum x [from] <= 0``: no flow of its items from `from` sites into `to` sites."""
-    coef = np.ones(len(terms.var))
-    return _block(rule, terms, "<=", coef, terms.selected)
+    _add_block(formulation, terms, "<=", np.ones(len(terms.var)), terms.selected)
 
 
-RULE_BUILDERS: dict[str, Callable[[Rule, RuleTerms], ConstraintBlock]] = {
-    "min_share": share_rule(">="),
-    "max_share": share_rule("<="),
-    "exclude": exclude_rule,
+def tariff(formulation: Formulation, terms: RuleTerms) -> None:
+    """tariff: ``policy_tariff_rate += value`` on flows from `from` sites (adds to the Tariffs sheet)."""
+    hit = terms.var[terms.selected]
+    column = formulation.flows.columns.get_loc("policy_tariff_rate")
+    formulation.flows.iloc[hit, column] += float(terms.rule.value)
+
+
+def credit(formulation: Formulation, terms: RuleTerms) -> None:
+    """credit: ``credit += value`` per unit of flow from `from` sites (e.g. 45X, $35/kWh of US cells)."""
+    hit = terms.var[terms.selected]
+    column = formulation.flows.columns.get_loc("credit")
+    formulation.flows.iloc[hit, column] += float(terms.rule.value)
+
+
+#: Rule type -> the function that states it. Share and exclude rules add a constraint block named
+#: ``rule_row_<Policies row>``; tariff and credit rules change the cost of the flows they match.
+RULE_BUILDERS: dict[str, Callable[[Formulation, RuleTerms], None]] = {
+    "min_share": min_share,
+    "max_share": max_share,
+    "exclude": exclude,
+    "tariff": tariff,
+    "credit": credit,
 }
+#: Rule types that constrain shares (and so have a share, a bound and a cost per point).
+SHARE_RULES = ("min_share", "max_share")
 
 
 def add_rule(formulation: Formulation, rule: Rule) -> None:
-    """Add the constraint block of ``rule`` and remember its terms for the compliance report."""
-    terms = rule_terms(rule, formulation)
-    formulation.rule_terms[f"rule_row_{rule.row}"] = terms
-    formulation.add(RULE_BUILDERS[rule.type](rule, terms))
+    """State ``rule`` in the formulation (a constraint block, or a cost change)."""
+    RULE_BUILDERS[rule.type](formulation, rule_terms(rule, formulation))

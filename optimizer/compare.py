@@ -1,0 +1,229 @@
+"""Policy sets side by side, and sweeps of one rule's value: many independent solves, one table."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+
+from models.network import BASELINE, Network, PolicySet
+from optimizer.backend import SolverOptions
+from optimizer.results import COST_PARTS, SolveResult
+from optimizer.rules import SHARE_RULES
+from optimizer.runner import ProgressCallback, SolveTask, run_tasks
+
+OTHER_GROUP = "other"
+
+
+@dataclass
+class Comparison:
+    """Results of several policy sets on one network; ``results[0]`` is the baseline."""
+
+    network: Network
+    results: list[SolveResult]
+
+    def table(self) -> pd.DataFrame:
+        """One row per policy set: status, cost and its parts, difference to baseline, rules."""
+        return comparison_table(self.network, self.results)
+
+    def supply_mix(self) -> pd.DataFrame:
+        """Quantity supplied per policy set, item and origin group (long format)."""
+        return supply_mix(self.network, self.results)
+
+    def stacked(self, frame_name: str) -> pd.DataFrame:
+        """Concatenate one per-plan table of every result, with a leading ``policy`` column."""
+        frames = []
+        for result in self.results:
+            frame = getattr(result, frame_name)
+            if len(frame):
+                frame = frame.drop(columns=["policy"], errors="ignore")
+                frames.append(frame.assign(policy=result.policy)[["policy", *frame.columns]])
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["policy"])
+
+
+def select_policies(network: Network, names: str | None) -> list[PolicySet]:
+    """Baseline first, then the named policy sets (``None`` or ``all``: every set, in workbook order)."""
+    if names is None or names.strip().lower() in ("", "all"):
+        chosen = [p for p in network.policies.values() if p.name != BASELINE]
+    else:
+        chosen = []
+        for name in (n.strip() for n in names.split(",")):
+            if name and name.lower() != BASELINE:
+                policy = network.policy(name)  # KeyError names the known sets
+                if policy not in chosen:
+                    chosen.append(policy)
+    return [network.policies[BASELINE], *chosen]
+
+
+def compare(network: Network, policies: str | None = None, options: SolverOptions | None = None,
+            workers: int = 1, scheduler: str | None = None,
+            progress: ProgressCallback | None = None) -> Comparison:
+    """Solve the baseline and every selected policy set (independently, possibly in parallel)."""
+    tasks = [SolveTask(p.name, p) for p in select_policies(network, policies)]
+    results = run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress)
+    return Comparison(network, results)
+
+
+def _rule_summary(result: SolveResult) -> str:
+    if not result.has_plan or not len(result.compliance):
+        return ""
+    parts = []
+    for source, rows in result.compliance.groupby("source", sort=False):
+        first = rows.iloc[0]
+        if first["rule"] == "exclude":
+            state = "binding" if rows["binding"].fillna(False).astype(bool).any() else "not binding"
+            parts.append(f"{source} exclude {first['from']}: {state}")
+            continue
+        share = rows["share"].dropna()
+        span = (f"{share.min():.1%}" if math.isclose(share.min(), share.max()) else
+                f"{share.min():.1%}-{share.max():.1%}") if len(share) else "n/a"
+        parts.append(f"{source} {first['rule']} {first['items']} from {first['from']} "
+                     f"{first['sense']} {first['bound']:.0%}: {span}, binding "
+                     f"{int(rows['binding'].astype(bool).sum())}/{len(rows)}")
+    return "; ".join(parts)
+
+
+def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFrame:
+    """The Comparison sheet: one row per policy set."""
+    demand = sum(d.quantity for d in network.demand)
+    baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
+    rows = []
+    for result in results:
+        row = {"policy": result.policy, "status": result.status, "total_cost": result.total_cost}
+        row.update({part: result.costs.get(part) for part in COST_PARTS})
+        if result.has_plan and baseline is not None:
+            row["vs_baseline"] = result.total_cost - baseline.total_cost
+            row["vs_baseline_pct"] = (row["vs_baseline"] / baseline.total_cost
+                                      if baseline.total_cost else np.nan)
+        else:
+            row["vs_baseline"] = row["vs_baseline_pct"] = np.nan
+        row["cost_per_unit_demand"] = result.total_cost / demand if result.has_plan and demand else np.nan
+        compliance = result.compliance
+        shares = compliance[compliance["rule"].isin(SHARE_RULES)] if len(compliance) else compliance
+        row["rule_checks"] = len(compliance)
+        row["binding_checks"] = int(compliance["binding"].fillna(False).astype(bool).sum()) if len(compliance) else 0
+        row["cost_per_point"] = float(shares["cost_per_point"].sum()) if len(shares) else np.nan
+        row["rules"] = _rule_summary(result)
+        row["message"] = result.message
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def origin_groups(network: Network) -> list[str]:
+    """The chart's origin groups: the workbook's Groups in order, then ``other``."""
+    return [*network.groups, OTHER_GROUP]
+
+
+def supply_mix(network: Network, results: list[SolveResult]) -> pd.DataFrame:
+    """Quantity by policy, item and origin group (a site counts in the first group holding its country)."""
+    group_of = network.country_groups()
+    frames = []
+    for result in results:
+        if not result.has_plan or not len(result.flows):
+            continue
+        flows = result.flows.assign(group=result.flows["origin"].map(group_of))
+        mix = flows.groupby(["item", "group"], sort=False)["quantity"].sum().reset_index()
+        frames.append(mix.assign(policy=result.policy))
+    if not frames:
+        return pd.DataFrame(columns=["policy", "item", "group", "quantity"])
+    return pd.concat(frames, ignore_index=True)[["policy", "item", "group", "quantity"]]
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+class SweepError(ValueError):
+    """The sweep request does not fit the workbook (unknown rule, bad range)."""
+
+
+def parse_values(text: str) -> list[float]:
+    """``0.40:0.90:0.05`` (start:stop:step, stop included), ``40%:90%:5%`` or ``0.5,0.6,0.7``."""
+
+    def number(token: str) -> Decimal:
+        token = token.strip()
+        scale = Decimal(1)
+        if token.endswith("%"):
+            token, scale = token[:-1], Decimal("0.01")
+        try:
+            value = Decimal(token) * scale
+        except InvalidOperation:
+            raise SweepError(f"{token!r} is not a number") from None
+        if not value.is_finite():
+            raise SweepError(f"{token!r} is not a finite number")
+        return value
+
+    text = text.strip()
+    if re.fullmatch(r"[^:]+:[^:]+:[^:]+", text):
+        start, stop, step = (number(t) for t in text.split(":"))
+        if step <= 0:
+            raise SweepError("the step of --values must be positive")
+        if stop < start:
+            raise SweepError("--values start:stop:step needs start <= stop")
+        count = int((stop - start) / step) + 1
+        if count > 1000:
+            raise SweepError(f"--values gives {count} points; at most 1000")
+        values = [start + i * step for i in range(count)]
+    else:
+        values = [number(t) for t in text.split(",") if t.strip()]
+    if not values:
+        raise SweepError("--values gives no value")
+    return [float(v) for v in values]
+
+
+@dataclass
+class Sweep:
+    network: Network
+    policy: PolicySet
+    rule_row: int
+    values: list[float]
+    results: list[SolveResult]
+
+    def table(self) -> pd.DataFrame:
+        """value, status, total cost, change from the first feasible point, and the dual-based
+        cost per +1 pp of the bound at that point (share rules)."""
+        rows = []
+        first = next((r.total_cost for r in self.results if r.has_plan), None)
+        for value, result in zip(self.values, self.results, strict=True):
+            compliance = result.compliance
+            mine = compliance[compliance["source"] == f"Policies row {self.rule_row}"] if len(compliance) else None
+            rows.append({
+                "value": value, "status": result.status, "total_cost": result.total_cost,
+                "vs_first": result.total_cost - first if result.has_plan and first is not None else np.nan,
+                "cost_per_point": float(mine["cost_per_point"].sum()) if mine is not None and len(mine)
+                else np.nan,
+                "share_min": float(mine["share"].min()) if mine is not None and len(mine) else np.nan,
+                "message": result.message,
+            })
+        return pd.DataFrame(rows)
+
+    def first_infeasible(self) -> float | None:
+        return next((v for v, r in zip(self.values, self.results, strict=True) if not r.has_plan), None)
+
+
+def sweep(network: Network, policy: str, rule_row: int, values: list[float],
+          options: SolverOptions | None = None, workers: int = 1, scheduler: str | None = None,
+          progress: ProgressCallback | None = None) -> Sweep:
+    """Re-solve ``policy`` with the value of its rule on Policies row ``rule_row`` set to each value."""
+    policy_set = network.policy(policy)
+    matching = [r for r in policy_set.rules if r.row == rule_row]
+    if not matching:
+        rows = ", ".join(str(r.row) for r in policy_set.rules) or "none"
+        raise SweepError(f"policy set {policy_set.name!r} has no rule on Policies row {rule_row} "
+                         f"(its rules are on rows: {rows})")
+    rule = matching[0]
+    if rule.type == "exclude":
+        raise SweepError(f"Policies row {rule_row} is an exclude rule; it has no value to sweep")
+    if rule.type in SHARE_RULES and any(not 0.0 <= v <= 1.0 for v in values):
+        raise SweepError(f"Policies row {rule_row} is a {rule.type} rule: every value must lie in [0, 1]")
+    if any(v < 0 for v in values):
+        raise SweepError("values must be >= 0")
+    tasks = []
+    for value in values:
+        rules = tuple(r.model_copy(update={"value": value}) if r.row == rule_row else r for r in policy_set.rules)
+        tasks.append(SolveTask(f"{value:g}", policy_set.model_copy(update={"rules": rules})))
+    results = run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress)
+    return Sweep(network, policy_set, rule_row, values, results)
