@@ -160,6 +160,7 @@ def _bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
     chart.title = title
     chart.y_axis.title = y_title
     chart.height, chart.width = 9, 18
+    chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 would hide both axes
     if stacked:
         chart.grouping = "stacked"
         chart.overlap = 100
@@ -241,6 +242,7 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
     chart.y_axis.title = "total cost"
     chart.x_axis.title = f"{rule.type} value"
     chart.height, chart.width = 9, 18
+    chart.x_axis.delete = chart.y_axis.delete = False
     n = len(table)
     chart.add_data(Reference(ws, min_col=_column_letter(table, "total_cost"), min_row=1, max_row=n + 1),
                    titles_from_data=True)
