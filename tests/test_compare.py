@@ -78,8 +78,10 @@ def test_credit_limited_to_its_to_sites_and_periods(solve_sheets):
     # Credit only into D2 in period 2: D1 always buys B (5), D2 buys A at 10 - 6 = 4 in period 2 only.
     sheets = dict(Sites=SITES + [{"site": "D2", "country": "United States"}], Items=ITEMS,
                   Lanes=LANES + [{"origin": "A", "destination": "D2"}, {"origin": "B", "destination": "D2"}],
-                  Supply=[{"site": "A", "item": "cells", "unit_cost": 10}, {"site": "B", "item": "cells", "unit_cost": 5}],
-                  Demand=[{"site": "D", "item": "cells", "quantity": 10}, {"site": "D2", "item": "cells", "quantity": 10}],
+                  Supply=[{"site": "A", "item": "cells", "unit_cost": 10},
+                          {"site": "B", "item": "cells", "unit_cost": 5}],
+                  Demand=[{"site": "D", "item": "cells", "quantity": 10},
+                          {"site": "D2", "item": "cells", "quantity": 10}],
                   Periods=[{"period": 1}, {"period": 2}],
                   Policies=[{"policy": "c", "rule": "credit", "from": "A", "to": "D2", "value": 6, "period": 2}])
     result = solve_sheets(policy="c", **sheets)
