@@ -28,8 +28,8 @@ from optimizer.workbook import load_workbook
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cost-minimal sourcing plans under localization rules, from Excel to Excel.")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INVALID = 0, 1, 2
 
@@ -120,10 +120,14 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
             binding = result.compliance[result.compliance["binding"] == True]  # noqa: E712
             out.print(f"{len(result.compliance)} rule checks, {len(binding)} binding "
                       "(see the Compliance sheet)")
-    if result.message:
+    if result.diagnosis:
+        out.print("[bold red]No feasible plan.[/] Why:")
+        for finding in result.diagnosis:
+            out.print(f"  {finding['message']}", markup=False)
+    elif result.message:
         out.print(result.message, markup=False)
     if output is not None:
-        out.print(f"Plan written to {output}")
+        out.print(f"{'Plan' if result.has_plan else 'Diagnosis'} written to {output}")
 
 
 @app.command()
@@ -161,18 +165,14 @@ def solve(
         _fail(str(exc), as_json)
     if write_lp is not None:
         write_model(result.formulation, str(write_lp), result.output.model)
-    written = None
-    if result.has_plan:
-        try:
-            written = write_plan(result, output, inputs=[workbook])
-        except OutputError as exc:
-            _fail(str(exc), as_json)
+    try:  # without a plan the workbook holds the Summary (status stated) and the Diagnosis
+        written = write_plan(result, output, inputs=[workbook])
+    except OutputError as exc:
+        _fail(str(exc), as_json)
     if as_json:
-        _emit_json(result.as_dict(str(written) if written else None))
+        _emit_json(result.as_dict(str(written)))
     else:
         _print_result(result, written)
-        if not result.has_plan:
-            err.print("No plan was written.")
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
 
 

@@ -125,7 +125,8 @@ def save_atomically(wb: Workbook, path: str | Path) -> Path:
 
 
 def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Write the plan (Summary, Flows, Utilization, Compliance) to a new workbook at ``path``."""
+    """Write the plan (Summary, Flows, Utilization, Compliance, Sensitivity) to a new workbook at
+    ``path``; without a plan, Summary (status stated) and Diagnosis."""
     path = check_output_path(path, list(inputs))
     wb = Workbook()
     wb.remove(wb.active)
@@ -135,9 +136,15 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         if isinstance(value.value, float):
             value.number_format = MONEY
         value.alignment = Alignment(horizontal="left")
+    if not result.has_plan:
+        write_table(wb, "Diagnosis", result.diagnosis_table())
+        return save_atomically(wb, path)
     write_table(wb, "Flows", result.flows)
     write_table(wb, "Utilization", result.utilization)
     write_table(wb, "Compliance", result.compliance)
+    write_table(wb, "Sensitivity", result.sensitivity, {**FORMATS, "value": QUANTITY, "used": QUANTITY,
+                                                        "price": MONEY, "range_low": QUANTITY,
+                                                        "range_high": QUANTITY})
     return save_atomically(wb, path)
 
 
@@ -220,6 +227,10 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
     write_table(wb, "Flows", comparison.stacked("flows"))
     write_table(wb, "Utilization", comparison.stacked("utilization"))
     write_table(wb, "Compliance", comparison.stacked("compliance"))
+    diagnosis = [r.diagnosis_table().assign(policy=r.policy) for r in comparison.results if r.diagnosis]
+    if diagnosis:
+        frame = pd.concat(diagnosis, ignore_index=True)
+        write_table(wb, "Diagnosis", frame[["policy", *[c for c in frame.columns if c != "policy"]]])
     return save_atomically(wb, path)
 
 

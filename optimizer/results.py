@@ -39,6 +39,8 @@ class SolveResult:
     summary: pd.DataFrame
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -55,8 +57,20 @@ class SolveResult:
         return {
             "status": self.status, "policy": self.policy, "solver": self.solver,
             "total_cost": self.total_cost, "costs": self.costs, "message": self.message,
-            "output": output_path, "stats": self.stats,
+            "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
         }
+
+    def diagnosis_table(self) -> pd.DataFrame:
+        """The Diagnosis sheet: one row per reason, with the sheet and row to change."""
+        columns = ["kind", "sheet", "row", "rows", "message", "numbers"]
+        if not self.diagnosis:
+            return pd.DataFrame(columns=columns)
+        frame = pd.DataFrame(self.diagnosis)
+        frame["rows"] = frame["rows"].map(lambda rows: ", ".join(map(str, rows)))
+        frame["numbers"] = frame["numbers"].map(
+            lambda n: "; ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in n.items() if v is not None))
+        return frame[columns]
 
 
 def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:

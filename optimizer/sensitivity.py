@@ -1,0 +1,118 @@
+"""What the optimal plan's prices say: shadow prices of capacities, marginal cost of demand, cost
+per point of each share rule, and how much cheaper an unused supplier must get to be used.
+
+All figures come from the LP duals and reduced costs of the solved model (HiGHS ranging for the
+ranges, read from the HiGHS model PuLP built; rows are found by the index PuLP gave each
+constraint, never by name). They hold for small changes around this plan; ``range_low`` and
+``range_high`` bound the right-hand side within which a shadow price stays valid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.backend import SolverOutput
+from optimizer.formulation import Formulation
+from optimizer.results import SolveResult
+
+COLUMNS = ["kind", "source", "site", "destination", "item", "period", "value", "used", "price", "meaning",
+           "range_low", "range_high", "note"]
+CAPACITY_BLOCKS = {"supply_capacity": ("supply capacity", "Supply"),
+                   "lane_capacity": ("lane capacity", "Lanes"),
+                   "lane_pair_capacity": ("lane capacity (all items)", "Lanes")}
+
+
+def _ranging(output: SolverOutput):
+    """HiGHS row/column ranging of the solved model, or None with the reason."""
+    if output.solver != "highs" or output.highs is None:
+        return None, f"ranges not available with {output.solver.upper()} (HiGHS only)"
+    status, ranging = output.highs.getRanging()
+    if str(status) != "HighsStatus.kOk":
+        return None, "HiGHS could not compute ranges for this model"
+    return ranging, ""
+
+
+def _row_ranges(output: SolverOutput, block: str, ranging) -> tuple[np.ndarray, np.ndarray]:
+    constraints = output.model.constraints[block]
+    low, high = np.full(len(constraints), np.nan), np.full(len(constraints), np.nan)
+    if ranging is None:
+        return low, high
+    down, up = np.asarray(ranging.row_bound_dn.value_), np.asarray(ranging.row_bound_up.value_)
+    for i, constraint in enumerate(constraints):
+        if constraint is not None and getattr(constraint, "index", None) is not None:
+            low[i], high[i] = down[constraint.index], up[constraint.index]
+    return low, high
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values) & (np.abs(values) < 1e29), values + 0.0, np.nan)
+
+
+def sensitivity_table(result: SolveResult) -> pd.DataFrame:
+    """The Sensitivity sheet for an optimal pure-LP plan (empty, with a note, otherwise)."""
+    formulation, output = result.formulation, result.output
+    if formulation is None or output is None or not result.has_plan or result.status != "optimal":
+        return pd.DataFrame(columns=COLUMNS)
+    ranging, note = _ranging(output)
+    values = output.values
+    frames = []
+    for name, (kind, sheet) in CAPACITY_BLOCKS.items():
+        block = formulation.blocks.get(name)
+        if block is None:
+            continue
+        rows = block.rows
+        low, high = _row_ranges(output, name, ranging)
+        used = np.bincount(block.row, weights=block.coef * values[block.var], minlength=len(rows))
+        frames.append(pd.DataFrame({
+            "kind": kind, "source": sheet + " row " + rows["sheet_row"].astype(str),
+            "site": rows["site"] if "site" in rows else rows["origin"],
+            "destination": rows.get("destination", ""),
+            "item": rows.get("item", "(all items)"), "period": rows["period"],
+            "value": rows["rhs"], "used": used, "price": -output.duals[name],
+            "meaning": "cost saved per extra unit of capacity",
+            "range_low": _finite(low), "range_high": _finite(high), "note": note}))
+    demand = formulation.blocks.get("demand")
+    if demand is not None:
+        rows = demand.rows
+        low, high = _row_ranges(output, "demand", ranging)
+        frames.append(pd.DataFrame({
+            "kind": "demand", "source": "Demand row " + rows["sheet_row"].astype(str), "site": rows["site"],
+            "destination": "", "item": rows["item"], "period": rows["period"], "value": rows["rhs"],
+            "used": rows["rhs"], "price": output.duals["demand"],
+            "meaning": "cost of one more unit delivered", "range_low": _finite(low), "range_high": _finite(high),
+            "note": note}))
+    if len(result.compliance):
+        shares = result.compliance[result.compliance["rule"].isin(["min_share", "max_share"])]
+        frames.append(pd.DataFrame({
+            "kind": "policy rule", "source": shares["source"], "site": "", "destination": shares["destination"],
+            "item": shares["items"], "period": shares["period"], "value": shares["bound"], "used": shares["share"],
+            "price": shares["cost_per_point"], "meaning": "cost change per +1 percentage point of the bound",
+            "range_low": np.nan, "range_high": np.nan, "note": ""}))
+    frames.append(_unused_supply(formulation, output))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def _unused_supply(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
+    """Unused supply options and how much their unit cost must fall before the plan uses them."""
+    flows = formulation.flows
+    reduced = np.array([v.dj if v.dj is not None else np.nan for v in output.model.variables])
+    # A unit cost change d moves the landed cost by d * (1 + tariff rates); credits and lanes do not scale.
+    per_supply_cost = reduced / (1.0 + flows["tariff_rate"].to_numpy() + flows["policy_tariff_rate"].to_numpy())
+    frame = flows[["origin", "item", "period", "supply_row"]].assign(
+        quantity=output.values, needed=per_supply_cost)
+    grouped = frame.groupby(["origin", "item", "period", "supply_row"], sort=False).agg(
+        used=("quantity", "sum"), needed=("needed", "min")).reset_index()
+    unused = grouped[grouped["used"] <= 1e-9]
+    rule_note = ("with value-basis share rules the supplier's cost also weighs in their shares; the figure "
+                 "holds the rules' weights fixed") if any(
+        r.basis == "value" and r.type in ("min_share", "max_share") for r in formulation.policy.rules) else ""
+    return pd.DataFrame({
+        "kind": "unused supply", "source": "Supply row " + unused["supply_row"].astype(str), "site": unused["origin"],
+        "destination": "", "item": unused["item"], "period": unused["period"],
+        "value": np.nan, "used": 0.0, "price": np.maximum(unused["needed"].to_numpy(), 0.0),
+        "meaning": "unit cost reduction needed before it is used (reduced cost)",
+        "range_low": np.nan, "range_high": np.nan, "note": rule_note})

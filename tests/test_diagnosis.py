@@ -1,0 +1,255 @@
+"""Infeasible plans explained by workbook row, and the prices of an optimal LP plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from optimizer import load_workbook, solve
+from optimizer.compare import compare
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "ev_battery_north_america.xlsx"
+
+SITES = [{"site": "A", "country": "United States"}, {"site": "B", "country": "China"},
+         {"site": "D", "country": "United States"}, {"site": "E", "country": "United States"}]
+ITEMS = [{"item": "cells", "unit": "GWh"}]
+
+
+def network_sheets(**changes):
+    """A (US, cost 10, cap 30) and B (China, cost 5, cap 50) serve D (60) and E (10)."""
+    sheets = dict(
+        Sites=SITES, Items=ITEMS,
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 10, "capacity": 30},
+                {"site": "B", "item": "cells", "unit_cost": 5, "capacity": 50}],
+        Demand=[{"site": "D", "item": "cells", "quantity": 60}, {"site": "E", "item": "cells", "quantity": 10}],
+        Lanes=[{"origin": "A", "destination": "D"}, {"origin": "B", "destination": "D"},
+               {"origin": "A", "destination": "E"}, {"origin": "B", "destination": "E"}],
+    )
+    sheets.update(changes)
+    return sheets
+
+
+def only(result):
+    assert result.status == "infeasible" and result.total_cost is None
+    assert len(result.diagnosis) == 1, result.diagnosis
+    return result.diagnosis[0]
+
+
+def test_unreachable_demand_names_the_demand_row(solve_sheets):
+    finding = only(solve_sheets(**network_sheets(Lanes=[{"origin": "A", "destination": "D"},
+                                                        {"origin": "B", "destination": "D"}])))
+    assert (finding["kind"], finding["sheet"], finding["row"]) == ("unreachable_demand", "Demand", 3)
+    assert finding["message"] == ("Demand row 3 (E, cells, all): 10 GWh required, but no lane from a site "
+                                  "supplying cells reaches it")
+    assert finding["numbers"]["reachable"] == 0.0
+
+
+def test_capacity_shortfall_for_one_item_and_period(solve_sheets):
+    # 60 + 25 = 85 required, capacities 30 + 50 = 80.
+    finding = only(solve_sheets(**network_sheets(Demand=[{"site": "D", "item": "cells", "quantity": 60},
+                                                         {"site": "E", "item": "cells", "quantity": 25}])))
+    assert finding["kind"] == "item_capacity" and finding["rows"] == [2, 3]
+    assert finding["numbers"] == {"required": 85.0, "reachable": 80.0}
+    assert "Supply rows 2, 3" in finding["message"]
+
+
+def test_lane_capacity_shortfall_names_the_lane(solve_sheets):
+    # E is reached only through A -> E, capacity 4, while it needs 10.
+    finding = only(solve_sheets(**network_sheets(Lanes=[
+        {"origin": "A", "destination": "D"}, {"origin": "B", "destination": "D"},
+        {"origin": "A", "destination": "E", "capacity": 4}])))
+    assert (finding["sheet"], finding["row"]) == ("Demand", 3)
+    assert finding["numbers"]["reachable"] == pytest.approx(4.0)
+    assert finding["numbers"]["shortfall"] == pytest.approx(6.0)
+    assert finding["message"].endswith("at most 4 GWh can reach it (Lanes row 4 at capacity)")
+
+
+def test_competing_demands_are_found_by_the_shortfall_relaxation(solve_sheets):
+    # D and E (20 each) can only be served by A (capacity 30): each alone fits, together they are
+    # 10 short, although the item as a whole has capacity to spare (B serves only F).
+    sheets = network_sheets(
+        Sites=SITES + [{"site": "F", "country": "United States"}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 10, "capacity": 30},
+                {"site": "B", "item": "cells", "unit_cost": 5, "capacity": 100}],
+        Demand=[{"site": "D", "item": "cells", "quantity": 20}, {"site": "E", "item": "cells", "quantity": 20},
+                {"site": "F", "item": "cells", "quantity": 10}],
+        Lanes=[{"origin": "A", "destination": "D"}, {"origin": "A", "destination": "E"},
+               {"origin": "B", "destination": "F"}])
+    result = solve_sheets(**sheets)
+    assert result.status == "infeasible"
+    assert {f["kind"] for f in result.diagnosis} == {"capacity_shortfall"}
+    assert {f["row"] for f in result.diagnosis} <= {2, 3}
+    assert sum(f["numbers"]["shortfall"] for f in result.diagnosis) == pytest.approx(10.0)
+    assert all("(Supply row 2 at capacity)" in f["message"] for f in result.diagnosis)
+
+
+def test_unreachable_share_rule_gets_its_best_achievable_share(solve_sheets):
+    # At most 30 of 70 units can come from the US: 42.9%.
+    result = solve_sheets(policy="p", **network_sheets(Policies=[
+        {"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8, "basis": "quantity"}]))
+    finding = only(result)
+    assert (finding["sheet"], finding["row"], finding["kind"]) == ("Policies", 2, "rule_unreachable")
+    assert finding["numbers"]["achievable"] == pytest.approx(30 / 70)
+    assert finding["message"] == ("Policies row 2 (p, min_share all items from United States): 80.0% required, "
+                                  "at most 42.9% achievable")
+
+
+def test_best_share_by_value_is_exact(solve_sheets):
+    # Value basis: 30 * 10 / (30 * 10 + 40 * 5) = 60%.
+    finding = only(solve_sheets(policy="p", **network_sheets(Policies=[
+        {"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8}])))
+    assert finding["numbers"]["achievable"] == pytest.approx(0.6)
+
+
+def test_share_rule_per_period_names_the_period(solve_sheets):
+    sheets = network_sheets(
+        Periods=[{"period": 2026}, {"period": 2027}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 10, "capacity": 30},
+                {"site": "A", "item": "cells", "unit_cost": 10, "capacity": 70, "period": 2027},
+                {"site": "B", "item": "cells", "unit_cost": 5, "capacity": 50}],
+        Policies=[{"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8,
+                   "basis": "quantity"}])
+    finding = only(solve_sheets(policy="p", **sheets))
+    assert finding["numbers"]["period"] == "2026"
+    assert finding["message"].endswith("80.0% required, at most 42.9% achievable in 2026")
+
+
+def test_two_rules_in_conflict(solve_sheets):
+    # >= 40% from the US is possible alone (42.9%), <= 30% too (B caps at 50 of 70: 28.6%), not both.
+    result = solve_sheets(policy="q", **network_sheets(Policies=[
+        {"policy": "q", "rule": "min_share", "from": "United States", "value": 0.4, "basis": "quantity"},
+        {"policy": "q", "rule": "max_share", "from": "United States", "value": 0.3, "basis": "quantity"}]))
+    assert result.status == "infeasible"
+    assert result.diagnosis and all(f["kind"] == "rule_conflict" for f in result.diagnosis)
+    finding = result.diagnosis[0]
+    if finding["row"] == 3:  # the max_share rule: at least 40% is unavoidable given row 2
+        assert finding["numbers"]["achievable"] == pytest.approx(0.4)
+        assert finding["numbers"]["achievable_without_other_rules"] == pytest.approx(20 / 70)
+        assert "conflicts with the other rules (Policies row 2)" in finding["message"]
+    else:  # the min_share rule: at most 30% is achievable given row 3
+        assert finding["row"] == 2
+        assert finding["numbers"]["achievable"] == pytest.approx(0.3)
+        assert finding["numbers"]["achievable_without_other_rules"] == pytest.approx(30 / 70)
+        assert "conflicts with the other rules (Policies row 3)" in finding["message"]
+
+
+def test_exclusion_that_removes_needed_supply(solve_sheets):
+    finding = only(solve_sheets(policy="x", **network_sheets(Policies=[
+        {"policy": "x", "rule": "exclude", "from": "China"}])))
+    assert (finding["sheet"], finding["row"]) == ("Policies", 2)
+    assert finding["numbers"]["needed_from_excluded"] == pytest.approx(40.0)
+
+
+def test_example_with_a_tightened_rule_is_explained():
+    # 2026 CAM rule tightened to 80% and to North American CAM only (no FTA partners): EcoPro's 10 kt
+    # cover 10 of the 14 kt needed; the rest can only come from Korea (FEOC supply is excluded).
+    network = load_workbook(EXAMPLE)
+    ira = network.policy("ira_30d_whatif")
+    north_america = frozenset(s for s, site in network.sites.items()
+                              if site.country in ("United States", "Canada", "Mexico"))
+    rules = tuple(r.model_copy(update={"from_sites": north_america, "from_text": "north_america", "value": 0.8})
+                  if r.row == 7 else r for r in ira.rules)
+    result = solve(network, ira.model_copy(update={"rules": rules}))
+    finding = only(result)
+    assert (finding["sheet"], finding["row"]) == ("Policies", 7)
+    assert finding["numbers"]["period"] == "2026"
+    # by value: 10 kt * 21.0 / (10 kt * 21.0 + 4 kt * 18.5) = 210 / 284
+    assert finding["numbers"]["achievable"] == pytest.approx(210 / 284, abs=1e-9)
+    assert finding["message"] == ("Policies row 7 (ira_30d_whatif, min_share critical_mineral from north_america): "
+                                  "80.0% required, at most 73.9% achievable in 2026 (74.9% without the other "
+                                  "rules of this policy set)")
+
+
+def test_infeasible_policy_in_comparison_carries_its_diagnosis(make_workbook):
+    network = load_workbook(make_workbook(**network_sheets(Policies=[
+        {"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8, "basis": "quantity"}])))
+    comparison = compare(network)
+    table = comparison.table().set_index("policy")
+    assert table.loc["p", "status"] == "infeasible"
+    assert "at most 42.9% achievable" in table.loc["p", "message"]
+
+
+def test_cli_writes_a_diagnosis_workbook_and_json(monkeypatch, capsys, make_workbook, tmp_path):
+    from optimizer.cli import main
+
+    path = make_workbook(**network_sheets(Policies=[
+        {"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8, "basis": "quantity"}]))
+    out = tmp_path / "plan.xlsx"
+    monkeypatch.setattr(sys, "argv", ["sourcing", "solve", str(path), "-o", str(out), "--policy", "p", "--json"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["status"] == "infeasible" and payload["total_cost"] is None
+    assert payload["diagnosis"][0]["sheet"] == "Policies" and payload["diagnosis"][0]["row"] == 2
+    assert payload["diagnosis"][0]["numbers"]["achievable"] == pytest.approx(30 / 70)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Summary", "Diagnosis"]
+    summary = dict(wb["Summary"].iter_rows(min_row=2, values_only=True))
+    assert summary["Status"] == "infeasible"
+    diagnosis = list(wb["Diagnosis"].iter_rows(min_row=2, values_only=True))
+    assert diagnosis[0][1:3] == ("Policies", 2)
+
+
+# ------------------------------------------------------------------ sensitivity
+
+
+SENSITIVITY_CASE = dict(
+    Sites=[{"site": s, "country": "United States"} for s in ("A", "B", "C", "D")], Items=ITEMS,
+    Supply=[{"site": "A", "item": "cells", "unit_cost": 1, "capacity": 10},
+            {"site": "B", "item": "cells", "unit_cost": 3},
+            {"site": "C", "item": "cells", "unit_cost": 5}],
+    Demand=[{"site": "D", "item": "cells", "quantity": 20}],
+    Lanes=[{"origin": o, "destination": "D"} for o in ("A", "B", "C")])
+
+
+def test_shadow_prices_ranges_and_reduced_costs_by_hand(solve_sheets):
+    # A (cost 1, capacity 10) and B (cost 3) meet demand 20: A's capacity saves 3 - 1 = 2 per unit
+    # while it lies in [0, 20]; one more unit of demand costs 3 (from B); C (5) must get 2 cheaper.
+    result = solve_sheets(**SENSITIVITY_CASE)
+    assert result.total_cost == pytest.approx(40.0)
+    table = result.sensitivity.set_index("source")
+    capacity = table.loc["Supply row 2"]
+    assert capacity["kind"] == "supply capacity"
+    assert (capacity["price"], capacity["range_low"], capacity["range_high"]) == pytest.approx((2.0, 0.0, 20.0))
+    demand = table.loc["Demand row 2"]
+    assert demand["price"] == pytest.approx(3.0)
+    assert demand["range_low"] == pytest.approx(10.0)
+    unused = table.loc["Supply row 4"]
+    assert unused["kind"] == "unused supply" and unused["price"] == pytest.approx(2.0)
+
+
+def test_lane_capacity_shadow_price(solve_sheets):
+    sheets = dict(SENSITIVITY_CASE, Supply=[{"site": "A", "item": "cells", "unit_cost": 1},
+                                            {"site": "B", "item": "cells", "unit_cost": 3}],
+                  Lanes=[{"origin": "A", "destination": "D", "capacity": 15}, {"origin": "B", "destination": "D"}])
+    row = solve_sheets(**sheets).sensitivity.set_index("source").loc["Lanes row 2"]
+    assert row["kind"] == "lane capacity (all items)"
+    assert (row["price"], row["range_low"], row["range_high"]) == pytest.approx((2.0, 0.0, 20.0))
+
+
+def test_cbc_gives_prices_but_says_it_has_no_ranges(solve_sheets):
+    table = solve_sheets(solver="cbc", **SENSITIVITY_CASE).sensitivity.set_index("source")
+    assert table.loc["Supply row 2", "price"] == pytest.approx(2.0)
+    assert pd_isna(table.loc["Supply row 2", "range_high"])
+    assert "not available with CBC" in table.loc["Supply row 2", "note"]
+
+
+def pd_isna(value) -> bool:
+    return value != value
+
+
+def test_sensitivity_sheet_in_the_plan(tmp_path, make_workbook):
+    from optimizer import write_plan
+
+    path = make_workbook(**SENSITIVITY_CASE)
+    result = solve(load_workbook(path))
+    written = write_plan(result, tmp_path / "plan.xlsx", inputs=[path])
+    ws = openpyxl.load_workbook(written)["Sensitivity"]
+    header = [c.value for c in ws[1]]
+    rows = {r[header.index("source")]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows["Supply row 2"][header.index("price")] == pytest.approx(2.0)
