@@ -298,9 +298,12 @@ def _resolve_periods(rows: dict[type, list], out: _Collector) -> tuple[list[str]
     if declared:
         periods = [r.period for r in declared]
     else:
-        used = {r.period for model in (SupplyRow, DemandRow, TariffRow, PolicyRow)
-                for r in rows.get(model, []) if r.period is not None}
-        periods = _natural_order(used) if used else [IMPLICIT_PERIOD]
+        used: dict[str, str] = {}  # period names match case-insensitively: keep the first spelling
+        for model in (SupplyRow, DemandRow, TariffRow, PolicyRow):
+            for r in rows.get(model, []):
+                if r.period is not None:
+                    used.setdefault(r.period.lower(), r.period)
+        periods = _natural_order(set(used.values())) if used else [IMPLICIT_PERIOD]
     return periods, {p.lower(): p for p in periods}
 
 
