@@ -3,6 +3,7 @@
 from models.network import (
     BASELINE,
     RULE_SPECS,
+    BomEntry,
     Item,
     Lane,
     Network,
@@ -17,6 +18,6 @@ from models.network import (
 from models.problems import Problem, WorkbookError
 
 __all__ = [
-    "BASELINE", "RULE_SPECS", "Item", "Lane", "Network", "PolicySet", "Problem", "Requirement",
+    "BASELINE", "RULE_SPECS", "BomEntry", "Item", "Lane", "Network", "PolicySet", "Problem", "Requirement",
     "Rule", "Site", "SupplyOption", "Tariff", "WorkbookError", "build_network",
 ]

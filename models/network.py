@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.problems import Problem, WorkbookError, describe
 from models.rows import (
+    BomRow,
     DemandRow,
     GroupRow,
     ItemRow,
@@ -39,8 +40,9 @@ BASELINE = "baseline"
 class RuleSpec:
     """What the Policies sheet requires of one rule type's ``value``."""
 
-    value: str | None  # "fraction" (required, in [0, 1]), "amount" (required, >= 0) or None (ignored)
+    value: str | None  # "fraction" (in [0, 1]), "amount" (>= 0), "count" (whole number >= 0) or None (ignored)
     description: str
+    discrete: bool = False  # needs binary variables (the model becomes a MILP)
 
 
 RULE_SPECS: dict[str, RuleSpec] = {
@@ -49,7 +51,13 @@ RULE_SPECS: dict[str, RuleSpec] = {
     "exclude": RuleSpec(None, "no flow from `from` sites"),
     "tariff": RuleSpec("amount", "extra ad valorem rate `value` on the Supply unit_cost of matching flows"),
     "credit": RuleSpec("amount", "credit of `value` per unit of matching flow"),
+    "max_suppliers": RuleSpec("count", "at most `value` distinct `from` sites supply each `to` site", True),
+    "min_suppliers": RuleSpec("count", "at least `value` distinct `from` sites supply each `to` site", True),
+    "single_source": RuleSpec(None, "exactly one `from` site supplies each `to` site", True),
+    "threshold_credit": RuleSpec("amount", "credit of `value` per unit of demand if the share rule on "
+                                           "Policies row `requires` is met", True),
 }
+SHARE_RULE_TYPES = ("min_share", "max_share")
 BASES = ("value", "quantity")
 SCOPES = ("total", "each_destination")
 
@@ -62,6 +70,7 @@ class Site(_Record):
     id: str
     country: str
     tags: tuple[str, ...] = ()
+    throughput: float | None = None
     row: int
 
 
@@ -80,6 +89,22 @@ class SupplyOption(_Record):
     period: str
     capacity: float | None
     unit_cost: float
+    fixed_cost: float | None = None
+    min_quantity: float | None = None
+    row: int
+
+    @property
+    def discrete(self) -> bool:
+        return bool(self.fixed_cost) or bool(self.min_quantity)
+
+
+class BomEntry(_Record):
+    """Producing one unit of ``item`` consumes ``quantity`` of ``input`` (at ``site``, or anywhere)."""
+
+    item: str
+    input: str
+    quantity: float
+    site: str | None
     row: int
 
 
@@ -126,6 +151,7 @@ class Rule(_Record):
     scope: str
     period: str | None
     row: int
+    requires: int | None = None
     items_text: str = ""
     from_text: str = ""
     to_text: str = ""
@@ -156,6 +182,7 @@ class Network(_Record):
     demand: tuple[Requirement, ...]
     lanes: tuple[Lane, ...]
     tariffs: tuple[Tariff, ...]
+    bom: tuple[BomEntry, ...] = ()
     policies: dict[str, PolicySet]
     source: str | None = None
     warnings: tuple[str, ...] = ()
@@ -343,7 +370,8 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
     out = _Collector(warnings=list(warnings))
 
     site_rows = _unique(rows.get(SiteRow, []), lambda r: r.site.lower(), "Sites", "site", out)
-    sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(_split(r.tags)), row=r.row)
+    sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(_split(r.tags)),
+                          throughput=getattr(r, "throughput", None), row=r.row)
              for r in site_rows}
     item_rows = _unique(rows.get(ItemRow, []), lambda r: r.item.lower(), "Items", "item", out)
     items = {r.item: Item(id=r.item, unit=r.unit, category=r.category, row=r.row) for r in item_rows}
@@ -382,7 +410,8 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
     supply = _expand_by_period(
         canonical_site_item(SupplyRow, "Supply"), "Supply", periods,
         lambda r, p: SupplyOption(site=r.site, item=r.item, period=p, capacity=r.capacity,
-                                  unit_cost=r.unit_cost, row=r.row), out)
+                                  unit_cost=r.unit_cost, fixed_cost=r.fixed_cost,
+                                  min_quantity=r.min_quantity, row=r.row), out)
     demand = _expand_by_period(
         canonical_site_item(DemandRow, "Demand"), "Demand", periods,
         lambda r, p: Requirement(site=r.site, item=r.item, period=p, quantity=r.quantity, row=r.row), out)
@@ -406,6 +435,8 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
             period=_period(r.period, period_lookup, "Tariffs", r.row, out),
             rate=r.rate, row=r.row))
 
+    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref, {s.item for s in supply}, out)
+
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
     names: dict[str, str] = {}
@@ -422,13 +453,14 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
         else:
             rules_by_policy.setdefault(name, [])
     for name, rules in rules_by_policy.items():
+        _check_requires(rules, out)
         policies[name] = PolicySet(name=name, rules=tuple(rules))
 
     if out.problems:
         raise WorkbookError(out.problems)
     return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
                    supply=tuple(supply), demand=tuple(demand), lanes=tuple(lanes),
-                   tariffs=tuple(tariffs), policies=policies, source=source,
+                   tariffs=tuple(tariffs), bom=tuple(bom), policies=policies, source=source,
                    warnings=tuple(out.warnings))
 
 
@@ -441,6 +473,62 @@ def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, 
                 f"{describe(value)} is not one of: {', '.join(allowed)}", value)
         return allowed[0]
     return key
+
+
+def _check_requires(rules: list[Rule], out: _Collector) -> None:
+    """A threshold_credit must point at a share rule of its own policy set."""
+    shares = {rule.row for rule in rules if rule.type in SHARE_RULE_TYPES}
+    for rule in rules:
+        if rule.type == "threshold_credit" and rule.requires is not None and rule.requires not in shares:
+            out.add("Policies", rule.row, "requires",
+                    f"{rule.requires} is not the row of a min_share or max_share rule of policy set "
+                    f"{rule.policy!r}", rule.requires)
+
+
+def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: _Collector) -> list[BomEntry]:
+    """Resolve BOM rows; refuse duplicates, cycles and inputs that no site supplies."""
+    entries: list[BomEntry] = []
+    seen: dict[tuple, int] = {}
+    for r in rows:
+        item, input_ = item_ref(r.item, "BOM", r.row), item_ref(r.input, "BOM", r.row, "input")
+        site = site_ref(r.site, "BOM", r.row, "site") if r.site is not None else None
+        if not item or not input_ or (r.site is not None and not site):
+            continue
+        key = (item, input_, site)
+        if key in seen:
+            out.add("BOM", r.row, "input", f"duplicate of BOM row {seen[key]} (same item, input and site)", r.input)
+            continue
+        seen[key] = r.row
+        if item == input_:
+            out.add("BOM", r.row, "input", f"{describe(r.input)} cannot be an input of itself", r.input)
+            continue
+        entries.append(BomEntry(item=item, input=input_, quantity=r.quantity, site=site, row=r.row))
+    made = {e.item for e in entries}
+    for entry in entries:
+        if entry.input not in supplied and entry.input not in made:
+            out.add("BOM", entry.row, "input",
+                    f"{describe(entry.input)} is an input that no site supplies (no Supply row) or makes", entry.input)
+    # A cycle (cells need CAM, CAM needs cells) has no production order: name the row that closes it.
+    graph: dict[str, list[BomEntry]] = defaultdict(list)
+    for entry in entries:
+        graph[entry.item].append(entry)
+    state: dict[str, int] = {}
+
+    def visit(item: str, path: list[str]) -> None:
+        state[item] = 1
+        for entry in graph.get(item, []):
+            if state.get(entry.input) == 1:
+                cycle = " -> ".join([*path[path.index(entry.input):], item, entry.input]) \
+                    if entry.input in path else f"{item} -> {entry.input}"
+                out.add("BOM", entry.row, "input", f"the BOM has a cycle: {cycle}", entry.input)
+            elif state.get(entry.input) is None:
+                visit(entry.input, [*path, item])
+        state[item] = 2
+
+    for item in sorted(graph):
+        if state.get(item) is None:
+            visit(item, [])
+    return entries
 
 
 def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
@@ -457,14 +545,32 @@ def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
         elif not 0.0 <= r.value <= 1.0:
             out.add("Policies", r.row, "value",
                     f"{describe(r.value)} is outside [0, 1]; a share is a fraction (0.7 or 70%)", r.value)
+    elif spec is not None and spec.value == "count":
+        if r.value is None or r.value < 0 or not float(r.value).is_integer():
+            given = "" if r.value is None else f"{describe(r.value)}: "
+            out.add("Policies", r.row, "value", f"{given}a {rule_type} rule needs a whole number of sites >= 0",
+                    r.value)
     elif spec is not None and spec.value == "amount":
         if r.value is None:
             unit = "a rate (0.25 = 25%)" if rule_type == "tariff" else "an amount per unit"
             out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value: {unit} >= 0")
         elif r.value < 0:
             out.add("Policies", r.row, "value", f"{describe(r.value)}: expected a number >= 0", r.value)
+    requires = None
+    if rule_type == "threshold_credit":
+        if r.requires is None:
+            out.add("Policies", r.row, "requires",
+                    "a threshold_credit needs `requires`: the Policies row number of the share rule it depends on")
+        else:
+            try:
+                requires = int(float(r.requires))
+            except ValueError:
+                out.add("Policies", r.row, "requires",
+                        f"{describe(r.requires)} is not a Policies row number", r.requires)
+    if rule_type == "single_source":
+        r = r.model_copy(update={"value": 1.0})
     rule = dict(
-        policy=r.policy, type=rule_type,
+        policy=r.policy, type=rule_type, requires=requires,
         items=vocab.items_for(r.items, "Policies", r.row, "items", out),
         from_sites=vocab.sites_for(r.from_, "Policies", r.row, "from", out),
         to_sites=vocab.sites_for(r.to, "Policies", r.row, "to", out),

@@ -71,16 +71,17 @@ def _non_negative(value: Any) -> Any:
     return number
 
 
-def _fraction(value: Any) -> Any:
+def _positive(value: Any) -> Any:
     number = _as_number(value)
-    if number is not None and not 0.0 <= number <= 1.0:
-        raise ValueError("expected a fraction between 0 and 1 (e.g. 0.7 or 70%)")
+    if number is not None and number <= 0:
+        raise ValueError("expected a number > 0")
     return number
 
 
 Text = Annotated[str, BeforeValidator(_as_text)]
 Period = Annotated[str, BeforeValidator(_as_period)]
 NonNegative = Annotated[float, BeforeValidator(_non_negative)]
+Positive = Annotated[float, BeforeValidator(_positive)]
 Number = Annotated[float, BeforeValidator(_as_number)]
 
 
@@ -107,6 +108,7 @@ class SiteRow(SheetRow):
     site: Text
     country: Text
     tags: Text | None = None
+    throughput: NonNegative | None = None
 
 
 class GroupRow(SheetRow):
@@ -130,6 +132,8 @@ class SupplyRow(SheetRow):
     period: Period | None = None
     capacity: NonNegative | None = None
     unit_cost: NonNegative
+    fixed_cost: NonNegative | None = None
+    min_quantity: NonNegative | None = None
 
 
 class DemandRow(SheetRow):
@@ -171,6 +175,7 @@ class PolicyRow(SheetRow):
     basis: Text | None = None
     scope: Text | None = None
     period: Period | None = None
+    requires: Text | None = None
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -181,6 +186,15 @@ class PolicyRow(SheetRow):
         return ["policy", "rule"]
 
 
+class BomRow(SheetRow):
+    sheet_name: ClassVar[str] = "BOM"
+    required_sheet: ClassVar[bool] = False
+    item: Text
+    input: Text
+    quantity: Positive
+    site: Text | None = None
+
+
 class PeriodRow(SheetRow):
     sheet_name: ClassVar[str] = "Periods"
     required_sheet: ClassVar[bool] = False
@@ -189,7 +203,7 @@ class PeriodRow(SheetRow):
 
 #: Every sheet of contract v1, in the order problems are reported.
 SHEET_MODELS: tuple[type[SheetRow], ...] = (
-    SiteRow, GroupRow, ItemRow, SupplyRow, DemandRow, LaneRow, TariffRow, PolicyRow, PeriodRow,
+    SiteRow, GroupRow, ItemRow, SupplyRow, DemandRow, LaneRow, TariffRow, BomRow, PolicyRow, PeriodRow,
 )
 
 #: Field name in the model for a column header, where the two differ (``from`` is a keyword).

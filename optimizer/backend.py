@@ -57,6 +57,10 @@ class SolverOutput:
     status: str  # optimal | infeasible | unbounded | time_limit | error
     solver: str
     objective: float | None = None
+    is_mip: bool = False
+    mip_gap: float | None = None  # relative gap of the MILP plan (0 when proven optimal)
+    best_bound: float | None = None  # the solver's lower bound on the optimal cost (MILP)
+    duals_from: str = "lp"  # "lp", "fixed_lp" (MILP with discrete choices fixed) or "none"
     values: np.ndarray | None = None
     duals: dict[str, np.ndarray] = field(default_factory=dict)
     seconds_build: float = 0.0
@@ -103,11 +107,17 @@ def _block_constraints(block: ConstraintBlock, variables, model: PulpModel) -> l
 
 
 def materialize(formulation: Formulation) -> PulpModel:
-    """Build the PuLP problem: one variable per flow, one constraint per block row."""
+    """Build the PuLP problem: one variable per column of every family, one constraint per block row."""
     problem = pulp.LpProblem("sourcing", pulp.LpMinimize)
+    variables: list[pulp.LpVariable] = []
+    for family in formulation.families.values():
+        if family.integer:
+            by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0, upBound=1,
+                                                  cat=pulp.LpBinary)
+        else:
+            by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0)
+        variables.extend(by_index[i] for i in range(len(family)))
     n = formulation.n_variables
-    by_index = problem.add_variable_dicts("flow", range(n), lowBound=0)
-    variables = [by_index[i] for i in range(n)]
     problem.setObjective(_affine(variables, np.arange(n), formulation.objective))
     model = PulpModel(problem, variables, {})
     for name, block in formulation.blocks.items():
@@ -150,6 +160,7 @@ def _quiet(enabled: bool):
 
 
 def _status(problem: pulp.LpProblem, solver_name: str) -> str:
+    """Our status word; a time limit is 'time_limit' whether or not a plan was found."""
     if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
         import highspy
 
@@ -200,18 +211,61 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         return output
     output.seconds_solve = time.perf_counter() - built
     output.status = _status(model.problem, name)
-    has_solution = output.status == "optimal" or (
-        output.status == "time_limit" and model.problem.sol_status == pulp.LpSolutionIntegerFeasible
-        and name == "cbc")
-    if has_solution:
-        output.values = np.array([v.varValue or 0.0 for v in model.variables])
-        output.objective = float(formulation.objective @ output.values)
-        output.duals = {
-            block: np.array([(c.pi if c is not None and c.pi is not None else np.nan) if c is not None else 0.0
-                             for c in constraints])
-            for block, constraints in model.constraints.items()
-        }
+    output.is_mip = formulation.is_mip
+    if not _has_solution(model.problem, name, output.status):
+        return output
+    output.values = np.array([v.varValue or 0.0 for v in model.variables])
+    output.objective = float(formulation.objective @ output.values)
+    if output.is_mip:
+        output.mip_gap, output.best_bound = _mip_quality(model.problem, name, output)
+        try:  # prices of the LP with every discrete choice fixed at the plan's value
+            with _quiet(not options.verbose):
+                _fix_discrete_and_resolve(model, formulation, output.values, options)
+            output.duals_from = "fixed_lp"
+        except pulp.PulpSolverError:
+            output.duals_from = "none"
+    output.duals = _duals(model)
     return output
+
+
+def _duals(model: PulpModel) -> dict[str, np.ndarray]:
+    return {block: np.array([(c.pi if c.pi is not None else np.nan) if c is not None else 0.0
+                             for c in constraints])
+            for block, constraints in model.constraints.items()}
+
+
+def _has_solution(problem: pulp.LpProblem, solver_name: str, status: str) -> bool:
+    if status == "optimal":
+        return True
+    if status != "time_limit":
+        return False
+    if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
+        info = problem.solverModel.getInfo()
+        return info.primal_solution_status == 2  # a feasible plan exists
+    return problem.sol_status == pulp.LpSolutionIntegerFeasible
+
+
+def _mip_quality(problem: pulp.LpProblem, solver_name: str, output: SolverOutput):
+    """(relative gap, best bound) of a MILP plan, from HiGHS; CBC through PuLP reports neither."""
+    if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
+        info = problem.solverModel.getInfo()
+        bound = float(info.mip_dual_bound)
+        gap = float(info.mip_gap) if output.status != "optimal" else max(0.0, float(info.mip_gap))
+        return gap, bound
+    return (0.0 if output.status == "optimal" else None), None
+
+
+def _fix_discrete_and_resolve(model: PulpModel, formulation: Formulation, values: np.ndarray,
+                              options: SolverOptions) -> None:
+    """Fix the binaries at the plan's values and re-solve the remaining LP for its duals."""
+    for variable, value, discrete in zip(model.variables, values, formulation.integer, strict=True):
+        if not discrete:
+            continue
+        fixed = float(round(value))
+        variable.lowBound = variable.upBound = fixed
+        variable.cat = pulp.LpContinuous
+    solver = pulp.HiGHS(msg=False) if options.solver.lower() == "highs" else pulp.PULP_CBC_CMD(msg=False)
+    model.problem.solve(solver)
 
 
 def write_model(formulation: Formulation, path: str, model: PulpModel | None = None) -> None:

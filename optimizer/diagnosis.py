@@ -27,7 +27,8 @@ from optimizer.highs_direct import LinearArrays, arrays_from, solve_arrays
 from optimizer.rules import RuleTerms
 
 TOLERANCE = 1e-6
-PHYSICAL_BLOCKS = ("demand", "supply_capacity", "lane_capacity", "lane_pair_capacity")
+PHYSICAL_BLOCKS = ("demand", "balance", "supply_capacity", "lane_capacity", "lane_pair_capacity", "throughput",
+                   "open_upper", "open_lower")
 
 
 @dataclass
@@ -96,7 +97,7 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
     if demand is None:
         return findings
     rows = demand.rows
-    has_flow = np.bincount(demand.row, minlength=len(rows)) > 0
+    has_flow = np.bincount(demand.row, weights=(demand.coef > 0).astype(float), minlength=len(rows)) > 0
     for r in np.flatnonzero(~has_flow & (rows["rhs"].to_numpy() > TOLERANCE)):
         row = rows.iloc[r]
         unit = _unit(formulation, row["item"])
@@ -106,6 +107,8 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
             f"{_fmt(row['rhs'])}{unit} required, but no lane from a site supplying {row['item']}"
             f"{_in_period(formulation, row['period'])} reaches it",
             {"required": float(row["rhs"]), "reachable": 0.0}))
+    if not formulation.single_tier:  # capacity sums along direct lanes only bound single-tier networks
+        return findings + _rule_structure(formulation)
 
     bounds = _flow_bounds(formulation)
     # Per Demand row: the sum over its inbound flows of their tightest capacity.
@@ -148,9 +151,15 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
                 + (f" ({_rows_text('Supply', supply_rows)})" if supply_rows else ""),
                 {"required": float(need["required"]), "reachable": float(cap)}))
 
+    return findings + _rule_structure(formulation)
+
+
+def _rule_structure(formulation: Formulation) -> list[Finding]:
+    """min_share rows whose `from` sites cannot deliver the items into the `to` sites at all."""
+    findings = []
     for _name, terms in formulation.rule_terms.items():
         rule = terms.rule
-        if rule.type != "min_share" or not rule.value:
+        if rule.type != "min_share" or not rule.value or f"met_row_{rule.row}" in formulation.families:
             continue
         weighted = np.bincount(terms.row, weights=terms.weight, minlength=len(terms.rows)) > 0
         selected = np.bincount(terms.row, weights=terms.weight * terms.selected, minlength=len(terms.rows)) > 0

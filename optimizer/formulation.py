@@ -1,21 +1,28 @@
-"""The sourcing LP as tables: one flow variable per row of ``flows``, constraint blocks as sparse
-coefficient lists keyed by business keys. Nothing here knows about PuLP or HiGHS.
+"""The sourcing model as tables: variable families keyed by business keys, constraint blocks as
+sparse coefficient lists. Nothing here knows about PuLP or HiGHS.
 
-Variables: ``x[f] >= 0``, the quantity of ``item`` shipped from ``origin`` to ``destination`` in
-``period``. A flow exists when a lane (origin, destination, item) or a blank-item lane
-(origin, destination) exists, the origin has Supply for the item in the period, and the
-destination has Demand for it in the period (v1 is single-tier: nothing is passed on).
+Variables (families, in this order in the global column index):
+- ``flow``        x >= 0 per (origin, destination, item, period): the rows of ``flows``. A flow exists
+  on a lane (origin, destination, item) or blank-item lane (origin, destination) when the item is
+  *available* at the origin (produced there, or received there) and *useful* at the destination
+  (demanded, consumed by its BOM, or passed on towards such a site), in that period.
+- ``production``  p >= 0 per Supply option (site, item, period): the rows of ``production``.
+- binaries added by discrete options and rules (``open`` per Supply option with a fixed cost or
+  minimum quantity; supplier-count and threshold-credit indicators, see ``optimizer.rules``).
 
-Objective: minimise sum_f x[f] * unit_cost[f], where
-    unit_cost = supply_unit_cost * (1 + tariff_rate + policy_tariff_rate) + lane_unit_cost - credit
-(``tariff_rate`` from the Tariffs sheet; ``policy_tariff_rate`` and ``credit`` from the policy set's
-``tariff`` and ``credit`` rules).
+Objective: minimise  sum unit_cost * p  +  sum x * (lane_unit_cost + (tariff_rate + policy_tariff_rate)
+* value - credit)  +  sum fixed_cost * open  -  threshold credits, where ``value`` is the flow's
+valuation: the standard cost of the item at its origin (its Supply unit_cost plus its BOM inputs at
+their average standard cost in the period), or the item's average standard cost for goods passed on.
 
 Blocks (one row per key, built from whole columns):
-- ``demand``          (site, item, period):  inbound flow == quantity
-- ``supply_capacity`` (site, item, period):  outbound flow <= capacity   (rows with a capacity)
-- ``lane_capacity``   (origin, destination, item, period): flow <= capacity (item lane rows)
-- ``lane_pair_capacity`` (origin, destination, period): flow of all items <= capacity (blank-item rows)
+- ``demand`` / ``balance`` (site, item, period): inbound + produced - outbound - consumed == demand
+  (``demand`` rows carry a Demand row, ``balance`` rows a demand of 0)
+- ``supply_capacity`` (site, item, period): produced <= capacity
+- ``lane_capacity`` (origin, destination, item, period) and ``lane_pair_capacity`` (origin,
+  destination, period): flow <= capacity
+- ``throughput`` (site, period): inbound flow of all items <= Sites.throughput
+- ``open_upper`` / ``open_lower``: produced <= bound * open, produced >= min_quantity * open
 - one block per policy rule, added by ``optimizer.rules``.
 """
 
@@ -37,7 +44,8 @@ class ConstraintBlock:
     """Rows ``sum_k coef[k] * x[var[k]]  (sense)  rhs`` for every ``row[k]`` of ``rows``.
 
     ``rows`` holds the business keys, ``sense``, ``rhs`` and where the row comes from
-    (``sheet``, ``sheet_row``); ``row``/``var``/``coef`` are the non-zeros (COO format).
+    (``sheet``, ``sheet_row``); ``row``/``var``/``coef`` are the non-zeros (COO format), ``var``
+    indexing the formulation's global columns.
     """
 
     name: str
@@ -61,26 +69,97 @@ class ConstraintBlock:
 
 
 @dataclass
+class VariableFamily:
+    """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``."""
+
+    name: str
+    keys: pd.DataFrame
+    cost: np.ndarray
+    upper: np.ndarray
+    integer: bool
+    offset: int
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def index(self) -> np.ndarray:
+        return np.arange(self.offset, self.offset + len(self.keys))
+
+
+@dataclass
 class Formulation:
     """Everything the backend needs, and everything the results layer needs to map values back."""
 
     network: Network
     policy: PolicySet
     flows: pd.DataFrame
+    production: pd.DataFrame = field(default_factory=pd.DataFrame)
+    families: dict[str, VariableFamily] = field(default_factory=dict)
     blocks: dict[str, ConstraintBlock] = field(default_factory=dict)
     rule_terms: dict[str, object] = field(default_factory=dict)
+    #: Upper bound on what each (item, period) can need: the 'big M' of discrete options.
+    need: pd.Series | None = None
+    #: Supplier-count rules: block name -> (rule, pairs table with the indicator column ``var``).
+    count_rules: dict[str, tuple] = field(default_factory=dict)
 
     @property
     def objective(self) -> np.ndarray:
-        return self.flows["unit_cost"].to_numpy()
+        parts = [self.flows["unit_cost"].to_numpy(dtype=float)]
+        parts += [f.cost for name, f in self.families.items() if name != "flow"]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.concatenate([f.upper for f in self.families.values()]) if self.families else np.zeros(0)
+
+    @property
+    def integer(self) -> np.ndarray:
+        return np.concatenate([np.full(len(f), f.integer) for f in self.families.values()]) \
+            if self.families else np.zeros(0, dtype=bool)
+
+    @property
+    def is_mip(self) -> bool:
+        return any(f.integer and len(f) for f in self.families.values())
 
     @property
     def n_variables(self) -> int:
+        return sum(len(f) for f in self.families.values())
+
+    @property
+    def n_flows(self) -> int:
         return len(self.flows)
+
+    @property
+    def single_tier(self) -> bool:
+        """No BOM, and every flow leaves a site that makes its item: the v1 shape, where each Demand
+        row is served directly by the Supply options whose lanes reach it."""
+        if self.network.bom or not len(self.flows):
+            return not self.network.bom
+        return bool(self.flows["supply_row"].notna().all())
+
+    def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
+        """The slice of a solution vector belonging to one variable family."""
+        family = self.families.get(name)
+        if family is None:
+            return np.zeros(0)
+        return values[family.offset:family.offset + len(family)]
 
     @property
     def n_constraints(self) -> int:
         return sum(len(b) for b in self.blocks.values())
+
+    def add_family(self, name: str, keys: pd.DataFrame, cost, upper=np.inf, integer: bool = False) -> VariableFamily:
+        """Append a family of variables (one per row of ``keys``) after the existing ones."""
+        if name in self.families:
+            raise ValueError(f"variable family {name!r} defined twice")
+        n = len(keys)
+        family = VariableFamily(name, keys.reset_index(drop=True),
+                                np.broadcast_to(np.asarray(cost, dtype=float), (n,)).copy(),
+                                np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+                                integer, self.n_variables)
+        self.families[name] = family
+        return family
 
     def add(self, block: ConstraintBlock | None) -> None:
         if block is not None and len(block):
@@ -98,48 +177,119 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def flow_table(network: Network) -> pd.DataFrame:
-    """One row per flow variable, with its unit cost split into supply, lane and tariff parts."""
-    columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
-                           "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
-    if not network.supply or not network.demand or not network.lanes:
+# --------------------------------------------------------------------------- network structure
+
+
+def recipes(network: Network) -> pd.DataFrame:
+    """(site, item, input, quantity, bom_row) for every Supply option's BOM: site-specific BOM rows
+    for an item replace the general ones at that site."""
+    columns = ["site", "item", "input", "quantity", "bom_row"]
+    if not network.bom or not network.supply:
         return _empty(columns)
-    supply = records(network.supply).rename(
-        columns={"site": "origin", "unit_cost": "supply_unit_cost", "row": "supply_row"}
-    )[["origin", "item", "period", "supply_unit_cost", "supply_row"]]
+    bom = records(network.bom).rename(columns={"row": "bom_row"})
+    options = records(network.supply)[["site", "item"]].drop_duplicates()
+    specific = bom[bom["site"].notna()]
+    general = bom[bom["site"].isna()].drop(columns="site")
+    own = options.merge(specific, on=["site", "item"])
+    has_own = own[["site", "item"]].drop_duplicates()
+    fallback = options.merge(has_own, how="left", indicator=True)
+    fallback = fallback[fallback["_merge"] == "left_only"].drop(columns="_merge").merge(general, on="item")
+    return pd.concat([own, fallback], ignore_index=True)[columns]
+
+
+def standard_costs(network: Network, recipe: pd.DataFrame) -> pd.DataFrame:
+    """Standard cost of each Supply option (its unit cost plus its inputs at their period average),
+    and the average per (item, period): the valuation of goods for tariffs and value shares."""
+    supply = records(network.supply)[["site", "item", "period", "unit_cost"]]
+    supply["standard_cost"] = supply["unit_cost"].astype(float)
+    if len(recipe):
+        # Items are valued bottom-up; a BOM is acyclic, so |items| passes settle every cost.
+        for _ in range(len(network.items)):
+            average = supply.groupby(["item", "period"])["standard_cost"].mean().rename("input_cost")
+            inputs = recipe.merge(supply[["site", "item", "period"]], on=["site", "item"]).merge(
+                average, left_on=["input", "period"], right_index=True, how="left")
+            inputs["input_cost"] = inputs["input_cost"].fillna(0.0) * inputs["quantity"]
+            add = inputs.groupby(["site", "item", "period"])["input_cost"].sum()
+            new = supply["unit_cost"] + add.reindex(
+                pd.MultiIndex.from_frame(supply[["site", "item", "period"]])).fillna(0.0).to_numpy()
+            if np.allclose(new, supply["standard_cost"]):
+                break
+            supply["standard_cost"] = new
+    return supply
+
+
+def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool) -> pd.DataFrame:
+    """(site, item, period) reachable from ``seed`` along ``lanes`` (forward) or against them."""
+    src, dst = ("origin", "destination") if forward else ("destination", "origin")
+    known = seed[["site", "item", "period"]].drop_duplicates()
+    while True:
+        step = lanes.merge(known.rename(columns={"site": src}), on=[src, "item"])
+        step = step[[dst, "item", "period"]].rename(columns={dst: "site"})
+        grown = pd.concat([known, step], ignore_index=True).drop_duplicates()
+        if len(grown) == len(known):
+            return known
+        known = grown
+
+
+def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
+    """Every (origin, destination, item) a lane serves, with its cost and the rows it comes from."""
     lanes = records(network.lanes)
     item_lanes = lanes[lanes["item"].notna()]
     pair_lanes = lanes[lanes["item"].isna()].drop(columns="item")
-
-    by_item = item_lanes.merge(supply, on=["origin", "item"])
-    by_pair = pair_lanes.merge(supply, on="origin")
+    by_pair = pair_lanes.merge(pd.DataFrame({"item": items}), how="cross")
     # An item row replaces the blank-item row's cost for that item.
     overridden = by_pair.merge(item_lanes[["origin", "destination", "item"]], how="left", indicator=True)
     by_pair = by_pair[(overridden["_merge"] == "left_only").to_numpy()]
-    flows = pd.concat([by_item, by_pair], ignore_index=True).rename(
-        columns={"unit_cost": "lane_unit_cost", "row": "lane_row"}
-    ).drop(columns="capacity")
-
+    out = pd.concat([item_lanes, by_pair], ignore_index=True).rename(
+        columns={"unit_cost": "lane_unit_cost", "row": "lane_row"}).drop(columns="capacity")
     pair_rows = pair_lanes[["origin", "destination", "row"]].rename(columns={"row": "pair_lane_row"})
-    flows = flows.merge(pair_rows, on=["origin", "destination"], how="left")
-    demand = records(network.demand).rename(columns={"site": "destination", "row": "demand_row"})
-    flows = flows.merge(demand[["destination", "item", "period", "demand_row"]],
-                        on=["destination", "item", "period"])
+    out = out.merge(pair_rows, on=["origin", "destination"], how="left")
+    return out[out["origin"] != out["destination"]]
 
+
+def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per flow variable, with its cost parts and the workbook rows behind it."""
+    columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
+                           "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
+    if not network.supply or not network.lanes:
+        return _empty(columns)
+    recipe = recipes(network) if recipe is None else recipe
+    lanes = lane_items(network, list(network.items))
+    supply = records(network.supply)
+    demand = records(network.demand) if network.demand else _empty(["site", "item", "period", "row"])
+    available = _closure(supply, lanes, forward=True)
+    needed = [demand[["site", "item", "period"]]]
+    if len(recipe):
+        needed.append(recipe.merge(supply[["site", "item", "period"]], on=["site", "item"])[
+            ["site", "input", "period"]].rename(columns={"input": "item"}))
+    useful = _closure(pd.concat(needed, ignore_index=True), lanes, forward=False)
+
+    flows = lanes.merge(available.rename(columns={"site": "origin"}), on=["origin", "item"])
+    flows = flows.merge(useful.rename(columns={"site": "destination"}), on=["destination", "item", "period"])
+    costs = standard_costs(network, recipe)
+    own = costs.rename(columns={"site": "origin"})[["origin", "item", "period", "standard_cost"]]
+    average = costs.groupby(["item", "period"])["standard_cost"].mean().rename("average_cost").reset_index()
+    flows = flows.merge(own, on=["origin", "item", "period"], how="left").merge(
+        average, on=["item", "period"], how="left")
+    flows["supply_unit_cost"] = flows["standard_cost"].fillna(flows["average_cost"]).fillna(0.0)
+    flows = flows.merge(supply[["site", "item", "period", "row"]].rename(
+        columns={"site": "origin", "row": "supply_row"}), on=["origin", "item", "period"], how="left")
+    flows = flows.merge(demand[["site", "item", "period", "row"]].rename(
+        columns={"site": "destination", "row": "demand_row"}), on=["destination", "item", "period"], how="left")
     flows["tariff_rate"] = tariff_rates(network, flows)
     flows["policy_tariff_rate"] = 0.0
     flows["credit"] = 0.0
-    flows["unit_cost"] = landed_unit_cost(flows)
+    flows["unit_cost"] = flow_unit_cost(flows)
     order = {p: i for i, p in enumerate(network.periods)}
     flows = flows.assign(_p=flows["period"].map(order)).sort_values(
         ["_p", "item", "destination", "origin"], kind="stable").drop(columns="_p")
     return flows[columns].reset_index(drop=True)
 
 
-def landed_unit_cost(flows: pd.DataFrame) -> pd.Series:
-    """Cost of one unit of each flow: supply with all tariffs, plus lane, minus credits."""
+def flow_unit_cost(flows: pd.DataFrame) -> pd.Series:
+    """Objective coefficient of a flow: lane cost, tariffs on the goods' value, minus credits."""
     rate = flows["tariff_rate"] + flows["policy_tariff_rate"]
-    return flows["supply_unit_cost"] * (1.0 + rate) + flows["lane_unit_cost"] - flows["credit"]
+    return flows["lane_unit_cost"] + rate * flows["supply_unit_cost"] - flows["credit"]
 
 
 def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:
@@ -154,17 +304,43 @@ def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:
     return rate
 
 
+def need_bounds(network: Network, recipe: pd.DataFrame) -> pd.Series:
+    """An upper bound on how much of each item can be needed per period (demand plus what every
+    downstream BOM could consume), used as the 'big M' of discrete options; indexed by (item, period)."""
+    items, periods = list(network.items), list(network.periods)
+    demand = pd.DataFrame(0.0, index=items, columns=periods)
+    for d in network.demand:
+        demand.loc[d.item, d.period] += d.quantity
+    need = demand.copy()
+    if len(recipe):
+        factor = recipe.groupby(["item", "input"])["quantity"].max()
+        for _ in range(len(items)):  # a BOM is acyclic: |items| passes reach every tier
+            new = demand.copy()
+            for (item, input_), quantity in factor.items():
+                new.loc[input_] += quantity * need.loc[item]
+            if np.allclose(new.to_numpy(), need.to_numpy()):
+                break
+            need = new
+    return need.stack().rename_axis(["item", "period"])
+
+
+# --------------------------------------------------------------------------- blocks
+
+
 def grouped_block(name: str, flows: pd.DataFrame, keys: list[str], rows: pd.DataFrame,
                   sense: str, rhs_column: str, sheet: str, coef: np.ndarray | float = 1.0,
-                  keep_empty: bool = False) -> ConstraintBlock:
-    """A block with one row per row of ``rows`` (unique on ``keys``), summing the flows that share
-    its keys. Rows without any flow are dropped unless ``keep_empty`` (e.g. unmet demand)."""
+                  keep_empty: bool = False, offset: int = 0) -> ConstraintBlock:
+    """A block with one row per row of ``rows`` (unique on ``keys``), summing the variables (rows of
+    ``flows``, global column = ``offset`` + index) that share its keys. Rows without any variable are
+    dropped unless ``keep_empty``."""
     rows = rows.reset_index(drop=True)
+    if not len(rows):
+        return ConstraintBlock(name, rows.assign(sense=sense, rhs=0.0, sheet=sheet), [], [], [])
     position = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(rows[keys]))
-    flow_keys = pd.MultiIndex.from_frame(flows[keys])
-    row_of_flow = position.reindex(flow_keys).to_numpy()
+    row_of_flow = position.reindex(pd.MultiIndex.from_frame(flows[keys])).to_numpy() if len(flows) \
+        else np.empty(0)
     hit = ~np.isnan(row_of_flow)
-    var = flows.index.to_numpy()[hit]
+    var = flows.index.to_numpy()[hit] + offset
     row = row_of_flow[hit].astype(np.int64)
     coefs = np.broadcast_to(np.asarray(coef, dtype=float), (len(flows),))[hit]
     if not keep_empty:
@@ -175,21 +351,52 @@ def grouped_block(name: str, flows: pd.DataFrame, keys: list[str], rows: pd.Data
     return ConstraintBlock(name, table.rename(columns={"row": "sheet_row"}), row, var, coefs)
 
 
-def physical_blocks(network: Network, flows: pd.DataFrame) -> list[ConstraintBlock]:
-    """Demand, supply capacity and lane capacity blocks."""
+def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[ConstraintBlock]:
+    """inbound + produced - outbound - consumed == demand, per (site, item, period) that has any."""
+    network, flows, production = formulation.network, formulation.flows, formulation.production
+    prod_index = formulation.families["production"].index
+    terms = [
+        pd.DataFrame({"site": flows["destination"], "item": flows["item"], "period": flows["period"],
+                      "var": np.arange(len(flows)), "coef": 1.0}),
+        pd.DataFrame({"site": flows["origin"], "item": flows["item"], "period": flows["period"],
+                      "var": np.arange(len(flows)), "coef": -1.0}),
+        pd.DataFrame({"site": production["site"], "item": production["item"], "period": production["period"],
+                      "var": prod_index, "coef": 1.0}),
+    ]
+    if len(recipe):
+        use = production.assign(var=prod_index).merge(recipe, on=["site", "item"])
+        terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
+                                   "var": use["var"], "coef": -use["quantity"]}))
+    terms = pd.concat(terms, ignore_index=True)
+    demand = records(network.demand)[["site", "item", "period", "quantity", "row"]] if network.demand \
+        else _empty(["site", "item", "period", "quantity", "row"])
+    keys = terms[["site", "item", "period"]].drop_duplicates()
+    extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
+    extra = keys[(extra["_merge"] == "left_only").to_numpy()].assign(quantity=0.0, row=None)
     blocks = []
-    demand = records(network.demand)
-    if len(demand):
-        blocks.append(grouped_block(
-            "demand", flows.rename(columns={"destination": "site"}), ["site", "item", "period"],
-            demand[["site", "item", "period", "quantity", "row"]], "==", "quantity", "Demand",
-            keep_empty=True))
-    supply = records(network.supply)
-    if len(supply):
-        capped = supply[supply["capacity"].notna()]
-        blocks.append(grouped_block(
-            "supply_capacity", flows.rename(columns={"origin": "site"}), ["site", "item", "period"],
-            capped[["site", "item", "period", "capacity", "row"]], "<=", "capacity", "Supply"))
+    for name, rows, sheet in (("demand", demand, "Demand"), ("balance", extra, "")):
+        rows = rows.reset_index(drop=True)
+        position = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(rows[["site", "item", "period"]])) \
+            if len(rows) else pd.Series(dtype=float)
+        row_of = position.reindex(pd.MultiIndex.from_frame(terms[["site", "item", "period"]])).to_numpy() \
+            if len(rows) else np.full(len(terms), np.nan)
+        hit = ~np.isnan(row_of)
+        table = rows.assign(sense="==", rhs=rows["quantity"].astype(float), sheet=sheet).rename(
+            columns={"row": "sheet_row"})
+        blocks.append(ConstraintBlock(name, table, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
+                                      terms["coef"].to_numpy()[hit]))
+    return blocks
+
+
+def capacity_blocks(formulation: Formulation) -> list[ConstraintBlock]:
+    """Production, lane and throughput capacities."""
+    network, flows, production = formulation.network, formulation.flows, formulation.production
+    blocks = []
+    capped = production[production["capacity"].notna()]
+    blocks.append(grouped_block(
+        "supply_capacity", production, ["site", "item", "period"],
+        capped[["site", "item", "period", "capacity", "row"]], "<=", "capacity", "Supply",
+        offset=formulation.families["production"].offset))
     lanes = records(network.lanes)
     if len(lanes) and len(flows):
         capped = lanes[lanes["capacity"].notna()]
@@ -197,26 +404,72 @@ def physical_blocks(network: Network, flows: pd.DataFrame) -> list[ConstraintBlo
         by_item = capped[capped["item"].notna()].merge(periods, how="cross")
         blocks.append(grouped_block(
             "lane_capacity", flows, ["origin", "destination", "item", "period"],
-            by_item[["origin", "destination", "item", "period", "capacity", "row"]],
-            "<=", "capacity", "Lanes"))
+            by_item[["origin", "destination", "item", "period", "capacity", "row"]], "<=", "capacity", "Lanes"))
         by_pair = capped[capped["item"].isna()].merge(periods, how="cross")
         blocks.append(grouped_block(
             "lane_pair_capacity", flows[flows["pair_lane_row"].notna()], ["origin", "destination", "period"],
-            by_pair[["origin", "destination", "period", "capacity", "row"]],
-            "<=", "capacity", "Lanes"))
+            by_pair[["origin", "destination", "period", "capacity", "row"]], "<=", "capacity", "Lanes"))
+    limited = [s for s in network.sites.values() if s.throughput is not None]
+    if limited and len(flows):
+        rows = pd.DataFrame([{"site": s.id, "throughput": s.throughput, "row": s.row} for s in limited]).merge(
+            pd.DataFrame({"period": list(network.periods)}), how="cross")
+        blocks.append(grouped_block(
+            "throughput", flows.rename(columns={"destination": "site"}), ["site", "period"],
+            rows[["site", "period", "throughput", "row"]], "<=", "throughput", "Sites"))
+    return blocks
+
+
+def discrete_supply(formulation: Formulation, need: pd.Series) -> list[ConstraintBlock]:
+    """``open`` binaries for Supply options with a fixed cost or a minimum quantity:
+    produced <= bound * open (bound: capacity, else the most that can be needed), and
+    produced >= min_quantity * open."""
+    production = formulation.production
+    discrete = production[(production["fixed_cost"].fillna(0) > 0) | (production["min_quantity"].fillna(0) > 0)]
+    if not len(discrete):
+        return []
+    keys = discrete[["site", "item", "period", "row"]].reset_index(drop=True)
+    family = formulation.add_family("open", keys, discrete["fixed_cost"].fillna(0.0).to_numpy(), 1.0, integer=True)
+    prod_var = formulation.families["production"].offset + discrete.index.to_numpy()
+    need_of = need.reindex(pd.MultiIndex.from_frame(discrete[["item", "period"]])).to_numpy()
+    bound = np.fmin(discrete["capacity"].to_numpy(dtype=float), need_of)
+    bound = np.where(np.isnan(bound), need_of, bound)
+    n = len(keys)
+    rows = keys.rename(columns={"row": "sheet_row"}).assign(sheet="Supply")
+    blocks = [ConstraintBlock("open_upper", rows.assign(sense="<=", rhs=0.0), np.r_[np.arange(n), np.arange(n)],
+                              np.r_[prod_var, family.index], np.r_[np.ones(n), -bound])]
+    minimum = discrete["min_quantity"].fillna(0.0).to_numpy()
+    has_min = np.flatnonzero(minimum > 0)
+    if len(has_min):
+        lower_rows = rows.iloc[has_min].reset_index(drop=True).assign(sense=">=", rhs=0.0)
+        m = len(has_min)
+        blocks.append(ConstraintBlock("open_lower", lower_rows, np.r_[np.arange(m), np.arange(m)],
+                                      np.r_[prod_var[has_min], family.index[has_min]],
+                                      np.r_[np.ones(m), -minimum[has_min]]))
     return blocks
 
 
 def build_formulation(network: Network, policy: str | PolicySet = "baseline") -> Formulation:
-    """Describe the LP for ``policy``: flows, physical blocks, then one block per policy rule."""
+    """Describe the model for ``policy``: variables, physical blocks, then one block per policy rule."""
     from optimizer.rules import add_rule  # rules build on this module's helpers
 
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
-    flows = flow_table(network)
-    formulation = Formulation(network=network, policy=policy_set, flows=flows)
-    for block in physical_blocks(network, flows):
+    recipe = recipes(network)
+    flows = flow_table(network, recipe)
+    production = records(network.supply) if network.supply else _empty(
+        ["site", "item", "period", "capacity", "unit_cost", "fixed_cost", "min_quantity", "row"])
+    formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
+    formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
+    formulation.add_family("production", production[["site", "item", "period"]],
+                           production["unit_cost"].to_numpy(dtype=float) if len(production) else 0.0)
+    formulation.need = need_bounds(network, recipe)
+    for block in balance_blocks(formulation, recipe):
         formulation.add(block)
-    for rule in policy_set.rules:
+    for block in capacity_blocks(formulation):
+        formulation.add(block)
+    for block in discrete_supply(formulation, formulation.need):
+        formulation.add(block)
+    # Threshold credits attach to the share rules they require, so those come first.
+    for rule in sorted(policy_set.rules, key=lambda r: r.type == "threshold_credit"):
         add_rule(formulation, rule)
-    flows["unit_cost"] = landed_unit_cost(flows)  # cost rules (tariff, credit) may have changed parts
+    flows["unit_cost"] = flow_unit_cost(flows)  # cost rules (tariff, credit) may have changed parts
     return formulation

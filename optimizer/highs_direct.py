@@ -1,4 +1,5 @@
-"""The formulation's blocks handed straight to highspy as arrays (no PuLP objects).
+"""The formulation's blocks handed straight to highspy as arrays (no PuLP objects); the LP
+relaxation (binaries become [0, 1] columns).
 
 Used where the model is solved many times with small changes (diagnosis: relaxations and best
 achievable shares), so each variant costs one vectorised build. Rows keep the order of the
@@ -77,8 +78,10 @@ def arrays_from(formulation: Formulation, blocks: Iterable[str] | None = None) -
     def cat(parts, dtype):
         return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
+    col_upper = formulation.upper.astype(float)
     return LinearArrays(
-        cost=formulation.objective.astype(float).copy(), col_lower=np.zeros(n), col_upper=np.full(n, INF),
+        cost=formulation.objective.astype(float).copy(), col_lower=np.zeros(n),
+        col_upper=np.where(np.isfinite(col_upper), col_upper, INF),
         row_lower=cat(lower, float), row_upper=cat(upper, float), row=cat(rows, np.int64),
         col=cat(cols, np.int64), value=cat(values, float), row_offset=offsets)
 

@@ -17,8 +17,9 @@ FLOW_TOLERANCE = 1e-9
 #: A share within this distance of its bound is reported as binding.
 SHARE_TOLERANCE = 1e-6
 
-#: Parts of the total cost; credits are negative (they lower the cost).
-COST_PARTS = ("supply", "transport", "tariffs", "credits")
+#: Parts of the total cost; credits are negative (they lower the cost). ``fixed`` is the fixed cost of
+#: the Supply options used (MILP).
+COST_PARTS = ("supply", "transport", "tariffs", "credits", "fixed")
 
 
 @dataclass
@@ -74,8 +75,12 @@ class SolveResult:
 
 
 def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
-    """Non-zero flows with their landed cost split into supply, transport and tariff parts."""
-    flows = formulation.flows.assign(quantity=values)
+    """Non-zero flows with their landed cost split into supply, transport and tariff parts.
+
+    ``supply_unit_cost`` is the value of the goods on the lane (the standard cost at their origin);
+    in a single-tier network the flows add up to the total cost, in a multi-tier one the Summary does.
+    """
+    flows = formulation.flows.assign(quantity=formulation.family_values(values, "flow"))
     flows = flows[flows["quantity"] > FLOW_TOLERANCE]
     sites = formulation.network.sites
     country = {s: site.country for s, site in sites.items()}
@@ -86,7 +91,7 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
         "quantity": flows["quantity"],
         "supply_unit_cost": flows["supply_unit_cost"], "lane_unit_cost": flows["lane_unit_cost"],
         "tariff_rate": flows["tariff_rate"] + flows["policy_tariff_rate"],
-        "credit_per_unit": flows["credit"], "landed_unit_cost": flows["unit_cost"],
+        "credit_per_unit": flows["credit"], "landed_unit_cost": flows["supply_unit_cost"] + flows["unit_cost"],
     })
     out["supply_cost"] = out["quantity"] * out["supply_unit_cost"]
     out["transport_cost"] = out["quantity"] * out["lane_unit_cost"]
@@ -97,30 +102,32 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
 
 
 def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
+    """The objective split into its parts (they add up to the objective)."""
     flows = formulation.flows
-    supply = flows["supply_unit_cost"].to_numpy()
+    x = formulation.family_values(values, "flow")
     rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
+    production = formulation.families["production"]
+    threshold = sum(float(f.cost @ formulation.family_values(values, name))
+                    for name, f in formulation.families.items() if name.startswith("met_row_"))
+    opened = formulation.families.get("open")
     return {
-        "supply": float(supply @ values),
-        "transport": float(flows["lane_unit_cost"].to_numpy() @ values),
-        "tariffs": float((rate * supply) @ values),
-        "credits": -float(flows["credit"].to_numpy() @ values),
+        "supply": float(production.cost @ formulation.family_values(values, "production")),
+        "transport": float(flows["lane_unit_cost"].to_numpy() @ x),
+        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy()) @ x),
+        "credits": -float(flows["credit"].to_numpy() @ x) + threshold,
+        "fixed": float(opened.cost @ formulation.family_values(values, "open")) if opened else 0.0,
     }
 
 
 def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """Every supply option (used or not) and every capacitated lane: used vs capacity."""
     network = formulation.network
-    flows = formulation.flows.assign(quantity=values)
-    used_supply = flows.groupby(["origin", "item", "period"])["quantity"].sum()
-    supply = pd.DataFrame([dict(s) for s in network.supply])
+    supply = formulation.production
     frames = []
     if len(supply):
-        keys = pd.MultiIndex.from_frame(supply[["site", "item", "period"]])
         frames.append(pd.DataFrame({
             "resource": "supply", "site": supply["site"], "destination": "", "item": supply["item"],
-            "period": supply["period"],
-            "used": used_supply.reindex(keys).fillna(0.0).to_numpy(),
+            "period": supply["period"], "used": formulation.family_values(values, "production"),
             "capacity": supply["capacity"], "source": "Supply row " + supply["row"].astype(str),
         }))
     for name, item_label in (("lane_capacity", None), ("lane_pair_capacity", "(all items)")):
@@ -150,7 +157,8 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
                 "utilization", "at_capacity", "source"]].reset_index(drop=True)
 
 
-def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | None) -> pd.DataFrame:
+def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | None,
+                     met: np.ndarray | None = None) -> pd.DataFrame:
     rule = terms.rule
     n = len(terms.rows)
     weighted = terms.weight * values[terms.var]
@@ -162,6 +170,8 @@ def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | N
         binding = (np.abs(duals) > 1e-9) if duals is not None else np.full(n, None)
     else:
         binding = (total > FLOW_TOLERANCE) & (np.abs(np.nan_to_num(share, nan=-1.0) - bound) <= SHARE_TOLERANCE)
+    if met is not None:  # required by a threshold credit: the rule may be missed where it does not pay
+        binding = binding & (met > 0.5)
     sense = {"min_share": ">=", "max_share": "<=", "exclude": "<="}.get(rule.type, "")
     # Envelope theorem on sum (1[from] - value) w x >= 0: d cost / d value = dual * sum w x.
     if rule.type in ("min_share", "max_share") and duals is not None:
@@ -175,12 +185,29 @@ def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | N
         "period": terms.rows["period"].to_numpy(), "destination": terms.rows["destination"].to_numpy(),
         "from_flow": selected, "total_flow": total, "share": share, "sense": sense, "bound": bound,
         "binding": binding, "cost_per_point": cost_per_point,
+        "met": (met > 0.5) if met is not None else True,
+    })
+
+
+def _count_compliance(rule, pairs: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
+    """Supplier-count rules: suppliers used per (to site, period) against the bound."""
+    used = pairs.assign(used=values[pairs["var"].to_numpy()] > 0.5)
+    counts = used.groupby(["period", "destination"], sort=False)["used"].sum().reset_index()
+    sense = "<=" if rule.type in ("max_suppliers", "single_source") else ">="
+    bound = float(rule.value)
+    return pd.DataFrame({
+        "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
+        "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
+        "basis": "suppliers", "scope": "each_destination", "period": counts["period"],
+        "destination": counts["destination"], "from_flow": counts["used"].astype(float), "total_flow": np.nan,
+        "share": np.nan, "sense": sense, "bound": bound, "binding": counts["used"] == bound,
+        "cost_per_point": np.nan, "met": counts["used"] <= bound if sense == "<=" else counts["used"] >= bound,
     })
 
 
 COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
                       "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding",
-                      "cost_per_point"]
+                      "cost_per_point", "met"]
 
 
 def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
@@ -190,7 +217,13 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
     frames = []
     for name, terms in formulation.rule_terms.items():
         duals = output.duals.get(name)
-        frames.append(_rule_compliance(terms, output.values, duals))
+        met_family = f"met_row_{terms.rule.row}"
+        met = formulation.family_values(output.values, met_family) if met_family in formulation.families else None
+        if met is not None:
+            duals = None  # the row is conditional: its dual does not price the bound
+        frames.append(_rule_compliance(terms, output.values, duals, met))
+    for rule, pairs in formulation.count_rules.values():
+        frames.append(_count_compliance(rule, pairs, output.values))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COMPLIANCE_COLUMNS)
@@ -222,9 +255,17 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         ("Transport cost", costs["transport"]),
         ("Tariff cost", costs["tariffs"]),
         ("Credits", costs["credits"]),
+        ("Fixed cost", costs["fixed"]),
         ("Total demand", float(sum(d.quantity for d in network.demand))),
         ("Periods", ", ".join(network.periods)),
-        ("Flow variables", formulation.n_variables),
+        ("Model", "MILP" if formulation.is_mip else "LP"),
+        ("Proven optimal", "yes" if output.status == "optimal" else "no"),
+    ]
+    if formulation.is_mip:
+        summary_rows += [("MIP gap", output.mip_gap), ("Best bound", output.best_bound)]
+    summary_rows += [
+        ("Variables", formulation.n_variables),
+        ("Flow variables", formulation.n_flows),
         ("Constraints", formulation.n_constraints),
     ]
     if output.message:

@@ -55,6 +55,11 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     if formulation is None or output is None or not result.has_plan or result.status != "optimal":
         return pd.DataFrame(columns=COLUMNS)
     ranging, note = _ranging(output)
+    if output.duals_from == "none":
+        return pd.DataFrame(columns=COLUMNS)
+    if output.duals_from == "fixed_lp":
+        note = ("MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) fixed"
+                + (f"; {note}" if note else ""))
     values = output.values
     frames = []
     for name, (kind, sheet) in CAPACITY_BLOCKS.items():
@@ -97,22 +102,32 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
 
 
 def _unused_supply(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
-    """Unused supply options and how much their unit cost must fall before the plan uses them."""
+    """Unused supply options and how much their unit cost must fall before the plan uses them.
+
+    That is the reduced cost of producing and shipping one unit on the cheapest outbound lane:
+    rc(production) + min rc(flow out), which telescopes to unit cost + lane cost + tariff - the
+    destination's marginal value; the sum does not depend on how a degenerate LP splits its duals."""
+    production = formulation.production
+    family = formulation.families["production"]
+    all_reduced = np.array([v.dj if v.dj is not None else np.nan for v in output.model.variables])
+    reduced = all_reduced[family.offset:family.offset + len(family)]
     flows = formulation.flows
-    reduced = np.array([v.dj if v.dj is not None else np.nan for v in output.model.variables])
-    # A unit cost change d moves the landed cost by d * (1 + tariff rates); credits and lanes do not scale.
-    per_supply_cost = reduced / (1.0 + flows["tariff_rate"].to_numpy() + flows["policy_tariff_rate"].to_numpy())
-    frame = flows[["origin", "item", "period", "supply_row"]].assign(
-        quantity=output.values, needed=per_supply_cost)
-    grouped = frame.groupby(["origin", "item", "period", "supply_row"], sort=False).agg(
-        used=("quantity", "sum"), needed=("needed", "min")).reset_index()
-    unused = grouped[grouped["used"] <= 1e-9]
-    rule_note = ("with value-basis share rules the supplier's cost also weighs in their shares; the figure "
-                 "holds the rules' weights fixed") if any(
-        r.basis == "value" and r.type in ("min_share", "max_share") for r in formulation.policy.rules) else ""
+    if len(flows):
+        cheapest_out = pd.Series(all_reduced[:len(flows)]).groupby(
+            [flows["origin"], flows["item"], flows["period"]]).min()
+        onward = cheapest_out.reindex(pd.MultiIndex.from_frame(production[["site", "item", "period"]])).to_numpy()
+        reduced = reduced + np.nan_to_num(onward, nan=0.0)
+    used = formulation.family_values(output.values, "production")
+    unused = np.flatnonzero(used <= 1e-9)
+    rows = production.iloc[unused]
+    note = ""
+    if any(r.basis == "value" and r.type in ("min_share", "max_share") for r in formulation.policy.rules) \
+            or formulation.network.tariffs:
+        note = ("holds the goods' valuation fixed: tariffs and value-basis shares that depend on this unit "
+                "cost are not re-weighted")
     return pd.DataFrame({
-        "kind": "unused supply", "source": "Supply row " + unused["supply_row"].astype(str), "site": unused["origin"],
-        "destination": "", "item": unused["item"], "period": unused["period"],
-        "value": np.nan, "used": 0.0, "price": np.maximum(unused["needed"].to_numpy(), 0.0),
+        "kind": "unused supply", "source": "Supply row " + rows["row"].astype(str), "site": rows["site"],
+        "destination": "", "item": rows["item"], "period": rows["period"],
+        "value": np.nan, "used": 0.0, "price": np.maximum(reduced[unused], 0.0),
         "meaning": "unit cost reduction needed before it is used (reduced cost)",
-        "range_low": np.nan, "range_high": np.nan, "note": rule_note})
+        "range_low": np.nan, "range_high": np.nan, "note": note})

@@ -290,7 +290,7 @@ def test_flows_need_a_lane_supply_and_demand(solve_sheets, solver):
         Lanes=[lane("S1", "D"), lane("S3", "D"), lane("S1", "H"), lane("S2", "H")],
     )
     assert_plan(result, 20, {("all", "X", "S1", "D"): 5})
-    assert result.formulation.n_variables == 1
+    assert result.formulation.n_flows == 1
 
 
 # --------------------------------------------------------------------------- supply
