@@ -525,7 +525,7 @@ def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: 
                 visit(entry.input, [*path, item])
         state[item] = 2
 
-    for item in sorted(graph):
+    for item in list(graph):  # workbook order: the reported row is the one that closes the cycle
         if state.get(item) is None:
             visit(item, [])
     return entries

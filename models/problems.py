@@ -21,12 +21,9 @@ class Problem:
     value: Any = None
 
     def location(self) -> str:
-        parts = [self.sheet]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+        """``Lanes row 14, column destination`` (as much of it as is known)."""
+        text = self.sheet if self.row is None else f"{self.sheet} row {self.row}"
+        return text if self.column is None else f"{text}, column {self.column}"
 
     def __str__(self) -> str:
         return f"{self.location()}: {self.message}"

@@ -7,6 +7,7 @@ input or usage. No traceback reaches the user: unexpected failures are reported 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -32,6 +33,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INVALID = 0, 1, 2
+
+Workers = Annotated[int, typer.Option(help="Local worker processes for independent solves.")]
+MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
 
 
 class Stop(Exception):
@@ -70,7 +74,9 @@ def _fail(message: str, as_json: bool, code: int = EXIT_INVALID) -> None:
     if as_json:
         _emit_json({"status": "error", "message": message})
     else:
-        err.print(f"[bold red]error:[/] {message}", markup=True)
+        from rich.markup import escape  # a path or sheet name may hold [brackets]
+
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise Stop(code)
 
 
@@ -139,32 +145,32 @@ def solve(
     policy: Annotated[str, typer.Option(help="Policy set to apply.")] = "baseline",
     solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
     time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    mip_gap: MipGap = None,
     write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
-    if solver.lower() not in SOLVERS:
-        _fail(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}", as_json)
-    if time_limit is not None and time_limit <= 0:
-        _fail("--time-limit must be a positive number of seconds", as_json)
+    _check_common(solver, time_limit, 1, as_json, mip_gap)
     if output is None:
         output = Path(f"{workbook.stem}-{policy}-plan.xlsx")
     try:
         check_output_path(output, [workbook])
     except OutputError as exc:
         _fail(str(exc), as_json)
+    if write_lp is not None and _same_file(write_lp, workbook):
+        _fail(f"--write-lp {write_lp} is the input workbook; choose another file name", as_json)
     network = _load(workbook, as_json)
     try:
         network.policy(policy)
     except KeyError as exc:
         _fail(str(exc.args[0]), as_json)
     try:
-        result = solve_network(network, policy=policy,
-                               options=SolverOptions(solver=solver.lower(), time_limit=time_limit))
+        result = solve_network(network, policy=policy, options=SolverOptions(
+            solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap))
     except SolverUnavailable as exc:
         _fail(str(exc), as_json)
-    if write_lp is not None:
-        write_model(result.formulation, str(write_lp), result.output.model)
+    if write_lp is not None:  # a fresh copy: solving a MILP fixes its binaries for the prices
+        write_model(result.formulation, str(write_lp))
     try:  # without a plan the workbook holds the Summary (status stated) and the Diagnosis
         written = write_plan(result, output, inputs=[workbook])
     except OutputError as exc:
@@ -173,7 +179,20 @@ def solve(
         _emit_json(result.as_dict(str(written)))
     else:
         _print_result(result, written)
+        if result.status == "time_limit" and result.has_plan:
+            err.print(f"warning: the time limit stopped the search; the plan written is the best found, "
+                      f"not proven optimal (gap {result.output.mip_gap or 0:.2%})", markup=False)
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """True when two paths name one file (also through links or another spelling)."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    except OSError:
+        return False
 
 
 def _progress_bar(enabled: bool, label: str):
@@ -208,16 +227,18 @@ def _run_many(as_json: bool, label: str, run):
             _fail(str(exc.args[0]), as_json)
 
 
-def _check_common(solver: str, time_limit: float | None, workers: int, as_json: bool) -> None:
+def _check_common(solver: str, time_limit: float | None, workers: int, as_json: bool,
+                  mip_gap: float | None = None) -> None:
     if solver.lower() not in SOLVERS:
         _fail(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}", as_json)
     if time_limit is not None and time_limit <= 0:
         _fail("--time-limit must be a positive number of seconds", as_json)
+    if mip_gap is not None and not 0 <= mip_gap < 1:
+        _fail("--mip-gap must be a fraction in [0, 1), e.g. 0.01 for 1%", as_json)
     if workers < 1:
         _fail("--workers must be at least 1", as_json)
 
 
-Workers = Annotated[int, typer.Option(help="Local worker processes for independent solves.")]
 Scheduler = Annotated[str | None, typer.Option(
     help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
 
@@ -230,6 +251,7 @@ def compare(
     policies: Annotated[str, typer.Option(help="Comma-separated policy sets, or 'all'.")] = "all",
     solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
     time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    mip_gap: MipGap = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
@@ -238,14 +260,14 @@ def compare(
     from optimizer.compare import compare as compare_policies
     from optimizer.report import write_comparison
 
-    _check_common(solver, time_limit, workers, as_json)
+    _check_common(solver, time_limit, workers, as_json, mip_gap)
     output = output or Path(f"{workbook.stem}-comparison.xlsx")
     try:
         check_output_path(output, [workbook])
     except OutputError as exc:
         _fail(str(exc), as_json)
     network = _load(workbook, as_json)
-    options = SolverOptions(solver=solver.lower(), time_limit=time_limit)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     comparison = _run_many(as_json, "solving policy sets", lambda tick: compare_policies(
         network, policies, options, workers=workers, scheduler=scheduler, progress=tick))
     try:
@@ -283,6 +305,7 @@ def sweep(
                                                 "(default: <input>-sweep.xlsx in the current folder).")] = None,
     solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
     time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    mip_gap: MipGap = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
@@ -292,7 +315,7 @@ def sweep(
     from optimizer.compare import sweep as sweep_rule
     from optimizer.report import write_sweep
 
-    _check_common(solver, time_limit, workers, as_json)
+    _check_common(solver, time_limit, workers, as_json, mip_gap)
     try:
         points = parse_values(values)
     except SweepError as exc:
@@ -303,7 +326,7 @@ def sweep(
     except OutputError as exc:
         _fail(str(exc), as_json)
     network = _load(workbook, as_json)
-    options = SolverOptions(solver=solver.lower(), time_limit=time_limit)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     result = _run_many(as_json, "sweeping", lambda tick: sweep_rule(
         network, policy, rule, points, options, workers=workers, scheduler=scheduler, progress=tick))
     try:
@@ -332,7 +355,20 @@ def sweep(
 
 
 def main() -> None:
-    """Console entry point: run the app, map outcomes to exit codes, never show a traceback."""
+    """Console entry point: run the app, map outcomes to exit codes, never show a traceback.
+
+    Known failures a command did not catch itself still get their own message and exit 2:
+    invalid input (WorkbookError), an unwritable output (OutputError), an unusable or crashed
+    solver. Anything else is one line; with --json also one JSON object on stdout.
+    """
+    from pulp import PulpSolverError
+
+    as_json = "--json" in sys.argv[1:]
+
+    def one_line(text: str) -> str:
+        text = " ".join(str(text).split())
+        return text if len(text) <= 500 else text[:500] + "..."
+
     try:
         app()  # standalone: usage errors and --help exit by themselves (usage errors with 2)
     except Stop as stop:
@@ -340,11 +376,29 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         sys.exit(130)
+    except BrokenPipeError:  # stdout closed early (e.g. piped into `head`): nothing more to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_INVALID)
+    except WorkbookError as exc:
+        with contextlib.suppress(Stop):
+            _invalid(exc.problems, as_json)
+        sys.exit(EXIT_INVALID)
+    except (OutputError, SolverUnavailable, PulpSolverError) as exc:
+        message = one_line(exc)
+        if isinstance(exc, PulpSolverError):
+            message = f"the LP solver failed ({message}); try the other solver (--solver highs or --solver cbc)"
+        with contextlib.suppress(Stop):
+            _fail(message, as_json)
+        sys.exit(EXIT_INVALID)
     except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
         if os.environ.get("SOURCING_DEBUG"):
             traceback.print_exc()
-        err.print(f"error: unexpected failure ({type(exc).__name__}: {exc}). "
-                  "Please report it with the workbook; set SOURCING_DEBUG=1 for details.", markup=False)
+        message = (f"unexpected failure ({type(exc).__name__}: {one_line(exc)}). "
+                   "Please report it with the workbook; set SOURCING_DEBUG=1 for details.")
+        if as_json:
+            _emit_json({"status": "error", "message": message})
+        err.print(f"error: {message}", markup=False)
         sys.exit(EXIT_INVALID)
     sys.exit(EXIT_OK)
 

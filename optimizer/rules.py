@@ -44,8 +44,14 @@ def rule_terms(rule: Rule, formulation: Formulation) -> RuleTerms:
     sub = flows[mask]
     keys = sub[["period"]].copy()
     keys["destination"] = sub["destination"] if rule.scope == "each_destination" else ALL_DESTINATIONS
-    codes = keys.groupby(["period", "destination"], sort=False).ngroup().to_numpy()
-    rows = keys.drop_duplicates().reset_index(drop=True)  # same first-seen order as ngroup
+    # Every period the rule covers gets a row (scope total), even one without flows, so the report
+    # lists it; an empty row constrains nothing.
+    rows = keys.drop_duplicates()
+    if rule.scope != "each_destination":
+        rows = pd.DataFrame({"period": periods, "destination": ALL_DESTINATIONS})
+    rows = rows.reset_index(drop=True)
+    codes = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(rows)).reindex(
+        pd.MultiIndex.from_frame(keys)).to_numpy() if len(keys) else np.empty(0)
     weight = sub["supply_unit_cost"].to_numpy() if rule.basis == "value" else np.ones(len(sub))
     return RuleTerms(rule, rows, np.asarray(codes, dtype=np.int64), sub.index.to_numpy(),
                      weight, sub["origin"].isin(rule.from_sites).to_numpy())

@@ -57,9 +57,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     ranging, note = _ranging(output)
     if output.duals_from == "none":
         return pd.DataFrame(columns=COLUMNS)
-    if output.duals_from == "fixed_lp":
-        note = ("MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) fixed"
-                + (f"; {note}" if note else ""))
+    fixed = "MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) fixed"
     values = output.values
     frames = []
     for name, (kind, sheet) in CAPACITY_BLOCKS.items():
@@ -98,7 +96,10 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
+    table = pd.concat(frames, ignore_index=True)[COLUMNS]
+    if output.duals_from == "fixed_lp":
+        table["note"] = [fixed + (f"; {n}" if n else "") for n in table["note"].fillna("")]
+    return table
 
 
 def _unused_supply(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
