@@ -1,8 +1,10 @@
-"""Materialise a Formulation as a PuLP problem and solve it (HiGHS by default, CBC on request).
+"""Materialise a Formulation and solve it (HiGHS by default, CBC on request).
 
-Variables and constraints are kept in arrays aligned with the formulation's tables, so values
-and duals are read back by position, never by parsing PuLP names. The HiGHS model PuLP builds
-stays reachable as ``SolverOutput.highs`` for later analysis (ranging, IIS).
+Two materialisations give the same model: PuLP objects (the default below DIRECT_THRESHOLD
+variables, and whenever CBC, ``--write-lp`` or inspection needs PuLP), or the blocks' arrays passed
+straight to highspy (large HiGHS models). Values, duals and reduced costs are read back by
+position into arrays aligned with the formulation's tables, never by parsing PuLP names. The
+solved HiGHS model stays reachable as ``SolverOutput.highs`` for ranging.
 """
 
 from __future__ import annotations
@@ -28,15 +30,24 @@ class SolverUnavailable(RuntimeError):
     """The requested solver cannot be run on this machine."""
 
 
+#: Models with at least this many variables go straight to highspy (``backend="auto"``, HiGHS only):
+#: PuLP's object model costs several times the solve there. Below it, PuLP is the modelling layer.
+DIRECT_THRESHOLD = 100_000
+BACKENDS = ("auto", "pulp", "direct")
+#: Relative MIP gap when none is given: prove the optimum (analysts compare costs to the cent).
+DEFAULT_MIP_GAP = 1e-9
+
+
 @dataclass
 class SolverOptions:
-    """How to solve: which solver, limits, and whether to show its log."""
+    """How to solve: which solver, limits, which materialisation, and whether to show the log."""
 
     solver: str = "highs"
     time_limit: float | None = None
     mip_gap: float | None = None
     threads: int | None = None
     verbose: bool = False
+    backend: str = "auto"  # auto | pulp (PuLP objects) | direct (arrays to highspy; HiGHS only)
 
 
 @dataclass
@@ -52,10 +63,11 @@ class PulpModel:
 
 @dataclass
 class SolverOutput:
-    """What the solver said, with values and duals aligned to the formulation's tables."""
+    """What the solver said, with values, duals and reduced costs aligned to the formulation."""
 
     status: str  # optimal | infeasible | unbounded | time_limit | error
     solver: str
+    backend: str = "pulp"
     objective: float | None = None
     is_mip: bool = False
     mip_gap: float | None = None  # relative gap of the MILP plan (0 when proven optimal)
@@ -63,20 +75,46 @@ class SolverOutput:
     duals_from: str = "lp"  # "lp", "fixed_lp" (MILP with discrete choices fixed) or "none"
     values: np.ndarray | None = None
     duals: dict[str, np.ndarray] = field(default_factory=dict)
+    reduced_costs: np.ndarray | None = None
+    #: HiGHS row index of every block row (-1 where the row was not passed: empty and satisfied).
+    row_positions: dict[str, np.ndarray] = field(default_factory=dict)
     seconds_build: float = 0.0
     seconds_solve: float = 0.0
     message: str = ""
     unmet_rows: list[tuple[str, int]] = field(default_factory=list)
     model: PulpModel | None = None
+    highs: object | None = None  # the solved highspy.Highs (HiGHS only), for ranging
 
     @property
     def has_plan(self) -> bool:
         return self.values is not None
 
-    @property
-    def highs(self):
-        """The highspy model PuLP built (HiGHS only), for ranging or IIS."""
-        return getattr(self.model.problem, "solverModel", None) if self.model else None
+
+def empty_violated_rows(formulation: Formulation) -> list[tuple[str, int]]:
+    """Rows without any variable whose bound excludes 0: no plan can meet them (e.g. demand that no
+    lane reaches). Found from the block arrays, before any solver runs."""
+    out = []
+    for name, block in formulation.blocks.items():
+        empty = np.bincount(block.row, minlength=len(block)) == 0
+        rhs = block.rows["rhs"].to_numpy(dtype=float)
+        sense = block.rows["sense"].to_numpy()
+        violated = empty & (((sense == "==") & (np.abs(rhs) > 1e-9)) | ((sense == "<=") & (rhs < -1e-9))
+                            | ((sense == ">=") & (rhs > 1e-9)))
+        out.extend((name, int(r)) for r in np.flatnonzero(violated))
+    return out
+
+
+def choose_backend(formulation: Formulation, options: SolverOptions) -> str:
+    """``direct`` for large HiGHS models (or when asked), else ``pulp``."""
+    backend = options.backend.lower()
+    if backend not in BACKENDS:
+        raise SolverUnavailable(f"unknown backend {options.backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if backend == "direct" and options.solver.lower() != "highs":
+        raise SolverUnavailable("the direct backend passes arrays to HiGHS; use --solver highs or the PuLP backend")
+    if backend == "auto":
+        large = formulation.n_variables >= DIRECT_THRESHOLD
+        return "direct" if large and options.solver.lower() == "highs" else "pulp"
+    return backend
 
 
 def _affine(variables: list[pulp.LpVariable], var: np.ndarray, coef: np.ndarray) -> pulp.LpAffineExpression:
@@ -125,14 +163,18 @@ def materialize(formulation: Formulation) -> PulpModel:
     return model
 
 
+def _gap(options: SolverOptions) -> float:
+    return DEFAULT_MIP_GAP if options.mip_gap is None else float(options.mip_gap)
+
+
 def _pulp_solver(options: SolverOptions):
     name = options.solver.lower()
     if name == "highs":
         solver = pulp.HiGHS(msg=options.verbose, timeLimit=options.time_limit,
-                            gapRel=options.mip_gap, threads=options.threads)
+                            gapRel=_gap(options), threads=options.threads)
     elif name == "cbc":
         solver = pulp.PULP_CBC_CMD(msg=options.verbose, timeLimit=options.time_limit,
-                                   gapRel=options.mip_gap, threads=options.threads)
+                                   gapRel=_gap(options), threads=options.threads)
     else:
         raise SolverUnavailable(f"unknown solver {options.solver!r}; choose one of: {', '.join(SOLVERS)}")
     if not solver.available():
@@ -162,19 +204,7 @@ def _quiet(enabled: bool):
 def _status(problem: pulp.LpProblem, solver_name: str) -> str:
     """Our status word; a time limit is 'time_limit' whether or not a plan was found."""
     if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
-        import highspy
-
-        status = problem.solverModel.getModelStatus()
-        kinds = highspy.HighsModelStatus
-        if status == kinds.kOptimal:
-            return "optimal"
-        if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
-            return "infeasible"
-        if status == kinds.kUnbounded:
-            return "unbounded"
-        if status in (kinds.kTimeLimit, kinds.kIterationLimit, kinds.kInterrupt):
-            return "time_limit"
-        return "error"
+        return _highs_status(problem.solverModel)
     if problem.status == pulp.LpStatusOptimal:
         return "optimal" if problem.sol_status == pulp.LpSolutionOptimal else "time_limit"
     if problem.status == pulp.LpStatusInfeasible:
@@ -185,23 +215,34 @@ def _status(problem: pulp.LpProblem, solver_name: str) -> str:
 
 
 def solve_formulation(formulation: Formulation, options: SolverOptions | None = None) -> SolverOutput:
-    """Materialise and solve; values and duals come back as arrays in the formulation's order."""
+    """Materialise (PuLP objects, or arrays straight to highspy for large models) and solve; values,
+    duals and reduced costs come back as arrays in the formulation's order."""
     options = options or SolverOptions()
-    solver = _pulp_solver(options)
     name = options.solver.lower()
-    started = time.perf_counter()
-    model = materialize(formulation)
-    built = time.perf_counter()
-    output = SolverOutput(status="error", solver=name, model=model, seconds_build=built - started)
-    if model.empty_violated:
-        output.status = "infeasible"
-        output.unmet_rows = list(model.empty_violated)
+    backend = choose_backend(formulation, options)
+    solver = _pulp_solver(options) if backend == "pulp" else None
+    output = SolverOutput(status="error", solver=name, backend=backend, is_mip=formulation.is_mip)
+    unmet = empty_violated_rows(formulation)
+    if unmet:
+        output.status, output.unmet_rows = "infeasible", unmet
         output.message = "some rows have no flow that could satisfy them"
         return output
     if formulation.n_variables == 0:
         output.status, output.objective, output.values = "optimal", 0.0, np.zeros(0)
         output.duals = {name_: np.zeros(len(b)) for name_, b in formulation.blocks.items()}
+        output.reduced_costs = np.zeros(0)
         return output
+    if backend == "direct":
+        return _solve_direct(formulation, options, output)
+    return _solve_pulp(formulation, options, solver, output)
+
+
+def _solve_pulp(formulation: Formulation, options: SolverOptions, solver, output: SolverOutput) -> SolverOutput:
+    name = output.solver
+    started = time.perf_counter()
+    model = materialize(formulation)
+    built = time.perf_counter()
+    output.model, output.seconds_build = model, built - started
     try:
         with _quiet(not options.verbose):
             model.problem.solve(solver)
@@ -211,7 +252,6 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         return output
     output.seconds_solve = time.perf_counter() - built
     output.status = _status(model.problem, name)
-    output.is_mip = formulation.is_mip
     if not _has_solution(model.problem, name, output.status):
         return output
     output.values = np.array([v.varValue or 0.0 for v in model.variables])
@@ -225,7 +265,76 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         except pulp.PulpSolverError:
             output.duals_from = "none"
     output.duals = _duals(model)
+    output.reduced_costs = np.array([v.dj if v.dj is not None else np.nan for v in model.variables])
+    output.row_positions = {
+        block: np.array([c.index if c is not None and getattr(c, "index", None) is not None else -1
+                         for c in constraints], dtype=np.int64)
+        for block, constraints in model.constraints.items()}
+    output.highs = getattr(model.problem, "solverModel", None) if name == "highs" else None
     return output
+
+
+def _solve_direct(formulation: Formulation, options: SolverOptions, output: SolverOutput) -> SolverOutput:
+    """Pass the blocks to highspy as arrays: no PuLP objects, the same model and the same plan."""
+    import highspy
+
+    from optimizer.highs_direct import arrays_from, load_highs
+
+    started = time.perf_counter()
+    lp = arrays_from(formulation)
+    with _quiet(True):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    h.setOptionValue("mip_rel_gap", _gap(options))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    integer = formulation.integer
+    load_highs(h, lp, integer)
+    built = time.perf_counter()
+    h.run()
+    output.seconds_build, output.seconds_solve = built - started, time.perf_counter() - built
+    output.highs = h
+    output.status = _highs_status(h)
+    info = h.getInfo()
+    if not (output.status == "optimal" or (output.status == "time_limit" and info.primal_solution_status == 2)):
+        return output
+    output.values = np.asarray(h.getSolution().col_value, dtype=float)
+    output.objective = float(formulation.objective @ output.values)
+    if output.is_mip:
+        output.best_bound = float(info.mip_dual_bound)
+        output.mip_gap = max(0.0, float(info.mip_gap))
+        discrete = np.flatnonzero(integer)
+        fixed = np.round(output.values[discrete])
+        h.changeColsIntegrality(len(discrete), discrete.astype(np.int32),
+                                np.full(len(discrete), highspy.HighsVarType.kContinuous))
+        h.changeColsBounds(len(discrete), discrete.astype(np.int32), fixed, fixed)
+        h.run()
+        output.duals_from = "fixed_lp" if _highs_status(h) == "optimal" else "none"
+    solution = h.getSolution()
+    row_dual = np.asarray(solution.row_dual, dtype=float)
+    output.reduced_costs = np.asarray(solution.col_dual, dtype=float)
+    output.row_positions = {name: lp.row_offset[name] + np.arange(len(block))
+                            for name, block in formulation.blocks.items()}
+    output.duals = {name: row_dual[positions] for name, positions in output.row_positions.items()}
+    return output
+
+
+def _highs_status(h) -> str:
+    import highspy
+
+    status = h.getModelStatus()
+    kinds = highspy.HighsModelStatus
+    if status == kinds.kOptimal:
+        return "optimal"
+    if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+        return "infeasible"
+    if status == kinds.kUnbounded:
+        return "unbounded"
+    if status in (kinds.kTimeLimit, kinds.kIterationLimit, kinds.kInterrupt):
+        return "time_limit"
+    return "error"
 
 
 def _duals(model: PulpModel) -> dict[str, np.ndarray]:

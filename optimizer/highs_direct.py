@@ -94,20 +94,32 @@ class ArraySolution:
     highs: highspy.Highs
 
 
+def load_highs(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
+    """Pass the arrays to ``h`` in one call (column-wise CSC matrix), marking ``integer`` columns."""
+    order = np.lexsort((lp.row, lp.col))
+    starts = np.searchsorted(lp.col[order], np.arange(lp.n_cols)).astype(np.int32)
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
+    model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = np.append(starts, len(order)).astype(np.int32)
+    model.a_matrix_.index_ = lp.row[order].astype(np.int32)
+    model.a_matrix_.value_ = lp.value[order]
+    if integer is not None and integer.any():
+        model.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                              for flag in integer]
+    h.passModel(model)
+
+
 def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None) -> ArraySolution:
-    """Pass the arrays to a fresh HiGHS instance (rows in CSR form) and solve."""
+    """Pass the arrays to a fresh HiGHS instance and solve (the LP relaxation)."""
     with _silenced():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    empty = np.empty(0, dtype=np.int32)
-    h.addCols(lp.n_cols, lp.cost, lp.col_lower, lp.col_upper, 0, empty, empty, np.empty(0))
-    order = np.lexsort((lp.col, lp.row))
-    starts = np.searchsorted(lp.row[order], np.arange(lp.n_rows)).astype(np.int32)
-    if lp.n_rows:
-        h.addRows(lp.n_rows, lp.row_lower, lp.row_upper, len(order), starts,
-                  lp.col[order].astype(np.int32), lp.value[order])
+    load_highs(h, lp)
     if maximize:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     h.run()

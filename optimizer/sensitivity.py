@@ -2,9 +2,9 @@
 per point of each share rule, and how much cheaper an unused supplier must get to be used.
 
 All figures come from the LP duals and reduced costs of the solved model (HiGHS ranging for the
-ranges, read from the HiGHS model PuLP built; rows are found by the index PuLP gave each
-constraint, never by name). They hold for small changes around this plan; ``range_low`` and
-``range_high`` bound the right-hand side within which a shadow price stays valid.
+ranges, read from the solved HiGHS model; rows are found by their position in it, never by name).
+They hold for small changes around this plan; ``range_low`` and ``range_high`` bound the right-hand
+side within which a shadow price stays valid.
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ def _ranging(output: SolverOutput):
 
 
 def _row_ranges(output: SolverOutput, block: str, ranging) -> tuple[np.ndarray, np.ndarray]:
-    constraints = output.model.constraints[block]
-    low, high = np.full(len(constraints), np.nan), np.full(len(constraints), np.nan)
+    positions = output.row_positions[block]
+    low, high = np.full(len(positions), np.nan), np.full(len(positions), np.nan)
     if ranging is None:
         return low, high
     down, up = np.asarray(ranging.row_bound_dn.value_), np.asarray(ranging.row_bound_up.value_)
-    for i, constraint in enumerate(constraints):
-        if constraint is not None and getattr(constraint, "index", None) is not None:
-            low[i], high[i] = down[constraint.index], up[constraint.index]
+    present = positions >= 0
+    low[present], high[present] = down[positions[present]], up[positions[present]]
     return low, high
 
 
@@ -110,7 +109,7 @@ def _unused_supply(formulation: Formulation, output: SolverOutput) -> pd.DataFra
     destination's marginal value; the sum does not depend on how a degenerate LP splits its duals."""
     production = formulation.production
     family = formulation.families["production"]
-    all_reduced = np.array([v.dj if v.dj is not None else np.nan for v in output.model.variables])
+    all_reduced = output.reduced_costs
     reduced = all_reduced[family.offset:family.offset + len(family)]
     flows = formulation.flows
     if len(flows):

@@ -37,7 +37,6 @@ EXAMPLE: dict[str, list[dict]] = {
                  "rate": 0.15}],
     "Policies": [{"policy": "local_60", "rule": "min_share", "items": "cells", "from": "north_america",
                   "to": "Plant_SC", "value": 0.6, "basis": "quantity", "scope": "total", "period": None}],
-    "BOM": [],
     "Periods": [{"period": 2026}, {"period": 2027}],
 }
 
@@ -87,7 +86,8 @@ def write_template(path: str | Path) -> Path:
     check_output_path(path, [])
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet, rows in EXAMPLE.items():
+    for sheet in COLUMNS:
+        rows = EXAMPLE.get(sheet, [])
         ws = wb.create_sheet(sheet)
         headers = [name.rstrip("*") for name, _ in COLUMNS[sheet]]
         ws.append(headers)

@@ -32,3 +32,28 @@ def solve_sheets(make_workbook) -> Callable[..., object]:
         return solve(load_workbook(make_workbook(**sheets)), policy=policy, solver=solver)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def both_materialisations(monkeypatch):
+    """Differential check on every solve of the suite: a HiGHS solve is run through both
+    materialisations (PuLP objects and arrays passed straight to highspy), which must agree on the
+    status and on the cost to 1e-9 relative. Runs in this process only (not in spawned workers)."""
+    from dataclasses import replace
+
+    import optimizer.api as api
+    from optimizer.backend import SolverOptions, solve_formulation
+
+    def differential(formulation, options=None):
+        options = options or SolverOptions()
+        main = solve_formulation(formulation, options)
+        if (options.solver == "highs" and options.backend == "auto" and options.time_limit is None
+                and main.status != "error"):
+            other = solve_formulation(formulation, replace(
+                options, backend="direct" if main.backend == "pulp" else "pulp"))
+            assert other.status == main.status, (main.backend, main.status, other.backend, other.status)
+            if main.has_plan:
+                assert other.objective == pytest.approx(main.objective, rel=1e-9, abs=1e-9)
+        return main
+
+    monkeypatch.setattr(api, "solve_formulation", differential)
