@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.network import IMPLICIT_PERIOD
-from optimizer.formulation import Formulation, records
+from optimizer.formulation import Formulation, table
 from optimizer.highs_direct import LinearArrays, arrays_from, solve_arrays
 from optimizer.rules import RuleTerms
 
@@ -73,12 +73,12 @@ def _unit(formulation: Formulation, item: str) -> str:
 def _flow_bounds(formulation: Formulation) -> pd.DataFrame:
     """Each flow with the tightest single capacity that bounds it, and the rows those come from."""
     flows = formulation.flows
-    supply = records(formulation.network.supply).rename(columns={"site": "origin"})
+    supply = table(formulation.network, "supply").rename(columns={"site": "origin"})
     out = flows[["origin", "destination", "item", "period", "demand_row", "supply_row",
                  "lane_row", "pair_lane_row"]].merge(
         supply[["origin", "item", "period", "capacity"]].rename(columns={"capacity": "supply_cap"}),
         on=["origin", "item", "period"], how="left")
-    lanes = records(formulation.network.lanes).set_index("row")["capacity"] if formulation.network.lanes \
+    lanes = table(formulation.network, "lanes").set_index("row")["capacity"] if formulation.network.lanes \
         else pd.Series(dtype=float)
     out["lane_cap"] = out["lane_row"].map(lanes)
     out["pair_cap"] = out["pair_lane_row"].map(lanes)

@@ -28,6 +28,7 @@ Blocks (one row per key, built from whole columns):
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -173,6 +174,23 @@ def records(items) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in items])
 
 
+_TABLES: dict[int, tuple[weakref.ref, dict[str, pd.DataFrame]]] = {}
+
+
+def table(network: Network, name: str) -> pd.DataFrame:
+    """The network's ``supply``, ``demand``, ``lanes`` or ``bom`` records as a DataFrame, built once per
+    network (a Network is immutable, and every policy set of a comparison shares it). Treat as read-only."""
+    key = id(network)
+    entry = _TABLES.get(key)
+    if entry is None or entry[0]() is not network:
+        entry = (weakref.ref(network, lambda _, key=key: _TABLES.pop(key, None)), {})
+        _TABLES[key] = entry
+    frames = entry[1]
+    if name not in frames:
+        frames[name] = records(getattr(network, name))
+    return frames[name]
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
@@ -186,8 +204,8 @@ def recipes(network: Network) -> pd.DataFrame:
     columns = ["site", "item", "input", "quantity", "bom_row"]
     if not network.bom or not network.supply:
         return _empty(columns)
-    bom = records(network.bom).rename(columns={"row": "bom_row"})
-    options = records(network.supply)[["site", "item"]].drop_duplicates()
+    bom = table(network, "bom").rename(columns={"row": "bom_row"})
+    options = table(network, "supply")[["site", "item"]].drop_duplicates()
     specific = bom[bom["site"].notna()]
     general = bom[bom["site"].isna()].drop(columns="site")
     own = options.merge(specific, on=["site", "item"])
@@ -200,7 +218,7 @@ def recipes(network: Network) -> pd.DataFrame:
 def standard_costs(network: Network, recipe: pd.DataFrame) -> pd.DataFrame:
     """Standard cost of each Supply option (its unit cost plus its inputs at their period average),
     and the average per (item, period): the valuation of goods for tariffs and value shares."""
-    supply = records(network.supply)[["site", "item", "period", "unit_cost"]]
+    supply = table(network, "supply")[["site", "item", "period", "unit_cost"]].copy()
     supply["standard_cost"] = supply["unit_cost"].astype(float)
     if len(recipe):
         # Items are valued bottom-up; a BOM is acyclic, so |items| passes settle every cost.
@@ -233,7 +251,7 @@ def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool) -> pd.DataF
 
 def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
     """Every (origin, destination, item) a lane serves, with its cost and the rows it comes from."""
-    lanes = records(network.lanes)
+    lanes = table(network, "lanes")
     item_lanes = lanes[lanes["item"].notna()]
     pair_lanes = lanes[lanes["item"].isna()].drop(columns="item")
     by_pair = pair_lanes.merge(pd.DataFrame({"item": items}), how="cross")
@@ -255,8 +273,8 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
         return _empty(columns)
     recipe = recipes(network) if recipe is None else recipe
     lanes = lane_items(network, list(network.items))
-    supply = records(network.supply)
-    demand = records(network.demand) if network.demand else _empty(["site", "item", "period", "row"])
+    supply = table(network, "supply")
+    demand = table(network, "demand") if network.demand else _empty(["site", "item", "period", "row"])
     available = _closure(supply, lanes, forward=True)
     needed = [demand[["site", "item", "period"]]]
     if len(recipe):
@@ -308,9 +326,9 @@ def need_bounds(network: Network, recipe: pd.DataFrame) -> pd.Series:
     """An upper bound on how much of each item can be needed per period (demand plus what every
     downstream BOM could consume), used as the 'big M' of discrete options; indexed by (item, period)."""
     items, periods = list(network.items), list(network.periods)
-    demand = pd.DataFrame(0.0, index=items, columns=periods)
-    for d in network.demand:
-        demand.loc[d.item, d.period] += d.quantity
+    rows = table(network, "demand")
+    demand = (rows.pivot_table(index="item", columns="period", values="quantity", aggfunc="sum")
+              if len(rows) else pd.DataFrame()).reindex(index=items, columns=periods).fillna(0.0)
     need = demand.copy()
     if len(recipe):
         factor = recipe.groupby(["item", "input"])["quantity"].max()
@@ -368,7 +386,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
                                    "var": use["var"], "coef": -use["quantity"]}))
     terms = pd.concat(terms, ignore_index=True)
-    demand = records(network.demand)[["site", "item", "period", "quantity", "row"]] if network.demand \
+    demand = table(network, "demand")[["site", "item", "period", "quantity", "row"]] if network.demand \
         else _empty(["site", "item", "period", "quantity", "row"])
     keys = terms[["site", "item", "period"]].drop_duplicates()
     extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
@@ -381,9 +399,9 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         row_of = position.reindex(pd.MultiIndex.from_frame(terms[["site", "item", "period"]])).to_numpy() \
             if len(rows) else np.full(len(terms), np.nan)
         hit = ~np.isnan(row_of)
-        table = rows.assign(sense="==", rhs=rows["quantity"].astype(float), sheet=sheet).rename(
+        block_rows = rows.assign(sense="==", rhs=rows["quantity"].astype(float), sheet=sheet).rename(
             columns={"row": "sheet_row"})
-        blocks.append(ConstraintBlock(name, table, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
+        blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
                                       terms["coef"].to_numpy()[hit]))
     return blocks
 
@@ -397,7 +415,7 @@ def capacity_blocks(formulation: Formulation) -> list[ConstraintBlock]:
         "supply_capacity", production, ["site", "item", "period"],
         capped[["site", "item", "period", "capacity", "row"]], "<=", "capacity", "Supply",
         offset=formulation.families["production"].offset))
-    lanes = records(network.lanes)
+    lanes = table(network, "lanes")
     if len(lanes) and len(flows):
         capped = lanes[lanes["capacity"].notna()]
         periods = pd.DataFrame({"period": list(network.periods)})
@@ -455,7 +473,7 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
     recipe = recipes(network)
     flows = flow_table(network, recipe)
-    production = records(network.supply) if network.supply else _empty(
+    production = table(network, "supply").copy() if network.supply else _empty(
         ["site", "item", "period", "capacity", "unit_cost", "fixed_cost", "min_quantity", "row"])
     formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
     formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
