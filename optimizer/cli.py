@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -159,7 +160,9 @@ def solve(
         _fail(str(exc), as_json)
     if write_lp is not None and _same_file(write_lp, workbook):
         _fail(f"--write-lp {write_lp} is the input workbook; choose another file name", as_json)
+    started = time.perf_counter()
     network = _load(workbook, as_json)
+    seconds_read = time.perf_counter() - started
     try:
         network.policy(policy)
     except KeyError as exc:
@@ -172,7 +175,10 @@ def solve(
     if write_lp is not None:  # a fresh copy: solving a MILP fixes its binaries for the prices
         write_model(result.formulation, str(write_lp))
     try:  # without a plan the workbook holds the Summary (status stated) and the Diagnosis
+        started = time.perf_counter()
         written = write_plan(result, output, inputs=[workbook])
+        result.stats["seconds_read_validate"] = seconds_read
+        result.stats["seconds_write"] = time.perf_counter() - started
     except OutputError as exc:
         _fail(str(exc), as_json)
     if as_json:
@@ -369,12 +375,19 @@ def main() -> None:
         text = " ".join(str(text).split())
         return text if len(text) <= 500 else text[:500] + "..."
 
+    command = getattr(main, "command", None)  # building the click command costs ~15 ms: once per process
+    if command is None:
+        command = main.command = typer.main.get_command(app)
     try:
-        app()  # standalone: usage errors and --help exit by themselves (usage errors with 2)
+        command()  # standalone: usage errors and --help exit by themselves (usage errors with 2)
     except Stop as stop:
         sys.exit(stop.code)
+    except SystemExit as done:  # typer turns Ctrl-C into a silent exit 130
+        if done.code == 130:
+            err.print("interrupted; no half-written file was left")
+        raise
     except KeyboardInterrupt:
-        err.print("interrupted; nothing was written")
+        err.print("interrupted; no half-written file was left")
         sys.exit(130)
     except BrokenPipeError:  # stdout closed early (e.g. piped into `head`): nothing more to say
         with contextlib.suppress(OSError):

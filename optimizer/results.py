@@ -136,6 +136,9 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
             continue
         used = np.bincount(block.row, weights=values[block.var] * block.coef, minlength=len(block))
         rows = block.rows
+        # Lanes carrying nothing are left out: large networks have tens of thousands of them.
+        keep = used > FLOW_TOLERANCE
+        used, rows = used[keep], rows[keep]
         frames.append(pd.DataFrame({
             "resource": "lane", "site": rows["origin"], "destination": rows["destination"],
             "item": rows["item"] if item_label is None else item_label, "period": rows["period"],

@@ -66,12 +66,17 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
         rows = block.rows
         low, high = _row_ranges(output, name, ranging)
         used = np.bincount(block.row, weights=block.coef * values[block.var], minlength=len(rows))
+        price = -output.duals[name]
+        # Only capacities with a price are listed: a slack capacity is worth nothing at the margin, and
+        # large networks have tens of thousands of them (Utilization lists every capacity).
+        keep = np.abs(np.nan_to_num(price, nan=1.0)) > 1e-9
+        rows, used, price, low, high = rows[keep], used[keep], price[keep], low[keep], high[keep]
         frames.append(pd.DataFrame({
             "kind": kind, "source": sheet + " row " + rows["sheet_row"].astype(str),
             "site": rows["site"] if "site" in rows else rows["origin"],
             "destination": rows.get("destination", ""),
             "item": rows.get("item", "(all items)"), "period": rows["period"],
-            "value": rows["rhs"], "used": used, "price": -output.duals[name],
+            "value": rows["rhs"], "used": used, "price": price,
             "meaning": "cost saved per extra unit of capacity",
             "range_low": _finite(low), "range_high": _finite(high), "note": note}))
     demand = formulation.blocks.get("demand")

@@ -1,0 +1,142 @@
+"""End-to-end time and memory of `sourcing solve` against HiGHS alone on the identical LP.
+
+    python benchmarks/ratio.py                       # 1e4, 1e5, 3e5, 1e6 flow variables
+    python benchmarks/ratio.py --sizes 1e3 --json out.json
+
+For each size a synthetic workbook is generated (benchmarks/scale.py's generator: several periods,
+three items, tariffs, share rules), then three child processes run, each measured on its own:
+
+1. ``sourcing solve WORKBOOK --policy ira_like --json``: the whole job (read, validate, formulate,
+   hand-over, solve, read back, sensitivity, write); wall time, peak RSS, and the stage times the
+   command reports in ``stats``.
+2. ``export``: the identical LP (same columns, rows, bounds, costs) saved as numpy arrays; not timed.
+3. ``highs``: a process that loads those arrays, passes them to highspy in one ``passModel`` call and
+   solves; the time of passModel + run and the process's peak RSS are HiGHS alone.
+
+It prints the ratio end-to-end / HiGHS-alone for time and for peak memory. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def child_peak_rss_mb(command: list[str]) -> tuple[float, float, str]:
+    """Run ``command`` in a fresh wrapper process; return (wall seconds, its peak RSS in MB, stdout)."""
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "wall = time.perf_counter() - t; "
+               "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+               "print(p.stdout, end=''); sys.stderr.write(p.stderr); sys.exit(p.returncode)")
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{command[:3]} failed: {done.stderr[-2000:]}")
+    first, _, rest = done.stdout.partition("\n")
+    wall, rss = (float(v) for v in first.split())
+    return wall, rss, rest
+
+
+def export_lp(workbook: Path, policy: str, target: Path) -> dict:
+    """Save the formulation's arrays (what the direct backend passes to HiGHS) to ``target``."""
+    import numpy as np
+
+    from optimizer import load_workbook
+    from optimizer.formulation import build_formulation
+    from optimizer.highs_direct import arrays_from
+
+    formulation = build_formulation(load_workbook(workbook), policy)
+    lp = arrays_from(formulation)
+    np.savez(target, cost=lp.cost, col_lower=lp.col_lower, col_upper=lp.col_upper, row_lower=lp.row_lower,
+             row_upper=lp.row_upper, row=lp.row, col=lp.col, value=lp.value, integer=formulation.integer)
+    return {"variables": lp.n_cols, "constraints": lp.n_rows, "nonzeros": len(lp.value)}
+
+
+def highs_alone(arrays: Path) -> None:
+    """Child process: load the arrays (not timed), pass them to HiGHS and solve (timed)."""
+    import highspy
+    import numpy as np
+
+    from optimizer.highs_direct import LinearArrays, load_highs
+
+    data = np.load(arrays)
+    lp = LinearArrays(data["cost"], data["col_lower"], data["col_upper"], data["row_lower"], data["row_upper"],
+                      data["row"], data["col"], data["value"])
+    integer = data["integer"]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    started = time.perf_counter()
+    load_highs(h, lp, integer)
+    passed = time.perf_counter()
+    h.run()
+    done = time.perf_counter()
+    print(json.dumps({"pass": passed - started, "run": done - passed, "total": done - started,
+                      "objective": h.getInfo().objective_function_value, "status": str(h.getModelStatus())}))
+
+
+def run_size(size: int, folder: Path, policy: str) -> dict:
+    import scale
+
+    sheets, shape = scale.generate(size)
+    workbook = folder / f"bench_{size}.xlsx"
+    scale.write_sheets(workbook, sheets)
+    arrays = folder / f"bench_{size}.npz"
+    counts = export_lp(workbook, policy, arrays)
+    wall, rss, out = child_peak_rss_mb([sys.executable, "-m", "optimizer.cli", "solve", str(workbook),
+                                        "-o", str(folder / f"plan_{size}.xlsx"), "--policy", policy, "--json"])
+    solved = json.loads(out)
+    h_wall, h_rss, h_out = child_peak_rss_mb([sys.executable, __file__, "--highs-alone", str(arrays)])
+    alone = json.loads(h_out.strip().splitlines()[-1])  # after the banner HiGHS prints
+    return {"size": size, **counts, "status": solved["status"], "total_cost": solved["total_cost"],
+            "highs_objective": alone["objective"], "end_to_end_s": wall, "end_to_end_rss_mb": rss,
+            "stages": solved["stats"], "highs_pass_s": alone["pass"], "highs_run_s": alone["run"],
+            "highs_alone_s": alone["total"], "highs_alone_rss_mb": h_rss,
+            "time_ratio": wall / alone["total"], "memory_ratio": rss / h_rss}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1e4,1e5,3e5,1e6")
+    parser.add_argument("--policy", default="ira_like")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
+    parser.add_argument("--highs-alone", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.highs_alone:
+        highs_alone(args.highs_alone)
+        return 0
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="sourcing-ratio-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    header = (f"{'flows':>9} {'vars':>9} {'rows':>8} {'e2e s':>7} {'HiGHS s':>8} {'ratio':>6} "
+              f"{'e2e MB':>7} {'HiGHS MB':>8} {'mem x':>6}  stages (s)")
+    print(header)
+    for size in sizes:
+        r = run_size(size, folder, args.policy)
+        results.append(r)
+        st = r["stages"]
+        stages = " ".join(f"{k.removeprefix('seconds_')}={v:.2f}" for k, v in st.items() if k.startswith("seconds"))
+        print(f"{size:>9,} {r['variables']:>9,} {r['constraints']:>8,} {r['end_to_end_s']:>7.2f} "
+              f"{r['highs_alone_s']:>8.2f} {r['time_ratio']:>6.2f} {r['end_to_end_rss_mb']:>7.0f} "
+              f"{r['highs_alone_rss_mb']:>8.0f} {r['memory_ratio']:>6.2f}  {stages}", flush=True)
+        if r["total_cost"] is not None and abs(r["total_cost"] - r["highs_objective"]) > 1e-6 * max(
+                1.0, abs(r["highs_objective"])):
+            print(f"  cost mismatch: {r['total_cost']} vs HiGHS alone {r['highs_objective']}")
+    print(f"peak RSS of the whole process (ru_maxrss); files in {folder}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
