@@ -351,7 +351,9 @@ def _has_solution(problem: pulp.LpProblem, solver_name: str, status: str) -> boo
     if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
         info = problem.solverModel.getInfo()
         return info.primal_solution_status == 2  # a feasible plan exists
-    return problem.sol_status == pulp.LpSolutionIntegerFeasible
+    # CBC reports 'integer feasible' after a time limit even for an LP without a plan: only a MILP's
+    # incumbent is a plan.
+    return problem.sol_status == pulp.LpSolutionIntegerFeasible and problem.isMIP()
 
 
 def _mip_quality(problem: pulp.LpProblem, solver_name: str, output: SolverOutput):

@@ -4,8 +4,11 @@ failed run never leaves a half-written workbook, and the input is never overwrit
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +22,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from optimizer.compare import origin_groups
 from optimizer.results import SolveResult
+from optimizer.safety import neutralise_formulas, safe_text, write_stable_xlsx
 
 MONEY = "#,##0.00"
 QUANTITY = "#,##0.###"
@@ -61,6 +65,12 @@ def check_output_path(output: str | Path, inputs: list[str | Path]) -> Path:
             raise OutputError(f"output {output} is the input workbook; choose another file name")
     if not target.parent.is_dir():
         raise OutputError(f"folder {target.parent} does not exist")
+    if target.is_dir():
+        raise OutputError(f"output {output} is a folder; give a file name ending in .xlsx")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"output {output} is not a regular file; choose another file name")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {output}: folder {target.parent} is not writable; nothing was changed")
     return output
 
 
@@ -75,13 +85,21 @@ def _cell_value(value):
     except (TypeError, ValueError):
         pass
     if hasattr(value, "item"):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")  # Excel has no infinity
+    if isinstance(value, str):
+        return safe_text(value)  # formula-like text is neutralised in save_atomically
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)  # Excel has no time zones
     return value
 
 
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
                 headers: Mapping[str, str] = HEADERS) -> None:
     """Add sheet ``title`` holding ``frame`` as a formatted Excel table (``headers`` renames columns)."""
+    if not len(frame.columns):  # nothing was computed for this sheet: say so rather than fail
+        frame = pd.DataFrame({"note": ["no rows"]})
     ws = wb.create_sheet(title)
     columns = [str(c) for c in frame.columns]
     ws.append([headers.get(c, c) for c in columns])
@@ -107,21 +125,51 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     ws.add_table(table)
 
 
-def save_atomically(wb: Workbook, path: str | Path) -> Path:
-    """Save to a temporary file in the target folder, then rename it into place."""
+def save_atomically(wb: Workbook, path: str | Path, formulas=()) -> Path:
+    """Save to a temporary file in the target folder, then rename it into place.
+
+    Before saving, text that a spreadsheet could run as a formula is made plain text (see
+    ``optimizer.safety.neutralise_formulas``; ``formulas`` lists (sheet, cell) pairs the tool
+    writes as formulas on purpose). The bytes depend only on the content: no timestamps (see
+    ``optimizer.safety.write_stable_xlsx``). The temporary file is flushed to disk before the
+    rename, so the target is either the old file or the complete new one, never a mixture; on
+    any failure the temporary file is removed and the target left as it was.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.xlsx", dir=path.parent)
-    os.close(fd)
+    neutralise_formulas(wb, formulas)
+    tmp = None
     try:
-        wb.save(tmp)
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else _default_mode()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.xlsx", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            write_stable_xlsx(wb, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        hint = " (is it open in Excel, or is the folder read-only?)" if isinstance(exc, PermissionError) else ""
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}{hint}; nothing was changed") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
+    with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
     return path
+
+
+def _default_mode() -> int:
+    """Permissions of a new file under the current umask (mkstemp alone would give 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:

@@ -3,19 +3,29 @@
 Reading happens in two passes that both collect every problem before failing: each row is
 validated against its sheet's pydantic model (types, ranges, required cells), then the rows
 are cross-checked as a whole (references, selectors, duplicates) by ``models.build_network``.
+
+Before that, ``optimizer.safety.check_input_file`` decides whether the file is an .xlsx at all
+and safe to open (zip-bomb limits, no XML entity declarations). Cells are read by the value a
+spreadsheet application stored (formulas included); a formula with no stored value, an Excel
+error value and a stored value openpyxl cannot parse are problems naming the cell. Nothing here
+raises anything but WorkbookError for a bad file, whatever its content.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import re
+import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
+from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import ValidationError
 
 from models.network import Network, build_network
@@ -30,8 +40,10 @@ from models.rows import (
     SheetRow,
     SiteRow,
 )
+from optimizer.safety import UNREADABLE, check_input_file, numeric_warnings, require_defused_xml
 
 SHEET_ORDER = {model.sheet_name: i for i, model in enumerate(SHEET_MODELS)}
+KNOWN_SHEETS = {model.sheet_name.lower(): model.sheet_name for model in SHEET_MODELS}
 
 
 def _normalise(name: Any) -> str:
@@ -42,20 +54,149 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
         return value or None
+    if isinstance(value, int) and not isinstance(value, bool) and not -1e308 < value < 1e308:
+        return math.inf if value > 0 else -math.inf  # float() of it would raise OverflowError
     return value
 
 
-def _open(path: Path) -> openpyxl.Workbook:
-    if not path.exists():
-        raise WorkbookError([Problem(path.name, None, None, f"file not found: {path}")])
-    if path.is_dir():
-        raise WorkbookError([Problem(path.name, None, None, f"{path} is a folder, not an .xlsx workbook")])
+#: What Excel shows in a cell whose formula failed (read as text by openpyxl).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!",
+                          "#BUSY!", "#UNKNOWN!", "#PYTHON!"})
+EXCEL_MAX_ROWS = 1_048_576
+#: A formula element in sheet XML (``<f>``, ``<f t="shared" .../>``, with or without a prefix).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+class _Damaged(Exception):
+    """openpyxl failed while parsing a sheet; ``last_row`` is the last Excel row read whole."""
+
+    def __init__(self, cause: BaseException, last_row: int):
+        super().__init__(str(cause))
+        self.cause, self.last_row = cause, last_row
+
+
+def _unreadable(path: Path, exc: BaseException, part: str | None = None) -> Problem:
+    """The one problem for a file openpyxl cannot parse, naming the file (and the part)."""
+    where = f" (part {part})" if part else ""
+    if _is_attack(exc):  # openpyxl wraps parser errors in ValueError; look at the cause
+        return Problem(path.name, None, None,
+                       f"refused: its XML{where} declares entities or a DTD, which Excel never writes; this "
+                       "may be an entity-expansion (billion laughs) attack")
+    return Problem(path.name, None, None,
+                   f"{UNREADABLE}: it is damaged{where} ({type(exc).__name__}: {_short(exc)})")
+
+
+def _is_attack(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML, directly or as the cause of openpyxl's error."""
+    for _ in range(20):
+        if exc is None or isinstance(exc, DefusedXmlException):
+            break
+        exc = exc.__cause__ or exc.__context__
+    return isinstance(exc, DefusedXmlException)
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _open(path: Path, stack: contextlib.ExitStack, data_only: bool = True) -> openpyxl.Workbook:
+    """Open ``path`` read-only (the file itself only ever in mode 'rb') after the safety checks."""
+    if data_only:
+        check_input_file(path)
+        require_defused_xml(path)
+    handle = stack.enter_context(path.open("rb"))
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise WorkbookError([Problem(
-            path.name, None, None,
-            f"cannot be read as an Excel .xlsx workbook ({type(exc).__name__}: {exc})")]) from None
+        wb = openpyxl.load_workbook(handle, read_only=True, data_only=data_only)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means the file is damaged
+        raise WorkbookError([_unreadable(path, exc)]) from None
+    stack.callback(wb.close)
+    return wb
+
+
+def _rows_of(ws) -> Iterator[tuple]:
+    """The sheet's rows as value tuples (Excel row 1 first), whatever its stated dimension says.
+
+    A wrong ``<dimension>`` (some exporters write A1) would make openpyxl's read-only mode drop
+    every cell outside it; resetting it reads what is there. Parser failures become _Damaged.
+    """
+    ws.reset_dimensions()
+    row = 0
+    iterator = ws.iter_rows(values_only=True)
+    while True:
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - a damaged cell or damaged XML
+            raise _Damaged(exc, row) from None
+        row += 1
+        if row > EXCEL_MAX_ROWS:  # only a forged file gets here; stop before counting to 10^9
+            raise _Damaged(ValueError(f"row numbers beyond Excel's last row ({EXCEL_MAX_ROWS:,})"), row - 1)
+        yield line
+
+
+def _has_formulas(archive: zipfile.ZipFile | None, ws) -> bool:
+    """Whether the sheet's XML holds any formula (a cheap scan; True when it cannot tell)."""
+    part = getattr(ws, "_worksheet_path", None)
+    if archive is None or not part:
+        return True
+    try:
+        with archive.open(part.lstrip("/")) as stream:
+            tail = b""
+            while chunk := stream.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-64:]
+    except Exception:  # noqa: BLE001 - let the real read report the damage
+        return True
+    return False
+
+
+def _locate_damage(archive: zipfile.ZipFile | None, ws, wb, after_row: int) -> tuple[int | None, int | None, str]:
+    """(row, column index, reason) of the first cell after ``after_row`` openpyxl cannot parse.
+
+    Re-reads the sheet XML with defusedxml and feeds each cell to openpyxl's own cell parser,
+    so the reason is exactly what failed. Falls back to (None, None, '') when it cannot tell.
+    """
+    try:
+        from defusedxml.ElementTree import iterparse
+        from openpyxl.utils.cell import coordinate_to_tuple
+        from openpyxl.worksheet._reader import WorkSheetParser
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+
+        part = ws._worksheet_path.lstrip("/")
+        parser = WorkSheetParser(None, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                                 date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
+        row = 0
+        with archive.open(part) as stream:
+            for event, element in iterparse(stream, events=("start", "end")):
+                if event == "start" and element.tag == row_tag:
+                    try:
+                        row = int(element.get("r") or row + 1)
+                    except ValueError:
+                        return after_row + 1, None, f"row number {element.get('r')!r} is not a number"
+                    parser.row_counter, parser.col_counter = row, 0
+                elif event == "end" and element.tag == cell_tag:
+                    if row > after_row:
+                        coordinate = element.get("r")
+                        try:
+                            parser.parse_cell(element)
+                        except Exception as exc:  # noqa: BLE001
+                            column = None
+                            with contextlib.suppress(Exception):
+                                row, column = coordinate_to_tuple(coordinate) if coordinate else (row, None)
+                            value = element.findtext(f"{{{SHEET_MAIN_NS}}}v")
+                            return row, column, (f"the cell's stored value {value!r} cannot be read "
+                                                 f"({type(exc).__name__}: {_short(exc, 80)})")
+                    element.clear()
+                elif event == "end" and element.tag == row_tag:
+                    element.clear()
+    except Exception as exc:  # noqa: BLE001 - XML broken at this point: say where
+        return after_row + 1, None, f"the sheet's XML is damaged from here on ({_short(exc, 120)})"
+    return None, None, ""
 
 
 def _validate_row(model: type[SheetRow], values: dict[str, Any], row: int,
@@ -88,66 +229,153 @@ def _key_only(model: type[SheetRow], values: dict[str, Any], row: int) -> SheetR
 
 
 def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], list[Problem]]:
-    """Read every known sheet into row models; return (rows by model, warnings, problems)."""
+    """Read every known sheet into row models; return (rows by model, warnings, problems).
+
+    The file is first checked by :func:`optimizer.safety.check_input_file` (what it really is,
+    zip-bomb limits) and only ever opened for reading. Formula cells are read by the value Excel
+    stored with them; a formula without one (a workbook written by a program and never opened in
+    a spreadsheet application) is a problem naming the cell. openpyxl's own warnings are muted:
+    what matters about a cell is reported as a problem or warning of ours.
+    """
     path = Path(path)
-    wb = _open(path)
     problems: list[Problem] = []
-    warnings: list[str] = []
+    warnings_out: list[str] = []
     rows: dict[type, list[SheetRow]] = {}
-    try:
-        sheets = {_normalise(ws.title): ws for ws in wb.worksheets}
-        known = {model.sheet_name.lower() for model in SHEET_MODELS}
+    with contextlib.ExitStack() as stack, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = _open(path, stack)
+        try:
+            archive = stack.enter_context(zipfile.ZipFile(stack.enter_context(path.open("rb"))))
+        except Exception:  # noqa: BLE001 - openpyxl could open it; the formula scan is optional
+            archive = None
+        formula_book = None
+        sheets: dict[str, Any] = {}
+        for ws in wb.worksheets:
+            name = _normalise(ws.title)
+            if name in sheets and name in KNOWN_SHEETS:
+                problems.append(Problem(KNOWN_SHEETS[name], None, None,
+                                        f"two sheets are called {sheets[name].title!r} and {ws.title!r}; "
+                                        "sheet names match ignoring case and spaces, so keep only one"))
+                continue
+            sheets.setdefault(name, ws)
         for name, ws in sheets.items():
-            if name not in known and name not in IGNORED_SHEETS:
-                warnings.append(f"sheet {ws.title!r} is not part of the workbook format and was ignored")
+            if name not in KNOWN_SHEETS and name not in IGNORED_SHEETS:
+                warnings_out.append(f"sheet {ws.title!r} is not part of the workbook format and was ignored")
         for model in SHEET_MODELS:
             ws = sheets.get(model.sheet_name.lower())
             if ws is None:
                 if model.required_sheet:
                     problems.append(Problem(model.sheet_name, None, None, "required sheet is missing"))
                 continue
-            rows[model] = _read_sheet(model, ws, problems, warnings)
-    finally:
-        wb.close()
-    return rows, warnings, problems
+            if getattr(ws, "sheet_state", "visible") != "visible":
+                warnings_out.append(f"sheet {ws.title!r} is hidden; it was read like a visible sheet")
+            formulas = None
+            if _has_formulas(archive, ws):
+                if formula_book is None:
+                    formula_book = _open(path, stack, data_only=False)
+                formulas = formula_book[ws.title]
+            try:
+                rows[model] = _read_sheet(model, ws, problems, warnings_out, formulas)
+            except _Damaged as damage:
+                row, column, reason = (None, None, "") if _is_attack(damage.cause) else \
+                    _locate_damage(archive, ws, wb, damage.last_row)
+                if row is None:
+                    problems.append(_unreadable(path, damage.cause, f"sheet {ws.title!r}"))
+                    continue
+                if column is None:  # the XML itself is broken: a problem of the file, located in the text
+                    problems.append(Problem(path.name, None, None,
+                                            f"{UNREADABLE}: it is damaged: sheet {ws.title!r}, row {row}: {reason}"))
+                    continue
+                header = getattr(damage, "header", {})
+                label = header.get(column) or (get_column_letter(column) if column else None)
+                problems.append(Problem(model.sheet_name, row, label,
+                                        f"{reason}; the rest of the sheet was not read (re-save the workbook "
+                                        "in Excel, or retype the cell)"))
+    return rows, warnings_out, problems
 
 
-def _read_sheet(model: type[SheetRow], ws, problems: list[Problem], warnings: list[str]) -> list[SheetRow]:
+def _read_sheet(model: type[SheetRow], ws, problems: list[Problem], warnings: list[str],
+                formulas=None) -> list[SheetRow]:
+    """Validate the rows of one sheet; ``formulas`` is the same sheet opened without cached
+    values (only when its XML holds formulas), read in step to find formulas never calculated."""
     sheet = model.sheet_name
-    lines = ws.iter_rows(values_only=True)
-    header = next(lines, None) or ()
-    wanted = set(model.columns())
-    positions: dict[str, int] = {}
-    for index, title in enumerate(header):
-        name = _normalise(title)
-        letter = get_column_letter(index + 1)
-        if not name:
-            continue
-        if name in positions:
-            first = get_column_letter(positions[name] + 1)
-            problems.append(Problem(sheet, 1, name, f"column appears twice (columns {first} and {letter})"))
-        elif name in wanted:
-            positions[name] = index
-        elif name not in IGNORED_COLUMNS:
-            warnings.append(f"{sheet}: column {title!r} ({letter}) is not part of the format and was ignored")
-    missing = [c for c in model.required_columns() if c not in positions]
-    for column in missing:
-        problems.append(Problem(sheet, 1, column, f"required column {column!r} is missing"))
-    if missing:
-        return []
+    lines = _rows_of(ws)
+    formula_lines = _rows_of(formulas) if formulas is not None else None
+    header_by_index: dict[int, str] = {}
+    try:
+        header = next(lines, None) or ()
+        formula_header = (next(formula_lines, None) or ()) if formula_lines is not None else ()
+        wanted = set(model.columns())
+        positions: dict[str, int] = {}
+        for index, title in enumerate(header):
+            name = _normalise(title)
+            letter = get_column_letter(index + 1)
+            if not name:
+                formula = formula_header[index] if index < len(formula_header) else None
+                if formula is not None:
+                    problems.append(Problem(sheet, 1, letter, _uncached(letter, 1, formula)))
+                continue
+            if isinstance(title, str) and title.strip() in EXCEL_ERRORS:
+                problems.append(Problem(sheet, 1, letter, f"the header cell {letter}1 shows the Excel error "
+                                                          f"{title.strip()}"))
+                continue
+            if name in positions:
+                first = get_column_letter(positions[name] + 1)
+                problems.append(Problem(sheet, 1, name, f"column appears twice (columns {first} and {letter})"))
+            elif name in wanted:
+                positions[name] = index
+                header_by_index[index + 1] = name
+            elif name not in IGNORED_COLUMNS:
+                warnings.append(f"{sheet}: column {title!r} ({letter}) is not part of the format and was ignored")
+        missing = [c for c in model.required_columns() if c not in positions]
+        for column in missing:
+            problems.append(Problem(sheet, 1, column, f"required column {column!r} is missing"))
+        if missing:
+            return []
 
-    out: list[SheetRow] = []
-    for excel_row, line in enumerate(lines, start=2):
-        values = {FIELD_FOR_COLUMN.get(c, c): _cell(line[i]) if i < len(line) else None
-                  for c, i in positions.items()}
-        if all(v is None for v in values.values()):
-            continue
-        record = _validate_row(model, values, excel_row, problems)
-        if record is None and model in (SiteRow, ItemRow):
-            record = _key_only(model, values, excel_row)
-        if record is not None:
-            out.append(record)
-    return out
+        out: list[SheetRow] = []
+        for excel_row, line in enumerate(lines, start=2):
+            formula_line = next(formula_lines, ()) if formula_lines is not None else ()
+            if not line and not formula_line:  # a row missing from the XML: skip it at once
+                continue
+            values: dict[str, Any] = {}
+            broken = False
+            for column, i in positions.items():
+                raw = line[i] if i < len(line) else None
+                if raw is None:
+                    formula = formula_line[i] if i < len(formula_line) else None
+                    if formula is not None:
+                        letter = get_column_letter(i + 1)
+                        problems.append(Problem(sheet, excel_row, column, _uncached(letter, excel_row, formula)))
+                        broken = True
+                elif isinstance(raw, str) and raw.strip() in EXCEL_ERRORS:
+                    problems.append(Problem(sheet, excel_row, column, _error_message(raw.strip()), raw.strip()))
+                    broken = True
+                    raw = None
+                values[FIELD_FOR_COLUMN.get(column, column)] = _cell(raw)
+            if all(v is None for v in values.values()) and not broken:
+                continue
+            record = None if broken else _validate_row(model, values, excel_row, problems)
+            if record is None and model in (SiteRow, ItemRow):
+                record = _key_only(model, values, excel_row)
+            if record is not None:
+                out.append(record)
+        return out
+    except _Damaged as damage:
+        damage.header = header_by_index
+        raise
+
+
+def _uncached(letter: str, row: int, formula: Any) -> str:
+    text = getattr(formula, "text", formula)
+    return (f"cell {letter}{row} holds the formula {_short(str(text), 60)} but no calculated value (the "
+            "workbook was written by a program and never opened in a spreadsheet application); open it in "
+            "Excel or LibreOffice and save it, or type the value")
+
+
+def _error_message(code: str) -> str:
+    extra = " (or a number too large for its date format)" if code == "#VALUE!" else ""
+    return f"the cell shows the Excel error {code}{extra}; fix the formula or type the value"
 
 
 def _sort_key(p: Problem):
@@ -165,6 +393,9 @@ def load_workbook(path: str | Path) -> Network:
     if problems:
         unique = list(dict.fromkeys(problems))
         raise WorkbookError(sorted(unique, key=_sort_key))
+    dangerous = numeric_warnings(network)
+    if dangerous:
+        network = network.model_copy(update={"warnings": (*network.warnings, *dangerous)})
     return network
 
 

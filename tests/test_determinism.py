@@ -1,0 +1,83 @@
+"""Determinism: the same workbook and options give byte-identical output workbooks.
+
+Plans are written by separate processes with different hash seeds (so any dependence on set or
+dict iteration order would show), and compared byte for byte. The one timestamp an .xlsx must
+carry (docProps/core.xml created/modified, and each zip part's date) is a fixed 1980-01-01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from optimizer import load_workbook, solve, write_plan
+from optimizer.template import write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
+
+SCRIPT = """
+import sys
+from optimizer.cli import main
+
+for args in sys.argv[1:]:
+    sys.argv = ["sourcing", *args.split("|")]
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code != 0:
+            raise SystemExit(f"{args}: exit {exc.code}")
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> list[Path]:
+    """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans and comparison."""
+    folders = [tmp_path_factory.mktemp(f"seed{seed}") for seed in (1, 2)]
+    template = write_template(tmp_path_factory.mktemp("input") / "template.xlsx")
+    jobs = [f"solve|{EXAMPLE}|--policy|ira_30d_whatif|-o|ira.xlsx",
+            f"solve|{template}|--policy|local_60|-o|local.xlsx",
+            f"compare|{template}|-o|comparison.xlsx"]
+    processes = [subprocess.Popen([sys.executable, "-c", SCRIPT, *jobs], cwd=folder, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, PYTHONHASHSEED=str(seed)))
+                 for seed, folder in zip((1, 2), folders, strict=True)]
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    return folders
+
+
+@pytest.mark.parametrize("name", ["ira.xlsx", "local.xlsx", "comparison.xlsx"])
+def test_the_same_workbook_and_options_give_byte_identical_outputs(runs, name):
+    first, second = (folder / name for folder in runs)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_outputs_carry_no_time_but_the_fixed_one(runs):
+    """Every zip part is dated 1980-01-01 00:00 and so are the document's created/modified
+    properties; no cell holds a date or time."""
+    for name in ("ira.xlsx", "local.xlsx", "comparison.xlsx"):
+        path = runs[0] / name
+        with zipfile.ZipFile(path) as archive:
+            assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        wb = openpyxl.load_workbook(path)
+        assert wb.properties.created == wb.properties.modified == dt.datetime(1980, 1, 1)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                assert not any(isinstance(c.value, (dt.datetime, dt.date, dt.time)) for c in row), (name, ws.title)
+
+
+def test_saving_twice_in_one_process_gives_the_same_bytes(tmp_path):
+    network = load_workbook(write_template(tmp_path / "in.xlsx"))
+    result = solve(network, policy="local_60")
+    first = write_plan(result, tmp_path / "a.xlsx").read_bytes()
+    second = write_plan(result, tmp_path / "b.xlsx").read_bytes()
+    assert first == second
