@@ -1,0 +1,22 @@
+"""The benchmarks still run (a smoke run at 10^3 flow variables; the real runs are not part of CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ratio_benchmark_runs_at_a_thousand_flows(tmp_path):
+    out = tmp_path / "ratio.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ratio.py"), "--sizes", "1e3",
+                           "--keep", str(tmp_path), "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [row] = json.loads(out.read_text())
+    assert row["status"] == "optimal" and row["size"] == 1000
+    assert abs(row["total_cost"] - row["highs_objective"]) <= 1e-6 * abs(row["highs_objective"])
+    assert row["time_ratio"] > 0 and row["memory_ratio"] > 0
