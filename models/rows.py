@@ -15,7 +15,8 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
-def _as_text(value: Any) -> Any:
+def as_text(value: Any) -> Any:
+    """A cell as text: numbers as written (2026.0 -> "2026"), TRUE/FALSE and dates refused."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -36,7 +37,7 @@ def _as_period(value: Any) -> Any:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return _as_text(value)
+    return as_text(value)
 
 
 def _as_number(value: Any) -> Any:
@@ -78,7 +79,7 @@ def _positive(value: Any) -> Any:
     return number
 
 
-Text = Annotated[str, BeforeValidator(_as_text)]
+Text = Annotated[str, BeforeValidator(as_text)]
 Period = Annotated[str, BeforeValidator(_as_period)]
 NonNegative = Annotated[float, BeforeValidator(_non_negative)]
 Positive = Annotated[float, BeforeValidator(_positive)]

@@ -119,7 +119,7 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         table.add_column("cost")
         table.add_column("amount", justify="right")
         for part, value in result.costs.items():
-            if part != "credits" or value:
+            if part not in ("credits", "fixed") or value:
                 table.add_row(part, f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
         out.print(table)

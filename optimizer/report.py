@@ -180,9 +180,10 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     wb.remove(wb.active)
     write_table(wb, "Summary", result.summary)
     ws = wb["Summary"]
-    for (_label, value) in ws.iter_rows(min_row=2, max_col=2):
+    for (label, value) in ws.iter_rows(min_row=2, max_col=2):
         if isinstance(value.value, float):
-            value.number_format = MONEY
+            money = any(w in str(label.value).lower() for w in ("cost", "credit", "bound"))
+            value.number_format = MONEY if money else QUANTITY
         value.alignment = Alignment(horizontal="left")
     if not result.has_plan:
         write_table(wb, "Diagnosis", result.diagnosis_table())

@@ -59,6 +59,7 @@ class SolveResult:
             "status": self.status, "policy": self.policy, "solver": self.solver,
             "total_cost": self.total_cost, "costs": self.costs, "message": self.message,
             "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
+            "warnings": list(self.formulation.network.warnings) if self.formulation else [],
         }
 
     def diagnosis_table(self) -> pd.DataFrame:

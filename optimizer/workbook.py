@@ -39,6 +39,7 @@ from models.rows import (
     ItemRow,
     SheetRow,
     SiteRow,
+    as_text,
 )
 from optimizer.safety import UNREADABLE, check_input_file, numeric_warnings, require_defused_xml
 
@@ -222,10 +223,14 @@ def _key_only(model: type[SheetRow], values: dict[str, Any], row: int) -> SheetR
     """A placeholder for an invalid Sites/Items row whose id is usable, so that references to
     it elsewhere do not produce a cascade of 'unknown site' problems."""
     key = "site" if model is SiteRow else "item"
-    if not isinstance(values.get(key), str):
+    try:
+        ident = as_text(values.get(key))  # the same reading as a valid row: 101 -> '101'
+    except ValueError:
+        return None
+    if not isinstance(ident, str):
         return None
     filler = {"country": ""} if model is SiteRow else {}
-    return model.model_construct(**{key: values[key], "row": row, **filler})
+    return model.model_construct(**{key: ident, "row": row, **filler})
 
 
 def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], list[Problem]]:

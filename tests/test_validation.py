@@ -562,9 +562,6 @@ def test_blank_rows_in_a_valid_sheet_are_no_problem(make_workbook):
     assert sorted(s.row for s in network.supply) == [2, 4]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an invalid Sites row with a numeric id (101) gets no placeholder (_key_only only accepts "
-    "str ids), so every reference to it is also reported as 'not a site in Sites'"))
 def test_invalid_site_row_with_numeric_id_does_not_cascade(make_workbook):
     book = sheets(
         Sites=[{"site": 101, "country": None}, {"site": "Woodruff", "country": "United States"}],
