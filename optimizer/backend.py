@@ -292,6 +292,8 @@ def _solve_direct(formulation: Formulation, options: SolverOptions, output: Solv
         h.setOptionValue("threads", int(options.threads))
     integer = formulation.integer
     load_highs(h, lp, integer)
+    row_offset = lp.row_offset
+    del lp  # HiGHS holds its own copy: free ours before the solve, the memory peak of large runs
     built = time.perf_counter()
     h.run()
     output.seconds_build, output.seconds_solve = built - started, time.perf_counter() - built
@@ -315,7 +317,7 @@ def _solve_direct(formulation: Formulation, options: SolverOptions, output: Solv
     solution = h.getSolution()
     row_dual = np.asarray(solution.row_dual, dtype=float)
     output.reduced_costs = np.asarray(solution.col_dual, dtype=float)
-    output.row_positions = {name: lp.row_offset[name] + np.arange(len(block))
+    output.row_positions = {name: row_offset[name] + np.arange(len(block))
                             for name, block in formulation.blocks.items()}
     output.duals = {name: row_dual[positions] for name, positions in output.row_positions.items()}
     return output
