@@ -22,8 +22,6 @@ from optimizer.formulation import ConstraintBlock, Formulation
 
 SOLVERS = ("highs", "cbc")
 _PULP_SENSE = {"==": pulp.LpConstraintEQ, "<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE}
-_EMPTY_ROW_OK = {"==": lambda rhs: abs(rhs) <= 1e-9, "<=": lambda rhs: rhs >= -1e-9,
-                 ">=": lambda rhs: rhs <= 1e-9}
 
 
 class SolverUnavailable(RuntimeError):
@@ -52,13 +50,12 @@ class SolverOptions:
 
 @dataclass
 class PulpModel:
-    """A PuLP problem plus, for every block, its constraints in row order (None where a row is
-    empty and trivially satisfied, so it was not added)."""
+    """A PuLP problem plus, for every block, its constraints in row order (None where a row has no
+    variable, so it was not added; ``empty_violated_rows`` judges those before any solve)."""
 
     problem: pulp.LpProblem
     variables: list[pulp.LpVariable]
     constraints: dict[str, list[pulp.LpConstraint | None]]
-    empty_violated: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -121,7 +118,7 @@ def _affine(variables: list[pulp.LpVariable], var: np.ndarray, coef: np.ndarray)
     return pulp.LpAffineExpression([(variables[j], c) for j, c in zip(var.tolist(), coef.tolist(), strict=True)])
 
 
-def _block_constraints(block: ConstraintBlock, variables, model: PulpModel) -> list:
+def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProblem) -> list:
     order = np.argsort(block.row, kind="stable")
     row_sorted = block.row[order]
     starts = np.searchsorted(row_sorted, np.arange(len(block) + 1))
@@ -132,14 +129,12 @@ def _block_constraints(block: ConstraintBlock, variables, model: PulpModel) -> l
     for r in range(len(block)):
         start, end = starts[r], starts[r + 1]
         if start == end:
-            if not _EMPTY_ROW_OK[senses[r]](rhs[r]):
-                model.empty_violated.append((block.name, r))
             out.append(None)
             continue
         constraint = pulp.LpConstraint(_affine(variables, var[start:end], coef[start:end]),
                                        sense=_PULP_SENSE[senses[r]], rhs=float(rhs[r]),
                                        name=f"{block.name}_{r}")
-        model.problem.addConstraint(constraint)
+        problem.addConstraint(constraint)
         out.append(constraint)
     return out
 
@@ -159,7 +154,7 @@ def materialize(formulation: Formulation) -> PulpModel:
     problem.setObjective(_affine(variables, np.arange(n), formulation.objective))
     model = PulpModel(problem, variables, {})
     for name, block in formulation.blocks.items():
-        model.constraints[name] = _block_constraints(block, variables, model)
+        model.constraints[name] = _block_constraints(block, variables, problem)
     return model
 
 

@@ -62,6 +62,11 @@ def _in_period(formulation: Formulation, period: str) -> str:
     return "" if formulation.network.periods == (IMPLICIT_PERIOD,) else f" in {period}"
 
 
+def _demand_label(row) -> str:
+    """``Demand row 12 (BMW_Woodruff_SC, cells, 2027)`` for a row of the demand block."""
+    return f"Demand row {row['sheet_row']} ({row['site']}, {row['item']}, {row['period']})"
+
+
 def _unit(formulation: Formulation, item: str) -> str:
     unit = formulation.network.items[item].unit
     return f" {unit}" if unit else ""
@@ -103,8 +108,7 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
         unit = _unit(formulation, row["item"])
         findings.append(Finding(
             "unreachable_demand", "Demand", [int(row["sheet_row"])],
-            f"Demand row {row['sheet_row']} ({row['site']}, {row['item']}, {row['period']}): "
-            f"{_fmt(row['rhs'])}{unit} required, but no lane from a site supplying {row['item']}"
+            f"{_demand_label(row)}: {_fmt(row['rhs'])}{unit} required, but no lane from a site supplying {row['item']}"
             f"{_in_period(formulation, row['period'])} reaches it",
             {"required": float(row["rhs"]), "reachable": 0.0}))
     if not formulation.single_tier:  # capacity sums along direct lanes only bound single-tier networks
@@ -112,23 +116,22 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
 
     bounds = _flow_bounds(formulation)
     # Per Demand row: the sum over its inbound flows of their tightest capacity.
-    per_row = bounds.groupby("demand_row").agg(reach=("bound", lambda b: b.sum(min_count=1) if b.notna().all()
-                                                      else np.inf))
-    for r in np.flatnonzero(has_flow):
-        row = rows.iloc[r]
-        reach = float(per_row["reach"].get(row["sheet_row"], np.inf))
-        if reach < row["rhs"] - TOLERANCE * max(1.0, row["rhs"]):
-            inbound = bounds[bounds["demand_row"] == row["sheet_row"]]
-            limits = [_rows_text("Supply", inbound.loc[inbound["supply_cap_binds"], "supply_row"]),
-                      _rows_text("Lanes", pd.concat([inbound.loc[inbound["lane_cap_binds"], "lane_row"],
-                                                     inbound.loc[inbound["pair_cap_binds"], "pair_lane_row"]]))]
-            unit = _unit(formulation, row["item"])
-            findings.append(Finding(
-                "capacity_shortfall", "Demand", [int(row["sheet_row"])],
-                f"Demand row {row['sheet_row']} ({row['site']}, {row['item']}, {row['period']}): "
-                f"{_fmt(row['rhs'])}{unit} required, at most {_fmt(reach)}{unit} can reach it "
-                f"({' and '.join(t for t in limits if t)} at capacity)",
-                {"required": float(row["rhs"]), "reachable": reach, "shortfall": float(row["rhs"] - reach)}))
+    per_row = bounds["bound"].fillna(np.inf).groupby(bounds["demand_row"]).sum()
+    reach_of = per_row.reindex(rows["sheet_row"]).fillna(np.inf).to_numpy()
+    required = rows["rhs"].to_numpy(dtype=float)
+    short = has_flow & (reach_of < required - TOLERANCE * np.maximum(1.0, required))
+    for r in np.flatnonzero(short):
+        row, reach = rows.iloc[r], float(reach_of[r])
+        inbound = bounds[bounds["demand_row"] == row["sheet_row"]]
+        limits = [_rows_text("Supply", inbound.loc[inbound["supply_cap_binds"], "supply_row"]),
+                  _rows_text("Lanes", pd.concat([inbound.loc[inbound["lane_cap_binds"], "lane_row"],
+                                                 inbound.loc[inbound["pair_cap_binds"], "pair_lane_row"]]))]
+        unit = _unit(formulation, row["item"])
+        findings.append(Finding(
+            "capacity_shortfall", "Demand", [int(row["sheet_row"])],
+            f"{_demand_label(row)}: {_fmt(row['rhs'])}{unit} required, at most {_fmt(reach)}{unit} can "
+            f"reach it ({' and '.join(t for t in limits if t)} at capacity)",
+            {"required": float(row["rhs"]), "reachable": reach, "shortfall": float(row["rhs"] - reach)}))
 
     # Per item and period: all demand against all capacity that reaches any of it.
     reaching = bounds.drop_duplicates(["origin", "item", "period"])
@@ -217,9 +220,8 @@ def shortfall_findings(formulation: Formulation) -> list[Finding] | None:
         sources = [s for s in sources if s]
         findings.append(Finding(
             "capacity_shortfall", "Demand", [int(row["sheet_row"])],
-            f"Demand row {row['sheet_row']} ({row['site']}, {row['item']}, {row['period']}): "
-            f"{_fmt(row['rhs'])}{unit} required, at most {_fmt(delivered)}{unit} can reach it while the other "
-            f"demand is served" + (f" ({' and '.join(sources)} at capacity)" if sources else ""),
+            f"{_demand_label(row)}: {_fmt(row['rhs'])}{unit} required, at most {_fmt(delivered)}{unit} can reach it "
+            f"while the other demand is served" + (f" ({' and '.join(sources)} at capacity)" if sources else ""),
             {"required": float(row["rhs"]), "reachable": delivered, "shortfall": float(short[r])}))
     return findings
 
