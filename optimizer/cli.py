@@ -35,8 +35,20 @@ out = Console(highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_INVALID = 0, 1, 2
 
+# Options shared by several commands, declared once.
+Workbook = Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Solver = Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")]
+TimeLimit = Annotated[float | None, typer.Option(help="Solver time limit (per solve) in seconds.")]
 Workers = Annotated[int, typer.Option(help="Local worker processes for independent solves.")]
 MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
+
+
+def _amount(value, signed: bool = False) -> str:
+    """A cost for the terminal; blank when there is none (None or NaN)."""
+    if value is None or value != value:
+        return ""
+    return f"{value:+,.2f}" if signed else f"{value:,.2f}"
 
 
 class Stop(Exception):
@@ -93,8 +105,8 @@ def template(output: Annotated[Path, typer.Argument(help="Where to write the sta
 
 @app.command()
 def validate(
-    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    workbook: Workbook,
+    as_json: AsJson = False,
 ):
     """Check a workbook against the format and report every problem at once."""
     network = _load(workbook, as_json)
@@ -139,16 +151,16 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
 
 @app.command()
 def solve(
-    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    workbook: Workbook,
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="Plan workbook to write (default: <input>-<policy>-plan.xlsx "
                                                      "in the current folder).")] = None,
     policy: Annotated[str, typer.Option(help="Policy set to apply.")] = "baseline",
-    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    solver: Solver = "highs",
+    time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
     write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    as_json: AsJson = False,
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
     _check_common(solver, time_limit, 1, as_json, mip_gap)
@@ -251,16 +263,16 @@ Scheduler = Annotated[str | None, typer.Option(
 
 @app.command()
 def compare(
-    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    workbook: Workbook,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Comparison workbook to write "
                                                 "(default: <input>-comparison.xlsx in the current folder).")] = None,
     policies: Annotated[str, typer.Option(help="Comma-separated policy sets, or 'all'.")] = "all",
-    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    solver: Solver = "highs",
+    time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    as_json: AsJson = False,
 ):
     """Solve the baseline and each policy set; write them side by side with charts."""
     from optimizer.compare import compare as compare_policies
@@ -288,10 +300,9 @@ def compare(
             table.add_column(column, justify="left" if column in ("policy", "status") else "right")
         for _, row in comparison.table().iterrows():
             table.add_row(row["policy"], row["status"],
-                          "" if row["total_cost"] is None or row["total_cost"] != row["total_cost"]
-                          else f"{row['total_cost']:,.2f}",
+                          _amount(row["total_cost"]),
                           "" if row["vs_baseline"] != row["vs_baseline"]
-                          else f"{row['vs_baseline']:+,.2f} ({row['vs_baseline_pct']:+.1%})",
+                          else f"{_amount(row['vs_baseline'], signed=True)} ({row['vs_baseline_pct']:+.1%})",
                           f"{row['binding_checks']}/{row['rule_checks']}")
         out.print(table)
         for result in comparison.results:
@@ -302,19 +313,19 @@ def compare(
 
 @app.command()
 def sweep(
-    workbook: Annotated[Path, typer.Argument(help="Sourcing workbook (.xlsx).")],
+    workbook: Workbook,
     policy: Annotated[str, typer.Option(help="Policy set holding the rule.")],
     rule: Annotated[int, typer.Option(help="Excel row number of the rule on the Policies sheet.")],
     values: Annotated[str, typer.Option(help="start:stop:step (stop included, e.g. 0.40:0.90:0.05 or "
                                              "40%:90%:5%) or a comma-separated list.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Sweep workbook to write "
                                                 "(default: <input>-sweep.xlsx in the current folder).")] = None,
-    solver: Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")] = "highs",
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit per solve, seconds.")] = None,
+    solver: Solver = "highs",
+    time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    as_json: AsJson = False,
 ):
     """Re-solve one policy set while one rule's value steps through a range: the cost curve."""
     from optimizer.compare import SweepError, parse_values
@@ -350,9 +361,7 @@ def sweep(
             view.add_column(column, justify="right")
         for _, row in table.iterrows():
             view.add_row(f"{row['value']:g}", row["status"],
-                         "" if row["total_cost"] is None or row["total_cost"] != row["total_cost"]
-                         else f"{row['total_cost']:,.2f}",
-                         "" if row["cost_per_point"] != row["cost_per_point"] else f"{row['cost_per_point']:,.2f}")
+                         _amount(row["total_cost"]), _amount(row["cost_per_point"]))
         out.print(view)
         first = result.first_infeasible()
         if first is not None:
