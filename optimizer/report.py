@@ -223,6 +223,16 @@ def _bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
     return chart
 
 
+def _plot_column(ws, table: pd.DataFrame, column: str, chart, anchor: str) -> None:
+    """Chart one column of a table written from row 1 of ``ws``, against its first column."""
+    n = len(table)
+    chart.add_data(Reference(ws, min_col=_column_letter(table, column), min_row=1, max_row=n + 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+    chart.legend = None
+    ws.add_chart(chart, anchor)
+
+
 def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()) -> Path:
     """Comparison, SupplyMix (with charts), and every plan's tables with a ``policy`` column."""
     path = check_output_path(path, list(inputs))
@@ -235,13 +245,7 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
     write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS})
     ws = wb["Comparison"]
     anchor_row = len(table) + 4
-    cost_chart = _bar_chart("Total cost by policy set", "total cost")
-    n = len(table)
-    cost_chart.add_data(Reference(ws, min_col=_column_letter(table, "total_cost"), min_row=1, max_row=n + 1),
-                        titles_from_data=True)
-    cost_chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-    cost_chart.legend = None
-    ws.add_chart(cost_chart, f"A{anchor_row}")
+    _plot_column(ws, table, "total_cost", _bar_chart("Total cost by policy set", "total cost"), f"A{anchor_row}")
 
     mix = comparison.supply_mix()
     groups = origin_groups(comparison.network)
@@ -304,11 +308,7 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
     chart.height, chart.width = 9, 18
     chart.x_axis.delete = chart.y_axis.delete = False
     n = len(table)
-    chart.add_data(Reference(ws, min_col=_column_letter(table, "total_cost"), min_row=1, max_row=n + 1),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-    chart.legend = None
-    ws.add_chart(chart, f"A{n + 4}")
+    _plot_column(ws, table, "total_cost", chart, f"A{n + 4}")
     infeasible = result.first_infeasible()
     summary = pd.DataFrame([
         ("Workbook", result.network.source or ""), ("Policy set", result.policy.name),
