@@ -160,6 +160,7 @@ def solve(
     time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
     write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
+    solver_log: Annotated[bool, typer.Option("--solver-log", help="Show the solver's own log on stdout.")] = False,
     as_json: AsJson = False,
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
@@ -179,9 +180,15 @@ def solve(
         network.policy(policy)
     except KeyError as exc:
         _fail(str(exc.args[0]), as_json)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap,
+                            verbose=solver_log and not as_json)
+    # Large models take minutes in the solver: show that work is going on (stderr, terminals only).
+    waiting = err.status(f"Solving policy set {policy} ({len(network.supply):,} supply options, "
+                         f"{len(network.lanes):,} lanes) ...") \
+        if err.is_terminal and not as_json and not options.verbose else contextlib.nullcontext()
     try:
-        result = solve_network(network, policy=policy, options=SolverOptions(
-            solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap))
+        with waiting:
+            result = solve_network(network, policy=policy, options=options)
     except SolverUnavailable as exc:
         _fail(str(exc), as_json)
     if write_lp is not None:  # a fresh copy: solving a MILP fixes its binaries for the prices
