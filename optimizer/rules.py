@@ -1,9 +1,9 @@
-"""Policy rules: one small function per rule type, each adding one constraint block.
+"""Policy rules: one small function per rule type, each adding a constraint block or changing costs.
 
 Every rule measures the same thing, its *terms*: the flows of its ``items`` into its ``to``
-sites in the periods it covers, each with a weight ``w`` (the Supply unit_cost for basis
-``value``, 1 for basis ``quantity``) and a flag saying whether the flow comes from a ``from``
-site. Rows are one per period (scope ``total``) or one per (period, destination) (scope
+sites in the periods it covers, each with a weight ``w`` (the goods' value, i.e. their standard
+cost at the origin, for basis ``value``; 1 for basis ``quantity``) and a flag saying whether the
+flow comes from a ``from`` site. Rows are one per period (scope ``total``) or one per (period, destination) (scope
 ``each_destination``). The compliance report recomputes shares from the same terms, so what is
 constrained and what is reported cannot drift apart.
 """
