@@ -9,7 +9,9 @@ three items, tariffs, share rules), then three child processes run, each measure
 1. ``sourcing solve WORKBOOK --policy ira_like --json``: the whole job (read, validate, formulate,
    hand-over, solve, read back, sensitivity, write); wall time, peak RSS, and the stage times the
    command reports in ``stats``.
-2. ``export``: the identical LP (same columns, rows, bounds, costs) saved as numpy arrays; not timed.
+2. ``export``: the identical LP that the direct backend passes to HiGHS (the formulation's arrays with
+   the production columns of pure suppliers substituted out, see ``optimizer.highs_direct``), saved
+   as numpy arrays; not timed.
 3. ``highs``: a process that loads those arrays, passes them to highspy in one ``passModel`` call and
    solves; the time of passModel + run and the process's peak RSS are HiGHS alone.
 
@@ -46,18 +48,21 @@ def child_peak_rss_mb(command: list[str]) -> tuple[float, float, str]:
 
 
 def export_lp(workbook: Path, policy: str, target: Path) -> dict:
-    """Save the formulation's arrays (what the direct backend passes to HiGHS) to ``target``."""
+    """Save what the direct backend passes to HiGHS to ``target``; return the full and passed sizes."""
     import numpy as np
 
     from optimizer import load_workbook
     from optimizer.formulation import build_formulation
-    from optimizer.highs_direct import arrays_from
+    from optimizer.highs_direct import arrays_from, substitute_production
 
     formulation = build_formulation(load_workbook(workbook), policy)
-    lp = arrays_from(formulation)
+    full = arrays_from(formulation)
+    lp, substitution = substitute_production(full, formulation, formulation.integer)
+    integer = formulation.integer if substitution is None else formulation.integer[substitution.kept_cols]
     np.savez(target, cost=lp.cost, col_lower=lp.col_lower, col_upper=lp.col_upper, row_lower=lp.row_lower,
-             row_upper=lp.row_upper, row=lp.row, col=lp.col, value=lp.value, integer=formulation.integer)
-    return {"variables": lp.n_cols, "constraints": lp.n_rows, "nonzeros": len(lp.value)}
+             row_upper=lp.row_upper, row=lp.row, col=lp.col, value=lp.value, integer=integer)
+    return {"variables": full.n_cols, "constraints": full.n_rows, "nonzeros": len(full.value),
+            "solver_columns": lp.n_cols, "solver_rows": lp.n_rows, "solver_nonzeros": len(lp.value)}
 
 
 def highs_alone(arrays: Path) -> None:
@@ -118,7 +123,7 @@ def main() -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="sourcing-ratio-"))
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    header = (f"{'flows':>9} {'vars':>9} {'rows':>8} {'e2e s':>7} {'HiGHS s':>8} {'ratio':>6} "
+    header = (f"{'flows':>9} {'vars':>9} {'rows':>8} {'passed':>15} {'e2e s':>7} {'HiGHS s':>8} {'ratio':>6} "
               f"{'e2e MB':>7} {'HiGHS MB':>8} {'mem x':>6}  stages (s)")
     print(header)
     for size in sizes:
@@ -126,12 +131,14 @@ def main() -> int:
         results.append(r)
         st = r["stages"]
         stages = " ".join(f"{k.removeprefix('seconds_')}={v:.2f}" for k, v in st.items() if k.startswith("seconds"))
-        print(f"{size:>9,} {r['variables']:>9,} {r['constraints']:>8,} {r['end_to_end_s']:>7.2f} "
+        passed = f"{r['solver_columns']:,}x{r['solver_rows']:,}"
+        print(f"{size:>9,} {r['variables']:>9,} {r['constraints']:>8,} {passed:>15} {r['end_to_end_s']:>7.2f} "
               f"{r['highs_alone_s']:>8.2f} {r['time_ratio']:>6.2f} {r['end_to_end_rss_mb']:>7.0f} "
               f"{r['highs_alone_rss_mb']:>8.0f} {r['memory_ratio']:>6.2f}  {stages}", flush=True)
         if r["total_cost"] is not None and abs(r["total_cost"] - r["highs_objective"]) > 1e-6 * max(
                 1.0, abs(r["highs_objective"])):
             print(f"  cost mismatch: {r['total_cost']} vs HiGHS alone {r['highs_objective']}")
+    print("vars/rows: the formulation; passed: columns x rows handed to HiGHS (both runs solve that LP)")
     print(f"peak RSS of the whole process (ru_maxrss); files in {folder}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

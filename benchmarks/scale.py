@@ -388,8 +388,9 @@ def run_stages(workbook: str, plan: str, solver: str, trace: bool, backend: str 
             raise SystemExit("this version of the package has no SolverOptions.backend; drop --backend")
         options.backend = backend
     output = stage("build_solve", lambda: solve_formulation(formulation, options))
-    highs = output.highs
-    state["highs_run"] = highs.getRunTime() if highs is not None else None
+    highs = getattr(output, "highs", None)  # earlier versions kept the solved model
+    state["highs_run"] = getattr(output, "seconds_solver_run", None) or (
+        highs.getRunTime() if highs is not None else None)
     stats = {"variables": formulation.n_variables, "constraints": formulation.n_constraints,
              "seconds_build": output.seconds_build, "seconds_solve": output.seconds_solve}
     result = stage("read_back", lambda: build_result(formulation, output, stats))

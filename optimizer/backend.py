@@ -3,8 +3,9 @@
 Two materialisations give the same model: PuLP objects (the default below DIRECT_THRESHOLD
 variables, and whenever CBC, ``--write-lp`` or inspection needs PuLP), or the blocks' arrays passed
 straight to highspy (large HiGHS models). Values, duals and reduced costs are read back by
-position into arrays aligned with the formulation's tables, never by parsing PuLP names. The
-solved HiGHS model stays reachable as ``SolverOutput.highs`` for ranging.
+position into arrays aligned with the formulation's tables, never by parsing PuLP names. HiGHS's
+right-hand-side ranges are read once after the solve (``SolverOutput.row_ranges``); the direct
+backend then frees the solved model, whose memory large runs need for writing the plan.
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ class SolverOutput:
     message: str = ""
     unmet_rows: list[tuple[str, int]] = field(default_factory=list)
     model: PulpModel | None = None
-    highs: object | None = None  # the solved highspy.Highs (HiGHS only), for ranging
+    #: HiGHS ranging of the right-hand sides, by HiGHS row (low, high); None with ``ranging_note``.
+    row_ranges: tuple[np.ndarray, np.ndarray] | None = None
+    ranging_note: str = ""
+    seconds_solver_run: float | None = None  # time inside the solver's own run (HiGHS)
 
     @property
     def has_plan(self) -> bool:
@@ -228,7 +232,9 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         output.reduced_costs = np.zeros(0)
         return output
     if backend == "direct":
-        return _solve_direct(formulation, options, output)
+        output = _solve_direct(formulation, options, output)
+        _return_freed_memory()
+        return output
     return _solve_pulp(formulation, options, solver, output)
 
 
@@ -265,18 +271,27 @@ def _solve_pulp(formulation: Formulation, options: SolverOptions, solver, output
         block: np.array([c.index if c is not None and getattr(c, "index", None) is not None else -1
                          for c in constraints], dtype=np.int64)
         for block, constraints in model.constraints.items()}
-    output.highs = getattr(model.problem, "solverModel", None) if name == "highs" else None
+    _read_ranges(getattr(model.problem, "solverModel", None) if name == "highs" else None, output)
     return output
 
 
 def _solve_direct(formulation: Formulation, options: SolverOptions, output: SolverOutput) -> SolverOutput:
-    """Pass the blocks to highspy as arrays: no PuLP objects, the same model and the same plan."""
+    """Pass the blocks to highspy as arrays: no PuLP objects, the same model and the same plan.
+
+    Production columns that only feed outbound flows are substituted out first (see
+    ``optimizer.highs_direct.Substitution``); values and prices are expanded back to the full model."""
     import highspy
 
-    from optimizer.highs_direct import arrays_from, load_highs
+    from optimizer.highs_direct import arrays_from, load_highs, substitute_production
 
     started = time.perf_counter()
-    lp = arrays_from(formulation)
+    integer = formulation.integer
+    full = arrays_from(formulation)
+    row_offset = full.row_offset
+    lp, substitution = substitute_production(full, formulation, integer)
+    del full  # the reduced copy is what HiGHS needs: the memory peak of large runs is the solve
+    if substitution is not None:
+        integer = integer[substitution.kept_cols]
     with _quiet(True):
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.verbose))
@@ -285,25 +300,24 @@ def _solve_direct(formulation: Formulation, options: SolverOptions, output: Solv
     h.setOptionValue("mip_rel_gap", _gap(options))
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
-    integer = formulation.integer
     load_highs(h, lp, integer)
-    row_offset = lp.row_offset
-    del lp  # HiGHS holds its own copy: free ours before the solve, the memory peak of large runs
+    del lp  # HiGHS holds its own copy
     built = time.perf_counter()
     h.run()
     output.seconds_build, output.seconds_solve = built - started, time.perf_counter() - built
-    output.highs = h
+    output.seconds_solver_run = h.getRunTime()
     output.status = _highs_status(h)
     info = h.getInfo()
     if not (output.status == "optimal" or (output.status == "time_limit" and info.primal_solution_status == 2)):
         return output
-    output.values = np.asarray(h.getSolution().col_value, dtype=float)
+    values = np.asarray(h.getSolution().col_value, dtype=float)
+    output.values = substitution.expand_values(values) if substitution is not None else values
     output.objective = float(formulation.objective @ output.values)
     if output.is_mip:
         output.best_bound = float(info.mip_dual_bound)
         output.mip_gap = max(0.0, float(info.mip_gap))
         discrete = np.flatnonzero(integer)
-        fixed = np.round(output.values[discrete])
+        fixed = np.round(values[discrete])
         h.changeColsIntegrality(len(discrete), discrete.astype(np.int32),
                                 np.full(len(discrete), highspy.HighsVarType.kContinuous))
         h.changeColsBounds(len(discrete), discrete.astype(np.int32), fixed, fixed)
@@ -311,11 +325,47 @@ def _solve_direct(formulation: Formulation, options: SolverOptions, output: Solv
         output.duals_from = "fixed_lp" if _highs_status(h) == "optimal" else "none"
     solution = h.getSolution()
     row_dual = np.asarray(solution.row_dual, dtype=float)
-    output.reduced_costs = np.asarray(solution.col_dual, dtype=float)
-    output.row_positions = {name: row_offset[name] + np.arange(len(block))
-                            for name, block in formulation.blocks.items()}
-    output.duals = {name: row_dual[positions] for name, positions in output.row_positions.items()}
+    col_dual = np.asarray(solution.col_dual, dtype=float)
+    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
+    if substitution is not None:
+        row_dual = substitution.expand_row_duals(row_dual)
+        col_dual = substitution.expand_col_duals(col_dual)
+        row_map = substitution.row_map
+        output.row_positions = {name: row_map[rows] for name, rows in full_rows.items()}
+    else:
+        output.row_positions = full_rows
+    output.reduced_costs = col_dual
+    output.duals = {name: row_dual[rows] for name, rows in full_rows.items()}
+    _read_ranges(h, output)
     return output
+
+
+def _return_freed_memory() -> None:
+    """Hand memory freed by the solver back to the operating system (glibc only).
+
+    HiGHS frees its model in many small blocks that glibc keeps for reuse, so the process would
+    carry the solver's peak into writing the plan; ``malloc_trim`` releases them."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _read_ranges(h, output: SolverOutput) -> None:
+    """Keep HiGHS's right-hand-side ranges of the solved LP (or the MILP's fixed LP) as arrays."""
+    if h is None:
+        output.ranging_note = f"ranges not available with {output.solver.upper()} (HiGHS only)"
+        return
+    if output.duals_from == "none" or output.status != "optimal":
+        return
+    status, ranging = h.getRanging()
+    if str(status) != "HighsStatus.kOk":
+        output.ranging_note = "HiGHS could not compute ranges for this model"
+        return
+    output.row_ranges = (np.asarray(ranging.row_bound_dn.value_, dtype=float),
+                         np.asarray(ranging.row_bound_up.value_, dtype=float))
 
 
 def _highs_status(h) -> str:

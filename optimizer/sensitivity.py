@@ -1,9 +1,9 @@
 """What the optimal plan's prices say: shadow prices of capacities, marginal cost of demand, cost
 per point of each share rule, and how much cheaper an unused supplier must get to be used.
 
-All figures come from the LP duals and reduced costs of the solved model (HiGHS ranging for the
-ranges, read from the solved HiGHS model; rows are found by their position in it, never by name).
-They hold for small changes around this plan; ``range_low`` and ``range_high`` bound the right-hand
+All figures come from the LP duals and reduced costs of the solved model, and the ranges from HiGHS
+ranging, which the backend reads right after the solve (rows are found by their position in the
+model, never by name). They hold for small changes around this plan; ``range_low`` and ``range_high`` bound the right-hand
 side within which a shadow price stays valid.
 """
 
@@ -23,22 +23,12 @@ CAPACITY_BLOCKS = {"supply_capacity": ("supply capacity", "Supply"),
                    "lane_pair_capacity": ("lane capacity (all items)", "Lanes")}
 
 
-def _ranging(output: SolverOutput):
-    """HiGHS row/column ranging of the solved model, or None with the reason."""
-    if output.solver != "highs" or output.highs is None:
-        return None, f"ranges not available with {output.solver.upper()} (HiGHS only)"
-    status, ranging = output.highs.getRanging()
-    if str(status) != "HighsStatus.kOk":
-        return None, "HiGHS could not compute ranges for this model"
-    return ranging, ""
-
-
-def _row_ranges(output: SolverOutput, block: str, ranging) -> tuple[np.ndarray, np.ndarray]:
+def _row_ranges(output: SolverOutput, block: str) -> tuple[np.ndarray, np.ndarray]:
     positions = output.row_positions[block]
     low, high = np.full(len(positions), np.nan), np.full(len(positions), np.nan)
-    if ranging is None:
+    if output.row_ranges is None:
         return low, high
-    down, up = np.asarray(ranging.row_bound_dn.value_), np.asarray(ranging.row_bound_up.value_)
+    down, up = output.row_ranges
     present = positions >= 0
     low[present], high[present] = down[positions[present]], up[positions[present]]
     return low, high
@@ -53,7 +43,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     formulation, output = result.formulation, result.output
     if formulation is None or output is None or not result.has_plan or result.status != "optimal":
         return pd.DataFrame(columns=COLUMNS)
-    ranging, note = _ranging(output)
+    note = output.ranging_note
     if output.duals_from == "none":
         return pd.DataFrame(columns=COLUMNS)
     fixed = "MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) fixed"
@@ -64,7 +54,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
         if block is None:
             continue
         rows = block.rows
-        low, high = _row_ranges(output, name, ranging)
+        low, high = _row_ranges(output, name)
         used = np.bincount(block.row, weights=block.coef * values[block.var], minlength=len(rows))
         price = -output.duals[name]
         # Only capacities with a price are listed: a slack capacity is worth nothing at the margin, and
@@ -82,7 +72,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     demand = formulation.blocks.get("demand")
     if demand is not None:
         rows = demand.rows
-        low, high = _row_ranges(output, "demand", ranging)
+        low, high = _row_ranges(output, "demand")
         frames.append(pd.DataFrame({
             "kind": "demand", "source": "Demand row " + rows["sheet_row"].astype(str), "site": rows["site"],
             "destination": "", "item": rows["item"], "period": rows["period"], "value": rows["rhs"],
