@@ -22,7 +22,8 @@ validation, the output guards when a workbook is saved:
   entity declarations too (a second line of defence; without it nothing is read).
 * :func:`numeric_warnings` names the rows whose numbers span so many orders of magnitude that
   the LP solver may lose precision.
-* For outputs, :func:`neutralise_formulas` keeps text that looks like a formula text, and
+* For outputs, :func:`neutralise_formulas` keeps text that looks like a formula text (in a
+  write-only workbook, :func:`text_cell` does so as each cell is created), and
   :func:`write_stable_xlsx` saves a workbook whose bytes depend only on its content.
 """
 
@@ -411,6 +412,17 @@ def safe_text(text: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:32767]
 
 
+def is_formula_like(value) -> bool:
+    """True for text a spreadsheet could run as a formula (it starts with one of FORMULA_TRIGGERS)."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def _keep_as_text(cell) -> None:
+    """Make ``cell`` a string cell with Excel's quote prefix: shown as typed, never evaluated."""
+    cell.data_type = "s"
+    cell.quotePrefix = True
+
+
 def neutralise_formulas(wb, allowed=()) -> int:
     """Make every cell whose text starts with a formula trigger a plain text cell that Excel and
     LibreOffice show as typed and never evaluate; return how many cells were changed.
@@ -419,21 +431,45 @@ def neutralise_formulas(wb, allowed=()) -> int:
     type back, and every risky text cell gets Excel's "quote prefix" style (what Excel itself
     stores when someone types '=1+1): shown without the apostrophe, kept as text on editing.
     ``allowed`` lists (sheet title, coordinate) pairs of formulas the tool writes on purpose.
+
+    The sheets of a write-only workbook stream their rows to disk and cannot be walked here: their
+    writers make each cell safe as they create it, with :func:`text_cell`; they are skipped.
     """
     allowed = set(allowed)
     changed = 0
     for ws in wb.worksheets:
-        cells = ws._cells.values() if hasattr(ws, "_cells") else (c for row in ws.iter_rows() for c in row)
+        if hasattr(ws, "_cells"):
+            cells = ws._cells.values()
+        elif hasattr(ws, "iter_rows"):
+            cells = (c for row in ws.iter_rows() for c in row)
+        else:
+            continue  # a write-only sheet
         for cell in cells:
             value = cell.value
             if not isinstance(value, str) or not value.startswith(FORMULA_TRIGGERS):
                 continue
             if cell.data_type == "f" and (ws.title, cell.coordinate) in allowed:
                 continue
-            cell.data_type = "s"
-            cell.quotePrefix = True
+            _keep_as_text(cell)
             changed += 1
     return changed
+
+
+def text_cell(ws, value, **style):
+    """A cell of the write-only sheet ``ws`` holding ``value``, styled with ``style`` (attributes
+    of a cell: ``number_format=``, ``font=``, ``alignment=``). Text that starts with a formula
+    trigger is a plain text cell with Excel's quote prefix, exactly what
+    :func:`neutralise_formulas` makes of it in a normal workbook: a write-only sheet cannot be
+    walked once written, so its writer decides this as it creates each cell. Anything else is
+    bound as openpyxl binds it (a number, a date, text, or an error code such as '#N/A')."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    if is_formula_like(value):
+        _keep_as_text(cell)
+    return cell
 
 
 class _StableZip(zipfile.ZipFile):

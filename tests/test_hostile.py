@@ -797,6 +797,58 @@ def test_every_writer_goes_through_the_formula_guard(tmp_path):
     assert back["F1"].value in ("\rx", "\nx")  # a bare CR survives only if the XML writer escapes it (lxml)
 
 
+def test_write_only_sheets_are_guarded_as_each_cell_is_created(tmp_path):
+    """Plans, comparisons and sweeps stream their rows (openpyxl write-only mode), so no sheet can be
+    walked before saving: ``text_cell`` gives the result ``neutralise_formulas`` gives afterwards,
+    keeping the cell's style too."""
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet")
+    values = ["=1+1", "+1", "-2", "@x", "\tx", "\rx", "\uff1dSUM(1)", "ok", -3, "=A1", "#N/A", None]
+    ws.append([safety.text_cell(ws, v) for v in values])
+    ws.append([safety.text_cell(ws, "-inf", number_format="#,##0.00", font=Font(bold=True)),
+               safety.text_cell(ws, 2.5, number_format="#,##0.00")])
+    assert safety.neutralise_formulas(wb) == 0  # write-only sheets are skipped, not walked
+    save_atomically(wb, tmp_path / "out.xlsx")
+    assert formula_cells(tmp_path / "out.xlsx") == []
+    back = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    assert [(c.value, c.data_type, c.quotePrefix) for c in back[1]] == [
+        ("=1+1", "s", True), ("+1", "s", True), ("-2", "s", True), ("@x", "s", True), ("\tx", "s", True),
+        (back["F1"].value, "s", True), ("\uff1dSUM(1)", "s", True), ("ok", "s", False), (-3, "n", False),
+        ("=A1", "s", True), ("#N/A", "e", False)]
+    assert [(c.value, c.data_type, c.quotePrefix, c.number_format, c.font.b) for c in back[2][:2]] == [
+        ("-inf", "s", True, "#,##0.00", True), (2.5, "n", False, "#,##0.00", False)]
+
+
+def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
+    """Policy, group and site names that look like formulas, in every sheet of a comparison (with
+    SupplyMix headers made of group names) and of a sweep (its Summary names the policy set)."""
+    from optimizer.compare import compare, sweep
+    from optimizer.report import write_comparison, write_sweep
+
+    sheets = base_sheets()
+    sheets["Sites"] += [[name, "Korea", None] for name in INJECTIONS]
+    sheets["Supply"] += [[name, "cells", None, 60 + i, 5] for i, name in enumerate(INJECTIONS)]
+    sheets["Lanes"] += [[name, "Plant_SC", None, 2, 5] for name in INJECTIONS]
+    sheets["Groups"] += [["=evil", "Korea"], ["-far", "Mexico"]]
+    sheets["Policies"] += [["+pol", "max_share", "cells", "=evil", "Plant_SC", 0.9, "quantity", None, None]]
+    network = load_workbook(write_rows(tmp_path / "in.xlsx", sheets, formulas=False))
+    written = [write_comparison(compare(network), tmp_path / "comparison.xlsx"),
+               write_sweep(sweep(network, "+pol", 3, [0.8, 0.9]), tmp_path / "sweep.xlsx")]
+    shown = set()
+    for path in written:
+        assert formula_cells(path) == []
+        for ws in openpyxl.load_workbook(path).worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith(safety.FORMULA_TRIGGERS):
+                        assert cell.data_type == "s" and cell.quotePrefix, (path.name, ws.title, cell.coordinate)
+                        shown.add((path.name, ws.title, cell.value))
+    assert {("comparison.xlsx", "SupplyMix", "=evil"), ("comparison.xlsx", "Comparison", "+pol"),
+            ("comparison.xlsx", "Flows", "=1+1"), ("sweep.xlsx", "Summary", "+pol")} <= shown
+
+
 # =========================================================================== 5. solver faults
 
 
