@@ -39,12 +39,13 @@ for args in sys.argv[1:]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> list[Path]:
-    """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans and comparison."""
+    """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans, comparison and sweep."""
     folders = [tmp_path_factory.mktemp(f"seed{seed}") for seed in (1, 2)]
     template = write_template(tmp_path_factory.mktemp("input") / "template.xlsx")
     jobs = [f"solve|{EXAMPLE}|--policy|ira_30d_whatif|-o|ira.xlsx",
             f"solve|{template}|--policy|local_60|-o|local.xlsx",
-            f"compare|{template}|-o|comparison.xlsx"]
+            f"compare|{template}|-o|comparison.xlsx",
+            f"sweep|{template}|--policy|local_60|--rule|2|--values|0.5,0.7|-o|sweep.xlsx"]
     processes = [subprocess.Popen([sys.executable, "-c", SCRIPT, *jobs], cwd=folder, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=dict(os.environ, PYTHONHASHSEED=str(seed)))
@@ -55,7 +56,10 @@ def runs(tmp_path_factory) -> list[Path]:
     return folders
 
 
-@pytest.mark.parametrize("name", ["ira.xlsx", "local.xlsx", "comparison.xlsx"])
+OUTPUTS = ["ira.xlsx", "local.xlsx", "comparison.xlsx", "sweep.xlsx"]
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
 def test_the_same_workbook_and_options_give_byte_identical_outputs(runs, name):
     first, second = (folder / name for folder in runs)
     assert first.read_bytes() == second.read_bytes()
@@ -64,7 +68,7 @@ def test_the_same_workbook_and_options_give_byte_identical_outputs(runs, name):
 def test_outputs_carry_no_time_but_the_fixed_one(runs):
     """Every zip part is dated 1980-01-01 00:00 and so are the document's created/modified
     properties; no cell holds a date or time."""
-    for name in ("ira.xlsx", "local.xlsx", "comparison.xlsx"):
+    for name in OUTPUTS:
         path = runs[0] / name
         with zipfile.ZipFile(path) as archive:
             assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
@@ -81,3 +85,24 @@ def test_saving_twice_in_one_process_gives_the_same_bytes(tmp_path):
     first = write_plan(result, tmp_path / "a.xlsx").read_bytes()
     second = write_plan(result, tmp_path / "b.xlsx").read_bytes()
     assert first == second
+
+
+def test_streamed_sheets_leave_no_temporary_file_and_give_the_same_bytes(tmp_path, monkeypatch):
+    """Write-only sheets stream through temporary files before they are zipped: the zip part gets
+    the fixed date like every other part, and the temporary files are gone after each save."""
+    import tempfile
+
+    from optimizer.compare import compare
+    from optimizer.report import write_comparison
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    comparison = compare(load_workbook(write_template(tmp_path / "in.xlsx")))
+    first = write_comparison(comparison, tmp_path / "a.xlsx").read_bytes()
+    assert list(scratch.iterdir()) == []
+    second = write_comparison(comparison, tmp_path / "b.xlsx").read_bytes()
+    assert first == second
+    assert list(scratch.iterdir()) == []
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
