@@ -9,14 +9,25 @@ and safe to open (zip-bomb limits, no XML entity declarations). Cells are read b
 spreadsheet application stored (formulas included); a formula with no stored value, an Excel
 error value and a stored value openpyxl cannot parse are problems naming the cell. Nothing here
 raises anything but WorkbookError for a bad file, whatever its content.
+
+openpyxl is the reference reader: it opens the workbook (sheet names and states), reads every sheet
+holding a formula and locates every damaged cell. A sheet whose XML is plain (no formula, no date
+format, no error cell, numbers and text written the way Excel, LibreOffice and openpyxl write them, in
+order; see :class:`_Calamine`) has its cells read by python-calamine instead, ~20 times faster, as the
+same row tuples openpyxl would give; anything unusual, or any failure of calamine, leaves the sheet to
+openpyxl. ``SOURCING_READER=openpyxl`` (or ``read_rows(path, engine="openpyxl")``) reads every sheet
+with openpyxl.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import math
+import os
 import re
 import warnings
+import xml.parsers.expat
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +53,11 @@ from models.rows import (
     as_text,
 )
 from optimizer.safety import UNREADABLE, check_input_file, numeric_warnings, require_defused_xml
+
+try:
+    import python_calamine
+except ImportError:  # a declared dependency; without it every sheet is read by openpyxl
+    python_calamine = None
 
 SHEET_ORDER = {model.sheet_name: i for i, model in enumerate(SHEET_MODELS)}
 KNOWN_SHEETS = {model.sheet_name.lower(): model.sheet_name for model in SHEET_MODELS}
@@ -155,6 +171,260 @@ def _has_formulas(archive: zipfile.ZipFile | None, ws) -> bool:
     return False
 
 
+#: Where a sheet's XML may say something calamine reads differently from openpyxl (or openpyxl refuses):
+#: the sheet is then read by openpyxl. Each alternative follows an opening '<'.
+_ODD_ELEMENT = re.compile(
+    rb"<(?:"
+    rb"[A-Za-z_][\w.-]*:(?:sheetData|row|c|v|is|t|r|rPh|si|sst)[\s>/]"  # cell elements with a namespace prefix
+    # a cell other than <c r="B7" s="3" t="s"> holding one value: no reference, a lower-case or odd one,
+    # other attributes (vm, cm, ph), another type (e error, str, d date), spaces or quotes written otherwise
+    rb'|c(?=[\s>/])(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="[0-9]+")?(?: t="(?:s|n|b|inlineStr)")?'
+    rb"(?:/>|>(?:<v>|<is>|</c>)))"
+    rb'|c r="[A-Z0-9]+"(?: s="[0-9]+")? t="b">(?!<v>[01]</v>|</c>)'  # TRUE/FALSE other than 1/0
+    rb'|row(?=[\s>/])(?! r="[1-9][0-9]{0,6}"(?:\s[^>]*)?(?:/>|>(?:<c |</row>)))'  # its number first, then cells
+    # anything else between cells and rows (a second value, white space, another element): the two
+    # readers would not take the same element
+    rb"|/v>(?!</c>)|/is>(?!</c>)|/c>(?!<c |</row>)|/row>(?!<row |</sheetData>)|sheetData>(?!<row |</sheetData>)"
+    # a stored value other than a plain decimal (1e5, " 3", nan, &lt;, 007, 3.0, an empty <v/>): openpyxl reads
+    # it as int or float by its text, calamine as a float, or not at all; or a decimal whose fraction a
+    # double may round away (2.0000000000000001): a float to openpyxl, whole to calamine
+    rb"|v(?=[\s>/])(?!>(?!-?(?:0\.0{300}|[1-9](?:"
+    + b"|".join(rb"[0-9]{%d}\.0{%d}" % (j, 14 - j) for j in range(14))
+    + rb"|[0-9]{14,}\.)))-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?</v>)"
+    rb"|rPh[\s>/]"  # phonetic runs: openpyxl leaves them out (or fails), calamine varies
+    rb"|/t>\s*<t[\s>/]"  # two texts in one string: openpyxl keeps the last, calamine joins them
+    # text starting or ending with white space (or a character reference) without xml:space="preserve":
+    # calamine trims it, openpyxl keeps it; an element inside a text; other attributes
+    rb'|t(?:>(?:[\s&]|[^<]*[\s;]</t>|[^<]*<(?!/t>))| xml:space="preserve">[^<]*<(?!/t>)|\s(?!xml:space="preserve">))'
+    rb")"
+)
+#: Excel's escapes (_x000D_): calamine decodes them, openpyxl keeps them (and drops x005F_ in shared strings).
+_EXCEL_ESCAPE = re.compile(rb"_[xX][0-9A-Fa-f]{4}_|[xX]005[fF]_")
+#: A carriage return inside the XML (but after the declaration): XML reads it as a line feed, calamine keeps it.
+_CARRIAGE_RETURN = re.compile(rb"(?<!\?>)\r|\r(?!\n)")
+_DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"'](?!utf-?8[\"'])", re.I)
+_SPREADSHEET_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+#: Every row and cell reference, in the order of the XML.
+_REFERENCE = re.compile(rb'<(?:row|c) r="([A-Z]*)([0-9]+)"')
+#: Below 2**53 every whole number is exact in a double: calamine's float is openpyxl's int.
+_EXACT = float(2 ** 53)
+#: A sheet whose area (last row x last column) exceeds this many times its cells, plus a margin, is sparse
+#: (a stray cell on row 1,048,576): calamine would hold every empty cell, openpyxl skips the gap.
+_SPARSE_RATIO, _SPARSE_MARGIN = 4, 1_000_000
+_COLUMNS: dict[bytes, int] = {}
+
+
+class _NotPlain(Exception):
+    """Raised inside the fast reader: openpyxl reads this sheet."""
+
+
+def _odd_text(data: bytes) -> bool:
+    """Whether the XML of a sheet or the shared strings holds anything the two readers may read differently."""
+    return (b"<!" in data  # a DTD, a comment, CDATA
+            or data.count(b'xmlns="') != 1 or _SPREADSHEET_NS not in data  # another or a second namespace
+            or _DECLARED_ENCODING.search(data[:200]) is not None
+            or _ODD_ELEMENT.search(data) is not None
+            or (b"\r" in data and _CARRIAGE_RETURN.search(data) is not None)
+            or (any(m in data for m in (b"_x", b"_X", b"005F_", b"005f_")) and _EXCEL_ESCAPE.search(data) is not None))
+
+
+def _column(letters: bytes) -> int:
+    number = _COLUMNS.get(letters)
+    if number is None:
+        number = 0
+        for letter in letters:
+            number = number * 26 + letter - 64
+        _COLUMNS[letters] = number
+    return number
+
+
+def _layout(data: bytes) -> tuple[int, int, int] | None:
+    """(cells, last row, last column) of a sheet whose rows come in increasing order, each cell within its
+    row and in increasing columns, as every spreadsheet application writes them; None otherwise (openpyxl
+    keeps only the cells in that order, calamine places every cell by its reference)."""
+    references = _REFERENCE.findall(data)
+    row, row_digits, column, rows, last_column = 0, b"", 0, 0, 0
+    columns = _COLUMNS
+    for letters, digits in references:
+        if letters:
+            if digits != row_digits:  # references are canonical (no leading zeros): same text, same number
+                return None
+            number = columns.get(letters) or _column(letters)
+            if number <= column:
+                return None
+            column = number
+        else:
+            number = int(digits)
+            if number <= row:
+                return None
+            last_column = max(last_column, column)
+            row, row_digits, column, rows = number, digits, 0, rows + 1
+    last_column = max(last_column, column)
+    if row > EXCEL_MAX_ROWS or last_column > 16_384:
+        return None
+    return len(references) - rows, row, last_column
+
+
+def _well_formed(data: bytes) -> bool:
+    """Whether the XML parses (with namespaces, as openpyxl's parser does), checked at the speed of expat."""
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError:
+        return False
+    return True
+
+
+def _rest_reads(data: bytes, wb) -> bool:
+    """Whether openpyxl reads the sheet's XML outside <sheetData> (views, columns, merged cells, page setup,
+    ...) without failing, as it would after the rows: calamine ignores all of it."""
+    start = data.find(b"<sheetData")
+    if data.count(b"<sheetData") != 1:
+        return False
+    if data.startswith(b"<sheetData/>", start):
+        end = start + len(b"<sheetData/>")
+    elif data.startswith(b"<sheetData>", start) and (close := data.find(b"</sheetData>", start)) >= 0:
+        end = close + len(b"</sheetData>")
+    else:
+        return False
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    parser = WorkSheetParser(io.BytesIO(data[:start] + b"<sheetData/>" + data[end:]), [], data_only=True,
+                             epoch=wb.epoch, date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+    try:
+        for _ in parser.parse():  # a row outside <sheetData>: openpyxl reads it, calamine does not
+            return False
+    except Exception:  # noqa: BLE001 - openpyxl's read reports it
+        return False
+    return True
+
+
+def _openpyxl_row(row: list) -> tuple:
+    """A row of calamine values as openpyxl gives it (``iter_rows(values_only=True)``): None for an empty
+    cell (calamine's ''; an empty text reads the same, _read_sheet treats both alike), int for a whole
+    number (openpyxl reads "2026" as int; a decimal text like "2.5" stays float: the XML check sent whole
+    decimals like "3.0" to openpyxl), booleans as they are. Raises _NotPlain for what openpyxl would read
+    otherwise: a date or time (a format calamine takes for a date), a non-finite number (nan, 1e999 or 400
+    digits, which openpyxl refuses or reads as an int) and a whole number beyond 2**53 (inexact in a double,
+    exact as openpyxl's int)."""
+    out = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            out.append(value or None)
+        elif kind is float:
+            if value.is_integer():
+                if not -_EXACT < value < _EXACT:
+                    raise _NotPlain
+                out.append(int(value))
+            elif math.isfinite(value):
+                out.append(value)
+            else:
+                raise _NotPlain
+        elif kind is bool or kind is int:
+            out.append(value)
+        else:
+            raise _NotPlain
+    return tuple(out)
+
+
+class _Calamine:
+    """Reads the cells of plain sheets with python-calamine, as the row tuples openpyxl would give.
+
+    openpyxl has opened the workbook (``wb``): sheet names, states, styles and shared strings are its.
+    ``read(ws)`` returns ``(rows, has_formulas)``: the rows when calamine read the sheet, or None when
+    openpyxl must: the sheet holds a formula (then ``has_formulas``), or anything :func:`_odd_text`,
+    :func:`_layout`, :func:`_well_formed` and :func:`_rest_reads` find unusual, or a cell styled with a
+    date format, or calamine fails or gives a value :func:`_openpyxl_row` does not take. Nothing here
+    raises: the worst case is openpyxl reading the sheet, as it reads every sheet without this class.
+    """
+
+    def __init__(self, path: Path, archive: zipfile.ZipFile, wb, stack: contextlib.ExitStack):
+        self.path, self.archive, self.wb, self.stack = path, archive, wb, stack
+        self.book = None  # the calamine workbook, opened for the first plain sheet
+        dates, durations = getattr(wb, "_date_formats", None), getattr(wb, "_timedelta_formats", None)
+        styles = set(dates or ()) | set(durations or ())
+        # False once the shared strings or calamine itself rule it out; from the start when the date styles are
+        # unknown, or a number without a style is a date to openpyxl
+        self.usable = dates is not None and durations is not None and 0 not in styles
+        self.date_style = re.compile(rb' s="(?:' + b"|".join(b"%d" % i for i in sorted(styles)) + rb')"') \
+            if styles else None
+
+    def read(self, ws) -> tuple[list[tuple] | None, bool]:
+        part = getattr(ws, "_worksheet_path", None)
+        try:
+            data = self.archive.read(part.lstrip("/"))
+        except Exception:  # noqa: BLE001 - as _has_formulas: let openpyxl's read report the damage
+            return None, True
+        if _FORMULA_TAG.search(data):
+            return None, True
+        if not self.usable:
+            return None, False
+        layout = self._plain_layout(data)
+        del data
+        if layout is None:
+            return None, False
+        try:
+            return self._rows(ws, *layout), False
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - _NotPlain, calamine failed, or Rust panicked (PyO3 raises a
+            return None, False  # BaseException): openpyxl reads the sheet and says what is wrong with it
+
+    def _plain_layout(self, data: bytes) -> tuple[int, int, int] | None:
+        if _odd_text(data) or (self.date_style is not None and self.date_style.search(data)):
+            return None
+        if data.count(b"<is>") != data.count(b't="inlineStr"><is>') or b"<is " in data or b"<is/" in data:
+            return None  # an inline string in a cell of another type (openpyxl ignores it)
+        layout = _layout(data)
+        if layout is None or not _well_formed(data) or not _rest_reads(data, self.wb):
+            return None
+        return layout
+
+    def _rows(self, ws, cells: int, last_row: int, last_column: int) -> list[tuple] | None:
+        if last_row * last_column > _SPARSE_RATIO * cells + _SPARSE_MARGIN:
+            return None
+        book = self._book(ws)
+        sheet = book.get_sheet_by_name(ws.title)
+        rows = sheet.to_python(skip_empty_area=False)  # from A1, as openpyxl numbers rows
+        if len(rows) > last_row or (rows and len(rows[0]) > last_column):
+            return None  # calamine read more than the XML holds: not the same part, or not the same reading
+        for i, row in enumerate(rows):  # in place: one copy of the sheet in memory
+            rows[i] = _openpyxl_row(row)
+        return rows
+
+    def _book(self, ws):
+        if self.book is None:
+            self.usable = False  # until the workbook is open and its shared strings are plain
+            if not self._shared_strings_plain(ws):
+                raise _NotPlain
+            handle = self.stack.enter_context(self.path.open("rb"))
+            book = python_calamine.CalamineWorkbook.from_filelike(handle)
+            self.stack.callback(book.close)
+            self.names = book.sheet_names
+            self.book, self.usable = book, True
+        if self.names.count(ws.title) != 1:
+            raise _NotPlain
+        return self.book
+
+    def _shared_strings_plain(self, ws) -> bool:
+        """Whether calamine reads the same shared strings as openpyxl did: the same part (openpyxl finds it
+        by content type, calamine by its usual name), with nothing :func:`_odd_text` finds unusual."""
+        from openpyxl.packaging.manifest import Manifest
+        from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
+        from openpyxl.xml.functions import fromstring
+
+        named = [n for n in self.archive.namelist() if n.lower() == "xl/sharedstrings.xml"]
+        found = Manifest.from_tree(fromstring(self.archive.read(ARC_CONTENT_TYPES))).find(SHARED_STRINGS)
+        if found is None:
+            return not named
+        if found.PartName != "/xl/sharedStrings.xml" or named != ["xl/sharedStrings.xml"]:
+            return False
+        data = self.archive.read(named[0])
+        return (not _odd_text(data) and b"<si " not in data
+                and data.count(b"<si>") + data.count(b"<si/>") == len(ws._shared_strings))
+
+
 def _locate_damage(archive: zipfile.ZipFile | None, ws, wb, after_row: int) -> tuple[int | None, int | None, str]:
     """(row, column index, reason) of the first cell after ``after_row`` openpyxl cannot parse.
 
@@ -233,7 +503,8 @@ def _key_only(model: type[SheetRow], values: dict[str, Any], row: int) -> SheetR
     return model.model_construct(**{key: ident, "row": row, **filler})
 
 
-def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], list[Problem]]:
+def read_rows(path: str | Path, *, engine: str | None = None
+              ) -> tuple[dict[type, list[SheetRow]], list[str], list[Problem]]:
     """Read every known sheet into row models; return (rows by model, warnings, problems).
 
     The file is first checked by :func:`optimizer.safety.check_input_file` (what it really is,
@@ -241,7 +512,15 @@ def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], 
     stored with them; a formula without one (a workbook written by a program and never opened in
     a spreadsheet application) is a problem naming the cell. openpyxl's own warnings are muted:
     what matters about a cell is reported as a problem or warning of ours.
+
+    ``engine="auto"`` (the default, unless ``SOURCING_READER=openpyxl``) reads plain sheets with
+    python-calamine (see :class:`_Calamine`); ``"openpyxl"`` reads every sheet with openpyxl. Both
+    give the same rows, warnings and problems.
     """
+    if engine is None:
+        engine = "openpyxl" if os.environ.get("SOURCING_READER", "").strip().lower() == "openpyxl" else "auto"
+    elif engine not in ("auto", "openpyxl"):
+        raise ValueError(f"engine must be 'auto' or 'openpyxl', not {engine!r}")
     path = Path(path)
     problems: list[Problem] = []
     warnings_out: list[str] = []
@@ -253,6 +532,9 @@ def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], 
             archive = stack.enter_context(zipfile.ZipFile(stack.enter_context(path.open("rb"))))
         except Exception:  # noqa: BLE001 - openpyxl could open it; the formula scan is optional
             archive = None
+        fast = None
+        if engine == "auto" and python_calamine is not None and archive is not None:
+            fast = _Calamine(path, archive, wb, stack)
         formula_book = None
         sheets: dict[str, Any] = {}
         for ws in wb.worksheets:
@@ -274,13 +556,15 @@ def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], 
                 continue
             if getattr(ws, "sheet_state", "visible") != "visible":
                 warnings_out.append(f"sheet {ws.title!r} is hidden; it was read like a visible sheet")
+            lines, has_formulas = fast.read(ws) if fast is not None else (None, _has_formulas(archive, ws))
             formulas = None
-            if _has_formulas(archive, ws):
+            if has_formulas:
                 if formula_book is None:
                     formula_book = _open(path, stack, data_only=False)
                 formulas = formula_book[ws.title]
             try:
-                rows[model] = _read_sheet(model, ws, problems, warnings_out, formulas)
+                rows[model] = _read_sheet(model, ws, problems, warnings_out, formulas,
+                                          iter(lines) if lines is not None else None)
             except _Damaged as damage:
                 row, column, reason = (None, None, "") if _is_attack(damage.cause) else \
                     _locate_damage(archive, ws, wb, damage.last_row)
@@ -300,11 +584,12 @@ def read_rows(path: str | Path) -> tuple[dict[type, list[SheetRow]], list[str], 
 
 
 def _read_sheet(model: type[SheetRow], ws, problems: list[Problem], warnings: list[str],
-                formulas=None) -> list[SheetRow]:
+                formulas=None, lines: Iterator[tuple] | None = None) -> list[SheetRow]:
     """Validate the rows of one sheet; ``formulas`` is the same sheet opened without cached
-    values (only when its XML holds formulas), read in step to find formulas never calculated."""
+    values (only when its XML holds formulas), read in step to find formulas never calculated.
+    ``lines`` are the sheet's rows when calamine read them; without them openpyxl reads ``ws``."""
     sheet = model.sheet_name
-    lines = _rows_of(ws)
+    lines = _rows_of(ws) if lines is None else lines
     formula_lines = _rows_of(formulas) if formulas is not None else None
     header_by_index: dict[int, str] = {}
     try:
