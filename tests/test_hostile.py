@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 
 import optimizer.api
 import optimizer.backend
+import optimizer.workbook as workbook_module
 from models.problems import WorkbookError
 from optimizer import load_workbook, safety, solve, write_workbook
 from optimizer.cli import main
@@ -398,6 +399,224 @@ def test_hidden_sheets_are_read_with_a_warning():
     network = load_workbook(DATA / "hidden-sheet.xlsx")
     assert len(network.lanes) == 2
     assert any("'Lanes' is hidden" in w for w in network.warnings)
+
+
+# =========================================================================== the fast reader (python-calamine)
+#
+# Plain sheets are read by python-calamine, the rest by openpyxl (optimizer/workbook.py, _Calamine). Both must
+# give the same rows, warnings and problems, down to the type of each problem's value (2026 or 2026.0 in --json).
+
+
+def read_both(path: Path, monkeypatch) -> tuple[dict[str, bool], tuple, tuple]:
+    """({sheet: read by calamine}, outcome through calamine where it may, outcome through openpyxl alone)."""
+    fast: dict[str, bool] = {}
+    read = workbook_module._Calamine.read
+
+    def spy(self, ws):
+        lines, has_formulas = read(self, ws)
+        fast[ws.title] = lines is not None
+        return lines, has_formulas
+
+    monkeypatch.setattr(workbook_module._Calamine, "read", spy)
+    auto = outcome(path, "auto")
+    monkeypatch.setattr(workbook_module._Calamine, "read", read)
+    return fast, auto, outcome(path, "openpyxl")
+
+
+def outcome(path: Path, engine: str) -> tuple:
+    rows, warnings_, problems = workbook_module.read_rows(path, engine=engine)
+    return ({model.__name__: [repr(r) for r in found] for model, found in rows.items()}, warnings_,
+            json.dumps([p.as_dict() for p in problems], default=repr))
+
+
+def with_shared_strings(data: bytes) -> bytes:
+    """The workbook as Excel saves it: its text in a shared-string table (xl/sharedStrings.xml), not inline."""
+    strings: list[bytes] = []
+
+    def share(match) -> bytes:
+        strings.append(match.group(2))
+        return match.group(1) + b' t="s"><v>%d</v></c>' % (len(strings) - 1)
+
+    inline = re.compile(rb'(<c r="[A-Z]+[0-9]+"(?: s="[0-9]+")?) t="inlineStr"><is><t(?: xml:space="preserve")?>'
+                        rb"([^<]*)</t></is></c>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                content = inline.sub(share, content)
+            elif info.filename == "[Content_Types].xml":
+                content = content.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="'
+                                          b'application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings'
+                                          b'+xml"/></Types>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", b'<Relationship Id="rIdStrings" Type="http://schemas.'
+                                          b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                                          b'Target="sharedStrings.xml"/></Relationships>')
+            target.writestr(info.filename, content)
+        target.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                        b'main">' + b"".join(b'<si><t xml:space="preserve">%s</t></si>' % s for s in strings)
+                        + b"</sst>")
+    return out.getvalue()
+
+
+def test_plain_sheets_are_read_by_calamine_and_give_what_openpyxl_gives(tmp_path, monkeypatch):
+    sheets = base_sheets()
+    sheets["Sites"].append([101, "Korea", "  spaced  "])       # a number as an id, text with spaces
+    sheets["Supply"].append(["Cells_KR", "cells", 2026.0, 1e10, 70.25])  # a whole float, written as "2026"
+    sheets["Lanes"][0].append("colour")                         # a column the format does not know
+    sheets["Lanes"][1].append("")
+    fast, auto, reference = read_both(write_rows(tmp_path / "in.xlsx", sheets), monkeypatch)
+    assert fast == dict.fromkeys(SHEET_NAMES, True)
+    assert auto == reference
+    assert auto[1] == ["Lanes: column 'colour' (F) is not part of the format and was ignored"]
+
+
+def test_a_sheet_with_formulas_is_read_by_openpyxl_and_the_others_by_calamine(tmp_path, monkeypatch):
+    opened = []
+    real = openpyxl.load_workbook
+
+    def spy(*args, **kwargs):
+        opened.append(kwargs.get("data_only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", spy)
+    sheets = base_sheets()
+    sheets["Demand"][1][3] = "=20+5"  # never calculated: a problem only openpyxl can name
+    fast, auto, reference = read_both(write_rows(tmp_path / "in.xlsx", sheets), monkeypatch)
+    assert fast == {**dict.fromkeys(SHEET_NAMES, True), "Demand": False}
+    assert opened == [True, False, True, False]  # each read: the workbook, then its formulas
+    assert auto == reference
+    assert "cell D2 holds the formula =20+5 but no calculated value" in auto[2]
+
+
+#: Stored cells (Supply!D2, the unit cost of Cells_KR) and whether calamine may read their sheet: everything
+#: openpyxl reads otherwise (types, damaged values, Excel errors, white space, escapes) goes to openpyxl.
+STORED_CELLS = [
+    ('<c r="D2"><v>70</v></c>', True),
+    ('<c r="D2"><v>-0</v></c>', True),
+    ('<c r="D2"><v>70.5</v></c>', True),
+    ('<c r="D2" t="b"><v>1</v></c>', True),
+    ('<c r="D2" t="inlineStr"><is><t xml:space="preserve"> 70 </t></is></c>', True),
+    ('<c r="D2" t="inlineStr"><is><r><t>7</t></r><r><t>0</t></r></is></c>', True),
+    ('<c r="D2"/>', True),
+    ('<c r="D2"><v>70.0</v></c>', False),                   # a float to openpyxl, whole to calamine
+    ('<c r="D2"><v>7E+1</v></c>', False),
+    ('<c r="D2"><v>2.0000000000000001</v></c>', False),     # a double rounds it to 2
+    ('<c r="D2"><v>123456789012345678</v></c>', False),     # exact as openpyxl's int only
+    ('<c r="D2"><v>1' + "0" * 400 + "</v></c>", False),
+    ('<c r="D2"><v>nan</v></c>', False),                    # openpyxl: damaged; calamine: NaN
+    ('<c r="D2"><v> 70 </v></c>', False),                   # openpyxl: 70; calamine: text
+    ('<c r="D2"><v>&lt;</v></c>', False),
+    ('<c r="D2"><v></v></c>', False),
+    ('<c r="D2" s="x"><v>70</v></c>', False),
+    ('<c r="D2" t="b"><v>true</v></c>', False),             # openpyxl: damaged; calamine: TRUE
+    ('<c r="D2" t="e"><v>#N/A</v></c>', False),             # calamine: an empty cell
+    ('<c r="D2" t="d"><v>soon</v></c>', False),
+    ('<c r="D2" t="str"><v>70</v></c>', False),
+    ('<c r="D2" t="s"><v>0</v></c>', False),                # no shared strings: damaged
+    ('<c r="D2" t="inlineStr"><is><t> 70</t></is></c>', False),  # calamine trims it
+    ('<c r="D2" t="inlineStr"><is><t>7</t><t>0</t></is></c>', False),
+    ('<c r="D2" t="inlineStr"><is><t>70_x000D_</t></is></c>', False),
+    ('<c r="D2" t="inlineStr"><is><t>7<![CDATA[0]]></t></is></c>', False),
+    ('<c r="D2"><v>70</v><v>80</v></c>', False),            # openpyxl takes the first, calamine the last
+    ('<c r="d2"><v>70</v></c>', False),
+    ("<c r='D2'><v>70</v></c>", False),
+    ('<c><v>70</v></c>', False),
+    ('<c r="D3"><v>70</v></c>', False),                     # a cell outside its row
+    ('<c r="E2"><v>1</v></c><c r="D2"><v>70</v></c>', False),  # out of order: openpyxl drops D2
+    ('<c r="D2"><v>70</v></c><c r="D2"><v>80</v></c>', False),
+]
+
+
+@pytest.mark.parametrize(("stored", "fast"), STORED_CELLS)
+def test_a_stored_cell_reads_the_same_through_calamine_and_openpyxl(tmp_path, monkeypatch, stored, fast):
+    valid = corpus.xlsx_bytes(corpus.workbook())
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(corpus.rezip(valid, {corpus.sheet_part("Supply"): corpus.replace_cell("D2", stored)}))
+    read_fast, auto, reference = read_both(path, monkeypatch)
+    assert read_fast["Supply"] is fast
+    assert auto == reference
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (b'<row r="3">', b'<row r="2">'),                     # rows out of order: openpyxl drops the second
+    (b'<row r="2">', b"<row>"),
+    (b'<row r="3">', b'<row r="1048577">'),               # beyond Excel's last row
+    (b'<row r="2">', b'<row r="2">\n'),                   # white space between cells
+    (b"</sheetData>", b"</sheetData><!-- a comment -->"),
+    (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',  # Strict Open XML
+     b'<worksheet xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"'),
+    (b"<sheetData>", b'<sheetViews><sheetView workbookViewId="x"/></sheetViews><sheetData>'),  # openpyxl fails
+])
+def test_an_unusual_sheet_is_read_by_openpyxl(tmp_path, monkeypatch, old, new):
+    valid = corpus.xlsx_bytes(corpus.workbook())
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(corpus.rezip(valid, {corpus.sheet_part("Supply"): lambda c: c.replace(old, new, 1)}))
+    fast, auto, reference = read_both(path, monkeypatch)
+    assert fast["Supply"] is False and fast["Lanes"] is True
+    assert auto == reference
+
+
+@pytest.mark.parametrize("text", ["Cells_KR", "Cells_KR_x000D_"])
+def test_shared_strings_are_read_by_calamine_unless_unusual(tmp_path, monkeypatch, text):
+    sheets = base_sheets()
+    sheets["Sites"][3][0] = text
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(with_shared_strings(write_rows(tmp_path / "inline.xlsx", sheets).read_bytes()))
+    with zipfile.ZipFile(path) as archive:
+        assert b't="s"' in archive.read("xl/worksheets/sheet1.xml")
+    fast, auto, reference = read_both(path, monkeypatch)
+    assert set(fast.values()) == {text == "Cells_KR"}  # an Excel escape in the table: openpyxl reads it all
+    assert auto == reference
+
+
+def test_a_date_formatted_cell_is_read_by_openpyxl(tmp_path, monkeypatch):
+    """calamine would give a date (not openpyxl's datetime), and the number itself for a date too large."""
+    path = write_rows(tmp_path / "in.xlsx", base_sheets())
+    wb = openpyxl.load_workbook(path)
+    wb["Demand"]["D2"].number_format = "yyyy-mm-dd"
+    wb["Demand"]["D3"].value, wb["Demand"]["D3"].number_format = 1e12, "yyyy-mm-dd"
+    wb.save(path)
+    fast, auto, reference = read_both(path, monkeypatch)
+    assert fast["Demand"] is False and fast["Supply"] is True
+    assert auto == reference
+    assert "number too large for its date format" in auto[2]
+
+
+def test_a_sparse_sheet_is_read_by_openpyxl(tmp_path, monkeypatch):
+    """A cell on row 1,048,576: calamine would hold every empty cell above it."""
+    path = write_rows(tmp_path / "far.xlsx", base_sheets())
+    wb = openpyxl.load_workbook(path)
+    wb["Lanes"].cell(1_048_576, 1, "Cells_KR")
+    wb.save(path)
+    fast, auto, reference = read_both(path, monkeypatch)
+    assert fast["Lanes"] is False and fast["Supply"] is True
+    assert auto == reference
+
+
+def test_the_reader_can_be_forced_to_openpyxl(tmp_path, monkeypatch):
+    path = write_rows(tmp_path / "in.xlsx", base_sheets())
+    monkeypatch.setattr(workbook_module, "_Calamine", None)  # any use of it would fail
+    with pytest.raises(ValueError, match="engine must be"):
+        workbook_module.read_rows(path, engine="fast")
+    assert workbook_module.read_rows(path, engine="openpyxl")[2] == []
+    monkeypatch.setenv("SOURCING_READER", "openpyxl")
+    assert len(load_workbook(path).lanes) == 2
+
+
+@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")) // 3, deadline=None,
+          derandomize=bool(os.environ.get("CI")),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(edits=edits, layout=layouts)
+def test_any_workbook_reads_the_same_through_calamine_and_openpyxl(tmp_path, monkeypatch, edits, layout):
+    """The property test's workbooks, read both ways: the same rows, warnings and problems."""
+    path = tmp_path / "in.xlsx"
+    path.write_bytes(build_hostile(edits, layout))
+    fast, auto, reference = read_both(path, monkeypatch)
+    event(f"sheets read by calamine: {sum(fast.values())} of {len(fast)}")
+    assert auto == reference
 
 
 # =========================================================================== 2. files that are not .xlsx

@@ -601,3 +601,76 @@ def test_folder_instead_of_a_file(tmp_path):
     folder.mkdir()
     problems = problems_of(folder)
     assert len(problems) == 1 and "is a folder" in problems[0].message
+
+
+# --------------------------------------------------------------------------- both readers
+
+#: Workbooks of this file, read with python-calamine (plain sheets, the default) and with openpyxl alone
+#: (SOURCING_READER=openpyxl): the same problems, in the same order, with the same values (2026 stays an int).
+BOTH_READERS = {
+    "every problem at once": sheets(
+        Sites=sheets()["Sites"] + [{"site": "cells_kr", "country": "Korea"}],
+        Supply=[{"site": "Cells_KR", "item": "cells", "capacity": -5, "unit_cost": 70},
+                {"site": "Cells_US", "item": "cells", "capacity": 20, "unit_cost": "n/a"}],
+        Demand=DROP, Lanes=[{"origin": "Cells_KR", "destination": "Woodruf"}],
+        Policies=[policy(value=1.5), policy(rule="min_shares")]),
+    "bad numbers": sheets(
+        Supply=[{"site": "Cells_KR", "item": "cells", "period": 2026, "capacity": "lots", "unit_cost": -0.5},
+                {"site": "Cells_US", "item": "cells", "period": "2027", "capacity": 12.5, "unit_cost": True}],
+        Demand=[{"site": "Woodruff", "item": "cells", "period": 2026.0, "quantity": "25 GWh"}],
+        Lanes=[{"origin": "Cells_KR", "destination": "Woodruff", "unit_cost": False, "capacity": 12345678}]),
+    "numbers written as text": sheets(
+        Supply=[{"site": "Cells_KR", "item": "cells", "capacity": "1,200", "unit_cost": " 70.5 "}],
+        Tariffs=[{"origin": "Korea", "destination": "United States", "rate": "25%"}],
+        Policies=[policy(value="150%")]),
+    "numeric ids": sheets(
+        Sites=[{"site": 101, "country": None}, {"site": 202, "country": "United States"}],
+        Items=[{"item": 7}],
+        Supply=[{"site": 101, "item": 7, "unit_cost": 70}, {"site": 303, "item": 7.5, "unit_cost": 1}],
+        Demand=[{"site": "202", "item": 7.0, "quantity": 25}],
+        Lanes=[{"origin": 101.0, "destination": 202}]),
+    "columns missing, twice, unknown and spaced": sheets(
+        Supply=[{"site": "Cells_KR", "item": "cells", "unit_cost": 70, " UNIT_COST": 71, "rating ": "A"}],
+        Demand=[{"site": "Woodruff", "item": "cells"}],
+        Lanes=[{" Origin": "Cells_KR", "DESTINATION ": "Woodruff", "": "x", "notes": "y"}]),
+    "blank rows, blank and empty cells": sheets(
+        Supply=[sheets()["Supply"][0], {"site": None, "item": None, "unit_cost": None},
+                {"site": "", "item": "   ", "unit_cost": None}, {"site": "Cells_CN", "item": "cells", "unit_cost": 50},
+                {"site": "Cells_US", "item": "cells", "unit_cost": ""}]),
+    "a date in a number column": sheets(  # a date format: openpyxl reads that sheet
+        Supply=[{"site": "Cells_KR", "item": "cells", "capacity": dt.datetime(2026, 1, 1), "unit_cost": 70}]),
+    "a huge number": sheets(  # stored as 1e+300: openpyxl reads that sheet
+        Demand=[{"site": "Woodruff", "item": "cells", "quantity": 1e300}]),
+}
+#: The sheets openpyxl reads in these workbooks (calamine reads the others).
+READ_BY_OPENPYXL = {"a date in a number column": {"Supply"}, "a huge number": {"Demand"}}
+
+
+@pytest.mark.parametrize("name", sorted(BOTH_READERS))
+def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
+    from optimizer import workbook
+
+    path = make_workbook(**BOTH_READERS[name])
+    fast: dict[str, bool] = {}
+    read = workbook._Calamine.read
+
+    def spy(self, ws):
+        lines, has_formulas = read(self, ws)
+        fast[ws.title] = lines is not None
+        return lines, has_formulas
+
+    def outcome():
+        try:
+            return ("valid", load_workbook(path).warnings)
+        except WorkbookError as exc:
+            return ("invalid", [(p.sheet, p.row, p.column, p.message, type(p.value).__name__, repr(p.value))
+                                for p in exc.problems])
+
+    monkeypatch.setattr(workbook._Calamine, "read", spy)
+    auto = outcome()
+    monkeypatch.setenv("SOURCING_READER", "openpyxl")
+    fast_before = dict(fast)
+    reference = outcome()
+    assert fast == fast_before  # the second read never asked calamine
+    assert auto == reference
+    assert {title for title, by_calamine in fast.items() if not by_calamine} == READ_BY_OPENPYXL.get(name, set())
