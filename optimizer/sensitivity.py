@@ -3,8 +3,8 @@ per point of each share rule, and how much cheaper an unused supplier must get t
 
 All figures come from the LP duals and reduced costs of the solved model, and the ranges from HiGHS
 ranging, which the backend reads right after the solve (rows are found by their position in the
-model, never by name). They hold for small changes around this plan; ``range_low`` and ``range_high`` bound the right-hand
-side within which a shadow price stays valid.
+model, never by name). They hold for small changes around this plan; ``range_low`` and
+``range_high`` bound the right-hand side within which a shadow price stays valid.
 """
 
 from __future__ import annotations
