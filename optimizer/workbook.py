@@ -13,7 +13,7 @@ raises anything but WorkbookError for a bad file, whatever its content.
 openpyxl is the reference reader: it opens the workbook (sheet names and states), reads every sheet
 holding a formula and locates every damaged cell. A sheet whose XML is plain (no formula, no date
 format, no error cell, numbers and text written the way Excel, LibreOffice and openpyxl write them, in
-order; see :class:`_Calamine`) has its cells read by python-calamine instead, ~20 times faster, as the
+order; see :class:`_Calamine`) has its cells read by python-calamine instead, several times faster, as the
 same row tuples openpyxl would give; anything unusual, or any failure of calamine, leaves the sheet to
 openpyxl. ``SOURCING_READER=openpyxl`` (or ``read_rows(path, engine="openpyxl")``) reads every sheet
 with openpyxl.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import operator
 import os
 import re
 import warnings
@@ -33,6 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pandas as pd
 from defusedxml import DefusedXmlException
@@ -171,98 +173,85 @@ def _has_formulas(archive: zipfile.ZipFile | None, ws) -> bool:
     return False
 
 
-#: Where a sheet's XML may say something calamine reads differently from openpyxl (or openpyxl refuses):
-#: the sheet is then read by openpyxl. Each alternative follows an opening '<'.
-_ODD_ELEMENT = re.compile(
-    rb"<(?:"
-    rb"[A-Za-z_][\w.-]*:(?:sheetData|row|c|v|is|t|r|rPh|si|sst)[\s>/]"  # cell elements with a namespace prefix
-    # a cell other than <c r="B7" s="3" t="s"> holding one value: no reference, a lower-case or odd one,
-    # other attributes (vm, cm, ph), another type (e error, str, d date), spaces or quotes written otherwise
-    rb'|c(?=[\s>/])(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="[0-9]+")?(?: t="(?:s|n|b|inlineStr)")?'
-    rb"(?:/>|>(?:<v>|<is>|</c>)))"
-    rb'|c r="[A-Z0-9]+"(?: s="[0-9]+")? t="b">(?!<v>[01]</v>|</c>)'  # TRUE/FALSE other than 1/0
-    rb'|row(?=[\s>/])(?! r="[1-9][0-9]{0,6}"(?:\s[^>]*)?(?:/>|>(?:<c |</row>)))'  # its number first, then cells
-    # anything else between cells and rows (a second value, white space, another element): the two
-    # readers would not take the same element
-    rb"|/v>(?!</c>)|/is>(?!</c>)|/c>(?!<c |</row>)|/row>(?!<row |</sheetData>)|sheetData>(?!<row |</sheetData>)"
-    # a stored value other than a plain decimal (1e5, " 3", nan, &lt;, 007, 3.0, an empty <v/>): openpyxl reads
-    # it as int or float by its text, calamine as a float, or not at all; or a decimal whose fraction a
-    # double may round away (2.0000000000000001): a float to openpyxl, whole to calamine
-    rb"|v(?=[\s>/])(?!>(?!-?(?:0\.0{300}|[1-9](?:"
-    + b"|".join(rb"[0-9]{%d}\.0{%d}" % (j, 14 - j) for j in range(14))
-    + rb"|[0-9]{14,}\.)))-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?</v>)"
-    rb"|rPh[\s>/]"  # phonetic runs: openpyxl leaves them out (or fails), calamine varies
-    rb"|/t>\s*<t[\s>/]"  # two texts in one string: openpyxl keeps the last, calamine joins them
-    # text starting or ending with white space (or a character reference) without xml:space="preserve":
-    # calamine trims it, openpyxl keeps it; an element inside a text; other attributes
-    rb'|t(?:>(?:[\s&]|[^<]*[\s;]</t>|[^<]*<(?!/t>))| xml:space="preserve">[^<]*<(?!/t>)|\s(?!xml:space="preserve">))'
-    rb")"
-)
+#: What calamine reads exactly as openpyxl does, written as a grammar of the XML inside <sheetData> (and of the
+#: shared strings): rows numbered, cells referenced on their row, types s, n, b and inlineStr with one value
+#: each, as Excel, LibreOffice, openpyxl and xlsxwriter write them. A sheet whose XML is anything else (an
+#: error cell, a formula, a date written as text, a number like "1e5", " 3", "3.0" or "nan", white space
+#: between elements, another namespace, ...) is read by openpyxl.
+#:
+#: Text: no carriage return (XML reads it as a line feed, calamine keeps it); without xml:space="preserve",
+#: nothing calamine trims (white space, or a character reference, at either end).
+_TEXT = rb'(?:<t>(?![\s&])[^<\r]*+(?<![\s;])|<t xml:space="preserve">[^<\r]*+)</t>'
+#: A string: its text then formatted runs, read the same by both (runs after the text, no phonetic runs).
+_STRING = (rb"(?:" + _TEXT + rb")?(?:<r>(?:<rPr>(?:<[A-Za-z]++(?: [A-Za-z]++=\"[^\"<>]*+\")*+/>)*+</rPr>)?"
+           + _TEXT + rb"</r>)*+")
+#: A stored number: a plain decimal (openpyxl reads "2026" as int and "2.5" as float, calamine both as floats),
+#: not a whole number written as a decimal ("3.0", or "2.0000000000000001", which a double rounds to 2).
+_NUMBER = (rb"(?!-?(?:0\.0{300}|[1-9](?:" + b"|".join(rb"[0-9]{%d}\.0{%d}" % (j, 14 - j) for j in range(14))
+           + rb"|[0-9]{14,}\.)))-?(?:0|[1-9][0-9]*+)(?:\.[0-9]*+(?<=[1-9]))?")
+_CELL = (rb'<c r="[A-Z]{1,3}(?P=row)"(?: s="[0-9]++")?(?:'
+         rb"(?: t=\"n\")?(?:/>|>(?:<v>" + _NUMBER + rb"</v>)?</c>)"
+         rb'| t="s"(?:/>|>(?:<v>(?:0|[1-9][0-9]*+)</v>)?</c>)'
+         rb'| t="b"(?:/>|>(?:<v>[01]</v>)?</c>)'
+         rb'| t="inlineStr"(?:/>|>(?:<is>' + _STRING + rb"</is>)?</c>))")
+_ATTRIBUTES = rb'(?: [^\s=<>/"]++="[^"<>]*+")*+'
+_SHEET_DATA = re.compile(rb'(?:<row r="(?P<row>[1-9][0-9]{0,6})"' + _ATTRIBUTES + rb"(?:/>|>(?:" + _CELL
+                         + rb")*+</row>))*+")
+_SHARED_STRINGS = re.compile(rb"(?:<\?xml[^>]*\?>\s*)?<sst" + _ATTRIBUTES + rb"(?:/>|>(?:<si>" + _STRING
+                             + rb"</si>|<si/>)*+</sst>)\s*")
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
+_COLUMN_OR_ROW = re.compile(rb'<(?:c r="([A-Z]+)|row )')
 #: Excel's escapes (_x000D_): calamine decodes them, openpyxl keeps them (and drops x005F_ in shared strings).
 _EXCEL_ESCAPE = re.compile(rb"_[xX][0-9A-Fa-f]{4}_|[xX]005[fF]_")
-#: A carriage return inside the XML (but after the declaration): XML reads it as a line feed, calamine keeps it.
-_CARRIAGE_RETURN = re.compile(rb"(?<!\?>)\r|\r(?!\n)")
 _DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"'](?!utf-?8[\"'])", re.I)
-_SPREADSHEET_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-#: Every row and cell reference, in the order of the XML.
-_REFERENCE = re.compile(rb'<(?:row|c) r="([A-Z]*)([0-9]+)"')
+_SPREADSHEET_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 #: Below 2**53 every whole number is exact in a double: calamine's float is openpyxl's int.
 _EXACT = float(2 ** 53)
 #: A sheet whose area (last row x last column) exceeds this many times its cells, plus a margin, is sparse
 #: (a stray cell on row 1,048,576): calamine would hold every empty cell, openpyxl skips the gap.
 _SPARSE_RATIO, _SPARSE_MARGIN = 4, 1_000_000
-_COLUMNS: dict[bytes, int] = {}
+_COLUMNS: dict[bytes, int] = {b"": 0}
 
 
 class _NotPlain(Exception):
     """Raised inside the fast reader: openpyxl reads this sheet."""
 
 
-def _odd_text(data: bytes) -> bool:
-    """Whether the XML of a sheet or the shared strings holds anything the two readers may read differently."""
-    return (b"<!" in data  # a DTD, a comment, CDATA
-            or data.count(b'xmlns="') != 1 or _SPREADSHEET_NS not in data  # another or a second namespace
-            or _DECLARED_ENCODING.search(data[:200]) is not None
-            or _ODD_ELEMENT.search(data) is not None
-            or (b"\r" in data and _CARRIAGE_RETURN.search(data) is not None)
-            or (any(m in data for m in (b"_x", b"_X", b"005F_", b"005f_")) and _EXCEL_ESCAPE.search(data) is not None))
+def _plain_part(data: bytes) -> bool:
+    """What a sheet (outside <sheetData>) and the shared strings must be: UTF-8, the spreadsheet namespace as
+    the only default one and bound to no prefix, no DTD, comment or CDATA, no Excel escape."""
+    return not (b"<!" in data or data.count(b'xmlns="') != 1 or data.count(_SPREADSHEET_NS) != 1
+                or b'xmlns="' + _SPREADSHEET_NS + b'"' not in data
+                or _DECLARED_ENCODING.search(data[:200]) is not None
+                or (any(m in data for m in (b"_x", b"_X", b"005F_", b"005f_")) and _EXCEL_ESCAPE.search(data)))
 
 
 def _column(letters: bytes) -> int:
-    number = _COLUMNS.get(letters)
-    if number is None:
-        number = 0
-        for letter in letters:
-            number = number * 26 + letter - 64
-        _COLUMNS[letters] = number
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
     return number
 
 
-def _layout(data: bytes) -> tuple[int, int, int] | None:
-    """(cells, last row, last column) of a sheet whose rows come in increasing order, each cell within its
-    row and in increasing columns, as every spreadsheet application writes them; None otherwise (openpyxl
-    keeps only the cells in that order, calamine places every cell by its reference)."""
-    references = _REFERENCE.findall(data)
-    row, row_digits, column, rows, last_column = 0, b"", 0, 0, 0
-    columns = _COLUMNS
-    for letters, digits in references:
-        if letters:
-            if digits != row_digits:  # references are canonical (no leading zeros): same text, same number
-                return None
-            number = columns.get(letters) or _column(letters)
-            if number <= column:
-                return None
-            column = number
-        else:
-            number = int(digits)
-            if number <= row:
-                return None
-            last_column = max(last_column, column)
-            row, row_digits, column, rows = number, digits, 0, rows + 1
-    last_column = max(last_column, column)
-    if row > EXCEL_MAX_ROWS or last_column > 16_384:
+def _layout(content: bytes) -> tuple[int, int, int] | None:
+    """(cells, last row, last column) of <sheetData> content whose rows come in increasing order and the cells
+    of each row in increasing columns, as every spreadsheet application writes them; None otherwise (openpyxl
+    keeps only the cells in that order, calamine places every cell by its reference). The grammar has already
+    checked that every cell is on its row."""
+    rows = list(map(int, _ROW_NUMBER.findall(content)))
+    if any(map(operator.ge, rows, rows[1:])):
         return None
-    return len(references) - rows, row, last_column
+    letters = _COLUMN_OR_ROW.findall(content)  # b"" for a row
+    for new in set(letters).difference(_COLUMNS):
+        _COLUMNS[new] = _column(new)
+    columns = np.fromiter(map(_COLUMNS.__getitem__, letters), dtype=np.int64, count=len(letters))
+    following = columns[1:]
+    if ((following != 0) & (following <= columns[:-1])).any():
+        return None
+    last_row, last_column = (rows[-1] if rows else 0), int(columns.max(initial=0))
+    if last_row > EXCEL_MAX_ROWS or last_column > 16_384:
+        return None
+    return len(letters) - len(rows), last_row, last_column
 
 
 def _well_formed(data: bytes) -> bool:
@@ -275,22 +264,13 @@ def _well_formed(data: bytes) -> bool:
     return True
 
 
-def _rest_reads(data: bytes, wb) -> bool:
+def _rest_reads(rest: bytes, wb) -> bool:
     """Whether openpyxl reads the sheet's XML outside <sheetData> (views, columns, merged cells, page setup,
     ...) without failing, as it would after the rows: calamine ignores all of it."""
-    start = data.find(b"<sheetData")
-    if data.count(b"<sheetData") != 1:
-        return False
-    if data.startswith(b"<sheetData/>", start):
-        end = start + len(b"<sheetData/>")
-    elif data.startswith(b"<sheetData>", start) and (close := data.find(b"</sheetData>", start)) >= 0:
-        end = close + len(b"</sheetData>")
-    else:
-        return False
     from openpyxl.worksheet._reader import WorkSheetParser
 
-    parser = WorkSheetParser(io.BytesIO(data[:start] + b"<sheetData/>" + data[end:]), [], data_only=True,
-                             epoch=wb.epoch, date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+    parser = WorkSheetParser(io.BytesIO(rest), [], data_only=True, epoch=wb.epoch,
+                             date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
     try:
         for _ in parser.parse():  # a row outside <sheetData>: openpyxl reads it, calamine does not
             return False
@@ -333,10 +313,11 @@ class _Calamine:
 
     openpyxl has opened the workbook (``wb``): sheet names, states, styles and shared strings are its.
     ``read(ws)`` returns ``(rows, has_formulas)``: the rows when calamine read the sheet, or None when
-    openpyxl must: the sheet holds a formula (then ``has_formulas``), or anything :func:`_odd_text`,
-    :func:`_layout`, :func:`_well_formed` and :func:`_rest_reads` find unusual, or a cell styled with a
-    date format, or calamine fails or gives a value :func:`_openpyxl_row` does not take. Nothing here
-    raises: the worst case is openpyxl reading the sheet, as it reads every sheet without this class.
+    openpyxl must: the sheet holds a formula (then ``has_formulas``), or its <sheetData> is not in the
+    grammar of _SHEET_DATA, or the rest of it fails :func:`_plain_part`, :func:`_layout`,
+    :func:`_well_formed` or :func:`_rest_reads`, or a cell is styled with a date format, or calamine fails
+    or gives a value :func:`_openpyxl_row` does not take. Nothing here raises: the worst case is openpyxl
+    reading the sheet, as it reads every sheet without this class.
     """
 
     def __init__(self, path: Path, archive: zipfile.ZipFile, wb, stack: contextlib.ExitStack):
@@ -356,14 +337,10 @@ class _Calamine:
             data = self.archive.read(part.lstrip("/"))
         except Exception:  # noqa: BLE001 - as _has_formulas: let openpyxl's read report the damage
             return None, True
-        if _FORMULA_TAG.search(data):
-            return None, True
-        if not self.usable:
-            return None, False
-        layout = self._plain_layout(data)
-        del data
+        layout = self._plain_layout(data) if self.usable else None
         if layout is None:
-            return None, False
+            return None, _FORMULA_TAG.search(data) is not None
+        del data
         try:
             return self._rows(ws, *layout), False
         except (KeyboardInterrupt, SystemExit):
@@ -372,12 +349,23 @@ class _Calamine:
             return None, False  # BaseException): openpyxl reads the sheet and says what is wrong with it
 
     def _plain_layout(self, data: bytes) -> tuple[int, int, int] | None:
-        if _odd_text(data) or (self.date_style is not None and self.date_style.search(data)):
+        """The layout of a sheet calamine may read (see _SHEET_DATA), or None."""
+        start = data.find(b"<sheetData")
+        if start < 0 or data.count(b"<sheetData") != 1:
             return None
-        if data.count(b"<is>") != data.count(b't="inlineStr"><is>') or b"<is " in data or b"<is/" in data:
-            return None  # an inline string in a cell of another type (openpyxl ignores it)
-        layout = _layout(data)
-        if layout is None or not _well_formed(data) or not _rest_reads(data, self.wb):
+        if data.startswith(b"<sheetData/>", start):
+            content, end = b"", start + len(b"<sheetData/>")
+        elif data.startswith(b"<sheetData>", start) and (close := data.find(b"</sheetData>", start)) >= 0:
+            content, end = data[start + len(b"<sheetData>"):close], close + len(b"</sheetData>")
+        else:
+            return None
+        rest = data[:start] + b"<sheetData/>" + data[end:]
+        if (not _plain_part(rest) or _FORMULA_TAG.search(rest) or not _SHEET_DATA.fullmatch(content)
+                or (self.date_style is not None and self.date_style.search(content))
+                or (any(m in content for m in (b"_x", b"_X")) and _EXCEL_ESCAPE.search(content))):
+            return None
+        layout = _layout(content)
+        if layout is None or not _well_formed(data) or not _rest_reads(rest, self.wb):
             return None
         return layout
 
@@ -409,7 +397,7 @@ class _Calamine:
 
     def _shared_strings_plain(self, ws) -> bool:
         """Whether calamine reads the same shared strings as openpyxl did: the same part (openpyxl finds it
-        by content type, calamine by its usual name), with nothing :func:`_odd_text` finds unusual."""
+        by content type, calamine by its usual name), in the grammar of _SHARED_STRINGS."""
         from openpyxl.packaging.manifest import Manifest
         from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
         from openpyxl.xml.functions import fromstring
@@ -421,7 +409,7 @@ class _Calamine:
         if found.PartName != "/xl/sharedStrings.xml" or named != ["xl/sharedStrings.xml"]:
             return False
         data = self.archive.read(named[0])
-        return (not _odd_text(data) and b"<si " not in data
+        return (_plain_part(data) and _SHARED_STRINGS.fullmatch(data) is not None
                 and data.count(b"<si>") + data.count(b"<si/>") == len(ws._shared_strings))
 
 
