@@ -605,7 +605,7 @@ def test_the_reader_can_be_forced_to_openpyxl(tmp_path, monkeypatch):
     assert len(load_workbook(path).lanes) == 2
 
 
-@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")) // 3, deadline=None,
+@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")) // 5, deadline=None,
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
