@@ -232,6 +232,7 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         output.reduced_costs = np.zeros(0)
         return output
     if backend == "direct":
+        _return_freed_memory()  # what reading and formulating freed, before the solver's peak
         output = _solve_direct(formulation, options, output)
         _return_freed_memory()
         return output
@@ -343,8 +344,9 @@ def _solve_direct(formulation: Formulation, options: SolverOptions, output: Solv
 def _return_freed_memory() -> None:
     """Hand memory freed by the solver back to the operating system (glibc only).
 
-    HiGHS frees its model in many small blocks that glibc keeps for reuse, so the process would
-    carry the solver's peak into writing the plan; ``malloc_trim`` releases them."""
+    Reading, formulating and HiGHS free memory in many small blocks that glibc keeps for reuse, so
+    the process would carry each stage's peak into the next; ``malloc_trim`` releases them (at 3e5
+    flows: 33 MiB before the solve, the solver's 420 MiB after it)."""
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
