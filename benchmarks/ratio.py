@@ -66,21 +66,34 @@ def export_lp(workbook: Path, policy: str, target: Path) -> dict:
 
 
 def highs_alone(arrays: Path) -> None:
-    """Child process: load the arrays (not timed), pass them to HiGHS and solve (timed)."""
+    """Child process: load the arrays (not timed), pass them to HiGHS and solve (timed).
+
+    Imports numpy and highspy only, so the process's memory is HiGHS's and the LP's, nothing of
+    this package (pandas, pydantic, openpyxl)."""
     import highspy
     import numpy as np
 
-    from optimizer.highs_direct import LinearArrays, load_highs
-
     data = np.load(arrays)
-    lp = LinearArrays(data["cost"], data["col_lower"], data["col_upper"], data["row_lower"], data["row_upper"],
-                      data["row"], data["col"], data["value"])
-    integer = data["integer"]
+    row, col, value = data["row"], data["col"], data["value"]
+    n_cols = len(data["cost"])
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 1e-9)
     started = time.perf_counter()
-    load_highs(h, lp, integer)
+    order = np.lexsort((row, col))  # CSC, as the direct backend builds it
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = n_cols, len(data["row_lower"])
+    model.col_cost_, model.col_lower_, model.col_upper_ = data["cost"], data["col_lower"], data["col_upper"]
+    model.row_lower_, model.row_upper_ = data["row_lower"], data["row_upper"]
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = np.append(np.searchsorted(col[order], np.arange(n_cols)), len(order)).astype(np.int32)
+    model.a_matrix_.index_ = row[order].astype(np.int32)
+    model.a_matrix_.value_ = value[order]
+    if data["integer"].any():
+        model.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                              for flag in data["integer"]]
+    h.passModel(model)
+    del model, order
     passed = time.perf_counter()
     h.run()
     done = time.perf_counter()
