@@ -428,10 +428,11 @@ def _fix_discrete_and_resolve(model: PulpModel, formulation: Formulation, values
     model.problem.solve(solver)
 
 
-def write_model(formulation: Formulation, path: str, model: PulpModel | None = None) -> None:
-    """Write the PuLP model as an LP file (``.lp``) or MPS file (``.mps``) for inspection."""
+def write_model(formulation: Formulation, path: str, model: PulpModel | None = None,
+                kind: str | None = None) -> None:
+    """Write the PuLP model as an LP file or an MPS file (``kind``, else by the suffix: ``.mps``)."""
     model = model or materialize(formulation)
-    if str(path).lower().endswith(".mps"):
+    if kind == "mps" or (kind is None and str(path).lower().endswith(".mps")):
         model.problem.writeMPS(path)
     else:
         model.problem.writeLP(path)

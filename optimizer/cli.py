@@ -160,6 +160,7 @@ def solve(
     time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
     write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
+    write_mps: Annotated[Path | None, typer.Option(help="Also write the PuLP model as an MPS file.")] = None,
     solver_log: Annotated[bool, typer.Option("--solver-log", help="Show the solver's own log on stdout.")] = False,
     as_json: AsJson = False,
 ):
@@ -171,8 +172,12 @@ def solve(
         check_output_path(output, [workbook])
     except OutputError as exc:
         _fail(str(exc), as_json)
-    if write_lp is not None and _same_file(write_lp, workbook):
-        _fail(f"--write-lp {write_lp} is the input workbook; choose another file name", as_json)
+    models = [(option, path, kind) for option, path, kind in (("--write-lp", write_lp, None),
+                                                               ("--write-mps", write_mps, "mps"))
+              if path is not None]
+    for option, path, _ in models:
+        if _same_file(path, workbook):
+            _fail(f"{option} {path} is the input workbook; choose another file name", as_json)
     started = time.perf_counter()
     network = _load(workbook, as_json)
     seconds_read = time.perf_counter() - started
@@ -191,8 +196,8 @@ def solve(
             result = solve_network(network, policy=policy, options=options)
     except SolverUnavailable as exc:
         _fail(str(exc), as_json)
-    if write_lp is not None:  # a fresh copy: solving a MILP fixes its binaries for the prices
-        write_model(result.formulation, str(write_lp))
+    for _, path, kind in models:  # a fresh copy: solving a MILP fixes its binaries for the prices
+        write_model(result.formulation, str(path), kind=kind)
     try:  # without a plan the workbook holds the Summary (status stated) and the Diagnosis
         started = time.perf_counter()
         written = write_plan(result, output, inputs=[workbook])

@@ -396,11 +396,25 @@ def test_solve_write_lp(template_book, workdir, monkeypatch, capsys):
     assert (workdir / "plan.xlsx").is_file()
 
 
-def test_solve_write_lp_refuses_to_overwrite_the_input(template_book, workdir, monkeypatch, capsys):
+def test_solve_write_mps(template_book, workdir, monkeypatch, capsys):
+    code, payload, err = run_json(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx",
+                                  "--policy", "local_60", "--write-mps", "model.txt")
+    assert code == 0
+    text = (workdir / "model.txt").read_text()
+    sections = re.findall(r"(?m)^(NAME|ROWS|COLUMNS|RHS|BOUNDS|ENDATA)\b", text)
+    assert sections[:4] == ["NAME", "ROWS", "COLUMNS", "RHS"] and sections[-1] == "ENDATA"
+    rows = re.split(r"(?m)^COLUMNS", re.split(r"(?m)^ROWS", text)[1])[0].split("\n")
+    constraints = [r for r in rows if r.strip() and r.split()[0] in ("E", "L", "G")]
+    assert len(constraints) == payload["stats"]["constraints"]
+
+
+@pytest.mark.parametrize("option", ["--write-lp", "--write-mps"])
+def test_solve_write_lp_refuses_to_overwrite_the_input(template_book, workdir, monkeypatch, capsys, option):
     before = snapshot(template_book)
-    code, out, err = run(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx", "--write-lp", "in.xlsx")
+    code, out, err = run(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx", option, "in.xlsx")
     assert snapshot(template_book) == before
     assert code == 2
+    assert f"{option} in.xlsx is the input workbook" in flat(err)
 
 
 # --------------------------------------------------------------------------- end to end
