@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
+#: The stages `sourcing solve --json` reports, in the order they run (build and solve share one peak).
+STAGES = ("read_validate", "formulate", "build", "solve", "report", "write")
+
+
 def child_peak_rss_mb(command: list[str]) -> tuple[float, float, str]:
     """Run ``command`` in a fresh wrapper process; return (wall seconds, its peak RSS in MB, stdout)."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -143,11 +147,14 @@ def main() -> int:
         r = run_size(size, folder, args.policy)
         results.append(r)
         st = r["stages"]
-        stages = " ".join(f"{k.removeprefix('seconds_')}={v:.2f}" for k, v in st.items() if k.startswith("seconds"))
+        stages = " ".join(f"{k}={st[f'seconds_{k}']:.2f}" for k in STAGES if f"seconds_{k}" in st)
         passed = f"{r['solver_columns']:,}x{r['solver_rows']:,}"
         print(f"{size:>9,} {r['variables']:>9,} {r['constraints']:>8,} {passed:>15} {r['end_to_end_s']:>7.2f} "
               f"{r['highs_alone_s']:>8.2f} {r['time_ratio']:>6.2f} {r['end_to_end_rss_mb']:>7.0f} "
               f"{r['highs_alone_rss_mb']:>8.0f} {r['memory_ratio']:>6.2f}  {stages}", flush=True)
+        peaks = " ".join(f"{k}={st[f'peak_mb_{k}']:.0f}" for k in STAGES if st.get(f"peak_mb_{k}") is not None)
+        if peaks:
+            print(f"{'':>9} peak MB after each stage: {peaks}", flush=True)
         if r["total_cost"] is not None and abs(r["total_cost"] - r["highs_objective"]) > 1e-6 * max(
                 1.0, abs(r["highs_objective"])):
             print(f"  cost mismatch: {r['total_cost']} vs HiGHS alone {r['highs_objective']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 from models.network import Network, PolicySet
@@ -10,6 +11,16 @@ from optimizer.diagnosis import diagnose
 from optimizer.formulation import build_formulation
 from optimizer.results import SolveResult, build_result
 from optimizer.sensitivity import sensitivity_table
+
+
+def peak_memory_mb() -> float | None:
+    """The process's peak resident memory so far, in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS counts bytes, Linux KiB
 
 
 def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = "highs",
@@ -24,7 +35,9 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     started = time.perf_counter()
     formulation = build_formulation(network, policy)
     formulated = time.perf_counter()
+    peak_formulate = peak_memory_mb()
     output = solve_formulation(formulation, options)
+    peak_solve = peak_memory_mb()
     findings = []
     if output.status == "infeasible":
         findings = diagnose(formulation) if diagnosis else []
@@ -46,4 +59,6 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     result.sensitivity = sensitivity_table(result)
     result.stats["seconds_report"] = time.perf_counter() - started - sum(
         stats[k] for k in ("seconds_formulate", "seconds_build", "seconds_solve"))
+    # The high-water mark after each stage: where it jumps is the stage that set the peak.
+    result.stats.update(peak_mb_formulate=peak_formulate, peak_mb_solve=peak_solve, peak_mb_report=peak_memory_mb())
     return result

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.problems import WorkbookError
+from optimizer.api import peak_memory_mb
 from optimizer.api import solve as solve_network
 from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, write_model
 from optimizer.report import OutputError, check_output_path, write_plan
@@ -181,6 +182,7 @@ def solve(
     started = time.perf_counter()
     network = _load(workbook, as_json)
     seconds_read = time.perf_counter() - started
+    peak_read = peak_memory_mb()
     try:
         network.policy(policy)
     except KeyError as exc:
@@ -203,6 +205,7 @@ def solve(
         written = write_plan(result, output, inputs=[workbook])
         result.stats["seconds_read_validate"] = seconds_read
         result.stats["seconds_write"] = time.perf_counter() - started
+        result.stats.update(peak_mb_read_validate=peak_read, peak_mb_write=peak_memory_mb())
     except OutputError as exc:
         _fail(str(exc), as_json)
     if as_json:

@@ -20,3 +20,6 @@ def test_ratio_benchmark_runs_at_a_thousand_flows(tmp_path):
     assert row["status"] == "optimal" and row["size"] == 1000
     assert abs(row["total_cost"] - row["highs_objective"]) <= 1e-6 * abs(row["highs_objective"])
     assert row["time_ratio"] > 0 and row["memory_ratio"] > 0
+    assert row["solver_columns"] == 1000  # every production column substituted out: one column per flow
+    peaks = [row["stages"][f"peak_mb_{stage}"] for stage in ("read_validate", "formulate", "solve", "report", "write")]
+    assert peaks == sorted(peaks) and peaks[-1] <= row["end_to_end_rss_mb"] + 1  # a high-water mark per stage
