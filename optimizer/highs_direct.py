@@ -149,9 +149,8 @@ def substitute_production(lp: LinearArrays, formulation: Formulation,
         return lp, None
     first = lp.row_offset["balance"]
     in_block = (lp.row >= first) & (lp.row < first + len(block))
-    is_production = (lp.col >= family.offset) & (lp.col < family.offset + len(family))
     rows_b, cols_b, coef_b = lp.row[in_block] - first, lp.col[in_block], lp.value[in_block]
-    prod_b = is_production[in_block]
+    prod_b = (cols_b >= family.offset) & (cols_b < family.offset + len(family))
     count = np.bincount(rows_b[prod_b], minlength=len(block))
     pivot_of = np.zeros(len(block))
     pivot_col = np.full(len(block), -1, dtype=np.int64)
@@ -176,12 +175,11 @@ def substitute_production(lp: LinearArrays, formulation: Formulation,
     index_of_col[columns] = np.arange(len(columns))
     index_of_row = np.full(lp.n_rows, -1, dtype=np.int64)
     index_of_row[rows] = np.arange(len(columns))
-    entry_owner = index_of_row[lp.row]
-    terms = (entry_owner >= 0) & (index_of_col[lp.col] < 0)
+    entry_owner, dropped_col = index_of_row[lp.row], index_of_col[lp.col]
+    terms = (entry_owner >= 0) & (dropped_col < 0)
     term_of = entry_owner[terms]
     pivot = pivot_of[candidates]
     term_col, term_coef = lp.col[terms], -lp.value[terms] / pivot[term_of]
-    dropped_col = index_of_col[lp.col]
     others = (dropped_col >= 0) & (entry_owner < 0)
     other_of, other_row, other_coef = dropped_col[others], lp.row[others], lp.value[others]
     # Spread each remaining entry of a dropped column over the flows it stands for.
