@@ -94,13 +94,18 @@ def _fail(message: str, as_json: bool, code: int = EXIT_INVALID) -> None:
     raise Stop(code)
 
 
+def _or_fail(action, as_json: bool):
+    """Run ``action``; an OutputError (nothing was written) ends the command with its message."""
+    try:
+        return action()
+    except OutputError as exc:
+        _fail(str(exc), as_json)
+
+
 @app.command()
 def template(output: Annotated[Path, typer.Argument(help="Where to write the starter workbook (.xlsx).")]):
     """Write a starter workbook with every sheet, a tiny example and column notes."""
-    try:
-        write_template(output)
-    except OutputError as exc:
-        _fail(str(exc), False)
+    _or_fail(lambda: write_template(output), False)
     out.print(f"Template written to {output}")
 
 
@@ -169,16 +174,15 @@ def solve(
     _check_common(solver, time_limit, 1, as_json, mip_gap)
     if output is None:
         output = Path(f"{workbook.stem}-{policy}-plan.xlsx")
-    try:
-        check_output_path(output, [workbook])
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
     models = [(option, path, kind) for option, path, kind in (("--write-lp", write_lp, None),
                                                                ("--write-mps", write_mps, "mps"))
               if path is not None]
     for option, path, _ in models:
         if _same_file(path, workbook):
             _fail(f"{option} {path} is the input workbook; choose another file name", as_json)
+        if not path.resolve().parent.is_dir() or not os.access(path.resolve().parent, os.W_OK):
+            _fail(f"{option} {path}: folder {path.resolve().parent} does not exist or is not writable", as_json)
     started = time.perf_counter()
     network = _load(workbook, as_json)
     seconds_read = time.perf_counter() - started
@@ -200,14 +204,10 @@ def solve(
         _fail(str(exc), as_json)
     for _, path, kind in models:  # a fresh copy: solving a MILP fixes its binaries for the prices
         write_model(result.formulation, str(path), kind=kind)
-    try:  # without a plan the workbook holds the Summary (status stated) and the Diagnosis
-        started = time.perf_counter()
-        written = write_plan(result, output, inputs=[workbook])
-        result.stats["seconds_read_validate"] = seconds_read
-        result.stats["seconds_write"] = time.perf_counter() - started
-        result.stats.update(peak_mb_read_validate=peak_read, peak_mb_write=peak_memory_mb())
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    started = time.perf_counter()  # without a plan the workbook holds the Summary and the Diagnosis
+    written = _or_fail(lambda: write_plan(result, output, inputs=[workbook]), as_json)
+    result.stats.update(seconds_read_validate=seconds_read, seconds_write=time.perf_counter() - started,
+                        peak_mb_read_validate=peak_read, peak_mb_write=peak_memory_mb())
     if as_json:
         _emit_json(result.as_dict(str(written)))
     else:
@@ -295,18 +295,12 @@ def compare(
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     output = output or Path(f"{workbook.stem}-comparison.xlsx")
-    try:
-        check_output_path(output, [workbook])
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
     network = _load(workbook, as_json)
     options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     comparison = _run_many(as_json, "solving policy sets", lambda tick: compare_policies(
         network, policies, options, workers=workers, scheduler=scheduler, progress=tick))
-    try:
-        written = write_comparison(comparison, output, inputs=[workbook])
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    written = _or_fail(lambda: write_comparison(comparison, output, inputs=[workbook]), as_json)
     if as_json:
         _emit_json({"output": str(written), "policies": [r.as_dict(str(written)) for r in comparison.results]})
     else:
@@ -353,18 +347,12 @@ def sweep(
     except SweepError as exc:
         _fail(str(exc), as_json)
     output = output or Path(f"{workbook.stem}-sweep.xlsx")
-    try:
-        check_output_path(output, [workbook])
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
     network = _load(workbook, as_json)
     options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     result = _run_many(as_json, "sweeping", lambda tick: sweep_rule(
         network, policy, rule, points, options, workers=workers, scheduler=scheduler, progress=tick))
-    try:
-        written = write_sweep(result, output, inputs=[workbook])
-    except OutputError as exc:
-        _fail(str(exc), as_json)
+    written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
         records = table.replace({float("nan"): None}).to_dict("records")

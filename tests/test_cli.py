@@ -409,6 +409,15 @@ def test_solve_write_mps(template_book, workdir, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("option", ["--write-lp", "--write-mps"])
+def test_a_model_file_in_a_missing_folder_is_refused_before_solving(template_book, workdir, monkeypatch, capsys,
+                                                                    option):
+    code, out, err = run(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx", option, "nowhere/model.lp")
+    assert code == 2
+    assert f"{option} nowhere/model.lp: folder" in flat(err) and "does not exist" in flat(err)
+    assert files(workdir) == {"in.xlsx"}
+
+
+@pytest.mark.parametrize("option", ["--write-lp", "--write-mps"])
 def test_solve_write_lp_refuses_to_overwrite_the_input(template_book, workdir, monkeypatch, capsys, option):
     before = snapshot(template_book)
     code, out, err = run(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx", option, "in.xlsx")
