@@ -16,12 +16,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_run import flat, run, run_json
 
 from optimizer import load_workbook, solve, write_workbook
-from optimizer.cli import main
 from optimizer.template import EXAMPLE, write_template
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Hand-computed from optimizer/template.py. Cells_KR lands at 70 * 1.15 + 2 = 82.5 and is unlimited;
 # Cells_US at 90 + 1 = 91, at most 20 per period. Demand 25 (2026) + 30 (2027) = 55.
@@ -30,27 +28,6 @@ BASELINE_COSTS = {"supply": 55 * 70, "transport": 55 * 2, "tariffs": 55 * 70 * 0
 # local_60: at least 60 % (quantity) from north_america: 15 of 25 and 18 of 30 from Cells_US.
 LOCAL60_TOTAL = 33 * 91 + 22 * 82.5                               # 4818.0
 LOCAL60_COSTS = {"supply": 33 * 90 + 22 * 70, "transport": 33 * 1 + 22 * 2, "tariffs": 22 * 70 * 0.15}
-
-
-def run(monkeypatch, capsys, *args):
-    """Run ``sourcing *args`` in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sourcing", *[str(a) for a in args]])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    captured = capsys.readouterr()
-    out, err = ANSI.sub("", captured.out), ANSI.sub("", captured.err)
-    assert "Traceback" not in out + err
-    return exc.value.code, out, err
-
-
-def flat(text: str) -> str:
-    """Text with line breaks and runs of spaces collapsed (rich may wrap long lines)."""
-    return " ".join(text.split())
-
-
-def run_json(monkeypatch, capsys, *args):
-    code, out, err = run(monkeypatch, capsys, *args, "--json")
-    return code, json.loads(out), err  # exactly one JSON document on stdout
 
 
 def example(**extra_sheets):
