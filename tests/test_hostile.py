@@ -381,6 +381,36 @@ def test_a_wrong_sheet_dimension_loses_no_rows(tmp_path):
     assert len(network.lanes) == 2
 
 
+def test_a_sheet_without_a_dimension_is_parsed_once(tmp_path, monkeypatch):
+    """openpyxl's write-only mode writes no <dimension>; openpyxl's read-only mode would parse such a
+    sheet to its end to size it as it opens the workbook, and the reader resets that size anyway."""
+    import inspect
+
+    from openpyxl.reader import excel
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    assert excel.ReadOnlyWorksheet is ReadOnlyWorksheet  # the name workbook._unsized_sheets replaces
+    assert "self._get_size()" in inspect.getsource(ReadOnlyWorksheet.__init__)
+    plain = write_rows(tmp_path / "plain.xlsx", base_sheets())
+    streamed = openpyxl.Workbook(write_only=True)
+    source = openpyxl.load_workbook(plain)
+    for ws in source.worksheets:
+        copy = streamed.create_sheet(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            copy.append(row)
+    streamed.save(tmp_path / "streamed.xlsx")
+    with zipfile.ZipFile(tmp_path / "streamed.xlsx") as archive:
+        assert not any(b"<dimension" in archive.read(n) for n in archive.namelist() if "worksheets/" in n)
+    sized, real = [], WorkSheetParser.parse_dimensions
+    monkeypatch.setattr(WorkSheetParser, "parse_dimensions", lambda self: sized.append(1) or real(self))
+    for engine in ("auto", "openpyxl"):
+        assert workbook_module.read_rows(tmp_path / "streamed.xlsx", engine=engine) == \
+            workbook_module.read_rows(plain, engine=engine)
+    assert sized == []
+    assert excel.ReadOnlyWorksheet is ReadOnlyWorksheet
+
+
 def test_a_row_on_excels_last_row_is_read_and_the_gap_skipped_quickly(tmp_path):
     """A lane on row 1,048,576 (the rows between are absent from the XML) is read, in little time."""
     path = write_rows(tmp_path / "far.xlsx", base_sheets())
