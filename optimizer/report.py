@@ -35,7 +35,6 @@ from optimizer.compare import origin_groups
 from optimizer.results import SolveResult
 from optimizer.safety import (
     FORMULA_TRIGGERS,
-    is_formula_like,
     neutralise_formulas,
     safe_text,
     text_cell,
@@ -169,11 +168,6 @@ def _declare_dimension(ws, ref: str) -> None:
     """Give a write-only sheet the <dimension> a normal sheet computes from its cells (readers such
     as openpyxl's read-only mode size the sheet from it); it is written with the first row."""
     ws.calculate_dimension = lambda: ref
-
-
-def _plain(ws, value):
-    """``value`` as ``ws.append`` takes it: formula-like text as a plain text cell."""
-    return text_cell(ws, value) if is_formula_like(value) else value
 
 
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
@@ -438,7 +432,7 @@ def _write_supply_mix(wb: Workbook, comparison, ws_charts, anchor_row: int) -> N
         ws_mix.append([text_cell(ws_mix, name, font=BOLD) for name in ["policy", *wide.columns]])
         for policy, values in wide.iterrows():
             cells = [text_cell(ws_mix, float(v), number_format=QUANTITY) for v in values]
-            ws_mix.append([_plain(ws_mix, policy), *cells])
+            ws_mix.append([text_cell(ws_mix, policy), *cells])
         chart = _bar_chart(f"{item}: supply by origin group", units[item], stacked=True)
         chart.add_data(Reference(ws_mix, min_col=2, max_col=len(wide.columns) + 1, min_row=header_row,
                                  max_row=header_row + len(wide)), titles_from_data=True)

@@ -445,8 +445,7 @@ def neutralise_formulas(wb, allowed=()) -> int:
         else:
             continue  # a write-only sheet
         for cell in cells:
-            value = cell.value
-            if not isinstance(value, str) or not value.startswith(FORMULA_TRIGGERS):
+            if not is_formula_like(cell.value):
                 continue
             if cell.data_type == "f" and (ws.title, cell.coordinate) in allowed:
                 continue

@@ -38,7 +38,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from defusedxml import DefusedXmlException
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from pydantic import ValidationError
 
@@ -253,13 +253,6 @@ def _plain_part(data: bytes) -> bool:
                 or (any(m in data for m in (b"_x", b"_X", b"005F_", b"005f_")) and _EXCEL_ESCAPE.search(data)))
 
 
-def _column(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number
-
-
 def _layout(content: bytes) -> tuple[int, int, int] | None:
     """(cells, last row, last column) of <sheetData> content whose rows come in increasing order and the cells
     of each row in increasing columns, as every spreadsheet application writes them; None otherwise (openpyxl
@@ -270,7 +263,7 @@ def _layout(content: bytes) -> tuple[int, int, int] | None:
         return None
     letters = _COLUMN_OR_ROW.findall(content)  # b"" for a row
     for new in set(letters).difference(_COLUMNS):
-        _COLUMNS[new] = _column(new)
+        _COLUMNS[new] = column_index_from_string(new.decode())  # A..ZZZ, as the grammar allows
     columns = np.fromiter(map(_COLUMNS.__getitem__, letters), dtype=np.int64, count=len(letters))
     following = columns[1:]
     if ((following != 0) & (following <= columns[:-1])).any():
