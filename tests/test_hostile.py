@@ -35,6 +35,7 @@ from pathlib import Path
 import openpyxl
 import pulp
 import pytest
+from cli_run import flat, run
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -43,30 +44,13 @@ import optimizer.backend
 import optimizer.workbook as workbook_module
 from models.problems import WorkbookError
 from optimizer import load_workbook, safety, solve, write_workbook
-from optimizer.cli import main
 from optimizer.report import OutputError, check_output_path, save_atomically
 
 DATA = Path(__file__).parent / "data" / "bad"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 _spec = importlib.util.spec_from_file_location("make_corpus", DATA / "make_corpus.py")
 corpus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(corpus)  # only its zip helpers are used; it imports nothing but openpyxl
-
-
-def run(monkeypatch, capsys, *args):
-    """Run ``sourcing *args`` in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sourcing", *[str(a) for a in args]])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    captured = capsys.readouterr()
-    out, err = ANSI.sub("", captured.out), ANSI.sub("", captured.err)
-    assert "Traceback" not in out + err
-    return exc.value.code, out, err
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def temporary_files(folder: Path) -> list[str]:
