@@ -1,23 +1,10 @@
-"""Pydantic models of the sourcing workbook (one per sheet row) and of the validated network."""
+"""The workbook format (one declaration per sheet and column), its row models and the validated network."""
 
-from models.network import (
-    BASELINE,
-    RULE_SPECS,
-    BomEntry,
-    Item,
-    Lane,
-    Network,
-    PolicySet,
-    Requirement,
-    Rule,
-    Site,
-    SupplyOption,
-    Tariff,
-    build_network,
-)
+from models.network import BASELINE, Item, Network, PolicySet, Rule, RuleSpec, Site, Tariff, build_network
 from models.problems import Problem, WorkbookError
+from models.schema import SHEETS, Column, Sheet
 
 __all__ = [
-    "BASELINE", "RULE_SPECS", "BomEntry", "Item", "Lane", "Network", "PolicySet", "Problem", "Requirement",
-    "Rule", "Site", "SupplyOption", "Tariff", "WorkbookError", "build_network",
+    "BASELINE", "SHEETS", "Column", "Item", "Network", "PolicySet", "Problem", "Rule", "RuleSpec", "Sheet", "Site",
+    "Tariff", "WorkbookError", "build_network",
 ]

@@ -10,9 +10,11 @@ Every record keeps ``row``, the Excel row it came from, so results and diagnoses
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from models.problems import Problem, WorkbookError, describe
@@ -29,6 +31,7 @@ from models.rows import (
     SupplyRow,
     TariffRow,
 )
+from models.schema import SHEETS_BY_NAME
 
 #: Label of the single period used when no sheet names any period.
 IMPLICIT_PERIOD = "all"
@@ -38,26 +41,22 @@ BASELINE = "baseline"
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """What the Policies sheet requires of one rule type's ``value``."""
+    """What the Policies sheet requires of one rule type (declared by the rule type itself, in
+    ``optimizer.rules``, and handed to :func:`build_network`)."""
 
     value: str | None  # "fraction" (in [0, 1]), "amount" (>= 0), "count" (whole number >= 0) or None (ignored)
     description: str
     discrete: bool = False  # needs binary variables (the model becomes a MILP)
+    #: How a missing amount is described ("an amount per unit", "a rate (0.25 = 25%)").
+    amount_hint: str = "an amount per unit"
+    #: The value every row of this type has, whatever the cell says (single_source: 1).
+    fixed_value: float | None = None
+    #: A share rule: other rules may require it (a threshold credit's `requires`).
+    share: bool = False
+    #: The rule needs `requires`: the Policies row of a share rule of its own policy set.
+    needs_requires: bool = False
 
 
-RULE_SPECS: dict[str, RuleSpec] = {
-    "min_share": RuleSpec("fraction", "share of flow from `from` sites at least `value`"),
-    "max_share": RuleSpec("fraction", "share of flow from `from` sites at most `value`"),
-    "exclude": RuleSpec(None, "no flow from `from` sites"),
-    "tariff": RuleSpec("amount", "extra ad valorem rate `value` on the Supply unit_cost of matching flows"),
-    "credit": RuleSpec("amount", "credit of `value` per unit of matching flow"),
-    "max_suppliers": RuleSpec("count", "at most `value` distinct `from` sites supply each `to` site", True),
-    "min_suppliers": RuleSpec("count", "at least `value` distinct `from` sites supply each `to` site", True),
-    "single_source": RuleSpec(None, "exactly one `from` site supplies each `to` site", True),
-    "threshold_credit": RuleSpec("amount", "credit of `value` per unit of demand if the share rule on "
-                                           "Policies row `requires` is met", True),
-}
-SHARE_RULE_TYPES = ("min_share", "max_share")
 BASES = ("value", "quantity")
 SCOPES = ("total", "each_destination")
 
@@ -78,54 +77,6 @@ class Item(_Record):
     id: str
     unit: str | None = None
     category: str | None = None
-    row: int
-
-
-class SupplyOption(_Record):
-    """Item ``item`` can be bought at ``site`` in ``period`` (one per period after expansion)."""
-
-    site: str
-    item: str
-    period: str
-    capacity: float | None
-    unit_cost: float
-    fixed_cost: float | None = None
-    min_quantity: float | None = None
-    row: int
-
-    @property
-    def discrete(self) -> bool:
-        return bool(self.fixed_cost) or bool(self.min_quantity)
-
-
-class BomEntry(_Record):
-    """Producing one unit of ``item`` consumes ``quantity`` of ``input`` (at ``site``, or anywhere)."""
-
-    item: str
-    input: str
-    quantity: float
-    site: str | None
-    row: int
-
-
-class Requirement(_Record):
-    """``quantity`` of ``item`` must reach ``site`` in ``period``."""
-
-    site: str
-    item: str
-    period: str
-    quantity: float
-    row: int
-
-
-class Lane(_Record):
-    """A lane origin -> destination; ``item`` None means the row applies to every item."""
-
-    origin: str
-    destination: str
-    item: str | None
-    unit_cost: float
-    capacity: float | None
     row: int
 
 
@@ -171,21 +122,32 @@ class PolicySet(_Record):
     rules: tuple[Rule, ...] = ()
 
 
-class Network(_Record):
-    """A workbook that passed validation. Build it with :func:`build_network`."""
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A workbook that passed validation. Build it with :func:`build_network`.
+
+    ``supply`` and ``demand`` hold one row per (site, item, period) (a blank-period row expanded to
+    every period it is not overridden in), ``lanes`` and ``bom`` one row per workbook row; each table
+    has the columns its sheet declares in ``models.schema`` (ids resolved to their Sites/Items
+    spelling, blanks replaced by the column's default) plus ``row``, the Excel row it came from.
+    Treat the tables as read-only: every policy set of a comparison shares them."""
 
     periods: tuple[str, ...]
     sites: dict[str, Site]
     items: dict[str, Item]
     groups: dict[str, frozenset[str]]
-    supply: tuple[SupplyOption, ...]
-    demand: tuple[Requirement, ...]
-    lanes: tuple[Lane, ...]
+    supply: pd.DataFrame
+    demand: pd.DataFrame
+    lanes: pd.DataFrame
     tariffs: tuple[Tariff, ...]
-    bom: tuple[BomEntry, ...] = ()
+    bom: pd.DataFrame
     policies: dict[str, PolicySet]
     source: str | None = None
     warnings: tuple[str, ...] = ()
+
+    def with_warnings(self, warnings: Iterable[str]) -> Network:
+        """The same network with ``warnings`` added."""
+        return replace(self, warnings=(*self.warnings, *warnings))
 
     def policy(self, name: str) -> PolicySet:
         """The policy set called ``name`` (case-insensitive); KeyError naming the known sets."""
@@ -343,8 +305,8 @@ def _period(value: str | None, lookup: dict[str, str], sheet: str, row: int, out
     return found
 
 
-def _expand_by_period(rows, sheet: str, periods: list[str], make, out: _Collector) -> list:
-    """Give every (site, item) one record per period: specific rows override a blank-period row."""
+def _expand_by_period(rows, sheet: str, periods: list[str], out: _Collector) -> list[tuple[SheetRow, str]]:
+    """Give every (site, item) one (row, period) per period: specific rows override a blank-period row."""
     by_key: dict[tuple[str, str], dict[str | None, SheetRow]] = defaultdict(dict)
     for row in rows:
         slot = by_key[(row.site, row.item)]
@@ -355,18 +317,41 @@ def _expand_by_period(rows, sheet: str, periods: list[str], make, out: _Collecto
                     row.period)
             continue
         slot[row.period] = row
-    records = []
+    expanded = []
     for (_site, _item), slot in by_key.items():
         for period in periods:
             row = slot.get(period, slot.get(None))
             if row is not None:
-                records.append(make(row, period))
-    return records
+                expanded.append((row, period))
+    return expanded
 
 
-def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
-                  warnings: Iterable[str] = ()) -> Network:
-    """Resolve and cross-check the rows of every sheet; raise WorkbookError with every problem."""
+_NUMERIC_KINDS = ("number", "non_negative", "positive")
+
+
+def sheet_table(sheet: str, records: list[dict]) -> pd.DataFrame:
+    """The network's table of ``sheet``: one column per declared column (in the declared order) plus
+    ``row``; number columns as floats (blank = NaN), blanks replaced by the column's default."""
+    declared = SHEETS_BY_NAME[sheet].columns
+    data: dict[str, pd.Series] = {}
+    for column in declared:
+        values = [r[column.field] for r in records]
+        if column.kind in _NUMERIC_KINDS:
+            series = pd.Series(np.array([np.nan if v is None else v for v in values], dtype=float))
+        else:
+            series = pd.Series(values, dtype=object)
+        if column.default is not None:
+            series = series.fillna(column.default) if column.kind in _NUMERIC_KINDS else \
+                series.where(series.notna(), column.default)
+        data[column.name] = series
+    data["row"] = pd.Series([r["row"] for r in records], dtype=np.int64)
+    return pd.DataFrame(data)
+
+
+def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, RuleSpec],
+                  source: str | None = None, warnings: Iterable[str] = ()) -> Network:
+    """Resolve and cross-check the rows of every sheet; raise WorkbookError with every problem.
+    ``rule_specs`` are the rule types the Policies sheet may use (``optimizer.rules.RULE_SPECS``)."""
     out = _Collector(warnings=list(warnings))
 
     site_rows = _unique(rows.get(SiteRow, []), lambda r: r.site.lower(), "Sites", "site", out)
@@ -407,14 +392,12 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
                 kept.append(r.model_copy(update={"site": site, "item": item, "period": period}))
         return kept
 
-    supply = _expand_by_period(
-        canonical_site_item(SupplyRow, "Supply"), "Supply", periods,
-        lambda r, p: SupplyOption(site=r.site, item=r.item, period=p, capacity=r.capacity,
-                                  unit_cost=r.unit_cost, fixed_cost=r.fixed_cost,
-                                  min_quantity=r.min_quantity, row=r.row), out)
-    demand = _expand_by_period(
-        canonical_site_item(DemandRow, "Demand"), "Demand", periods,
-        lambda r, p: Requirement(site=r.site, item=r.item, period=p, quantity=r.quantity, row=r.row), out)
+    def by_period(model, sheet):
+        expanded = _expand_by_period(canonical_site_item(model, sheet), sheet, periods, out)
+        return sheet_table(sheet, [{**dict(r), "period": p} for r, p in expanded])
+
+    supply = by_period(SupplyRow, "Supply")
+    demand = by_period(DemandRow, "Demand")
 
     lanes = []
     for r in rows.get(LaneRow, []):
@@ -422,9 +405,9 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
         destination = site_ref(r.destination, "Lanes", r.row, "destination")
         item = item_ref(r.item, "Lanes", r.row) if r.item is not None else None
         if origin and destination and (r.item is None or item):
-            lanes.append(Lane(origin=origin, destination=destination, item=item,
-                              unit_cost=r.unit_cost or 0.0, capacity=r.capacity, row=r.row))
+            lanes.append(r.model_copy(update={"origin": origin, "destination": destination, "item": item}))
     lanes = _unique(lanes, lambda ln: (ln.origin, ln.destination, ln.item), "Lanes", "destination", out)
+    lanes = sheet_table("Lanes", [dict(r) for r in lanes])
 
     tariffs = []
     for r in rows.get(TariffRow, []):
@@ -435,13 +418,13 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
             period=_period(r.period, period_lookup, "Tariffs", r.row, out),
             rate=r.rate, row=r.row))
 
-    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref, {s.item for s in supply}, out)
+    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref, set(supply["item"]), out)
 
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
     names: dict[str, str] = {}
     for r in rows.get(PolicyRow, []):
-        rule = _build_rule(r, vocab, period_lookup, out)
+        rule = _build_rule(r, vocab, period_lookup, rule_specs, out)
         if r.policy.strip().lower() == BASELINE:
             out.add("Policies", r.row, "policy",
                     f"{describe(r.policy)} is reserved for the plan without rules; choose another name",
@@ -453,15 +436,14 @@ def build_network(rows: dict[type, list[SheetRow]], source: str | None = None,
         else:
             rules_by_policy.setdefault(name, [])
     for name, rules in rules_by_policy.items():
-        _check_requires(rules, out)
+        _check_requires(rules, rule_specs, out)
         policies[name] = PolicySet(name=name, rules=tuple(rules))
 
     if out.problems:
         raise WorkbookError(out.problems)
     return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
-                   supply=tuple(supply), demand=tuple(demand), lanes=tuple(lanes),
-                   tariffs=tuple(tariffs), bom=tuple(bom), policies=policies, source=source,
-                   warnings=tuple(out.warnings))
+                   supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
+                   policies=policies, source=source, warnings=tuple(out.warnings))
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: _Collector) -> str:
@@ -475,19 +457,19 @@ def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, 
     return key
 
 
-def _check_requires(rules: list[Rule], out: _Collector) -> None:
-    """A threshold_credit must point at a share rule of its own policy set."""
-    shares = {rule.row for rule in rules if rule.type in SHARE_RULE_TYPES}
+def _check_requires(rules: list[Rule], rule_specs: Mapping[str, RuleSpec], out: _Collector) -> None:
+    """A rule with `requires` (a threshold credit) must point at a share rule of its own policy set."""
+    shares = {rule.row for rule in rules if rule_specs[rule.type].share}
     for rule in rules:
-        if rule.type == "threshold_credit" and rule.requires is not None and rule.requires not in shares:
+        if rule_specs[rule.type].needs_requires and rule.requires is not None and rule.requires not in shares:
             out.add("Policies", rule.row, "requires",
                     f"{rule.requires} is not the row of a min_share or max_share rule of policy set "
                     f"{rule.policy!r}", rule.requires)
 
 
-def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: _Collector) -> list[BomEntry]:
+def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: _Collector) -> pd.DataFrame:
     """Resolve BOM rows; refuse duplicates, cycles and inputs that no site supplies."""
-    entries: list[BomEntry] = []
+    entries: list[BomRow] = []
     seen: dict[tuple, int] = {}
     for r in rows:
         item, input_ = item_ref(r.item, "BOM", r.row), item_ref(r.input, "BOM", r.row, "input")
@@ -502,14 +484,14 @@ def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: 
         if item == input_:
             out.add("BOM", r.row, "input", f"{describe(r.input)} cannot be an input of itself", r.input)
             continue
-        entries.append(BomEntry(item=item, input=input_, quantity=r.quantity, site=site, row=r.row))
+        entries.append(r.model_copy(update={"item": item, "input": input_, "site": site}))
     made = {e.item for e in entries}
     for entry in entries:
         if entry.input not in supplied and entry.input not in made:
             out.add("BOM", entry.row, "input",
                     f"{describe(entry.input)} is an input that no site supplies (no Supply row) or makes", entry.input)
     # A cycle (cells need CAM, CAM needs cells) has no production order: name the row that closes it.
-    graph: dict[str, list[BomEntry]] = defaultdict(list)
+    graph: dict[str, list[BomRow]] = defaultdict(list)
     for entry in entries:
         graph[entry.item].append(entry)
     state: dict[str, int] = {}
@@ -528,17 +510,17 @@ def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: 
     for item in list(graph):  # workbook order: the reported row is the one that closes the cycle
         if state.get(item) is None:
             visit(item, [])
-    return entries
+    return sheet_table("BOM", [dict(e) for e in entries])
 
 
 def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
-                out: _Collector) -> Rule | None:
+                rule_specs: Mapping[str, RuleSpec], out: _Collector) -> Rule | None:
     problems_before = len(out.problems)
     rule_type = r.rule.strip().lower()
-    spec = RULE_SPECS.get(rule_type)
+    spec = rule_specs.get(rule_type)
     if spec is None:
         out.add("Policies", r.row, "rule",
-                f"{describe(r.rule)} is not a rule type; expected one of: {', '.join(RULE_SPECS)}", r.rule)
+                f"{describe(r.rule)} is not a rule type; expected one of: {', '.join(rule_specs)}", r.rule)
     if spec is not None and spec.value == "fraction":
         if r.value is None:
             out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value between 0 and 1")
@@ -552,23 +534,22 @@ def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
                     r.value)
     elif spec is not None and spec.value == "amount":
         if r.value is None:
-            unit = "a rate (0.25 = 25%)" if rule_type == "tariff" else "an amount per unit"
-            out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value: {unit} >= 0")
+            out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value: {spec.amount_hint} >= 0")
         elif r.value < 0:
             out.add("Policies", r.row, "value", f"{describe(r.value)}: expected a number >= 0", r.value)
     requires = None
-    if rule_type == "threshold_credit":
+    if spec is not None and spec.needs_requires:
         if r.requires is None:
             out.add("Policies", r.row, "requires",
-                    "a threshold_credit needs `requires`: the Policies row number of the share rule it depends on")
+                    f"a {rule_type} needs `requires`: the Policies row number of the share rule it depends on")
         else:
             try:
                 requires = int(float(r.requires))
             except ValueError:
                 out.add("Policies", r.row, "requires",
                         f"{describe(r.requires)} is not a Policies row number", r.requires)
-    if rule_type == "single_source":
-        r = r.model_copy(update={"value": 1.0})
+    if spec is not None and spec.fixed_value is not None:
+        r = r.model_copy(update={"value": spec.fixed_value})
     rule = dict(
         policy=r.policy, type=rule_type, requires=requires,
         items=vocab.items_for(r.items, "Policies", r.row, "items", out),

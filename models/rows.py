@@ -1,4 +1,5 @@
-"""One pydantic model per workbook sheet (contract v1), one instance per spreadsheet row.
+"""One pydantic model per workbook sheet, one instance per spreadsheet row, generated from the
+sheet declarations of ``models.schema``.
 
 Cell values arrive as openpyxl gives them (str, int, float, bool, datetime or None, with
 blank text already turned into None). The annotated types below coerce them the way an
@@ -12,7 +13,9 @@ import datetime as dt
 import math
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, create_model
+
+from models.schema import SHEETS, Sheet
 
 
 def as_text(value: Any) -> Any:
@@ -93,122 +96,44 @@ class SheetRow(BaseModel):
 
     sheet_name: ClassVar[str]
     required_sheet: ClassVar[bool] = True
+    sheet: ClassVar[Sheet]
     row: int
 
     @classmethod
     def columns(cls) -> list[str]:
-        return [name for name in cls.model_fields if name != "row"]
+        return cls.sheet.names
 
     @classmethod
     def required_columns(cls) -> list[str]:
-        return [name for name, f in cls.model_fields.items() if name != "row" and f.is_required()]
+        return [c.name for c in cls.sheet.columns if c.required]
 
 
-class SiteRow(SheetRow):
-    sheet_name: ClassVar[str] = "Sites"
-    site: Text
-    country: Text
-    tags: Text | None = None
-    throughput: NonNegative | None = None
+#: The annotated type of each kind of cell (``models.schema.KINDS``).
+CELL_TYPES = {"text": Text, "period": Period, "number": Number, "non_negative": NonNegative, "positive": Positive}
 
 
-class GroupRow(SheetRow):
-    sheet_name: ClassVar[str] = "Groups"
-    required_sheet: ClassVar[bool] = False
-    group: Text
-    country: Text
+def row_model(sheet: Sheet) -> type[SheetRow]:
+    """The pydantic model of one row of ``sheet``: one field per column, required ones without default."""
+    fields: dict[str, Any] = {
+        column.field: (CELL_TYPES[column.kind], ...) if column.required
+        else (CELL_TYPES[column.kind] | None, None)
+        for column in sheet.columns
+    }
+    model = create_model(f"{sheet.name}Row", __base__=SheetRow, **fields)
+    model.sheet_name, model.required_sheet, model.sheet = sheet.name, sheet.required, sheet
+    return model
 
 
-class ItemRow(SheetRow):
-    sheet_name: ClassVar[str] = "Items"
-    item: Text
-    unit: Text | None = None
-    category: Text | None = None
-
-
-class SupplyRow(SheetRow):
-    sheet_name: ClassVar[str] = "Supply"
-    site: Text
-    item: Text
-    period: Period | None = None
-    capacity: NonNegative | None = None
-    unit_cost: NonNegative
-    fixed_cost: NonNegative | None = None
-    min_quantity: NonNegative | None = None
-
-
-class DemandRow(SheetRow):
-    sheet_name: ClassVar[str] = "Demand"
-    site: Text
-    item: Text
-    period: Period | None = None
-    quantity: NonNegative
-
-
-class LaneRow(SheetRow):
-    sheet_name: ClassVar[str] = "Lanes"
-    origin: Text
-    destination: Text
-    item: Text | None = None
-    unit_cost: NonNegative | None = None
-    capacity: NonNegative | None = None
-
-
-class TariffRow(SheetRow):
-    sheet_name: ClassVar[str] = "Tariffs"
-    required_sheet: ClassVar[bool] = False
-    origin: Text
-    destination: Text | None = None
-    item: Text | None = None
-    period: Period | None = None
-    rate: NonNegative
-
-
-class PolicyRow(SheetRow):
-    sheet_name: ClassVar[str] = "Policies"
-    required_sheet: ClassVar[bool] = False
-    policy: Text
-    rule: Text
-    items: Text | None = None
-    from_: Text | None = None
-    to: Text | None = None
-    value: Number | None = None
-    basis: Text | None = None
-    scope: Text | None = None
-    period: Period | None = None
-    requires: Text | None = None
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return [("from" if name == "from_" else name) for name in super().columns()]
-
-    @classmethod
-    def required_columns(cls) -> list[str]:
-        return ["policy", "rule"]
-
-
-class BomRow(SheetRow):
-    sheet_name: ClassVar[str] = "BOM"
-    required_sheet: ClassVar[bool] = False
-    item: Text
-    input: Text
-    quantity: Positive
-    site: Text | None = None
-
-
-class PeriodRow(SheetRow):
-    sheet_name: ClassVar[str] = "Periods"
-    required_sheet: ClassVar[bool] = False
-    period: Period
-
-
-#: Every sheet of contract v1, in the order problems are reported.
-SHEET_MODELS: tuple[type[SheetRow], ...] = (
-    SiteRow, GroupRow, ItemRow, SupplyRow, DemandRow, LaneRow, TariffRow, BomRow, PolicyRow, PeriodRow,
-)
+#: One row model per sheet, in the order of ``models.schema.SHEETS`` (the order problems are reported in).
+ROW_MODELS: dict[str, type[SheetRow]] = {sheet.name: row_model(sheet) for sheet in SHEETS}
+SHEET_MODELS: tuple[type[SheetRow], ...] = tuple(ROW_MODELS.values())
+SiteRow, GroupRow, ItemRow = ROW_MODELS["Sites"], ROW_MODELS["Groups"], ROW_MODELS["Items"]
+SupplyRow, DemandRow, LaneRow = ROW_MODELS["Supply"], ROW_MODELS["Demand"], ROW_MODELS["Lanes"]
+TariffRow, BomRow, PolicyRow = ROW_MODELS["Tariffs"], ROW_MODELS["BOM"], ROW_MODELS["Policies"]
+PeriodRow = ROW_MODELS["Periods"]
 
 #: Field name in the model for a column header, where the two differ (``from`` is a keyword).
-FIELD_FOR_COLUMN = {"from": "from_"}
+FIELD_FOR_COLUMN = {c.name: c.attribute for s in SHEETS for c in s.columns if c.attribute}
 COLUMN_FOR_FIELD = {v: k for k, v in FIELD_FOR_COLUMN.items()}
 
 #: Sheets and columns that carry documentation only: ignored without a warning.

@@ -89,7 +89,7 @@ def _rule_summary(result: SolveResult) -> str:
 
 def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFrame:
     """The Comparison sheet: one row per policy set."""
-    demand = sum(d.quantity for d in network.demand)
+    demand = float(network.demand["quantity"].sum())
     baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
     rows = []
     for result in results:

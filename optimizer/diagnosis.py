@@ -83,8 +83,7 @@ def _flow_bounds(formulation: Formulation) -> pd.DataFrame:
                  "lane_row", "pair_lane_row"]].merge(
         supply[["origin", "item", "period", "capacity"]].rename(columns={"capacity": "supply_cap"}),
         on=["origin", "item", "period"], how="left")
-    lanes = table(formulation.network, "lanes").set_index("row")["capacity"] if formulation.network.lanes \
-        else pd.Series(dtype=float)
+    lanes = table(formulation.network, "lanes").set_index("row")["capacity"]
     out["lane_cap"] = out["lane_row"].map(lanes)
     out["pair_cap"] = out["pair_lane_row"].map(lanes)
     caps = out[["supply_cap", "lane_cap", "pair_cap"]].astype(float)

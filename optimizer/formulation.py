@@ -28,7 +28,6 @@ Blocks (one row per key, built from whole columns):
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,8 +134,8 @@ class Formulation:
     def single_tier(self) -> bool:
         """No BOM, and every flow leaves a site that makes its item: the v1 shape, where each Demand
         row is served directly by the Supply options whose lanes reach it."""
-        if self.network.bom or not len(self.flows):
-            return not self.network.bom
+        if len(self.network.bom) or not len(self.flows):
+            return not len(self.network.bom)
         return bool(self.flows["supply_row"].notna().all())
 
     def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
@@ -169,26 +168,10 @@ class Formulation:
             self.blocks[block.name] = block
 
 
-def records(items) -> pd.DataFrame:
-    """DataFrame of pydantic records (one column per field)."""
-    return pd.DataFrame([dict(r) for r in items])
-
-
-_TABLES: dict[int, tuple[weakref.ref, dict[str, pd.DataFrame]]] = {}
-
-
 def table(network: Network, name: str) -> pd.DataFrame:
-    """The network's ``supply``, ``demand``, ``lanes`` or ``bom`` records as a DataFrame, built once per
-    network (a Network is immutable, and every policy set of a comparison shares it). Treat as read-only."""
-    key = id(network)
-    entry = _TABLES.get(key)
-    if entry is None or entry[0]() is not network:
-        entry = (weakref.ref(network, lambda _, key=key: _TABLES.pop(key, None)), {})
-        _TABLES[key] = entry
-    frames = entry[1]
-    if name not in frames:
-        frames[name] = records(getattr(network, name))
-    return frames[name]
+    """The network's ``supply``, ``demand``, ``lanes`` or ``bom`` table (read-only: shared by every
+    policy set of a comparison)."""
+    return getattr(network, name)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -202,7 +185,7 @@ def recipes(network: Network) -> pd.DataFrame:
     """(site, item, input, quantity, bom_row) for every Supply option's BOM: site-specific BOM rows
     for an item replace the general ones at that site."""
     columns = ["site", "item", "input", "quantity", "bom_row"]
-    if not network.bom or not network.supply:
+    if not len(network.bom) or not len(network.supply):
         return _empty(columns)
     bom = table(network, "bom").rename(columns={"row": "bom_row"})
     options = table(network, "supply")[["site", "item"]].drop_duplicates()
@@ -269,12 +252,12 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     """One row per flow variable, with its cost parts and the workbook rows behind it."""
     columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
                            "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
-    if not network.supply or not network.lanes:
+    if not len(network.supply) or not len(network.lanes):
         return _empty(columns)
     recipe = recipes(network) if recipe is None else recipe
     lanes = lane_items(network, list(network.items))
     supply = table(network, "supply")
-    demand = table(network, "demand") if network.demand else _empty(["site", "item", "period", "row"])
+    demand = table(network, "demand")
     available = _closure(supply, lanes, forward=True)
     needed = [demand[["site", "item", "period"]]]
     if len(recipe):
@@ -386,8 +369,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
                                    "var": use["var"], "coef": -use["quantity"]}))
     terms = pd.concat(terms, ignore_index=True)
-    demand = table(network, "demand")[["site", "item", "period", "quantity", "row"]] if network.demand \
-        else _empty(["site", "item", "period", "quantity", "row"])
+    demand = table(network, "demand")[["site", "item", "period", "quantity", "row"]]
     keys = terms[["site", "item", "period"]].drop_duplicates()
     extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
     extra = keys[(extra["_merge"] == "left_only").to_numpy()].assign(quantity=0.0, row=None)
@@ -473,8 +455,7 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
     recipe = recipes(network)
     flows = flow_table(network, recipe)
-    production = table(network, "supply").copy() if network.supply else _empty(
-        ["site", "item", "period", "capacity", "unit_cost", "fixed_cost", "min_quantity", "row"])
+    production = table(network, "supply").copy()
     formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
     formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
     formulation.add_family("production", production[["site", "item", "period"]],

@@ -260,7 +260,7 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         ("Tariff cost", costs["tariffs"]),
         ("Credits", costs["credits"]),
         ("Fixed cost", costs["fixed"]),
-        ("Total demand", float(sum(d.quantity for d in network.demand))),
+        ("Total demand", float(network.demand["quantity"].sum())),
         ("Periods", ", ".join(network.periods)),
         ("Model", "MILP" if formulation.is_mip else "LP"),
         ("Proven optimal", "yes" if output.status == "optimal" else "no"),

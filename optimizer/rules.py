@@ -16,10 +16,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.network import Rule
+from models.network import Rule, RuleSpec
 from optimizer.formulation import ConstraintBlock, Formulation
 
 ALL_DESTINATIONS = "(all)"
+
+RULE_SPECS: dict[str, RuleSpec] = {
+    "min_share": RuleSpec("fraction", "share of flow from `from` sites at least `value`", share=True),
+    "max_share": RuleSpec("fraction", "share of flow from `from` sites at most `value`", share=True),
+    "exclude": RuleSpec(None, "no flow from `from` sites"),
+    "tariff": RuleSpec("amount", "extra ad valorem rate `value` on the Supply unit_cost of matching flows",
+                       amount_hint="a rate (0.25 = 25%)"),
+    "credit": RuleSpec("amount", "credit of `value` per unit of matching flow"),
+    "max_suppliers": RuleSpec("count", "at most `value` distinct `from` sites supply each `to` site", True),
+    "min_suppliers": RuleSpec("count", "at least `value` distinct `from` sites supply each `to` site", True),
+    "single_source": RuleSpec(None, "at most one `from` site supplies each `to` site", True, fixed_value=1.0),
+    "threshold_credit": RuleSpec("amount", "credit of `value` per unit of demand if the share rule on "
+                                           "Policies row `requires` is met", True, needs_requires=True),
+}
 
 
 @dataclass
@@ -156,7 +170,7 @@ def _supplier_count(formulation: Formulation, terms: RuleTerms, sense: str) -> N
     formulation.add(ConstraintBlock(block_name(rule), count_rows, site_of, uses.index, np.ones(len(pairs))))
     formulation.count_rules[block_name(rule)] = (rule, pairs.assign(var=uses.index))
     if sense == ">=":
-        demand = pd.DataFrame([dict(d) for d in formulation.network.demand if d.item in rule.items])
+        demand = formulation.network.demand[formulation.network.demand["item"].isin(rule.items)]
         requirement = (demand.groupby(["site", "period"])["quantity"].sum() if len(demand)
                        else pd.Series(dtype=float))
         item_need = formulation.need[formulation.need.index.get_level_values("item").isin(rule.items)]
@@ -186,8 +200,8 @@ def threshold_credit(formulation: Formulation, terms: RuleTerms) -> None:
     where the share rule on Policies row `requires` is met there (its 'met' binary is 1)."""
     rule = terms.rule
     met = formulation.families[f"met_row_{rule.requires}"]
-    demand = pd.DataFrame([dict(d) for d in formulation.network.demand
-                           if d.item in rule.items and d.site in rule.to_sites])
+    demand = formulation.network.demand
+    demand = demand[demand["item"].isin(rule.items) & demand["site"].isin(rule.to_sites)]
     if not len(demand):
         return
     periods = set(rule.periods(formulation.network.periods))

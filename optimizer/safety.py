@@ -361,23 +361,31 @@ def numeric_warnings(network) -> list[str]:
     they are the right-hand sides) are checked separately: within each kind the non-zero
     magnitudes may span at most ``MAX_SPAN``, and no number may reach ``MAX_MAGNITUDE``.
     """
-    kinds: dict[str, list[tuple[float, str]]] = {"unit costs": [], "quantities": []}
-    seen: set[tuple[str, int, str]] = set()
+    import pandas as pd
 
-    def add(kind: str, sheet: str, row: int, column: str, value: float | None) -> None:
-        if value is None or value == 0 or (sheet, row, column) in seen:
-            return
-        seen.add((sheet, row, column))
-        kinds[kind].append((abs(float(value)), f"{sheet} row {row} {column} {value:g}"))
+    columns = {"unit costs": [("Supply", network.supply, "unit_cost"), ("Lanes", network.lanes, "unit_cost")],
+               "quantities": [("Supply", network.supply, "capacity"), ("Lanes", network.lanes, "capacity"),
+                              ("Demand", network.demand, "quantity")]}
+    kinds: dict[str, list[tuple[float, str]]] = {}
+    for kind, sources in columns.items():
+        frames = [pd.DataFrame({"sheet": sheet, "row": table["row"], "column": column,
+                                "value": table[column].astype(float)}) for sheet, table, column in sources]
+        values = pd.concat(frames, ignore_index=True)
+        # A blank-period row expanded to every period is one workbook cell: count it once.
+        values = values[values["value"].notna() & (values["value"] != 0)].drop_duplicates(["sheet", "row", "column"])
+        if not len(values):
+            continue
+        magnitude = values["value"].abs().to_numpy()
 
-    for option in network.supply:
-        add("unit costs", "Supply", option.row, "unit_cost", option.unit_cost)
-        add("quantities", "Supply", option.row, "capacity", option.capacity)
-    for lane in network.lanes:
-        add("unit costs", "Lanes", lane.row, "unit_cost", lane.unit_cost)
-        add("quantities", "Lanes", lane.row, "capacity", lane.capacity)
-    for requirement in network.demand:
-        add("quantities", "Demand", requirement.row, "quantity", requirement.quantity)
+        def labelled(at, values=values, magnitude=magnitude) -> tuple[float, str]:
+            """(|value|, label) of the extreme rows; ties broken by the label, as min/max of the pairs would."""
+            tied = values[magnitude == magnitude[at]]
+            labels = [f"{r.sheet} row {r.row} {r.column} {r.value:g}" for r in tied.itertuples()]
+            return float(magnitude[at]), labels
+
+        low_value, low_labels = labelled(int(magnitude.argmin()))
+        high_value, high_labels = labelled(int(magnitude.argmax()))
+        kinds[kind] = [(low_value, min(low_labels)), (high_value, max(high_labels))]
 
     out = []
     for kind, values in kinds.items():

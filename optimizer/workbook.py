@@ -55,6 +55,7 @@ from models.rows import (
     SiteRow,
     as_text,
 )
+from optimizer.rules import RULE_SPECS
 from optimizer.safety import UNREADABLE, check_input_file, numeric_warnings, require_defused_xml
 
 try:
@@ -685,7 +686,7 @@ def load_workbook(path: str | Path) -> Network:
     """Read and validate a sourcing workbook; raise WorkbookError listing every problem."""
     rows, warnings, problems = read_rows(path)
     try:
-        network = build_network(rows, source=str(path), warnings=warnings)
+        network = build_network(rows, RULE_SPECS, source=str(path), warnings=warnings)
     except WorkbookError as exc:
         problems = problems + exc.problems
         network = None
@@ -694,7 +695,7 @@ def load_workbook(path: str | Path) -> Network:
         raise WorkbookError(sorted(unique, key=_sort_key))
     dangerous = numeric_warnings(network)
     if dangerous:
-        network = network.model_copy(update={"warnings": (*network.warnings, *dangerous)})
+        network = network.with_warnings(dangerous)
     return network
 
 

@@ -230,7 +230,7 @@ def test_supply_mix_groups_follow_the_workbook(example_comparison):
     na_share = ira.set_index("group")["quantity"] / ira["quantity"].sum()
     assert na_share["north_america"] == pytest.approx(0.902, abs=5e-4)
     base = mix[mix["policy"] == "baseline"].groupby("item")["quantity"].sum()
-    demand = pd.Series([d.quantity for d in network.demand], [d.item for d in network.demand]).groupby(level=0).sum()
+    demand = network.demand.groupby("item")["quantity"].sum()
     assert base.to_dict() == pytest.approx(demand.to_dict())
 
 

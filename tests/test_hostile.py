@@ -292,7 +292,7 @@ def test_any_workbook_ends_in_exit_0_1_or_2_with_located_problems(tmp_path, monk
 
 def test_formulas_are_read_by_their_cached_value(tmp_path):
     network = load_workbook(DATA / "cached-formulas.xlsx")
-    supply = {o.site: o.unit_cost for o in network.supply}
+    supply = dict(zip(network.supply["site"], network.supply["unit_cost"], strict=True))
     assert supply == {"Cells_KR": 70.0, "Cells_US": 90.0}  # Cells_US came from ="Cells_"&"US", 70 from =35*2
 
 

@@ -275,14 +275,14 @@ def test_periods_are_taken_from_the_data_without_a_periods_sheet(make_workbook):
     network = load_workbook(make_workbook(**sheets(Demand=demand)))
     assert network.periods == ("2026", "2027")
     # blank-period Supply rows apply to every period
-    assert sorted((s.site, s.period) for s in network.supply) == [
+    assert sorted((s.site, s.period) for s in network.supply.itertuples()) == [
         ("Cells_KR", "2026"), ("Cells_KR", "2027"), ("Cells_US", "2026"), ("Cells_US", "2027")]
 
 
 def test_a_period_row_overrides_the_blank_period_row(make_workbook):
     supply = sheets()["Supply"] + [{"site": "Cells_KR", "item": "cells", "period": 2027, "unit_cost": 60}]
     network = load_workbook(make_workbook(**sheets(Supply=supply, Periods=PERIODS)))
-    kr = {s.period: s.unit_cost for s in network.supply if s.site == "Cells_KR"}
+    kr = {s.period: s.unit_cost for s in network.supply.itertuples() if s.site == "Cells_KR"}
     assert kr == {"2026": 70.0, "2027": 60.0}
 
 
@@ -381,8 +381,8 @@ def test_numbers_written_as_text(make_workbook):
     tariffs = [{"origin": "Korea", "destination": "United States", "rate": "25%"}]
     network = load_workbook(make_workbook(**sheets(Supply=supply, Tariffs=tariffs,
                                                    Policies=[policy(value="60%")])))
-    assert network.supply[0].capacity == 1200.0
-    assert network.supply[0].unit_cost == 70.5
+    assert network.supply.iloc[0].capacity == 1200.0
+    assert network.supply.iloc[0].unit_cost == 70.5
     assert network.tariffs[0].rate == pytest.approx(0.25)
     assert network.policy("local").rules[0].value == pytest.approx(0.6)
 
@@ -495,21 +495,21 @@ def test_sheet_and_header_names_ignore_case_and_spaces(make_workbook):
               for r in base.pop("Supply")]
     base["sites"] = base.pop("Sites")
     network = load_workbook(make_workbook(**base, **{" SUPPLY ": supply}))
-    assert sorted((s.site, s.unit_cost, s.capacity) for s in network.supply) == [
-        ("Cells_KR", 70.0, None), ("Cells_US", 90.0, 20.0)]
+    assert sorted((s.site, s.unit_cost, s.capacity) for s in network.supply.fillna(-1).itertuples()) == [
+        ("Cells_KR", 70.0, -1), ("Cells_US", 90.0, 20.0)]
     assert network.warnings == ()
 
 
 def test_text_cells_are_trimmed(make_workbook):
     demand = [{"site": "  Woodruff ", "item": " cells", "quantity": 25}]
     network = load_workbook(make_workbook(**sheets(Demand=demand)))
-    assert network.demand[0].site == "Woodruff" and network.demand[0].item == "cells"
+    assert tuple(network.demand.iloc[0][["site", "item"]]) == ("Woodruff", "cells")
 
 
 def test_references_ignore_case_and_use_the_sites_spelling(make_workbook):
     lanes = [{"origin": "CELLS_KR", "destination": "woodruff"}, {"origin": "cells_us", "destination": "WOODRUFF"}]
     network = load_workbook(make_workbook(**sheets(Lanes=lanes)))
-    assert sorted((ln.origin, ln.destination, ln.unit_cost) for ln in network.lanes) == [
+    assert sorted((ln.origin, ln.destination, ln.unit_cost) for ln in network.lanes.itertuples()) == [
         ("Cells_KR", "Woodruff", 0.0), ("Cells_US", "Woodruff", 0.0)]
 
 
@@ -543,8 +543,8 @@ def test_numeric_site_and_item_ids(make_workbook):
     network = load_workbook(make_workbook(**book))
     assert set(network.sites) == {"101", "202"}
     assert set(network.items) == {"7"}
-    assert (network.lanes[0].origin, network.lanes[0].destination) == ("101", "202")
-    assert (network.demand[0].site, network.demand[0].item) == ("202", "7")
+    assert (network.lanes.iloc[0].origin, network.lanes.iloc[0].destination) == ("101", "202")
+    assert tuple(network.demand.iloc[0][["site", "item"]]) == ("202", "7")
 
 
 def test_blank_rows_are_skipped_and_rows_keep_excel_numbers(make_workbook):
@@ -559,7 +559,7 @@ def test_blank_rows_in_a_valid_sheet_are_no_problem(make_workbook):
     blank = {"site": None, "item": None, "period": None, "capacity": None, "unit_cost": None}
     supply = [sheets()["Supply"][0], blank, sheets()["Supply"][1]]
     network = load_workbook(make_workbook(**sheets(Supply=supply)))
-    assert sorted(s.row for s in network.supply) == [2, 4]
+    assert sorted(s.row for s in network.supply.itertuples()) == [2, 4]
 
 
 def test_invalid_site_row_with_numeric_id_does_not_cascade(make_workbook):

@@ -1,0 +1,154 @@
+"""The workbook format: every sheet and every column, declared once.
+
+Each :class:`Column` says what a cell may hold (``kind``), whether it is required, what it means
+and in which unit, and what a blank cell means. Everything else is derived from these declarations:
+the pydantic row models that validate each row (``models.rows``), the columns of the validated
+network's tables (``models.network``), the ``template`` workbook and its Notes sheet, and the
+README's sheet table (a test compares the two).
+
+Kinds of cell (the coercers are in ``models.rows``):
+- ``text``: text; a number is read as written (``2026.0`` is ``"2026"``).
+- ``period``: a period name: text, a number, or a date (written ``2026-01-01``).
+- ``number``: any finite number; numbers typed as text (``"1,200"``, ``"25%"``) are read as numbers.
+- ``non_negative`` / ``positive``: a number >= 0 / > 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("text", "period", "number", "non_negative", "positive")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet: its header, kind of cell, whether it is required, and its meaning."""
+
+    name: str
+    kind: str
+    required: bool = False
+    meaning: str = ""
+    #: What a blank cell means, in words (for the Notes sheet), e.g. "unlimited".
+    blank: str = ""
+    #: The value the network's table holds for a blank cell (None: the cell stays blank).
+    default: Any = None
+    #: The attribute name of the row model when the header is a Python keyword (``from``).
+    attribute: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+
+    @property
+    def field(self) -> str:
+        """The row model's attribute for this column."""
+        return self.attribute or self.name
+
+    def note(self) -> str:
+        """The column's meaning with what a blank cell means, as the Notes sheet shows it."""
+        text = self.meaning
+        if self.blank:
+            text += f"; blank = {self.blank}"
+        return text
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the workbook format."""
+
+    name: str
+    required: bool
+    meaning: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+SELECTOR = "a selector: ';'-separated group names, countries, tags or site ids"
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet("Sites", True, "every supplier, plant or depot", (
+        Column("site", "text", True, "unique id of a supplier, plant or depot"),
+        Column("country", "text", True, "the country it is in"),
+        Column("tags", "text", meaning="';'-separated labels usable in selectors, e.g. feoc_owned;cell_plant"),
+        Column("throughput", "non_negative", meaning="most it can receive per period, all items together",
+               blank="unlimited"),
+    )),
+    Sheet("Groups", False, "named groups of countries (north_america, fta_partners, ...)", (
+        Column("group", "text", True, "name of a group of countries"),
+        Column("country", "text", True, "one member country per row"),
+    )),
+    Sheet("Items", True, "the goods: raw materials, intermediates and products", (
+        Column("item", "text", True, "unique id"),
+        Column("unit", "text", meaning="unit of its quantities, e.g. GWh"),
+        Column("category", "text", meaning="label usable in item lists, e.g. battery_component"),
+    )),
+    Sheet("Supply", True, "what each site can produce or sell, per period", (
+        Column("site", "text", True, "a site id"),
+        Column("item", "text", True, "an item id"),
+        Column("period", "period", meaning="the period this row is for", blank="every period"),
+        Column("capacity", "non_negative", meaning="most it can produce (or sell) per period",
+               blank="unlimited"),
+        Column("unit_cost", "non_negative", True,
+               "production or purchase cost per unit, >= 0 (excluding BOM inputs)"),
+        Column("fixed_cost", "non_negative",
+               meaning="paid in each period the site supplies the item (makes a MILP)", blank="none"),
+        Column("min_quantity", "non_negative",
+               meaning="if it supplies the item in a period, at least this much (makes a MILP)", blank="none"),
+    )),
+    Sheet("Demand", True, "what each site must receive (or make) and keep, per period", (
+        Column("site", "text", True, "a site id"),
+        Column("item", "text", True, "an item id"),
+        Column("period", "period", meaning="the period this row is for", blank="every period"),
+        Column("quantity", "non_negative", True, "exact quantity to deliver per period"),
+    )),
+    Sheet("Lanes", True, "the routes goods may take", (
+        Column("origin", "text", True, "a site id"),
+        Column("destination", "text", True, "a site id"),
+        Column("item", "text", meaning="an item id", blank="every item"),
+        Column("unit_cost", "non_negative", meaning="transport cost per unit (an item row's blank is 0 too)",
+               blank="0", default=0.0),
+        Column("capacity", "non_negative",
+               meaning="most it carries per period; a blank-item row bounds all items together",
+               blank="unlimited"),
+    )),
+    Sheet("Tariffs", False, "ad valorem duties on the goods' value", (
+        Column("origin", "text", True, SELECTOR),
+        Column("destination", "text", meaning=SELECTOR, blank="all sites"),
+        Column("item", "text", meaning="item ids or categories", blank="all items"),
+        Column("period", "period", meaning="the period this row is for", blank="every period"),
+        Column("rate", "non_negative", True, "ad valorem fraction of the goods' value (0.25 = 25%); rows add up"),
+    )),
+    Sheet("BOM", False, "what making one unit of an item consumes", (
+        Column("item", "text", True, "the item made"),
+        Column("input", "text", True, "an item it consumes"),
+        Column("quantity", "positive", True, "units of input per unit of item, > 0"),
+        Column("site", "text", meaning="only at this site (its own recipe)",
+               blank="every site that supplies the item"),
+    )),
+    Sheet("Policies", False, "rules, grouped into named policy sets", (
+        Column("policy", "text", True, "name of the policy set"),
+        Column("rule", "text", True, "the rule type (see the README for each)"),
+        Column("items", "text", meaning="item ids or categories", blank="all items"),
+        Column("from", "text", meaning=SELECTOR, blank="all sites", attribute="from_"),
+        Column("to", "text", meaning=SELECTOR, blank="all sites"),
+        Column("value", "number",
+               meaning="share bound (fraction in [0, 1]), tariff rate, credit per unit, or supplier count"),
+        Column("basis", "text", meaning="value (weighted by the goods' value) or quantity", blank="value"),
+        Column("scope", "text", meaning="total or each_destination", blank="total"),
+        Column("period", "period", meaning="the one period the rule covers", blank="every period"),
+        Column("requires", "text",
+               meaning="threshold_credit: the Policies row number of the share rule it depends on"),
+    )),
+    Sheet("Periods", False, "the planning periods, in order", (
+        Column("period", "period", True, "a planning period"),
+    )),
+)
+
+SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
