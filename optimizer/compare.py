@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -13,7 +12,7 @@ import pandas as pd
 from models.network import BASELINE, Network, PolicySet
 from optimizer.backend import SolverOptions
 from optimizer.results import COST_PARTS, SolveResult
-from optimizer.rules import SHARE_RULES
+from optimizer.rules import RULE_TYPES
 from optimizer.runner import ProgressCallback, SolveTask, run_tasks
 
 OTHER_GROUP = "other"
@@ -69,22 +68,11 @@ def compare(network: Network, policies: str | None = None, options: SolverOption
 
 
 def _rule_summary(result: SolveResult) -> str:
+    """One clause per rule of the plan, each written by its rule type from its Compliance rows."""
     if not result.has_plan or not len(result.compliance):
         return ""
-    parts = []
-    for source, rows in result.compliance.groupby("source", sort=False):
-        first = rows.iloc[0]
-        if first["rule"] == "exclude":
-            state = "binding" if rows["binding"].fillna(False).astype(bool).any() else "not binding"
-            parts.append(f"{source} exclude {first['from']}: {state}")
-            continue
-        share = rows["share"].dropna()
-        span = (f"{share.min():.1%}" if math.isclose(share.min(), share.max()) else
-                f"{share.min():.1%}-{share.max():.1%}") if len(share) else "n/a"
-        parts.append(f"{source} {first['rule']} {first['items']} from {first['from']} "
-                     f"{first['sense']} {first['bound']:.0%}: {span}, binding "
-                     f"{int(rows['binding'].astype(bool).sum())}/{len(rows)}")
-    return "; ".join(parts)
+    return "; ".join(RULE_TYPES[rows.iloc[0]["rule"]].summary(rows)
+                     for _, rows in result.compliance.groupby("rule_row", sort=False))
 
 
 def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFrame:
@@ -103,7 +91,8 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
             row["vs_baseline"] = row["vs_baseline_pct"] = np.nan
         row["cost_per_unit_demand"] = result.total_cost / demand if result.has_plan and demand else np.nan
         compliance = result.compliance
-        shares = compliance[compliance["rule"].isin(SHARE_RULES)] if len(compliance) else compliance
+        shares = compliance[compliance["rule"].map(lambda name: RULE_TYPES[name].priced).astype(bool)] \
+            if len(compliance) else compliance
         row["rule_checks"] = len(compliance)
         row["binding_checks"] = int(compliance["binding"].fillna(False).astype(bool).sum()) if len(compliance) else 0
         row["cost_per_point"] = float(shares["cost_per_point"].sum()) if len(shares) else np.nan
@@ -189,7 +178,7 @@ class Sweep:
         first = next((r.total_cost for r in self.results if r.has_plan), None)
         for value, result in zip(self.values, self.results, strict=True):
             compliance = result.compliance
-            mine = compliance[compliance["source"] == f"Policies row {self.rule_row}"] if len(compliance) else None
+            mine = compliance[compliance["rule_row"] == self.rule_row] if len(compliance) else None
             rows.append({
                 "value": value, "status": result.status, "total_cost": result.total_cost,
                 "vs_first": result.total_cost - first if result.has_plan and first is not None else np.nan,
@@ -215,12 +204,16 @@ def sweep(network: Network, policy: str, rule_row: int, values: list[float],
         raise SweepError(f"policy set {policy_set.name!r} has no rule on Policies row {rule_row} "
                          f"(its rules are on rows: {rows})")
     rule = matching[0]
-    if rule.type == "exclude":
-        raise SweepError(f"Policies row {rule_row} is an exclude rule; it has no value to sweep")
-    if rule.type in SHARE_RULES and any(not 0.0 <= v <= 1.0 for v in values):
+    spec = RULE_TYPES[rule.type].spec
+    if spec.value is None or spec.fixed_value is not None:
+        raise SweepError(f"Policies row {rule_row} is {'an' if rule.type[0] in 'aeiou' else 'a'} {rule.type} "
+                         "rule; it has no value to sweep")
+    if spec.value == "fraction" and any(not 0.0 <= v <= 1.0 for v in values):
         raise SweepError(f"Policies row {rule_row} is a {rule.type} rule: every value must lie in [0, 1]")
     if any(v < 0 for v in values):
         raise SweepError("values must be >= 0")
+    if spec.value == "count" and any(not float(v).is_integer() for v in values):
+        raise SweepError(f"Policies row {rule_row} is a {rule.type} rule: every value must be a whole number")
     tasks = []
     for value in values:
         rules = tuple(r.model_copy(update={"value": value}) if r.row == rule_row else r for r in policy_set.rules)

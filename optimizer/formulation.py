@@ -28,150 +28,12 @@ Blocks (one row per key, built from whole columns):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from models.network import Network, PolicySet
-
-FLOW_KEYS = ["origin", "destination", "item", "period"]
-SENSES = ("==", "<=", ">=")
-
-
-@dataclass
-class ConstraintBlock:
-    """Rows ``sum_k coef[k] * x[var[k]]  (sense)  rhs`` for every ``row[k]`` of ``rows``.
-
-    ``rows`` holds the business keys, ``sense``, ``rhs`` and where the row comes from
-    (``sheet``, ``sheet_row``); ``row``/``var``/``coef`` are the non-zeros (COO format), ``var``
-    indexing the formulation's global columns.
-    """
-
-    name: str
-    rows: pd.DataFrame
-    row: np.ndarray
-    var: np.ndarray
-    coef: np.ndarray
-
-    def __post_init__(self) -> None:
-        assert set(self.rows["sense"].unique()) <= set(SENSES)
-        self.row = np.asarray(self.row, dtype=np.int64)
-        self.var = np.asarray(self.var, dtype=np.int64)
-        self.coef = np.asarray(self.coef, dtype=float)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def nnz(self) -> int:
-        return len(self.coef)
-
-
-@dataclass
-class VariableFamily:
-    """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``."""
-
-    name: str
-    keys: pd.DataFrame
-    cost: np.ndarray
-    upper: np.ndarray
-    integer: bool
-    offset: int
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @property
-    def index(self) -> np.ndarray:
-        return np.arange(self.offset, self.offset + len(self.keys))
-
-
-@dataclass
-class Formulation:
-    """Everything the backend needs, and everything the results layer needs to map values back."""
-
-    network: Network
-    policy: PolicySet
-    flows: pd.DataFrame
-    production: pd.DataFrame = field(default_factory=pd.DataFrame)
-    families: dict[str, VariableFamily] = field(default_factory=dict)
-    blocks: dict[str, ConstraintBlock] = field(default_factory=dict)
-    rule_terms: dict[str, object] = field(default_factory=dict)
-    #: Upper bound on what each (item, period) can need: the 'big M' of discrete options.
-    need: pd.Series | None = None
-    #: Supplier-count rules: block name -> (rule, pairs table with the indicator column ``var``).
-    count_rules: dict[str, tuple] = field(default_factory=dict)
-
-    @property
-    def objective(self) -> np.ndarray:
-        parts = [self.flows["unit_cost"].to_numpy(dtype=float)]
-        parts += [f.cost for name, f in self.families.items() if name != "flow"]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    @property
-    def upper(self) -> np.ndarray:
-        return np.concatenate([f.upper for f in self.families.values()]) if self.families else np.zeros(0)
-
-    @property
-    def integer(self) -> np.ndarray:
-        return np.concatenate([np.full(len(f), f.integer) for f in self.families.values()]) \
-            if self.families else np.zeros(0, dtype=bool)
-
-    @property
-    def is_mip(self) -> bool:
-        return any(f.integer and len(f) for f in self.families.values())
-
-    @property
-    def n_variables(self) -> int:
-        return sum(len(f) for f in self.families.values())
-
-    @property
-    def n_flows(self) -> int:
-        return len(self.flows)
-
-    @property
-    def single_tier(self) -> bool:
-        """No BOM, and every flow leaves a site that makes its item: the v1 shape, where each Demand
-        row is served directly by the Supply options whose lanes reach it."""
-        if len(self.network.bom) or not len(self.flows):
-            return not len(self.network.bom)
-        return bool(self.flows["supply_row"].notna().all())
-
-    def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
-        """The slice of a solution vector belonging to one variable family."""
-        family = self.families.get(name)
-        if family is None:
-            return np.zeros(0)
-        return values[family.offset:family.offset + len(family)]
-
-    @property
-    def n_constraints(self) -> int:
-        return sum(len(b) for b in self.blocks.values())
-
-    def add_family(self, name: str, keys: pd.DataFrame, cost, upper=np.inf, integer: bool = False) -> VariableFamily:
-        """Append a family of variables (one per row of ``keys``) after the existing ones."""
-        if name in self.families:
-            raise ValueError(f"variable family {name!r} defined twice")
-        n = len(keys)
-        family = VariableFamily(name, keys.reset_index(drop=True),
-                                np.broadcast_to(np.asarray(cost, dtype=float), (n,)).copy(),
-                                np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
-                                integer, self.n_variables)
-        self.families[name] = family
-        return family
-
-    def add(self, block: ConstraintBlock | None) -> None:
-        if block is not None and len(block):
-            if block.name in self.blocks:
-                raise ValueError(f"constraint block {block.name!r} defined twice")
-            self.blocks[block.name] = block
-
-
-def table(network: Network, name: str) -> pd.DataFrame:
-    """The network's ``supply``, ``demand``, ``lanes`` or ``bom`` table (read-only: shared by every
-    policy set of a comparison)."""
-    return getattr(network, name)
+from optimizer.model import FLOW_KEYS, ConstraintBlock, Formulation
+from optimizer.rules import state_rules
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -187,8 +49,8 @@ def recipes(network: Network) -> pd.DataFrame:
     columns = ["site", "item", "input", "quantity", "bom_row"]
     if not len(network.bom) or not len(network.supply):
         return _empty(columns)
-    bom = table(network, "bom").rename(columns={"row": "bom_row"})
-    options = table(network, "supply")[["site", "item"]].drop_duplicates()
+    bom = network.bom.rename(columns={"row": "bom_row"})
+    options = network.supply[["site", "item"]].drop_duplicates()
     specific = bom[bom["site"].notna()]
     general = bom[bom["site"].isna()].drop(columns="site")
     own = options.merge(specific, on=["site", "item"])
@@ -201,7 +63,7 @@ def recipes(network: Network) -> pd.DataFrame:
 def standard_costs(network: Network, recipe: pd.DataFrame) -> pd.DataFrame:
     """Standard cost of each Supply option (its unit cost plus its inputs at their period average),
     and the average per (item, period): the valuation of goods for tariffs and value shares."""
-    supply = table(network, "supply")[["site", "item", "period", "unit_cost"]].copy()
+    supply = network.supply[["site", "item", "period", "unit_cost"]].copy()
     supply["standard_cost"] = supply["unit_cost"].astype(float)
     if len(recipe):
         # Items are valued bottom-up; a BOM is acyclic, so |items| passes settle every cost.
@@ -234,7 +96,7 @@ def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool) -> pd.DataF
 
 def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
     """Every (origin, destination, item) a lane serves, with its cost and the rows it comes from."""
-    lanes = table(network, "lanes")
+    lanes = network.lanes
     item_lanes = lanes[lanes["item"].notna()]
     pair_lanes = lanes[lanes["item"].isna()].drop(columns="item")
     by_pair = pair_lanes.merge(pd.DataFrame({"item": items}), how="cross")
@@ -256,8 +118,8 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
         return _empty(columns)
     recipe = recipes(network) if recipe is None else recipe
     lanes = lane_items(network, list(network.items))
-    supply = table(network, "supply")
-    demand = table(network, "demand")
+    supply = network.supply
+    demand = network.demand
     available = _closure(supply, lanes, forward=True)
     needed = [demand[["site", "item", "period"]]]
     if len(recipe):
@@ -309,7 +171,7 @@ def need_bounds(network: Network, recipe: pd.DataFrame) -> pd.Series:
     """An upper bound on how much of each item can be needed per period (demand plus what every
     downstream BOM could consume), used as the 'big M' of discrete options; indexed by (item, period)."""
     items, periods = list(network.items), list(network.periods)
-    rows = table(network, "demand")
+    rows = network.demand
     demand = (rows.pivot_table(index="item", columns="period", values="quantity", aggfunc="sum")
               if len(rows) else pd.DataFrame()).reindex(index=items, columns=periods).fillna(0.0)
     need = demand.copy()
@@ -369,7 +231,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
                                    "var": use["var"], "coef": -use["quantity"]}))
     terms = pd.concat(terms, ignore_index=True)
-    demand = table(network, "demand")[["site", "item", "period", "quantity", "row"]]
+    demand = network.demand[["site", "item", "period", "quantity", "row"]]
     keys = terms[["site", "item", "period"]].drop_duplicates()
     extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
     extra = keys[(extra["_merge"] == "left_only").to_numpy()].assign(quantity=0.0, row=None)
@@ -397,7 +259,7 @@ def capacity_blocks(formulation: Formulation) -> list[ConstraintBlock]:
         "supply_capacity", production, ["site", "item", "period"],
         capped[["site", "item", "period", "capacity", "row"]], "<=", "capacity", "Supply",
         offset=formulation.families["production"].offset))
-    lanes = table(network, "lanes")
+    lanes = network.lanes
     if len(lanes) and len(flows):
         capped = lanes[lanes["capacity"].notna()]
         periods = pd.DataFrame({"period": list(network.periods)})
@@ -428,7 +290,8 @@ def discrete_supply(formulation: Formulation, need: pd.Series) -> list[Constrain
     if not len(discrete):
         return []
     keys = discrete[["site", "item", "period", "row"]].reset_index(drop=True)
-    family = formulation.add_family("open", keys, discrete["fixed_cost"].fillna(0.0).to_numpy(), 1.0, integer=True)
+    family = formulation.add_family("open", keys, discrete["fixed_cost"].fillna(0.0).to_numpy(), 1.0, integer=True,
+                                    cost_part="fixed")
     prod_var = formulation.families["production"].offset + discrete.index.to_numpy()
     need_of = need.reindex(pd.MultiIndex.from_frame(discrete[["item", "period"]])).to_numpy()
     bound = np.fmin(discrete["capacity"].to_numpy(dtype=float), need_of)
@@ -449,17 +312,16 @@ def discrete_supply(formulation: Formulation, need: pd.Series) -> list[Constrain
 
 
 def build_formulation(network: Network, policy: str | PolicySet = "baseline") -> Formulation:
-    """Describe the model for ``policy``: variables, physical blocks, then one block per policy rule."""
-    from optimizer.rules import add_rule  # rules build on this module's helpers
-
+    """Describe the model for ``policy``: variables, physical blocks, then the policy set's rules."""
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
     recipe = recipes(network)
     flows = flow_table(network, recipe)
-    production = table(network, "supply").copy()
+    production = network.supply.copy()
     formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
     formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
     formulation.add_family("production", production[["site", "item", "period"]],
-                           production["unit_cost"].to_numpy(dtype=float) if len(production) else 0.0)
+                           production["unit_cost"].to_numpy(dtype=float) if len(production) else 0.0,
+                           cost_part="supply")
     formulation.need = need_bounds(network, recipe)
     for block in balance_blocks(formulation, recipe):
         formulation.add(block)
@@ -467,8 +329,6 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
         formulation.add(block)
     for block in discrete_supply(formulation, formulation.need):
         formulation.add(block)
-    # Threshold credits attach to the share rules they require, so those come first.
-    for rule in sorted(policy_set.rules, key=lambda r: r.type == "threshold_credit"):
-        add_rule(formulation, rule)
-    flows["unit_cost"] = flow_unit_cost(flows)  # cost rules (tariff, credit) may have changed parts
+    state_rules(formulation)
+    flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
     return formulation

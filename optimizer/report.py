@@ -33,6 +33,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from optimizer.compare import origin_groups
 from optimizer.results import SolveResult
+from optimizer.rules import COMPLIANCE_COLUMNS, RULE_TYPES
 from optimizer.safety import (
     FORMULA_TRIGGERS,
     neutralise_formulas,
@@ -334,7 +335,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
             return save_atomically(wb, path)
         write_table(wb, "Flows", result.flows)
         write_table(wb, "Utilization", result.utilization)
-        write_table(wb, "Compliance", result.compliance)
+        write_table(wb, "Compliance", result.compliance.reindex(columns=COMPLIANCE_COLUMNS))
         write_table(wb, "Sensitivity", result.sensitivity, {**FORMATS, "value": QUANTITY, "used": QUANTITY,
                                                             "price": MONEY, "range_low": QUANTITY,
                                                             "range_high": QUANTITY})
@@ -392,7 +393,7 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
         _write_supply_mix(wb, comparison, ws, anchor_row)
         write_table(wb, "Flows", comparison.stacked("flows"))
         write_table(wb, "Utilization", comparison.stacked("utilization"))
-        write_table(wb, "Compliance", comparison.stacked("compliance"))
+        write_table(wb, "Compliance", comparison.stacked("compliance").drop(columns="rule_row", errors="ignore"))
         diagnosis = [r.diagnosis_table().assign(policy=r.policy) for r in comparison.results if r.diagnosis]
         if diagnosis:
             frame = pd.concat(diagnosis, ignore_index=True)
@@ -454,8 +455,8 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
         ("Feasible points", int(sum(r.has_plan for r in result.results))),
         ("First infeasible value", infeasible if infeasible is not None else "none"),
     ], columns=["field", "value"])
-    is_share = rule.type in ("min_share", "max_share")
-    formats = {**FORMATS, "value": PERCENT if is_share or rule.type == "tariff" else MONEY,
+    value_format = {"percent": PERCENT, "money": MONEY}.get(RULE_TYPES[rule.type].value_format, QUANTITY)
+    formats = {**FORMATS, "value": value_format,
                "total_cost": MONEY, "vs_first": MONEY, "share_min": PERCENT}
     with _streaming_workbook() as wb:
         write_table(wb, "Summary", summary)

@@ -9,13 +9,9 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backend import SolverOutput
-from optimizer.formulation import Formulation
-from optimizer.rules import RuleTerms
-
-#: Flows below this quantity are reported as zero (solver round-off).
-FLOW_TOLERANCE = 1e-9
-#: A share within this distance of its bound is reported as binding.
-SHARE_TOLERANCE = 1e-6
+from optimizer.model import Formulation
+from optimizer.rules import COMPLIANCE_COLUMNS
+from optimizer.rules.base import FLOW_TOLERANCE
 
 #: Parts of the total cost; credits are negative (they lower the cost). ``fixed`` is the fixed cost of
 #: the Supply options used (MILP).
@@ -103,20 +99,21 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
 
 
 def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
-    """The objective split into its parts (they add up to the objective)."""
+    """The objective split into its parts (they add up to the objective): each variable family's
+    costs go to its ``cost_part``; a flow's cost splits into transport, tariffs and credits."""
     flows = formulation.flows
     x = formulation.family_values(values, "flow")
     rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
-    production = formulation.families["production"]
-    threshold = sum(float(f.cost @ formulation.family_values(values, name))
-                    for name, f in formulation.families.items() if name.startswith("met_row_"))
-    opened = formulation.families.get("open")
+    by_family = dict.fromkeys(COST_PARTS, 0.0)
+    for name, family in formulation.families.items():
+        if family.cost_part is not None:
+            by_family[family.cost_part] += float(family.cost @ formulation.family_values(values, name))
     return {
-        "supply": float(production.cost @ formulation.family_values(values, "production")),
-        "transport": float(flows["lane_unit_cost"].to_numpy() @ x),
-        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy()) @ x),
-        "credits": -float(flows["credit"].to_numpy() @ x) + threshold,
-        "fixed": float(opened.cost @ formulation.family_values(values, "open")) if opened else 0.0,
+        "supply": by_family["supply"],
+        "transport": float(flows["lane_unit_cost"].to_numpy() @ x) + by_family["transport"],
+        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy()) @ x) + by_family["tariffs"],
+        "credits": -float(flows["credit"].to_numpy() @ x) + by_family["credits"],
+        "fixed": by_family["fixed"],
     }
 
 
@@ -161,77 +158,19 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
                 "utilization", "at_capacity", "source"]].reset_index(drop=True)
 
 
-def _rule_compliance(terms: RuleTerms, values: np.ndarray, duals: np.ndarray | None,
-                     met: np.ndarray | None = None) -> pd.DataFrame:
-    rule = terms.rule
-    n = len(terms.rows)
-    weighted = terms.weight * values[terms.var]
-    total = np.bincount(terms.row, weights=weighted, minlength=n)
-    selected = np.bincount(terms.row, weights=weighted * terms.selected, minlength=n)
-    share = np.divide(selected, total, out=np.full(n, np.nan), where=total > FLOW_TOLERANCE)
-    bound = 0.0 if rule.type == "exclude" else float(rule.value)
-    if rule.type == "exclude":
-        binding = (np.abs(duals) > 1e-9) if duals is not None else np.full(n, None)
-    else:
-        binding = (total > FLOW_TOLERANCE) & (np.abs(np.nan_to_num(share, nan=-1.0) - bound) <= SHARE_TOLERANCE)
-    if met is not None:  # required by a threshold credit: the rule may be missed where it does not pay
-        binding = binding & (met > 0.5)
-    sense = {"min_share": ">=", "max_share": "<=", "exclude": "<="}.get(rule.type, "")
-    # Envelope theorem on sum (1[from] - value) w x >= 0: d cost / d value = dual * sum w x.
-    if rule.type in ("min_share", "max_share") and duals is not None:
-        cost_per_point = duals * total / 100.0
-    else:
-        cost_per_point = np.full(n, np.nan)
-    return pd.DataFrame({
-        "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
-        "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
-        "basis": rule.basis, "scope": rule.scope,
-        "period": terms.rows["period"].to_numpy(), "destination": terms.rows["destination"].to_numpy(),
-        "from_flow": selected, "total_flow": total, "share": share, "sense": sense, "bound": bound,
-        "binding": binding, "cost_per_point": cost_per_point,
-        "met": (met > 0.5) if met is not None else True,
-    })
-
-
-def _count_compliance(rule, pairs: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
-    """Supplier-count rules: suppliers used per (to site, period) against the bound."""
-    used = pairs.assign(used=values[pairs["var"].to_numpy()] > 0.5)
-    counts = used.groupby(["period", "destination"], sort=False)["used"].sum().reset_index()
-    sense = "<=" if rule.type in ("max_suppliers", "single_source") else ">="
-    bound = float(rule.value)
-    return pd.DataFrame({
-        "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
-        "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
-        "basis": "suppliers", "scope": "each_destination", "period": counts["period"],
-        "destination": counts["destination"], "from_flow": counts["used"].astype(float), "total_flow": np.nan,
-        "share": np.nan, "sense": sense, "bound": bound, "binding": counts["used"] == bound,
-        "cost_per_point": np.nan, "met": counts["used"] <= bound if sense == "<=" else counts["used"] >= bound,
-    })
-
-
-COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
-                      "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding",
-                      "cost_per_point", "met"]
-
-
 def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
-    """For every rule and period (and destination, for scope each_destination): share achieved,
-    bound, whether the rule binds (share at its bound; for exclude: a non-zero shadow price), and
-    ``cost_per_point``: the change in total cost per +1 percentage point of the bound (LP duals)."""
+    """For every rule and period (and destination, for scope each_destination): what the rule measures
+    in the plan against its bound, each rule type reporting its own rows (``RuleType.compliance``).
+    ``rule_row`` keys each row to its rule's Policies row."""
     frames = []
-    for name, terms in formulation.rule_terms.items():
-        duals = output.duals.get(name)
-        met_family = f"met_row_{terms.rule.row}"
-        met = formulation.family_values(output.values, met_family) if met_family in formulation.families else None
-        if met is not None:
-            duals = None  # the row is conditional: its dual does not price the bound
-        frames.append(_rule_compliance(terms, output.values, duals, met))
-    for rule, pairs in formulation.count_rules.values():
-        frames.append(_count_compliance(rule, pairs, output.values))
-    frames = [f for f in frames if len(f)]
+    # Rules measured on their terms first, then supplier counts (the order of the Compliance sheet).
+    for model in sorted(formulation.rules.values(), key=lambda m: "pairs" in m.data):
+        frame = model.type.compliance(formulation, model, output.values, output.duals)
+        if frame is not None and len(frame):
+            frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=COMPLIANCE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[COMPLIANCE_COLUMNS]
+        return pd.DataFrame(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any]) -> SolveResult:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backend import SolverOutput
-from optimizer.formulation import Formulation
+from optimizer.model import Formulation
 from optimizer.results import SolveResult
 
 COLUMNS = ["kind", "source", "site", "destination", "item", "period", "value", "used", "price", "meaning",
@@ -79,13 +79,11 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
             "used": rows["rhs"], "price": output.duals["demand"],
             "meaning": "cost of one more unit delivered", "range_low": _finite(low), "range_high": _finite(high),
             "note": note}))
-    if len(result.compliance):
-        shares = result.compliance[result.compliance["rule"].isin(["min_share", "max_share"])]
-        frames.append(pd.DataFrame({
-            "kind": "policy rule", "source": shares["source"], "site": "", "destination": shares["destination"],
-            "item": shares["items"], "period": shares["period"], "value": shares["bound"], "used": shares["share"],
-            "price": shares["cost_per_point"], "meaning": "cost change per +1 percentage point of the bound",
-            "range_low": np.nan, "range_high": np.nan, "note": ""}))
+    if len(result.compliance):  # each rule type prices its own Compliance rows, in their order
+        for row, rows in result.compliance.groupby("rule_row", sort=False):
+            priced = formulation.rules[row].type.sensitivity(rows)
+            if priced is not None:
+                frames.append(priced)
     frames.append(_unused_supply(formulation, output))
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -116,7 +114,7 @@ def _unused_supply(formulation: Formulation, output: SolverOutput) -> pd.DataFra
     unused = np.flatnonzero(used <= 1e-9)
     rows = production.iloc[unused]
     note = ""
-    if any(r.basis == "value" and r.type in ("min_share", "max_share") for r in formulation.policy.rules) \
+    if any(m.rule.basis == "value" and m.type.priced for m in formulation.rules.values()) \
             or formulation.network.tariffs:
         note = ("holds the goods' valuation fixed: tariffs and value-basis shares that depend on this unit "
                 "cost are not re-weighted")

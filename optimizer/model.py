@@ -1,0 +1,155 @@
+"""The containers of a model: variable families and constraint blocks as tables, and the
+``Formulation`` that holds them. Nothing here knows about PuLP or HiGHS, or how blocks are built
+(``optimizer.formulation`` builds the physical ones, ``optimizer.rules`` the policy rules').
+
+Every family and block is keyed by business keys (site, item, period, ...); the backends read
+values, duals and reduced costs back by position into arrays aligned with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from models.network import Network, PolicySet
+
+if TYPE_CHECKING:
+    from optimizer.rules.base import RuleModel
+
+FLOW_KEYS = ["origin", "destination", "item", "period"]
+SENSES = ("==", "<=", ">=")
+
+
+@dataclass
+class ConstraintBlock:
+    """Rows ``sum_k coef[k] * x[var[k]]  (sense)  rhs`` for every ``row[k]`` of ``rows``.
+
+    ``rows`` holds the business keys, ``sense``, ``rhs`` and where the row comes from
+    (``sheet``, ``sheet_row``); ``row``/``var``/``coef`` are the non-zeros (COO format), ``var``
+    indexing the formulation's global columns.
+    """
+
+    name: str
+    rows: pd.DataFrame
+    row: np.ndarray
+    var: np.ndarray
+    coef: np.ndarray
+
+    def __post_init__(self) -> None:
+        assert set(self.rows["sense"].unique()) <= set(SENSES)
+        self.row = np.asarray(self.row, dtype=np.int64)
+        self.var = np.asarray(self.var, dtype=np.int64)
+        self.coef = np.asarray(self.coef, dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def nnz(self) -> int:
+        return len(self.coef)
+
+
+@dataclass
+class VariableFamily:
+    """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``. ``cost_part`` names the
+    part of the total cost its objective coefficients belong to (see ``optimizer.results.COST_PARTS``)."""
+
+    name: str
+    keys: pd.DataFrame
+    cost: np.ndarray
+    upper: np.ndarray
+    integer: bool
+    offset: int
+    cost_part: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def index(self) -> np.ndarray:
+        return np.arange(self.offset, self.offset + len(self.keys))
+
+
+@dataclass
+class Formulation:
+    """Everything the backend needs, and everything the results layer needs to map values back."""
+
+    network: Network
+    policy: PolicySet
+    flows: pd.DataFrame
+    production: pd.DataFrame = field(default_factory=pd.DataFrame)
+    families: dict[str, VariableFamily] = field(default_factory=dict)
+    blocks: dict[str, ConstraintBlock] = field(default_factory=dict)
+    #: The policy set's rules as stated, by Policies row (``optimizer.rules.base.RuleModel``).
+    rules: dict[int, RuleModel] = field(default_factory=dict)
+    #: Upper bound on what each (item, period) can need: the 'big M' of discrete options.
+    need: pd.Series | None = None
+
+    @property
+    def objective(self) -> np.ndarray:
+        parts = [self.flows["unit_cost"].to_numpy(dtype=float)]
+        parts += [f.cost for name, f in self.families.items() if name != "flow"]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.concatenate([f.upper for f in self.families.values()]) if self.families else np.zeros(0)
+
+    @property
+    def integer(self) -> np.ndarray:
+        return np.concatenate([np.full(len(f), f.integer) for f in self.families.values()]) \
+            if self.families else np.zeros(0, dtype=bool)
+
+    @property
+    def is_mip(self) -> bool:
+        return any(f.integer and len(f) for f in self.families.values())
+
+    @property
+    def n_variables(self) -> int:
+        return sum(len(f) for f in self.families.values())
+
+    @property
+    def n_flows(self) -> int:
+        return len(self.flows)
+
+    @property
+    def single_tier(self) -> bool:
+        """No BOM, and every flow leaves a site that makes its item: the v1 shape, where each Demand
+        row is served directly by the Supply options whose lanes reach it."""
+        if len(self.network.bom) or not len(self.flows):
+            return not len(self.network.bom)
+        return bool(self.flows["supply_row"].notna().all())
+
+    def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
+        """The slice of a solution vector belonging to one variable family."""
+        family = self.families.get(name)
+        if family is None:
+            return np.zeros(0)
+        return values[family.offset:family.offset + len(family)]
+
+    @property
+    def n_constraints(self) -> int:
+        return sum(len(b) for b in self.blocks.values())
+
+    def add_family(self, name: str, keys: pd.DataFrame, cost, upper=np.inf, integer: bool = False,
+                   cost_part: str | None = None) -> VariableFamily:
+        """Append a family of variables (one per row of ``keys``) after the existing ones."""
+        if name in self.families:
+            raise ValueError(f"variable family {name!r} defined twice")
+        n = len(keys)
+        family = VariableFamily(name, keys.reset_index(drop=True),
+                                np.broadcast_to(np.asarray(cost, dtype=float), (n,)).copy(),
+                                np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+                                integer, self.n_variables, cost_part)
+        self.families[name] = family
+        return family
+
+    def add(self, block: ConstraintBlock | None) -> None:
+        """Add a block with at least one row (an empty block is dropped)."""
+        if block is not None and len(block):
+            if block.name in self.blocks:
+                raise ValueError(f"constraint block {block.name!r} defined twice")
+            self.blocks[block.name] = block
