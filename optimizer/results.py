@@ -163,8 +163,7 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
     in the plan against its bound, each rule type reporting its own rows (``RuleType.compliance``).
     ``rule_row`` keys each row to its rule's Policies row."""
     frames = []
-    # Rules measured on their terms first, then supplier counts (the order of the Compliance sheet).
-    for model in sorted(formulation.rules.values(), key=lambda m: "pairs" in m.data):
+    for model in formulation.rules.values():  # in Policies-row order
         frame = model.type.compliance(formulation, model, output.values, output.duals)
         if frame is not None and len(frame):
             frames.append(frame)

@@ -268,6 +268,51 @@ def test_lp_workbooks_stay_lps(solve_sheets):
     assert summary["Model"] == "LP" and "MIP gap" not in summary
 
 
+# ------------------------------------------------------------------ contract v2 points pinned (issue 17)
+
+
+def test_goods_passed_on_are_valued_at_the_plain_mean_of_the_items_options(solve_sheets):
+    # Depot H buys cells from B (20) and passes them to D (needs 10) through a lane taxed at 10%. The goods'
+    # value on H -> D is the plain mean of the item's Supply options in the period, the capacity-0 option A
+    # (10) included: (10 + 20) / 2 = 15, so the duty is 1.5 per unit: 10 * 20 + 10 * 1.5 = 215. (A
+    # capacity-weighted mean would be 20: 220; leaving A out, 20 as well.)
+    result = solve_sheets(
+        Sites=sites("A", "B", "H") + sites("D", country="Mexico"), Items=[{"item": "cells"}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 10, "capacity": 0},
+                {"site": "B", "item": "cells", "unit_cost": 20}],
+        Demand=[{"site": "D", "item": "cells", "quantity": 10}],
+        Lanes=[{"origin": "B", "destination": "H"}, {"origin": "A", "destination": "H"},
+               {"origin": "H", "destination": "D"}],
+        Tariffs=[{"origin": "H", "destination": "Mexico", "rate": 0.1}])
+    assert result.total_cost == pytest.approx(215.0)
+    hop = result.flows.set_index(["origin", "destination"]).loc[("H", "D")]
+    assert (hop["supply_unit_cost"], hop["tariff_cost"]) == (pytest.approx(15.0), pytest.approx(15.0))
+
+
+def test_a_cycle_of_lanes_alone_never_makes_an_item_available(solve_sheets):
+    # H1 and H2 pass cells to each other and H2 serves D, but no lane brings cells in from the supplier S:
+    # nothing is available at H1 or H2 (the least fixed point), so D's demand is unreachable.
+    result = solve_sheets(
+        Sites=sites("S", "H1", "H2", "D"), Items=[{"item": "cells"}],
+        Supply=[{"site": "S", "item": "cells", "unit_cost": 1}],
+        Demand=[{"site": "D", "item": "cells", "quantity": 5}],
+        Lanes=[{"origin": "H1", "destination": "H2"}, {"origin": "H2", "destination": "H1"},
+               {"origin": "H2", "destination": "D"}])
+    assert result.status == "infeasible"
+    assert result.formulation.n_flows == 0
+    assert result.diagnosis[0]["kind"] == "unreachable_demand" and result.diagnosis[0]["row"] == 2
+
+
+@pytest.mark.parametrize("site", ["United States", "C;M1"])
+def test_a_bom_site_is_one_site_id_not_a_selector(make_workbook, site):
+    path = make_workbook(**two_tier(BOM=[{"item": "cells", "input": "cam", "quantity": 2, "site": site}]))
+    with pytest.raises(WorkbookError) as caught:
+        load_workbook(path)
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("BOM", 2, "site")
+    assert problem.message == f"{site!r} is not a site in Sites"
+
+
 # ------------------------------------------------------------------ OR-Library
 
 

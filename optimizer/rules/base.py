@@ -65,11 +65,18 @@ def rule_terms(rule: Rule, formulation: Formulation) -> RuleTerms:
     sub = flows[mask]
     keys = sub[["period"]].copy()
     keys["destination"] = sub["destination"] if rule.scope == "each_destination" else ALL_DESTINATIONS
-    # Every period the rule covers gets a row (scope total), even one without flows, so the report
-    # lists it; an empty row constrains nothing.
+    # Every period the rule covers gets a row (scope total), and every `to` site with demand of its
+    # items (each_destination), even without flows, so the report lists it and a threshold credit can be
+    # earned there; an empty row constrains nothing (nothing flowing in, the rule holds).
     rows = keys.drop_duplicates()
     if rule.scope != "each_destination":
         rows = pd.DataFrame({"period": periods, "destination": ALL_DESTINATIONS})
+    else:
+        demand = formulation.network.demand
+        demand = demand[demand["item"].isin(rule.items) & demand["site"].isin(rule.to_sites)
+                        & demand["period"].isin(periods)]
+        demanded = demand[["period", "site"]].rename(columns={"site": "destination"}).drop_duplicates()
+        rows = pd.concat([rows, demanded], ignore_index=True).drop_duplicates()
     rows = rows.reset_index(drop=True)
     codes = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(rows)).reindex(
         pd.MultiIndex.from_frame(keys)).to_numpy() if len(keys) else np.empty(0)
