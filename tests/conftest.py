@@ -57,3 +57,21 @@ def both_materialisations(monkeypatch):
         return main
 
     monkeypatch.setattr(api, "solve_formulation", differential)
+
+
+@pytest.fixture(autouse=True)
+def every_plan_is_checked(monkeypatch):
+    """The residual checker (tests/plan_check.py) on every plan the suite solves in this process: balances,
+    capacities, rules and costs recomputed from the plan's own tables."""
+    from plan_check import check_plan
+
+    import optimizer.api as api
+
+    build = api.build_result
+
+    def checked(formulation, output, stats):
+        result = build(formulation, output, stats)
+        check_plan(result)
+        return result
+
+    monkeypatch.setattr(api, "build_result", checked)

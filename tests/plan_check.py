@@ -1,0 +1,245 @@
+"""The residual checker: recompute a plan from its own tables and the contract, trusting no solver number.
+
+From the plan's Flows and Utilization tables and the validated network (the workbook as read), it
+recomputes every balance row, capacity, minimum quantity, throughput, rule and cost part, written
+from the README's contract and not from the formulation's code, and asserts that they hold and that
+the Summary, the cost parts and the Compliance sheet report them. ``tests/conftest.py`` runs it on
+every plan the suite solves in-process.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+TOL = 1e-6
+
+
+def close(a: float, b: float, scale: float = 1.0) -> bool:
+    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b), scale)
+
+
+class PlanCheck:
+    """The plan of ``result`` against the contract; ``check()`` raises AssertionError naming what fails."""
+
+    def __init__(self, result):
+        self.result = result
+        self.network = result.formulation.network
+        self.policy = result.formulation.policy
+        self.periods = list(self.network.periods)
+        flows = result.flows
+        self.flows = [(r.period, r.item, r.origin, r.destination, float(r.quantity)) for r in flows.itertuples()]
+        supply = result.utilization[result.utilization["resource"] == "supply"]
+        self.produced = {(r.site, r.item, r.period): float(r.used) for r in supply.itertuples()}
+        self.options = {(r.site, r.item, r.period): r for r in self.network.supply.itertuples()}
+        self.scale = max([1.0] + [abs(q) for *_, q in self.flows] + list(map(abs, self.produced.values())))
+
+    # ------------------------------------------------------------------ the contract, recomputed
+    def recipe(self, site: str, item: str) -> list[tuple[str, float]]:
+        bom = self.network.bom
+        own = bom[(bom["item"] == item) & (bom["site"] == site)]
+        rows = own if len(own) else bom[(bom["item"] == item) & bom["site"].isna()]
+        return [(r.input, float(r.quantity)) for r in rows.itertuples()]
+
+    def standard_costs(self) -> tuple[dict, dict]:
+        """Standard cost of every Supply option, and the plain mean per (item, period)."""
+        standard = {key: float(o.unit_cost) for key, o in self.options.items()}
+        for _ in range(len(self.network.items) + 1):
+            average = defaultdict(list)
+            for (_site, item, period), cost in standard.items():
+                average[(item, period)].append(cost)
+            mean = {key: float(np.mean(costs)) for key, costs in average.items()}
+            standard = {(site, item, period): float(self.options[(site, item, period)].unit_cost)
+                        + sum(q * mean.get((inp, period), 0.0) for inp, q in self.recipe(site, item))
+                        for (site, item, period) in self.options}
+        return standard, mean
+
+    def value(self, origin: str, item: str, period: str) -> float:
+        key = (origin, item, period)
+        return self.standard[key] if key in self.standard else self.mean.get((item, period), 0.0)
+
+    def lane_cost(self, origin: str, destination: str, item: str) -> float:
+        lanes = self.network.lanes
+        on_pair = lanes[(lanes["origin"] == origin) & (lanes["destination"] == destination)]
+        own = on_pair[on_pair["item"] == item]
+        assert len(own) or len(on_pair[on_pair["item"].isna()]), f"no lane {origin} -> {destination} for {item}"
+        return float(own.iloc[0]["unit_cost"] if len(own) else on_pair[on_pair["item"].isna()].iloc[0]["unit_cost"])
+
+    def matches(self, rule, origin, destination, item, period) -> bool:
+        return (item in rule.items and origin in rule.from_sites and destination in rule.to_sites
+                and (rule.period is None or rule.period == period))
+
+    def tariff_rate(self, origin, destination, item, period) -> float:
+        rate = sum(t.rate for t in self.network.tariffs if origin in t.origins and destination in t.destinations
+                   and item in t.items and (t.period is None or t.period == period))
+        rate += sum(float(r.value) for r in self.policy.rules
+                    if r.type == "tariff" and self.matches(r, origin, destination, item, period))
+        return rate
+
+    def credit(self, origin, destination, item, period) -> float:
+        return sum(float(r.value) for r in self.policy.rules
+                   if r.type == "credit" and self.matches(r, origin, destination, item, period))
+
+    def demand(self) -> dict:
+        return {(r.site, r.item, r.period): float(r.quantity) for r in self.network.demand.itertuples()}
+
+    # ------------------------------------------------------------------ checks
+    def check(self) -> None:
+        self.standard, self.mean = self.standard_costs()
+        self.check_balances()
+        self.check_capacities()
+        self.check_rules()
+        self.check_costs()
+
+    def check_balances(self) -> None:
+        balance = defaultdict(float)
+        for period, item, origin, destination, q in self.flows:
+            assert q >= -TOL, f"negative flow {origin} -> {destination}"
+            balance[(destination, item, period)] += q
+            balance[(origin, item, period)] -= q
+        for (site, item, period), p in self.produced.items():
+            balance[(site, item, period)] += p
+            for inp, q in self.recipe(site, item):
+                balance[(site, inp, period)] -= q * p
+        for key, d in self.demand().items():
+            balance[key] -= d
+        for key, residual in balance.items():
+            assert abs(residual) <= TOL * self.scale, f"balance of {key} is off by {residual}"
+
+    def check_capacities(self) -> None:
+        for key, p in self.produced.items():
+            option = self.options[key]
+            assert p >= -TOL, f"negative production {key}"
+            if not pd.isna(option.capacity):
+                assert p <= option.capacity + TOL * self.scale, f"{key} produces {p} > capacity {option.capacity}"
+            if not pd.isna(option.min_quantity) and option.min_quantity > 0:
+                assert p <= TOL * self.scale or p >= option.min_quantity - TOL * self.scale, f"{key} below minimum"
+        on_lane, on_pair, inbound = defaultdict(float), defaultdict(float), defaultdict(float)
+        for period, item, origin, destination, q in self.flows:
+            on_lane[(origin, destination, item, period)] += q
+            on_pair[(origin, destination, period)] += q
+            inbound[(destination, period)] += q
+        for lane in self.network.lanes.itertuples():
+            if pd.isna(lane.capacity):
+                continue
+            for period in self.periods:
+                used = on_pair[(lane.origin, lane.destination, period)] if pd.isna(lane.item) \
+                    else on_lane[(lane.origin, lane.destination, lane.item, period)]
+                assert used <= lane.capacity + TOL * self.scale, f"Lanes row {lane.row} over capacity in {period}"
+        for site in self.network.sites.values():
+            if site.throughput is not None:
+                for period in self.periods:
+                    assert inbound[(site.id, period)] <= site.throughput + TOL * self.scale, f"{site.id} throughput"
+
+    def share_rows(self, rule) -> dict:
+        """(period, destination) -> (from flow, total flow) of a share rule, weighted by its basis."""
+        rows = defaultdict(lambda: [0.0, 0.0])
+        for period in rule.periods(self.periods):
+            if rule.scope == "total":
+                rows[(period, "(all)")]
+        for period, item, origin, destination, q in self.flows:
+            if item not in rule.items or destination not in rule.to_sites or \
+                    (rule.period is not None and rule.period != period):
+                continue
+            w = self.value(origin, item, period) if rule.basis == "value" else 1.0
+            key = (period, destination if rule.scope == "each_destination" else "(all)")
+            rows[key][1] += w * q
+            if origin in rule.from_sites:
+                rows[key][0] += w * q
+        return rows
+
+    def holds(self, rule, selected: float, total: float) -> bool:
+        if total <= TOL * self.scale:
+            return True
+        share = selected / total
+        return share >= rule.value - 1e-6 if rule.type == "min_share" else share <= rule.value + 1e-6
+
+    def check_rules(self) -> None:
+        compliance = self.result.compliance
+        conditional = {r.requires for r in self.policy.rules if r.type == "threshold_credit"}
+        for rule in self.policy.rules:
+            reported = compliance[compliance["rule_row"] == rule.row] if len(compliance) else compliance
+            if rule.type in ("min_share", "max_share"):
+                rows = self.share_rows(rule)
+                for (period, destination), (selected, total) in rows.items():
+                    if rule.row not in conditional:
+                        assert self.holds(rule, selected, total), f"Policies row {rule.row} fails in {period}"
+                    line = reported[(reported["period"] == period) & (reported["destination"] == destination)]
+                    if len(line):
+                        assert close(float(line.iloc[0]["from_flow"]), selected, self.scale), rule.row
+                        assert close(float(line.iloc[0]["total_flow"]), total, self.scale), rule.row
+            elif rule.type == "exclude":
+                banned = sum(q for period, item, o, d, q in self.flows if self.matches(rule, o, d, item, period))
+                assert banned <= TOL * self.scale, f"Policies row {rule.row}: {banned} from excluded sites"
+            elif rule.type in ("max_suppliers", "single_source", "min_suppliers"):
+                self.check_count(rule, reported)
+
+    def check_count(self, rule, reported) -> None:
+        delivered, inbound = defaultdict(float), defaultdict(float)
+        for period, item, origin, destination, q in self.flows:
+            if item in rule.items and destination in rule.to_sites and (rule.period in (None, period)):
+                inbound[(destination, period)] += q
+                if origin in rule.from_sites:
+                    delivered[(origin, destination, period)] += q
+        counted = defaultdict(int)
+        for (_origin, destination, period), q in delivered.items():
+            share_needed = 0.01 * inbound[(destination, period)] if rule.type == "min_suppliers" else 0.0
+            if q > 1e-9 and q >= share_needed - 1e-9 * max(1.0, inbound[(destination, period)]):
+                counted[(destination, period)] += 1
+        for (destination, period), total in inbound.items():
+            n = counted[(destination, period)]
+            if rule.type == "min_suppliers":
+                assert total <= TOL or n >= rule.value, f"Policies row {rule.row}: {n} suppliers into {destination}"
+            else:
+                assert n <= rule.value, f"Policies row {rule.row}: {n} suppliers into {destination}"
+            line = reported[(reported["period"] == period) & (reported["destination"] == destination)]
+            assert len(line) and line.iloc[0]["from_flow"] == n, f"Policies row {rule.row} reports another count"
+
+    def earned_threshold_credits(self) -> float:
+        demand = self.demand()
+        earned = 0.0
+        rules = {r.row: r for r in self.policy.rules}
+        for credit in (r for r in self.policy.rules if r.type == "threshold_credit"):
+            required = rules[credit.requires]
+            rows = self.share_rows(required)
+            for site, item, period in demand:
+                if item not in credit.items or site not in credit.to_sites or credit.period not in (None, period):
+                    continue
+                if required.period not in (None, period):
+                    continue
+                if required.scope == "each_destination":
+                    if site not in required.to_sites:
+                        continue
+                    selected, total = rows.get((period, site), (0.0, 0.0))
+                else:
+                    selected, total = rows.get((period, "(all)"), (0.0, 0.0))
+                if self.holds(required, selected, total):
+                    earned += float(credit.value) * demand[(site, item, period)]
+        return earned
+
+    def check_costs(self) -> None:
+        parts = defaultdict(float)
+        for (site, item, period), p in self.produced.items():
+            option = self.options[(site, item, period)]
+            parts["supply"] += p * option.unit_cost
+            if p > TOL * self.scale and not pd.isna(option.fixed_cost):
+                parts["fixed"] += option.fixed_cost
+        for period, item, origin, destination, q in self.flows:
+            parts["transport"] += q * self.lane_cost(origin, destination, item)
+            parts["tariffs"] += q * self.tariff_rate(origin, destination, item, period) * self.value(origin, item,
+                                                                                                  period)
+            parts["credits"] -= q * self.credit(origin, destination, item, period)
+        parts["credits"] -= self.earned_threshold_credits()
+        costs = self.result.costs
+        scale = max(1.0, *map(abs, parts.values()))
+        for part, value in parts.items():
+            assert close(costs[part], value, scale), f"cost part {part}: reported {costs[part]}, recomputed {value}"
+        assert close(self.result.total_cost, sum(parts.values()), scale), "total cost"
+
+
+def check_plan(result) -> None:
+    """Assert that a solved plan holds every balance, capacity, rule and cost of the contract."""
+    if result.has_plan and result.formulation is not None:
+        PlanCheck(result).check()
