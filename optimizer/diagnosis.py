@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from models.network import IMPLICIT_PERIOD
+from optimizer.direct import arrays_from
 from optimizer.formulation import Formulation, table
-from optimizer.highs_direct import LinearArrays, arrays_from, solve_arrays
+from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.rules import RuleTerms
 
 TOLERANCE = 1e-6

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import optimizer.api as api
 from optimizer import load_workbook, solve, write_workbook
+from optimizer.backend import SolverOptions, solve_formulation
 
 _counter = itertools.count()
 
@@ -39,10 +42,6 @@ def both_materialisations(monkeypatch):
     """Differential check on every solve of the suite: a HiGHS solve is run through both
     materialisations (PuLP objects and arrays passed straight to highspy), which must agree on the
     status and on the cost to 1e-9 relative. Runs in this process only (not in spawned workers)."""
-    from dataclasses import replace
-
-    import optimizer.api as api
-    from optimizer.backend import SolverOptions, solve_formulation
 
     def differential(formulation, options=None):
         options = options or SolverOptions()
