@@ -169,7 +169,7 @@ class _HighsFromOptions(pulp.HiGHS):
         super().__init__(msg=options.verbose)
         self.options = options
 
-    def createAndConfigureSolver(self, lp):  # noqa: N802 (PuLP's name)
+    def createAndConfigureSolver(self, lp):  # PuLP's hook, called before it builds the model
         lp.solverModel = highs.new_highs(self.options)
 
 
@@ -215,9 +215,10 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
     return _solve_pulp(formulation, options, solver, output)
 
 
-def _take(output: SolverOutput, formulation: Formulation, back: highs.Readback, values, duals, reduced_costs,
-          row_positions) -> SolverOutput:
-    """Fill ``output`` from HiGHS's read-back and the plan and prices mapped to the formulation."""
+def _take(output: SolverOutput, formulation: Formulation, back: highs.Readback, values=None, duals=None,
+          reduced_costs=None, row_positions=None) -> SolverOutput:
+    """Fill ``output`` from HiGHS's read-back and the plan and prices mapped to the formulation (None
+    without a plan)."""
     output.status = back.status
     if values is None:
         return output
@@ -255,7 +256,7 @@ def _read_highs(model: PulpModel, formulation: Formulation, output: SolverOutput
             for block, constraints in model.constraints.items()}
     back = highs.read_back(model.problem.solverModel, columns[formulation.integer])
     if back.values is None:
-        return _take(output, formulation, back, None, None, None, None)
+        return _take(output, formulation, back)
     duals = {block: _by_row(back.row_duals, positions) for block, positions in rows.items()}
     return _take(output, formulation, back, back.values[columns], duals, back.col_duals[columns], rows)
 
