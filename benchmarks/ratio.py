@@ -10,7 +10,7 @@ three items, tariffs, share rules), then three child processes run, each measure
    hand-over, solve, read back, sensitivity, write); wall time, peak RSS, and the stage times the
    command reports in ``stats``.
 2. ``export``: the identical LP that the direct backend passes to HiGHS (the formulation's arrays with
-   the production columns of pure suppliers substituted out, see ``optimizer.highs_direct``), saved
+   the production columns of pure suppliers substituted out, see ``optimizer.direct``), saved
    as numpy arrays; not timed.
 3. ``highs``: a process that loads those arrays, passes them to highspy in one ``passModel`` call and
    solves; the time of passModel + run and the process's peak RSS are HiGHS alone.
@@ -56,8 +56,8 @@ def export_lp(workbook: Path, policy: str, target: Path) -> dict:
     import numpy as np
 
     from optimizer import load_workbook
+    from optimizer.direct import arrays_from, substitute_production
     from optimizer.formulation import build_formulation
-    from optimizer.highs_direct import arrays_from, substitute_production
 
     formulation = build_formulation(load_workbook(workbook), policy)
     full = arrays_from(formulation)

@@ -2,24 +2,29 @@
 
 Two materialisations give the same model: PuLP objects (the default below DIRECT_THRESHOLD
 variables, and whenever CBC, ``--write-lp`` or inspection needs PuLP), or the blocks' arrays passed
-straight to highspy (large HiGHS models). Values, duals and reduced costs are read back by
-position into arrays aligned with the formulation's tables, never by parsing PuLP names. HiGHS's
-right-hand-side ranges are read once after the solve (``SolverOutput.row_ranges``); the direct
-backend then frees the solved model, whose memory large runs need for writing the plan.
+straight to highspy (``optimizer.direct``: large HiGHS models). Either way a HiGHS solve is read
+through the shared layer ``optimizer.highs`` (status, MIP gap, fixed-LP prices, ranges); a CBC solve
+through PuLP. Values, duals and reduced costs come back by position into arrays aligned with the
+formulation's tables, never by parsing PuLP names. ``check_solver`` is the one place a solver name
+is validated.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pulp
 
+from optimizer import highs
+from optimizer.direct import solve_direct
 from optimizer.formulation import ConstraintBlock, Formulation
+from optimizer.options import DEFAULT_MIP_GAP, SolverOptions, mip_rel_gap
+
+__all__ = ["BACKENDS", "DEFAULT_MIP_GAP", "DIRECT_THRESHOLD", "SOLVERS", "PulpModel", "SolverOptions",
+           "SolverOutput", "SolverUnavailable", "check_solver", "choose_backend", "empty_violated_rows",
+           "materialize", "solve_formulation", "write_model"]
 
 SOLVERS = ("highs", "cbc")
 _PULP_SENSE = {"==": pulp.LpConstraintEQ, "<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE}
@@ -33,20 +38,14 @@ class SolverUnavailable(RuntimeError):
 #: PuLP's object model costs several times the solve there. Below it, PuLP is the modelling layer.
 DIRECT_THRESHOLD = 100_000
 BACKENDS = ("auto", "pulp", "direct")
-#: Relative MIP gap when none is given: prove the optimum (analysts compare costs to the cent).
-DEFAULT_MIP_GAP = 1e-9
 
 
-@dataclass
-class SolverOptions:
-    """How to solve: which solver, limits, which materialisation, and whether to show the log."""
-
-    solver: str = "highs"
-    time_limit: float | None = None
-    mip_gap: float | None = None
-    threads: int | None = None
-    verbose: bool = False
-    backend: str = "auto"  # auto | pulp (PuLP objects) | direct (arrays to highspy; HiGHS only)
+def check_solver(name: str) -> str:
+    """The solver's name in lower case if it is one of ``SOLVERS``; else SolverUnavailable naming the
+    choices. The one place a solver name is validated (the CLI, ``choose_backend``, the PuLP solver factory)."""
+    if name.lower() not in SOLVERS:
+        raise SolverUnavailable(f"unknown solver {name!r}; choose one of: {', '.join(SOLVERS)}")
+    return name.lower()
 
 
 @dataclass
@@ -110,11 +109,12 @@ def choose_backend(formulation: Formulation, options: SolverOptions) -> str:
     backend = options.backend.lower()
     if backend not in BACKENDS:
         raise SolverUnavailable(f"unknown backend {options.backend!r}; choose one of: {', '.join(BACKENDS)}")
-    if backend == "direct" and options.solver.lower() != "highs":
+    solver = check_solver(options.solver)
+    if backend == "direct" and solver != "highs":
         raise SolverUnavailable("the direct backend passes arrays to HiGHS; use --solver highs or the PuLP backend")
     if backend == "auto":
         large = formulation.n_variables >= DIRECT_THRESHOLD
-        return "direct" if large and options.solver.lower() == "highs" else "pulp"
+        return "direct" if large and solver == "highs" else "pulp"
     return backend
 
 
@@ -162,63 +162,38 @@ def materialize(formulation: Formulation) -> PulpModel:
     return model
 
 
-def _gap(options: SolverOptions) -> float:
-    return DEFAULT_MIP_GAP if options.mip_gap is None else float(options.mip_gap)
+class _HighsFromOptions(pulp.HiGHS):
+    """PuLP's HiGHS interface, with the instance created and configured by ``optimizer.highs``."""
+
+    def __init__(self, options: SolverOptions):
+        super().__init__(msg=options.verbose)
+        self.options = options
+
+    def createAndConfigureSolver(self, lp):  # PuLP's hook, called before it builds the model
+        lp.solverModel = highs.new_highs(self.options)
 
 
 def _pulp_solver(options: SolverOptions):
-    name = options.solver.lower()
+    """The PuLP solver for ``options``: HiGHS configured by ``optimizer.highs``, or CBC with the same
+    time limit, relative MIP gap and threads."""
+    name = check_solver(options.solver)
     if name == "highs":
-        solver = pulp.HiGHS(msg=options.verbose, timeLimit=options.time_limit,
-                            gapRel=_gap(options), threads=options.threads)
-    elif name == "cbc":
-        solver = pulp.PULP_CBC_CMD(msg=options.verbose, timeLimit=options.time_limit,
-                                   gapRel=_gap(options), threads=options.threads)
+        solver = _HighsFromOptions(options)
     else:
-        raise SolverUnavailable(f"unknown solver {options.solver!r}; choose one of: {', '.join(SOLVERS)}")
+        solver = pulp.PULP_CBC_CMD(msg=options.verbose, timeLimit=options.time_limit,
+                                   gapRel=mip_rel_gap(options), threads=options.threads)
     if not solver.available():
         other = "cbc" if name == "highs" else "highs"
         raise SolverUnavailable(f"solver {name!r} is not available on this machine; try --solver {other}")
     return solver
 
 
-@contextlib.contextmanager
-def _quiet(enabled: bool):
-    """Silence output written straight to the stdout file descriptor (HiGHS prints a banner)."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _status(problem: pulp.LpProblem, solver_name: str) -> str:
-    """Our status word; a time limit is 'time_limit' whether or not a plan was found."""
-    if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
-        return _highs_status(problem.solverModel)
-    if problem.status == pulp.LpStatusOptimal:
-        return "optimal" if problem.sol_status == pulp.LpSolutionOptimal else "time_limit"
-    if problem.status == pulp.LpStatusInfeasible:
-        return "infeasible"
-    if problem.status == pulp.LpStatusUnbounded:
-        return "unbounded"
-    return "time_limit" if problem.status == pulp.LpStatusNotSolved else "error"
-
-
 def solve_formulation(formulation: Formulation, options: SolverOptions | None = None) -> SolverOutput:
     """Materialise (PuLP objects, or arrays straight to highspy for large models) and solve; values,
     duals and reduced costs come back as arrays in the formulation's order."""
     options = options or SolverOptions()
-    name = options.solver.lower()
     backend = choose_backend(formulation, options)
+    name = check_solver(options.solver)
     solver = _pulp_solver(options) if backend == "pulp" else None
     output = SolverOutput(status="error", solver=name, backend=backend, is_mip=formulation.is_mip)
     unmet = empty_violated_rows(formulation)
@@ -232,11 +207,26 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         output.reduced_costs = np.zeros(0)
         return output
     if backend == "direct":
-        _return_freed_memory()  # what reading and formulating freed, before the solver's peak
-        output = _solve_direct(formulation, options, output)
-        _return_freed_memory()
-        return output
+        solved = solve_direct(formulation, options)
+        output.seconds_build, output.seconds_solve = solved.seconds_build, solved.seconds_solve
+        output.seconds_solver_run = solved.seconds_solver_run
+        return _take(output, formulation, solved.readback, solved.values, solved.duals, solved.reduced_costs,
+                     solved.row_positions)
     return _solve_pulp(formulation, options, solver, output)
+
+
+def _take(output: SolverOutput, formulation: Formulation, back: highs.Readback, values=None, duals=None,
+          reduced_costs=None, row_positions=None) -> SolverOutput:
+    """Fill ``output`` from HiGHS's read-back and the plan and prices mapped to the formulation (None
+    without a plan)."""
+    output.status = back.status
+    if values is None:
+        return output
+    output.values, output.objective = values, float(formulation.objective @ values)
+    output.mip_gap, output.best_bound, output.duals_from = back.mip_gap, back.best_bound, back.duals_from
+    output.duals, output.reduced_costs, output.row_positions = duals, reduced_costs, row_positions
+    output.row_ranges, output.ranging_note = back.row_ranges, back.ranging_note
+    return output
 
 
 def _solve_pulp(formulation: Formulation, options: SolverOptions, solver, output: SolverOutput) -> SolverOutput:
@@ -246,185 +236,93 @@ def _solve_pulp(formulation: Formulation, options: SolverOptions, solver, output
     built = time.perf_counter()
     output.model, output.seconds_build = model, built - started
     try:
-        with _quiet(not options.verbose):
+        with highs.quiet(not options.verbose):
             model.problem.solve(solver)
     except pulp.PulpSolverError as exc:
         other = "cbc" if name == "highs" else "highs"
         output.message = f"solver {name} failed: {exc}; try the other solver (--solver {other})"
         return output
     output.seconds_solve = time.perf_counter() - built
-    output.status = _status(model.problem, name)
-    if not _has_solution(model.problem, name, output.status):
+    if name == "highs":
+        return _read_highs(model, formulation, output)
+    return _read_cbc(model, formulation, solver, options, output)
+
+
+def _read_highs(model: PulpModel, formulation: Formulation, output: SolverOutput) -> SolverOutput:
+    """Read the instance PuLP solved through the shared layer: PuLP put every variable in HiGHS
+    column ``var.index`` and every added constraint in row ``constraint.index``."""
+    columns = np.array([v.index for v in model.variables], dtype=np.int64)
+    rows = {block: np.array([-1 if c is None else c.index for c in constraints], dtype=np.int64)
+            for block, constraints in model.constraints.items()}
+    back = highs.read_back(model.problem.solverModel, columns[formulation.integer])
+    if back.values is None:
+        return _take(output, formulation, back)
+    duals = {block: _by_row(back.row_duals, positions) for block, positions in rows.items()}
+    return _take(output, formulation, back, back.values[columns], duals, back.col_duals[columns], rows)
+
+
+def _by_row(row_values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``row_values`` at ``positions``; 0 where a row was not added (-1: no variable, satisfied)."""
+    out = np.zeros(len(positions))
+    present = positions >= 0
+    out[present] = row_values[positions[present]]
+    return out
+
+
+def _read_cbc(model: PulpModel, formulation: Formulation, solver, options: SolverOptions,
+              output: SolverOutput) -> SolverOutput:
+    """CBC's answer as PuLP reads it back (varValue, pi, dj); a MILP's prices from a second CBC run
+    with the discrete choices fixed, under the same options."""
+    output.status = _cbc_status(model.problem)
+    if not _cbc_has_plan(model.problem, output.status):
         return output
     output.values = np.array([v.varValue or 0.0 for v in model.variables])
     output.objective = float(formulation.objective @ output.values)
     if output.is_mip:
-        output.mip_gap, output.best_bound = _mip_quality(model.problem, name, output)
+        output.mip_gap = 0.0 if output.status == "optimal" else None  # CBC through PuLP reports no gap
         try:  # prices of the LP with every discrete choice fixed at the plan's value
-            with _quiet(not options.verbose):
-                _fix_discrete_and_resolve(model, formulation, output.values, options)
+            with highs.quiet(not options.verbose):
+                _fix_discrete_and_resolve(model, formulation, output.values, solver)
             output.duals_from = "fixed_lp"
         except pulp.PulpSolverError:
             output.duals_from = "none"
-    output.duals = _duals(model)
+    output.duals = {block: np.array([(c.pi if c.pi is not None else np.nan) if c is not None else 0.0
+                                     for c in constraints])
+                    for block, constraints in model.constraints.items()}
     output.reduced_costs = np.array([v.dj if v.dj is not None else np.nan for v in model.variables])
-    output.row_positions = {
-        block: np.array([c.index if c is not None and getattr(c, "index", None) is not None else -1
-                         for c in constraints], dtype=np.int64)
-        for block, constraints in model.constraints.items()}
-    _read_ranges(getattr(model.problem, "solverModel", None) if name == "highs" else None, output)
+    output.row_positions = {block: np.full(len(constraints), -1, dtype=np.int64)
+                            for block, constraints in model.constraints.items()}
+    output.ranging_note = highs.ranging_unavailable(output.solver)
     return output
 
 
-def _solve_direct(formulation: Formulation, options: SolverOptions, output: SolverOutput) -> SolverOutput:
-    """Pass the blocks to highspy as arrays: no PuLP objects, the same model and the same plan.
-
-    Production columns that only feed outbound flows are substituted out first (see
-    ``optimizer.highs_direct.Substitution``); values and prices are expanded back to the full model."""
-    import highspy
-
-    from optimizer.highs_direct import arrays_from, load_highs, substitute_production
-
-    started = time.perf_counter()
-    integer = formulation.integer
-    full = arrays_from(formulation)
-    row_offset = full.row_offset
-    lp, substitution = substitute_production(full, formulation, integer)
-    del full  # the reduced copy is what HiGHS needs: the memory peak of large runs is the solve
-    if substitution is not None:
-        integer = integer[substitution.kept_cols]
-    with _quiet(True):
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.verbose))
-    if options.time_limit is not None:
-        h.setOptionValue("time_limit", float(options.time_limit))
-    h.setOptionValue("mip_rel_gap", _gap(options))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
-    load_highs(h, lp, integer)
-    del lp  # HiGHS holds its own copy
-    built = time.perf_counter()
-    h.run()
-    output.seconds_build, output.seconds_solve = built - started, time.perf_counter() - built
-    output.seconds_solver_run = h.getRunTime()
-    output.status = _highs_status(h)
-    info = h.getInfo()
-    if not (output.status == "optimal" or (output.status == "time_limit" and info.primal_solution_status == 2)):
-        return output
-    values = np.asarray(h.getSolution().col_value, dtype=float)
-    output.values = substitution.expand_values(values) if substitution is not None else values
-    output.objective = float(formulation.objective @ output.values)
-    if output.is_mip:
-        output.best_bound = float(info.mip_dual_bound)
-        output.mip_gap = max(0.0, float(info.mip_gap))
-        discrete = np.flatnonzero(integer)
-        fixed = np.round(values[discrete])
-        h.changeColsIntegrality(len(discrete), discrete.astype(np.int32),
-                                np.full(len(discrete), highspy.HighsVarType.kContinuous))
-        h.changeColsBounds(len(discrete), discrete.astype(np.int32), fixed, fixed)
-        h.run()
-        output.duals_from = "fixed_lp" if _highs_status(h) == "optimal" else "none"
-    solution = h.getSolution()
-    row_dual = np.asarray(solution.row_dual, dtype=float)
-    col_dual = np.asarray(solution.col_dual, dtype=float)
-    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
-    if substitution is not None:
-        row_dual = substitution.expand_row_duals(row_dual)
-        col_dual = substitution.expand_col_duals(col_dual)
-        row_map = substitution.row_map
-        output.row_positions = {name: row_map[rows] for name, rows in full_rows.items()}
-    else:
-        output.row_positions = full_rows
-    output.reduced_costs = col_dual
-    output.duals = {name: row_dual[rows] for name, rows in full_rows.items()}
-    _read_ranges(h, output)
-    return output
-
-
-def _return_freed_memory() -> None:
-    """Hand memory freed by the solver back to the operating system (glibc only).
-
-    Reading, formulating and HiGHS free memory in many small blocks that glibc keeps for reuse, so
-    the process would carry each stage's peak into the next; ``malloc_trim`` releases them (at 3e5
-    flows: 33 MiB before the solve, the solver's 420 MiB after it)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _read_ranges(h, output: SolverOutput) -> None:
-    """Keep HiGHS's right-hand-side ranges of the solved LP (or the MILP's fixed LP) as arrays."""
-    if h is None:
-        output.ranging_note = f"ranges not available with {output.solver.upper()} (HiGHS only)"
-        return
-    if output.duals_from == "none" or output.status != "optimal":
-        return
-    status, ranging = h.getRanging()
-    if str(status) != "HighsStatus.kOk":
-        output.ranging_note = "HiGHS could not compute ranges for this model"
-        return
-    output.row_ranges = (np.asarray(ranging.row_bound_dn.value_, dtype=float),
-                         np.asarray(ranging.row_bound_up.value_, dtype=float))
-
-
-def _highs_status(h) -> str:
-    import highspy
-
-    status = h.getModelStatus()
-    kinds = highspy.HighsModelStatus
-    if status == kinds.kOptimal:
-        return "optimal"
-    if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
+def _cbc_status(problem: pulp.LpProblem) -> str:
+    """Our status word from PuLP's; a time limit is 'time_limit' whether or not a plan was found."""
+    if problem.status == pulp.LpStatusOptimal:
+        return "optimal" if problem.sol_status == pulp.LpSolutionOptimal else "time_limit"
+    if problem.status == pulp.LpStatusInfeasible:
         return "infeasible"
-    if status == kinds.kUnbounded:
+    if problem.status == pulp.LpStatusUnbounded:
         return "unbounded"
-    if status in (kinds.kTimeLimit, kinds.kIterationLimit, kinds.kInterrupt):
-        return "time_limit"
-    return "error"
+    return "time_limit" if problem.status == pulp.LpStatusNotSolved else "error"
 
 
-def _duals(model: PulpModel) -> dict[str, np.ndarray]:
-    return {block: np.array([(c.pi if c.pi is not None else np.nan) if c is not None else 0.0
-                             for c in constraints])
-            for block, constraints in model.constraints.items()}
-
-
-def _has_solution(problem: pulp.LpProblem, solver_name: str, status: str) -> bool:
+def _cbc_has_plan(problem: pulp.LpProblem, status: str) -> bool:
     if status == "optimal":
         return True
-    if status != "time_limit":
-        return False
-    if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
-        info = problem.solverModel.getInfo()
-        return info.primal_solution_status == 2  # a feasible plan exists
     # CBC reports 'integer feasible' after a time limit even for an LP without a plan: only a MILP's
     # incumbent is a plan.
-    return problem.sol_status == pulp.LpSolutionIntegerFeasible and problem.isMIP()
+    return status == "time_limit" and problem.sol_status == pulp.LpSolutionIntegerFeasible and problem.isMIP()
 
 
-def _mip_quality(problem: pulp.LpProblem, solver_name: str, output: SolverOutput):
-    """(relative gap, best bound) of a MILP plan, from HiGHS; CBC through PuLP reports neither."""
-    if solver_name == "highs" and getattr(problem, "solverModel", None) is not None:
-        info = problem.solverModel.getInfo()
-        bound = float(info.mip_dual_bound)
-        gap = float(info.mip_gap) if output.status != "optimal" else max(0.0, float(info.mip_gap))
-        return gap, bound
-    return (0.0 if output.status == "optimal" else None), None
-
-
-def _fix_discrete_and_resolve(model: PulpModel, formulation: Formulation, values: np.ndarray,
-                              options: SolverOptions) -> None:
-    """Fix the binaries at the plan's values and re-solve the remaining LP for its duals."""
+def _fix_discrete_and_resolve(model: PulpModel, formulation: Formulation, values: np.ndarray, solver) -> None:
+    """Fix the binaries at the plan's values and re-solve the remaining LP (CBC) for its duals."""
     for variable, value, discrete in zip(model.variables, values, formulation.integer, strict=True):
         if not discrete:
             continue
         fixed = float(round(value))
         variable.lowBound = variable.upBound = fixed
         variable.cat = pulp.LpContinuous
-    solver = pulp.HiGHS(msg=False) if options.solver.lower() == "highs" else pulp.PULP_CBC_CMD(msg=False)
     model.problem.solve(solver)
 
 

@@ -23,7 +23,7 @@ from rich.table import Table
 from models.problems import WorkbookError
 from optimizer.api import peak_memory_mb
 from optimizer.api import solve as solve_network
-from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, write_model
+from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, check_solver, write_model
 from optimizer.report import OutputError, check_output_path, write_plan
 from optimizer.results import SolveResult
 from optimizer.template import write_template
@@ -262,8 +262,10 @@ def _run_many(as_json: bool, label: str, run):
 
 def _check_common(solver: str, time_limit: float | None, workers: int, as_json: bool,
                   mip_gap: float | None = None) -> None:
-    if solver.lower() not in SOLVERS:
-        _fail(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}", as_json)
+    try:
+        check_solver(solver)
+    except SolverUnavailable as exc:
+        _fail(str(exc), as_json)
     if time_limit is not None and time_limit <= 0:
         _fail("--time-limit must be a positive number of seconds", as_json)
     if mip_gap is not None and not 0 <= mip_gap < 1:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optimizer.direct import arrays_from
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period, rows_text, unit_of
-from optimizer.highs_direct import LinearArrays, arrays_from, solve_arrays
+from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.model import Formulation
 from optimizer.rules import Violation
 

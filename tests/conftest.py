@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import optimizer.api as api
 from optimizer import load_workbook, solve, write_workbook
+from optimizer.backend import SolverOptions, solve_formulation
 
 _counter = itertools.count()
 
@@ -38,11 +41,8 @@ def solve_sheets(make_workbook) -> Callable[..., object]:
 def both_materialisations(monkeypatch):
     """Differential check on every solve of the suite: a HiGHS solve is run through both
     materialisations (PuLP objects and arrays passed straight to highspy), which must agree on the
-    status and on the cost to 1e-9 relative. Runs in this process only (not in spawned workers)."""
-    from dataclasses import replace
-
-    import optimizer.api as api
-    from optimizer.backend import SolverOptions, solve_formulation
+    status, on where the prices come from and on the cost to 1e-9 relative. Runs in this process
+    only (not in spawned workers)."""
 
     def differential(formulation, options=None):
         options = options or SolverOptions()
@@ -52,6 +52,7 @@ def both_materialisations(monkeypatch):
             other = solve_formulation(formulation, replace(
                 options, backend="direct" if main.backend == "pulp" else "pulp"))
             assert other.status == main.status, (main.backend, main.status, other.backend, other.status)
+            assert other.duals_from == main.duals_from  # one fix-and-resolve (optimizer.highs) for both
             if main.has_plan:
                 assert other.objective == pytest.approx(main.objective, rel=1e-9, abs=1e-9)
         return main

@@ -8,8 +8,8 @@ import pytest
 
 from optimizer import load_workbook, solve
 from optimizer.backend import SolverOptions, solve_formulation
+from optimizer.direct import arrays_from, substitute_production
 from optimizer.formulation import build_formulation
-from optimizer.highs_direct import arrays_from, substitute_production
 
 US = "United States"
 

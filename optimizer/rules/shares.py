@@ -14,7 +14,7 @@ import pandas as pd
 
 from models.network import RuleSpec
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period, rows_text
-from optimizer.highs_direct import LinearArrays, solve_arrays
+from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.model import Formulation
 from optimizer.rules.base import (
     COMPLIANCE_COLUMNS,

@@ -1,60 +1,30 @@
-"""The formulation's blocks handed straight to highspy as arrays (no PuLP objects); the LP
-relaxation (binaries become [0, 1] columns).
+"""The direct backend: the formulation's blocks handed to HiGHS as arrays, no PuLP objects.
 
-Used where the model is solved many times with small changes (diagnosis: relaxations and best
-achievable shares), so each variant costs one vectorised build. Rows keep the order of the
-blocks; ``LinearArrays.row_offset[name]`` says where each block starts.
+It owns the arrays of a formulation (``arrays_from``: rows in the order of the blocks,
+``LinearArrays.row_offset[name]`` says where each block starts; no column is marked integer, so
+on their own they are the LP relaxation, which diagnosis solves in many variants), the
+substitution of production columns that only feed outbound flows (``Substitution``), and the
+direct solve (``solve_direct``): arrays in, plan and prices expanded back to the full model out,
+with the instance, status, MIP quality, fixed-LP prices and ranges from the shared HiGHS layer
+``optimizer.highs``. ``optimizer.backend`` picks it for HiGHS models from ``DIRECT_THRESHOLD``
+variables, where PuLP's objects would cost several times the solve.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 
+from optimizer import highs
 from optimizer.formulation import Formulation
-
-INF = highspy.kHighsInf
-
-
-@dataclass
-class LinearArrays:
-    """min/max ``cost @ x`` s.t. ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``;
-    A in coordinate form (``row``, ``col``, ``value``)."""
-
-    cost: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    row: np.ndarray
-    col: np.ndarray
-    value: np.ndarray
-    row_offset: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def n_cols(self) -> int:
-        return len(self.cost)
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.row_lower)
-
-    def add_columns(self, cost: np.ndarray, rows: np.ndarray, coefs: np.ndarray) -> np.ndarray:
-        """Append one non-negative column per entry, with a single coefficient in ``rows``; return
-        the new columns' indices (used for slack and shortfall variables)."""
-        start = self.n_cols
-        new = np.arange(start, start + len(rows))
-        self.cost = np.concatenate([self.cost, cost])
-        self.col_lower = np.concatenate([self.col_lower, np.zeros(len(rows))])
-        self.col_upper = np.concatenate([self.col_upper, np.full(len(rows), INF)])
-        self.row = np.concatenate([self.row, rows])
-        self.col = np.concatenate([self.col, new])
-        self.value = np.concatenate([self.value, coefs])
-        return new
+from optimizer.highs import INF, LinearArrays
+from optimizer.options import SolverOptions
 
 
 def arrays_from(formulation: Formulation, blocks: Iterable[str] | None = None) -> LinearArrays:
@@ -208,64 +178,76 @@ def substitute_production(lp: LinearArrays, formulation: Formulation,
 
 
 @dataclass
-class ArraySolution:
-    status: str  # optimal | infeasible | unbounded | error
-    objective: float | None
-    x: np.ndarray | None
-    highs: highspy.Highs
+class DirectSolve:
+    """The direct solve's answer: HiGHS's read-back, with the plan and prices expanded back to the
+    full formulation (production columns and balance rows included)."""
+
+    readback: highs.Readback
+    values: np.ndarray | None = None
+    duals: dict[str, np.ndarray] = field(default_factory=dict)
+    reduced_costs: np.ndarray | None = None
+    #: HiGHS row of every block row (-1 where the row was substituted out).
+    row_positions: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds_build: float = 0.0
+    seconds_solve: float = 0.0
+    seconds_solver_run: float | None = None
 
 
-def load_highs(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
-    """Pass the arrays to ``h`` in one call (column-wise CSC matrix), marking ``integer`` columns.
-    Repeated (row, column) entries are added up, as in the PuLP model."""
-    order = np.lexsort((lp.row, lp.col))
-    row, col, value = lp.row[order], lp.col[order], lp.value[order]
-    repeated = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
-    if repeated.any():
-        first = np.flatnonzero(np.r_[True, ~repeated])
-        row, col, value = row[first], col[first], np.add.reduceat(value, first)
-    starts = np.searchsorted(col, np.arange(lp.n_cols)).astype(np.int32)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
-    model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
-    model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = np.append(starts, len(row)).astype(np.int32)
-    model.a_matrix_.index_ = row.astype(np.int32)
-    model.a_matrix_.value_ = value
-    if integer is not None and integer.any():
-        model.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-                              for flag in integer]
-    h.passModel(model)
+def solve_direct(formulation: Formulation, options: SolverOptions) -> DirectSolve:
+    """Pass the blocks to HiGHS as arrays and solve: the PuLP backend's model and plan, without PuLP.
+
+    Production columns that only feed outbound flows are substituted out first (``Substitution``);
+    values and prices are expanded back to the full model. The memory freed before the solve (by
+    reading and formulating) and after it (by HiGHS) goes back to the operating system."""
+    _return_freed_memory()
+    solved = _solve(formulation, options)
+    _return_freed_memory()  # the solved instance is gone: its memory is what writing the plan needs
+    return solved
 
 
-def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None) -> ArraySolution:
-    """Pass the arrays to a fresh HiGHS instance and solve (the LP relaxation)."""
-    with _silenced():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    load_highs(h, lp)
-    if maximize:
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+def _solve(formulation: Formulation, options: SolverOptions) -> DirectSolve:
+    started = time.perf_counter()
+    integer = formulation.integer
+    full = arrays_from(formulation)
+    row_offset = full.row_offset
+    lp, substitution = substitute_production(full, formulation, integer)
+    del full  # the reduced copy is what HiGHS needs: the memory peak of large runs is the solve
+    if substitution is not None:
+        integer = integer[substitution.kept_cols]
+    h = highs.new_highs(options)
+    highs.load_arrays(h, lp, integer)
+    del lp  # HiGHS holds its own copy
+    built = time.perf_counter()
     h.run()
-    status = h.getModelStatus()
-    kinds = highspy.HighsModelStatus
-    if status == kinds.kOptimal:
-        x = np.asarray(h.getSolution().col_value)
-        return ArraySolution("optimal", float(lp.cost @ x), x, h)
-    if status in (kinds.kInfeasible, kinds.kUnboundedOrInfeasible):
-        return ArraySolution("infeasible", None, None, h)
-    if status == kinds.kUnbounded:
-        return ArraySolution("unbounded", None, None, h)
-    return ArraySolution("error", None, None, h)
+    seconds_solve, seconds_solver_run = time.perf_counter() - built, h.getRunTime()
+    back = highs.read_back(h, np.flatnonzero(integer))
+    solved = DirectSolve(back, seconds_build=built - started, seconds_solve=seconds_solve,
+                         seconds_solver_run=seconds_solver_run)
+    if back.values is None:
+        return solved
+    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
+    row_dual, col_dual = back.row_duals, back.col_duals
+    if substitution is None:
+        solved.values = back.values
+        solved.row_positions = full_rows
+    else:
+        solved.values = substitution.expand_values(back.values)
+        row_dual = substitution.expand_row_duals(row_dual)
+        col_dual = substitution.expand_col_duals(col_dual)
+        row_map = substitution.row_map
+        solved.row_positions = {name: row_map[rows] for name, rows in full_rows.items()}
+    solved.reduced_costs = col_dual
+    solved.duals = {name: row_dual[rows] for name, rows in full_rows.items()}
+    return solved
 
 
-@contextlib.contextmanager
-def _silenced():
-    """highspy prints a banner on stdout when an instance is created."""
-    from optimizer.backend import _quiet
+def _return_freed_memory() -> None:
+    """Hand memory freed by the solver back to the operating system (glibc only).
 
-    with _quiet(True):
-        yield
+    Reading, formulating and HiGHS free memory in many small blocks that glibc keeps for reuse, so
+    the process would carry each stage's peak into the next; ``malloc_trim`` releases them (at 3e5
+    flows: 33 MiB before the solve, the solver's 420 MiB after it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -1,0 +1,241 @@
+"""The HiGHS layer both backends share; the only module that talks to highspy.
+
+It owns, once each: creating an instance configured from ``SolverOptions`` (log, time limit,
+relative MIP gap, threads); what HiGHS's model status means here (optimal, infeasible, unbounded,
+time_limit or error); whether a stopped run left a plan; a MILP plan's gap and best bound; fixing
+the discrete columns at the plan's values and re-solving that LP for prices; reading values, row
+duals, column duals and right-hand-side ranges (``read_back`` runs those steps in order).
+
+The PuLP backend hands it the instance PuLP built and ran (``problem.solverModel``); the direct
+backend (``optimizer.direct``) one it loaded from arrays (``LinearArrays``, ``load_arrays``).
+Everything here is by HiGHS column and row; the backends map that back to the formulation.
+``solve_arrays`` solves the LP relaxation of arrays on a fresh instance (diagnosis's variants).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from optimizer.options import SolverOptions, mip_rel_gap
+
+INF = highspy.kHighsInf
+#: ``info.primal_solution_status`` of a feasible point: after a limit, the run left a plan.
+FEASIBLE = 2
+RANGING_FAILED = "HiGHS could not compute ranges for this model"
+
+_KINDS = highspy.HighsModelStatus
+_STATUS = {_KINDS.kOptimal: "optimal", _KINDS.kInfeasible: "infeasible", _KINDS.kUnboundedOrInfeasible: "infeasible",
+           _KINDS.kUnbounded: "unbounded", _KINDS.kTimeLimit: "time_limit", _KINDS.kIterationLimit: "time_limit",
+           _KINDS.kInterrupt: "time_limit"}
+
+
+def ranging_unavailable(solver: str) -> str:
+    """The note for a plan solved without HiGHS, which alone gives right-hand-side ranges."""
+    return f"ranges not available with {solver.upper()} (HiGHS only)"
+
+
+@contextlib.contextmanager
+def quiet(enabled: bool = True):
+    """Silence output written straight to the stdout file descriptor (HiGHS prints a banner)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(options: SolverOptions) -> highspy.Highs:
+    """A fresh instance configured from ``options``: the log (``verbose``), the time limit of each
+    run, the relative MIP gap (``DEFAULT_MIP_GAP`` when None) and the number of threads."""
+    with quiet(not options.verbose):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    h.setOptionValue("mip_rel_gap", mip_rel_gap(options))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    return h
+
+
+def model_status(h: highspy.Highs) -> str:
+    """optimal | infeasible | unbounded | time_limit | error. Any stop before the end (time or
+    iteration limit, interrupt) is ``time_limit``, whether or not a plan was found (``has_plan``)."""
+    return _STATUS.get(h.getModelStatus(), "error")
+
+
+def has_plan(h: highspy.Highs, status: str) -> bool:
+    """True when the last run left a feasible plan: always when optimal, after a limit only if found."""
+    return status == "optimal" or (status == "time_limit" and h.getInfo().primal_solution_status == FEASIBLE)
+
+
+def mip_quality(h: highspy.Highs) -> tuple[float, float]:
+    """(relative gap, best bound) of the MILP just run: 0 gap when proven optimal."""
+    info = h.getInfo()
+    return max(0.0, float(info.mip_gap)), float(info.mip_dual_bound)
+
+
+def fix_and_resolve(h: highspy.Highs, columns: np.ndarray, values: np.ndarray) -> str:
+    """Fix ``columns`` (the discrete decisions) at ``values`` rounded, as continuous columns, and
+    re-run: the LP of the plan's discrete choices, whose duals price the plan. The instance keeps its
+    options (time limit, gap, threads). The LP is solved from scratch, as a freshly built model would
+    be: the search's last state does not pick among a degenerate LP's equally valid prices. Returns
+    that LP's status."""
+    columns = np.asarray(columns, dtype=np.int32)
+    fixed = np.round(np.asarray(values, dtype=float))
+    h.changeColsIntegrality(len(columns), columns, np.full(len(columns), highspy.HighsVarType.kContinuous))
+    h.changeColsBounds(len(columns), columns, fixed, fixed)
+    h.clearSolver()
+    h.run()
+    return model_status(h)
+
+
+def solution(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(column values, row duals, column duals = reduced costs) of the last run."""
+    s = h.getSolution()
+    return (np.asarray(s.col_value, dtype=float), np.asarray(s.row_dual, dtype=float),
+            np.asarray(s.col_dual, dtype=float))
+
+
+def row_ranges(h: highspy.Highs) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+    """HiGHS's ranging of the right-hand sides of an optimal LP, by row: ((low, high), "") or
+    (None, the note that says why there are none)."""
+    status, ranging = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return None, RANGING_FAILED
+    return (np.asarray(ranging.row_bound_dn.value_, dtype=float),
+            np.asarray(ranging.row_bound_up.value_, dtype=float)), ""
+
+
+@dataclass
+class Readback:
+    """What a run says, by HiGHS column and row; ``values`` is None when there is no plan."""
+
+    status: str
+    values: np.ndarray | None = None  # the plan (of the MILP, before its discrete choices were fixed)
+    row_duals: np.ndarray | None = None
+    col_duals: np.ndarray | None = None
+    mip_gap: float | None = None
+    best_bound: float | None = None
+    duals_from: str = "lp"  # "lp", "fixed_lp" (MILP with its discrete choices fixed) or "none"
+    row_ranges: tuple[np.ndarray, np.ndarray] | None = None
+    ranging_note: str = ""
+
+
+def read_back(h: highspy.Highs, discrete: np.ndarray) -> Readback:
+    """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
+
+    ``discrete``: the HiGHS columns of the discrete decisions (empty for an LP). A MILP's plan has
+    them fixed at its values and the LP re-solved on the same instance (``fix_and_resolve``): the
+    duals, reduced costs and ranges are then that LP's (``duals_from`` "fixed_lp", or "none" when
+    it did not solve). Ranges are read for an optimal plan with prices only."""
+    out = Readback(model_status(h))
+    if not has_plan(h, out.status):
+        return out
+    out.values, out.row_duals, out.col_duals = solution(h)
+    if len(discrete):
+        out.mip_gap, out.best_bound = mip_quality(h)
+        resolved = fix_and_resolve(h, discrete, out.values[discrete])
+        out.duals_from = "fixed_lp" if resolved == "optimal" else "none"
+        _, out.row_duals, out.col_duals = solution(h)
+    if out.status == "optimal" and out.duals_from != "none":
+        out.row_ranges, out.ranging_note = row_ranges(h)
+    return out
+
+
+@dataclass
+class LinearArrays:
+    """min/max ``cost @ x`` s.t. ``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``;
+    A in coordinate form (``row``, ``col``, ``value``). ``row_offset[name]`` is where each
+    formulation block starts (``optimizer.direct.arrays_from``)."""
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+    row_offset: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.cost)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+    def add_columns(self, cost: np.ndarray, rows: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+        """Append one non-negative column per entry, with a single coefficient in ``rows``; return
+        the new columns' indices (used for slack and shortfall variables)."""
+        start = self.n_cols
+        new = np.arange(start, start + len(rows))
+        self.cost = np.concatenate([self.cost, cost])
+        self.col_lower = np.concatenate([self.col_lower, np.zeros(len(rows))])
+        self.col_upper = np.concatenate([self.col_upper, np.full(len(rows), INF)])
+        self.row = np.concatenate([self.row, rows])
+        self.col = np.concatenate([self.col, new])
+        self.value = np.concatenate([self.value, coefs])
+        return new
+
+
+def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
+    """Pass the arrays to ``h`` in one call (column-wise CSC matrix), marking ``integer`` columns.
+    Repeated (row, column) entries are added up, as in the PuLP model."""
+    order = np.lexsort((lp.row, lp.col))
+    row, col, value = lp.row[order], lp.col[order], lp.value[order]
+    repeated = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    if repeated.any():
+        first = np.flatnonzero(np.r_[True, ~repeated])
+        row, col, value = row[first], col[first], np.add.reduceat(value, first)
+    starts = np.searchsorted(col, np.arange(lp.n_cols)).astype(np.int32)
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
+    model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = np.append(starts, len(row)).astype(np.int32)
+    model.a_matrix_.index_ = row.astype(np.int32)
+    model.a_matrix_.value_ = value
+    if integer is not None and integer.any():
+        model.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                              for flag in integer]
+    h.passModel(model)
+
+
+@dataclass
+class ArraySolution:
+    status: str  # optimal | infeasible | unbounded | time_limit | error
+    objective: float | None
+    x: np.ndarray | None
+    highs: highspy.Highs
+
+
+def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None) -> ArraySolution:
+    """Pass the arrays to a fresh HiGHS instance and solve (the LP relaxation: no column is integer)."""
+    h = new_highs(SolverOptions(time_limit=time_limit))
+    load_arrays(h, lp)
+    if maximize:
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    h.run()
+    status = model_status(h)
+    if status != "optimal":
+        return ArraySolution(status, None, None, h)
+    x = np.asarray(h.getSolution().col_value)
+    return ArraySolution("optimal", float(lp.cost @ x), x, h)
