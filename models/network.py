@@ -22,6 +22,8 @@ from models.rows import (
     BomRow,
     DemandRow,
     GroupRow,
+    InventoryRow,
+    InvestmentRow,
     ItemRow,
     LaneRow,
     PeriodRow,
@@ -144,6 +146,23 @@ class Network:
     policies: dict[str, PolicySet]
     source: str | None = None
     warnings: tuple[str, ...] = ()
+    #: Each period's discount factor (Periods.discount_factor; 1 where none is given).
+    discount: tuple[float, ...] = ()
+    #: Investment options, one row per (option, period), and stocking (site, item) pairs, one row per period.
+    investments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inventory: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __post_init__(self) -> None:
+        if not self.discount:
+            object.__setattr__(self, "discount", (1.0,) * len(self.periods))
+        for name in ("investments", "inventory"):
+            if not len(getattr(self, name).columns):
+                object.__setattr__(self, name, _per_period(name.capitalize(), [], [], 3 - (name == "inventory")))
+
+    def discount_of(self, periods) -> np.ndarray:
+        """The discount factor of each period in ``periods`` (a column of period names)."""
+        factor = dict(zip(self.periods, self.discount, strict=True))
+        return pd.Series(periods, dtype=object).map(factor).to_numpy(dtype=float)
 
     def with_warnings(self, warnings: Iterable[str]) -> Network:
         """The same network with ``warnings`` added."""
@@ -296,12 +315,13 @@ def _resolve_periods(rows: dict[type, list], out: _Collector) -> tuple[list[str]
     return periods, {p.lower(): p for p in periods}
 
 
-def _period(value: str | None, lookup: dict[str, str], sheet: str, row: int, out: _Collector) -> str | None:
+def _period(value: str | None, lookup: dict[str, str], sheet: str, row: int, out: _Collector,
+            column: str = "period") -> str | None:
     if value is None:
         return None
     found = lookup.get(value.lower())
     if found is None:
-        out.add(sheet, row, "period", f"{describe(value)} is not a period in Periods", value)
+        out.add(sheet, row, column, f"{describe(value)} is not a period in Periods", value)
     return found
 
 
@@ -338,6 +358,8 @@ def sheet_table(sheet: str, records: list[dict]) -> pd.DataFrame:
         values = [r[column.field] for r in records]
         if column.kind in _NUMERIC_KINDS:
             series = pd.Series(np.array([np.nan if v is None else v for v in values], dtype=float))
+        elif column.kind == "flag":
+            series = pd.Series([bool(v) if v is not None else bool(column.default) for v in values], dtype=bool)
         else:
             series = pd.Series(values, dtype=object)
         if column.default is not None:
@@ -418,7 +440,14 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
             period=_period(r.period, period_lookup, "Tariffs", r.row, out),
             rate=r.rate, row=r.row))
 
-    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref, set(supply["item"]), out)
+    investments = _build_investments(rows.get(InvestmentRow, []), site_ref, item_ref, periods, period_lookup,
+                                     supply, out)
+    inventory = _build_inventory(rows.get(InventoryRow, []), site_ref, item_ref, periods, out)
+    stocked = set(inventory.loc[inventory["initial"] > 0, "item"]) if len(inventory) else set()
+    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref,
+                     set(supply["item"]) | set(investments["item"]) | stocked, out)
+    declared = {r.period.lower(): r.discount_factor for r in rows.get(PeriodRow, [])}
+    discount = tuple(float(declared.get(p.lower()) or 1.0) for p in periods)
 
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
@@ -443,7 +472,73 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
         raise WorkbookError(out.problems)
     return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
                    supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
-                   policies=policies, source=source, warnings=tuple(out.warnings))
+                   policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
+                   investments=investments, inventory=inventory)
+
+
+def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
+    """The table of ``sheet`` with one row per kept row and period: ``period`` after the first ``keys``
+    columns."""
+    table = sheet_table(sheet, [dict(r) for r in kept for _ in periods])
+    table.insert(keys, "period", pd.Series(list(periods) * len(kept), dtype=object))
+    return table
+
+
+def _build_investments(rows: list, site_ref, item_ref, periods: list[str], period_lookup: dict[str, str],
+                       supply: pd.DataFrame, out: _Collector) -> pd.DataFrame:
+    """One row per (option, period); ``earliest``/``latest`` resolved (blank: first/last period)."""
+    kept = []
+    names: dict[str, int] = {}
+    supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True))
+    for r in rows:
+        site, item = site_ref(r.site, "Investments", r.row, "site"), item_ref(r.item, "Investments", r.row)
+        earliest = _period(r.earliest, period_lookup, "Investments", r.row, out, "earliest") or periods[0]
+        latest = _period(r.latest, period_lookup, "Investments", r.row, out, "latest") or periods[-1]
+        problems = len(out.problems)
+        if r.option.lower() in names:
+            out.add("Investments", r.row, "option",
+                    f"duplicate of Investments row {names[r.option.lower()]} ({describe(r.option)})", r.option)
+        names.setdefault(r.option.lower(), r.row)
+        if periods.index(earliest) > periods.index(latest):
+            out.add("Investments", r.row, "latest", f"{describe(latest)} is before earliest {describe(earliest)}",
+                    latest)
+        if r.lead_time is not None and not float(r.lead_time).is_integer():
+            out.add("Investments", r.row, "lead_time", f"{describe(r.lead_time)}: expected a whole number of periods",
+                    r.lead_time)
+        if len(out.problems) > problems or not site or not item:
+            continue
+        lead = int(r.lead_time or 0)
+        first = periods.index(earliest) + lead
+        if r.unit_cost is None:
+            missing = [p for p in periods[first:] if (site, item, p) not in supplied]
+            if missing:
+                out.add("Investments", r.row, "unit_cost",
+                        f"a unit_cost is required: {site} has no Supply row for {item} in {missing[0]}, when the "
+                        "option can be available", None)
+                continue
+        kept.append(r.model_copy(update={"site": site, "item": item, "earliest": earliest, "latest": latest}))
+    return _per_period("Investments", kept, periods, 3)
+
+
+def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: _Collector) -> pd.DataFrame:
+    """One row per (site, item, period) that carries stock."""
+    kept = []
+    seen: dict[tuple[str, str], int] = {}
+    for r in rows:
+        site, item = site_ref(r.site, "Inventory", r.row, "site"), item_ref(r.item, "Inventory", r.row)
+        if not site or not item:
+            continue
+        if (site, item) in seen:
+            out.add("Inventory", r.row, "item",
+                    f"duplicate of Inventory row {seen[(site, item)]} (same site and item)", r.item)
+            continue
+        seen[(site, item)] = r.row
+        if r.capacity is not None and (r.final or 0.0) > r.capacity:
+            out.add("Inventory", r.row, "final", f"{describe(r.final)} is above the capacity {describe(r.capacity)}",
+                    r.final)
+            continue
+        kept.append(r.model_copy(update={"site": site, "item": item}))
+    return _per_period("Inventory", kept, periods, 2)
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: _Collector) -> str:

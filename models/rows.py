@@ -82,7 +82,21 @@ def _positive(value: Any) -> Any:
     return number
 
 
+_TRUE, _FALSE = frozenset({"true", "yes", "1", "y"}), frozenset({"false", "no", "0", "n"})
+
+
+def _as_flag(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("expected TRUE or FALSE")
+
+
 Text = Annotated[str, BeforeValidator(as_text)]
+Flag = Annotated[bool, BeforeValidator(_as_flag)]
 Period = Annotated[str, BeforeValidator(_as_period)]
 NonNegative = Annotated[float, BeforeValidator(_non_negative)]
 Positive = Annotated[float, BeforeValidator(_positive)]
@@ -109,7 +123,8 @@ class SheetRow(BaseModel):
 
 
 #: The annotated type of each kind of cell (``models.schema.KINDS``).
-CELL_TYPES = {"text": Text, "period": Period, "number": Number, "non_negative": NonNegative, "positive": Positive}
+CELL_TYPES = {"text": Text, "period": Period, "number": Number, "non_negative": NonNegative, "positive": Positive,
+              "flag": Flag}
 
 
 def row_model(sheet: Sheet) -> type[SheetRow]:
@@ -130,7 +145,7 @@ SHEET_MODELS: tuple[type[SheetRow], ...] = tuple(ROW_MODELS.values())
 SiteRow, GroupRow, ItemRow = ROW_MODELS["Sites"], ROW_MODELS["Groups"], ROW_MODELS["Items"]
 SupplyRow, DemandRow, LaneRow = ROW_MODELS["Supply"], ROW_MODELS["Demand"], ROW_MODELS["Lanes"]
 TariffRow, BomRow, PolicyRow = ROW_MODELS["Tariffs"], ROW_MODELS["BOM"], ROW_MODELS["Policies"]
-PeriodRow = ROW_MODELS["Periods"]
+PeriodRow, InvestmentRow, InventoryRow = ROW_MODELS["Periods"], ROW_MODELS["Investments"], ROW_MODELS["Inventory"]
 
 #: Field name in the model for a column header, where the two differ (``from`` is a keyword).
 FIELD_FOR_COLUMN = {c.name: c.attribute for s in SHEETS for c in s.columns if c.attribute}

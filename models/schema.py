@@ -11,6 +11,7 @@ Kinds of cell (the coercers are in ``models.rows``):
 - ``period``: a period name: text, a number, or a date (written ``2026-01-01``).
 - ``number``: any finite number; numbers typed as text (``"1,200"``, ``"25%"``) are read as numbers.
 - ``non_negative`` / ``positive``: a number >= 0 / > 0.
+- ``flag``: TRUE or FALSE (also typed as text: true/false, yes/no, 1/0).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("text", "period", "number", "non_negative", "positive")
+KINDS = ("text", "period", "number", "non_negative", "positive", "flag")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,37 @@ SHEETS: tuple[Sheet, ...] = (
     )),
     Sheet("Periods", False, "the planning periods, in order", (
         Column("period", "period", True, "a planning period"),
+        Column("discount_factor", "positive",
+               meaning="multiplies every cost arising in the period (e.g. 1 / 1.08^years), > 0",
+               blank="1", default=1.0),
+    )),
+    Sheet("Investments", False, "capacity that may be built (or a paused plant resumed) once, in one period", (
+        Column("option", "text", True, "unique name of the investment option"),
+        Column("site", "text", True, "the site where it adds capacity"),
+        Column("item", "text", True, "the item it makes"),
+        Column("capacity", "positive", True, "units per period it adds once available, > 0"),
+        Column("capex", "non_negative", meaning="paid once, in the build period", blank="0", default=0.0),
+        Column("fixed_cost", "non_negative", meaning="paid in every period it is available, used or not",
+               blank="0", default=0.0),
+        Column("unit_cost", "non_negative", meaning="cost per unit produced on it",
+               blank="the site's Supply unit_cost for the item in that period"),
+        Column("earliest", "period", meaning="first period it may be built in", blank="the first period"),
+        Column("latest", "period", meaning="last period it may be built in", blank="the last period"),
+        Column("lead_time", "non_negative",
+               meaning="whole number of periods from building to availability (0: available in the build period)",
+               blank="0", default=0.0),
+        Column("divisible", "flag", meaning="TRUE: any fraction of it may be built (an LP); FALSE: all or nothing",
+               blank="FALSE", default=False),
+    )),
+    Sheet("Inventory", False, "sites that may carry stock of an item from one period to the next", (
+        Column("site", "text", True, "a site id"),
+        Column("item", "text", True, "an item id"),
+        Column("holding_cost", "non_negative", meaning="per unit of stock at the end of each period", blank="0",
+               default=0.0),
+        Column("capacity", "non_negative", meaning="most stock at the end of any period", blank="unlimited"),
+        Column("initial", "non_negative", meaning="stock before the first period (free)", blank="0", default=0.0),
+        Column("final", "non_negative", meaning="least stock at the end of the last period", blank="0",
+               default=0.0),
     )),
 )
 

@@ -122,11 +122,23 @@ def _affine(variables: list[pulp.LpVariable], var: np.ndarray, coef: np.ndarray)
     return pulp.LpAffineExpression([(variables[j], c) for j, c in zip(var.tolist(), coef.tolist(), strict=True)])
 
 
-def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProblem) -> list:
+def _entries(block: ConstraintBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block's non-zeros sorted by row, a variable repeated within a row added up (as HiGHS does when
+    the arrays are passed directly; a PuLP expression would keep only the last)."""
     order = np.argsort(block.row, kind="stable")
-    row_sorted = block.row[order]
+    row, var, coef = block.row[order], block.var[order], block.coef[order]
+    pairs = row * (int(var.max(initial=0)) + 1) + var
+    unique, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+    if len(unique) < len(pairs):
+        keep = np.sort(first)
+        summed = np.bincount(inverse, weights=coef, minlength=len(unique))
+        row, var, coef = row[keep], var[keep], summed[inverse[keep]]
+    return row, var, coef
+
+
+def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProblem) -> list:
+    row_sorted, var, coef = _entries(block)
     starts = np.searchsorted(row_sorted, np.arange(len(block) + 1))
-    var, coef = block.var[order], block.coef[order]
     senses = block.rows["sense"].tolist()
     rhs = block.rows["rhs"].to_numpy(dtype=float)
     out: list[pulp.LpConstraint | None] = []
@@ -148,11 +160,17 @@ def materialize(formulation: Formulation) -> PulpModel:
     problem = pulp.LpProblem("sourcing", pulp.LpMinimize)
     variables: list[pulp.LpVariable] = []
     for family in formulation.families.values():
-        if family.integer:
+        flags = family.integer_flags
+        if len(family) and flags.all():
             by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0, upBound=1,
                                                   cat=pulp.LpBinary)
         else:
             by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0)
+            for i in np.flatnonzero(np.isfinite(family.upper) | flags):  # bounded or binary columns
+                variable = by_index[int(i)]
+                variable.upBound = float(family.upper[i])
+                if flags[i]:
+                    variable.cat = pulp.LpInteger
         variables.extend(by_index[i] for i in range(len(family)))
     n = formulation.n_variables
     problem.setObjective(_affine(variables, np.arange(n), formulation.objective))

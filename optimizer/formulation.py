@@ -32,6 +32,16 @@ import numpy as np
 import pandas as pd
 
 from models.network import Network, PolicySet
+from optimizer.horizon import (
+    add_option_families,
+    add_stock_family,
+    initial_stock,
+    makers,
+    option_blocks,
+    stock_blocks,
+    stock_terms,
+    stocking,
+)
 from optimizer.model import FLOW_KEYS, ConstraintBlock, Formulation
 from optimizer.rules import state_rules
 
@@ -44,13 +54,14 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 
 def recipes(network: Network) -> pd.DataFrame:
-    """(site, item, input, quantity, bom_row) for every Supply option's BOM: site-specific BOM rows
-    for an item replace the general ones at that site."""
+    """(site, item, input, quantity, bom_row) for every site that makes an item (a Supply row or an
+    investment option): site-specific BOM rows for an item replace the general ones at that site."""
     columns = ["site", "item", "input", "quantity", "bom_row"]
-    if not len(network.bom) or not len(network.supply):
+    if not len(network.bom) or not (len(network.supply) or len(network.investments)):
         return _empty(columns)
     bom = network.bom.rename(columns={"row": "bom_row"})
-    options = network.supply[["site", "item"]].drop_duplicates()
+    options = pd.concat([network.supply[["site", "item"]], network.investments[["site", "item"]]],
+                        ignore_index=True).drop_duplicates()
     specific = bom[bom["site"].notna()]
     general = bom[bom["site"].isna()].drop(columns="site")
     own = options.merge(specific, on=["site", "item"])
@@ -81,14 +92,47 @@ def standard_costs(network: Network, recipe: pd.DataFrame) -> pd.DataFrame:
     return supply
 
 
-def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool) -> pd.DataFrame:
-    """(site, item, period) reachable from ``seed`` along ``lanes`` (forward) or against them."""
+def option_standard_costs(network: Network, recipe: pd.DataFrame, supply_costs: pd.DataFrame) -> pd.DataFrame:
+    """(site, item, period, standard_cost) of goods made on investment options, for the periods in which
+    the site has no Supply row for the item: the unit_cost of the first Investments row (sheet order)
+    for that site and item that gives one, plus the BOM inputs at their period average."""
+    options = network.investments
+    given = options[options["unit_cost"].notna()].sort_values("row", kind="stable")
+    first = given.drop_duplicates(["site", "item", "period"])[["site", "item", "period", "unit_cost"]]
+    own = first.merge(supply_costs[["site", "item", "period"]], how="left", indicator=True)
+    own = first[(own["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
+    if not len(own):
+        return own.assign(standard_cost=pd.Series(dtype=float))
+    average = supply_costs.groupby(["item", "period"])["standard_cost"].mean().rename("input_cost")
+    inputs = recipe.merge(own[["site", "item", "period"]], on=["site", "item"]).merge(
+        average, left_on=["input", "period"], right_index=True, how="left")
+    inputs["input_cost"] = inputs["input_cost"].fillna(0.0) * inputs["quantity"]
+    add = inputs.groupby(["site", "item", "period"])["input_cost"].sum()
+    return own.assign(standard_cost=own["unit_cost"].to_numpy(dtype=float) + add.reindex(
+        pd.MultiIndex.from_frame(own[["site", "item", "period"]])).fillna(0.0).to_numpy(dtype=float))
+
+
+def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Network | None = None,
+             stock: pd.DataFrame | None = None) -> pd.DataFrame:
+    """(site, item, period) reachable from ``seed`` along ``lanes`` (forward) or against them: the least
+    fixed point, so a cycle of lanes alone adds nothing. Forward, an item available at a site that
+    stocks it (``stock``: site, item) stays available in every later period."""
     src, dst = ("origin", "destination") if forward else ("destination", "origin")
     known = seed[["site", "item", "period"]].drop_duplicates()
+    carry = forward and stock is not None and len(stock)
+    if carry:
+        index = {p: i for i, p in enumerate(network.periods)}
+        periods = pd.DataFrame({"period": list(network.periods), "later": range(len(network.periods))})
     while True:
         step = lanes.merge(known.rename(columns={"site": src}), on=[src, "item"])
         step = step[[dst, "item", "period"]].rename(columns={dst: "site"})
-        grown = pd.concat([known, step], ignore_index=True).drop_duplicates()
+        steps = [known, step]
+        if carry:
+            held = known.merge(stock[["site", "item"]]).assign(at=lambda k: k["period"].map(index))
+            first = held.groupby(["site", "item"], as_index=False)["at"].min()
+            later = first.merge(periods, how="cross")
+            steps.append(later[later["later"] >= later["at"]][["site", "item", "period"]])
+        grown = pd.concat(steps, ignore_index=True).drop_duplicates()
         if len(grown) == len(known):
             return known
         known = grown
@@ -114,16 +158,21 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     """One row per flow variable, with its cost parts and the workbook rows behind it."""
     columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
                            "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
-    if not len(network.supply) or not len(network.lanes):
+    made = makers(network)
+    if not len(made) or not len(network.lanes):
         return _empty(columns)
     recipe = recipes(network) if recipe is None else recipe
     lanes = lane_items(network, list(network.items))
     supply = network.supply
     demand = network.demand
-    available = _closure(supply, lanes, forward=True)
-    needed = [demand[["site", "item", "period"]]]
+    stock = stocking(network)
+    every_period = pd.DataFrame({"period": list(network.periods)})
+    held = stock[stock["initial"] > 0][["site", "item"]].merge(every_period, how="cross")
+    available = _closure(pd.concat([made, held], ignore_index=True), lanes, forward=True, network=network,
+                         stock=stock)
+    needed = [demand[["site", "item", "period"]], stock[["site", "item"]].merge(every_period, how="cross")]
     if len(recipe):
-        needed.append(recipe.merge(supply[["site", "item", "period"]], on=["site", "item"])[
+        needed.append(recipe.merge(made, on=["site", "item"])[
             ["site", "input", "period"]].rename(columns={"input": "item"}))
     useful = _closure(pd.concat(needed, ignore_index=True), lanes, forward=False)
 
@@ -131,6 +180,10 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     flows = flows.merge(useful.rename(columns={"site": "destination"}), on=["destination", "item", "period"])
     costs = standard_costs(network, recipe)
     own = costs.rename(columns={"site": "origin"})[["origin", "item", "period", "standard_cost"]]
+    optional = option_standard_costs(network, recipe, costs)
+    if len(optional):
+        own = pd.concat([own, optional.rename(columns={"site": "origin"})[["origin", "item", "period",
+                                                                            "standard_cost"]]], ignore_index=True)
     average = costs.groupby(["item", "period"])["standard_cost"].mean().rename("average_cost").reset_index()
     flows = flows.merge(own, on=["origin", "item", "period"], how="left").merge(
         average, on=["item", "period"], how="left")
@@ -184,6 +237,20 @@ def need_bounds(network: Network, recipe: pd.DataFrame) -> pd.Series:
             if np.allclose(new.to_numpy(), need.to_numpy()):
                 break
             need = new
+    if len(network.inventory):  # with stock, what a period makes or receives may serve any later one
+        finals = stocking(network).merge(network.inventory[["site", "item", "final"]].drop_duplicates(
+            ["site", "item"])).groupby("item")["final"].sum().reindex(items).fillna(0.0)
+        later = need.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]
+        stocked = later.add(finals, axis=0)
+        if len(recipe):
+            for _ in range(len(items)):
+                grown = stocked.copy()
+                for (item, input_), quantity in factor.items():
+                    grown.loc[input_] = np.maximum(grown.loc[input_], later.loc[input_] + quantity * stocked.loc[item])
+                if np.allclose(grown.to_numpy(), stocked.to_numpy()):
+                    break
+                stocked = grown
+        need = stocked
     return need.stack().rename_axis(["item", "period"])
 
 
@@ -215,26 +282,34 @@ def grouped_block(name: str, flows: pd.DataFrame, keys: list[str], rows: pd.Data
 
 
 def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[ConstraintBlock]:
-    """inbound + produced - outbound - consumed == demand, per (site, item, period) that has any."""
-    network, flows, production = formulation.network, formulation.flows, formulation.production
-    prod_index = formulation.families["production"].index
+    """inbound + produced + stock carried in - outbound - consumed - stock carried out == demand
+    (minus the initial stock in the first period), per (site, item, period) that has any term."""
+    network, flows = formulation.network, formulation.flows
     terms = [
         pd.DataFrame({"site": flows["destination"], "item": flows["item"], "period": flows["period"],
                       "var": np.arange(len(flows)), "coef": 1.0}),
         pd.DataFrame({"site": flows["origin"], "item": flows["item"], "period": flows["period"],
                       "var": np.arange(len(flows)), "coef": -1.0}),
-        pd.DataFrame({"site": production["site"], "item": production["item"], "period": production["period"],
-                      "var": prod_index, "coef": 1.0}),
     ]
-    if len(recipe):
-        use = production.assign(var=prod_index).merge(recipe, on=["site", "item"])
-        terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
-                                   "var": use["var"], "coef": -use["quantity"]}))
+    for name in ("production", "option_production"):  # both are the site's production
+        family = formulation.families.get(name)
+        if family is None:
+            continue
+        made = family.keys[["site", "item", "period"]].assign(var=family.index)
+        terms.append(made.assign(coef=1.0))
+        if len(recipe):
+            use = made.merge(recipe, on=["site", "item"])
+            terms.append(pd.DataFrame({"site": use["site"], "item": use["input"], "period": use["period"],
+                                       "var": use["var"], "coef": -use["quantity"]}))
+    stock = stock_terms(formulation)
+    if len(stock):
+        terms.append(stock)
     terms = pd.concat(terms, ignore_index=True)
     demand = network.demand[["site", "item", "period", "quantity", "row"]]
     keys = terms[["site", "item", "period"]].drop_duplicates()
     extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
     extra = keys[(extra["_merge"] == "left_only").to_numpy()].assign(quantity=0.0, row=None)
+    opening = initial_stock(network).set_index(["site", "item", "period"])["initial"]
     blocks = []
     for name, rows, sheet in (("demand", demand, "Demand"), ("balance", extra, "")):
         rows = rows.reset_index(drop=True)
@@ -243,8 +318,11 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         row_of = position.reindex(pd.MultiIndex.from_frame(terms[["site", "item", "period"]])).to_numpy() \
             if len(rows) else np.full(len(terms), np.nan)
         hit = ~np.isnan(row_of)
-        block_rows = rows.assign(sense="==", rhs=rows["quantity"].astype(float), sheet=sheet).rename(
-            columns={"row": "sheet_row"})
+        rhs = rows["quantity"].astype(float)
+        if len(opening) and len(rows):
+            rhs = rhs - opening.reindex(pd.MultiIndex.from_frame(rows[["site", "item", "period"]])).fillna(
+                0.0).to_numpy()
+        block_rows = rows.assign(sense="==", rhs=rhs, sheet=sheet).rename(columns={"row": "sheet_row"})
         blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
                                       terms["coef"].to_numpy()[hit]))
     return blocks
@@ -290,8 +368,9 @@ def discrete_supply(formulation: Formulation, need: pd.Series) -> list[Constrain
     if not len(discrete):
         return []
     keys = discrete[["site", "item", "period", "row"]].reset_index(drop=True)
-    family = formulation.add_family("open", keys, discrete["fixed_cost"].fillna(0.0).to_numpy(), 1.0, integer=True,
-                                    cost_part="fixed")
+    family = formulation.add_family("open", keys, 0.0, 1.0, integer=True, cost_part="fixed")
+    formulation.add_costs(family.name, np.arange(len(keys)), _period_index(formulation.network, keys["period"]),
+                          "fixed", discrete["fixed_cost"].fillna(0.0).to_numpy())
     prod_var = formulation.families["production"].offset + discrete.index.to_numpy()
     need_of = need.reindex(pd.MultiIndex.from_frame(discrete[["item", "period"]])).to_numpy()
     bound = np.fmin(discrete["capacity"].to_numpy(dtype=float), need_of)
@@ -311,6 +390,10 @@ def discrete_supply(formulation: Formulation, need: pd.Series) -> list[Constrain
     return blocks
 
 
+def _period_index(network: Network, periods: pd.Series) -> np.ndarray:
+    return periods.map({p: i for i, p in enumerate(network.periods)}).to_numpy(dtype=np.int64)
+
+
 def build_formulation(network: Network, policy: str | PolicySet = "baseline") -> Formulation:
     """Describe the model for ``policy``: variables, physical blocks, then the policy set's rules."""
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
@@ -319,16 +402,21 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
     production = network.supply.copy()
     formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
     formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
-    formulation.add_family("production", production[["site", "item", "period"]],
-                           production["unit_cost"].to_numpy(dtype=float) if len(production) else 0.0,
-                           cost_part="supply")
+    supply = formulation.add_family("production", production[["site", "item", "period"]], 0.0, cost_part="supply")
+    formulation.add_costs(supply.name, np.arange(len(production)), _period_index(network, production["period"]),
+                          "supply", production["unit_cost"].to_numpy(dtype=float))
+    add_option_families(formulation)
+    add_stock_family(formulation)
     formulation.need = need_bounds(network, recipe)
     for block in balance_blocks(formulation, recipe):
         formulation.add(block)
     for block in capacity_blocks(formulation):
         formulation.add(block)
+    for block in [*option_blocks(formulation), *stock_blocks(formulation)]:
+        formulation.add(block)
     for block in discrete_supply(formulation, formulation.need):
         formulation.add(block)
     state_rules(formulation)
     flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
+    formulation.flow_discount = network.discount_of(flows["period"]) if len(flows) else np.zeros(0)
     return formulation

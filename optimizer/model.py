@@ -54,16 +54,22 @@ class ConstraintBlock:
 
 @dataclass
 class VariableFamily:
-    """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``. ``cost_part`` names the
-    part of the total cost its objective coefficients belong to (see ``optimizer.results.COST_PARTS``)."""
+    """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``. ``integer`` is True/False
+    for the whole family, or one flag per column. ``cost_part`` names the part of the total cost its
+    objective coefficients belong to (see ``optimizer.results.COST_PARTS``); None when its costs fall
+    into several parts (the ledger says which)."""
 
     name: str
     keys: pd.DataFrame
     cost: np.ndarray
     upper: np.ndarray
-    integer: bool
+    integer: bool | np.ndarray
     offset: int
     cost_part: str | None = None
+
+    @property
+    def integer_flags(self) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.integer, dtype=bool), (len(self.keys),))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -87,10 +93,31 @@ class Formulation:
     rules: dict[int, RuleModel] = field(default_factory=dict)
     #: Upper bound on what each (item, period) can need: the 'big M' of discrete options.
     need: pd.Series | None = None
+    #: Every nominal cost of a variable family by period and cost part (the objective coefficient is
+    #: its sum times each period's discount factor): family -> list of (column, period index, part, nominal).
+    ledger: list[tuple[str, np.ndarray, np.ndarray, str, np.ndarray]] = field(default_factory=list)
+    #: Investment options by (option, period) (``optimizer.horizon.option_periods``), when there are any.
+    option_periods: pd.DataFrame | None = None
+
+    #: Each flow's period discount factor (set when the flows table is final).
+    flow_discount: np.ndarray | None = None
+
+    def add_costs(self, family: str, column: np.ndarray, period: np.ndarray, part: str, nominal: np.ndarray) -> None:
+        """Add nominal costs to columns of ``family`` (local positions), each arising in a period (by
+        index): the objective gets them times the period's discount factor."""
+        column = np.asarray(column, dtype=np.int64)
+        period = np.asarray(period, dtype=np.int64)
+        nominal = np.broadcast_to(np.asarray(nominal, dtype=float), column.shape)
+        if not len(column):
+            return
+        self.ledger.append((family, column, period, part, nominal))
+        discount = np.asarray(self.network.discount, dtype=float)
+        np.add.at(self.families[family].cost, column, discount[period] * nominal)
 
     @property
     def objective(self) -> np.ndarray:
-        parts = [self.flows["unit_cost"].to_numpy(dtype=float)]
+        discount = self.flow_discount if self.flow_discount is not None else 1.0
+        parts = [self.flows["unit_cost"].to_numpy(dtype=float) * discount]
         parts += [f.cost for name, f in self.families.items() if name != "flow"]
         return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -100,12 +127,12 @@ class Formulation:
 
     @property
     def integer(self) -> np.ndarray:
-        return np.concatenate([np.full(len(f), f.integer) for f in self.families.values()]) \
+        return np.concatenate([f.integer_flags for f in self.families.values()]) \
             if self.families else np.zeros(0, dtype=bool)
 
     @property
     def is_mip(self) -> bool:
-        return any(f.integer and len(f) for f in self.families.values())
+        return any(f.integer_flags.any() for f in self.families.values())
 
     @property
     def n_variables(self) -> int:
@@ -134,7 +161,7 @@ class Formulation:
     def n_constraints(self) -> int:
         return sum(len(b) for b in self.blocks.values())
 
-    def add_family(self, name: str, keys: pd.DataFrame, cost, upper=np.inf, integer: bool = False,
+    def add_family(self, name: str, keys: pd.DataFrame, cost, upper=np.inf, integer: bool | np.ndarray = False,
                    cost_part: str | None = None) -> VariableFamily:
         """Append a family of variables (one per row of ``keys``) after the existing ones."""
         if name in self.families:

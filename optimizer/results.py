@@ -14,8 +14,9 @@ from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.rules.base import FLOW_TOLERANCE
 
 #: Parts of the total cost; credits are negative (they lower the cost). ``fixed`` is the fixed cost of
-#: the Supply options used (MILP).
-COST_PARTS = ("supply", "transport", "tariffs", "credits", "fixed")
+#: the Supply options used (MILP); ``capex`` and ``investment_fixed`` the capex and fixed costs of the
+#: investment options built; ``holding`` the cost of stock. Each is discounted by its period's factor.
+COST_PARTS = ("supply", "transport", "tariffs", "credits", "fixed", "capex", "investment_fixed", "holding")
 
 
 @dataclass
@@ -38,6 +39,13 @@ class SolveResult:
     stats: dict[str, Any] = field(default_factory=dict)
     diagnosis: list[dict[str, Any]] = field(default_factory=list)
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Without discount factors equal to ``total_cost``; otherwise the costs as they arise.
+    nominal_total: float | None = None
+    #: One row per investment option (built or not), one per stocking (site, item, period), and the cost
+    #: parts per period (empty without options, stock, or a plan).
+    investments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inventory: pd.DataFrame = field(default_factory=pd.DataFrame)
+    costs_by_period: pd.DataFrame = field(default_factory=pd.DataFrame)
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -53,10 +61,29 @@ class SolveResult:
         """The fields of ``solve --json``."""
         return {
             "status": self.status, "policy": self.policy, "solver": self.solver,
-            "total_cost": self.total_cost, "costs": self.costs, "message": self.message,
-            "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
+            "total_cost": self.total_cost, "nominal_total": self.nominal_total, "costs": self.costs,
+            "message": self.message, "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
             "warnings": list(self.formulation.network.warnings) if self.formulation else [],
+            "investments": self.investment_records(), "inventory": self.inventory_records(),
         }
+
+    def investment_records(self) -> list[dict[str, Any]]:
+        """The ``investments`` list of ``solve --json``."""
+        records = []
+        for row in self.investments.itertuples() if len(self.investments) else ():
+            records.append({
+                "option": row.option, "built": row.built if row.divisible else bool(row.built),
+                "period": _none(row.build_period), "fractions": row.fractions if row.divisible else None,
+                "available_from": _none(row.available_from), "value": _none(row.value),
+                "break_even_capex": _none(row.break_even_capex)})
+        return records
+
+    def inventory_records(self) -> list[dict[str, Any]]:
+        """The ``inventory`` list of ``solve --json``."""
+        if not len(self.inventory):
+            return []
+        return [{"site": r.site, "item": r.item, "period": r.period, "closing": float(r.closing)}
+                for r in self.inventory.itertuples()]
 
     def diagnosis_table(self) -> pd.DataFrame:
         """The Diagnosis sheet: one row per reason, with the sheet and row to change."""
@@ -69,6 +96,13 @@ class SolveResult:
             lambda n: "; ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                                 for k, v in n.items() if v is not None))
         return frame[columns]
+
+
+def _none(value):
+    """None for a blank (None or NaN), else the value as a plain Python number or text."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
@@ -98,23 +132,60 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
-    """The objective split into its parts (they add up to the objective): each variable family's
-    costs go to its ``cost_part``; a flow's cost splits into transport, tariffs and credits."""
+def _flow_parts(formulation: Formulation, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Each flow's nominal cost per cost part (transport, tariffs, credits) in the plan."""
     flows = formulation.flows
     x = formulation.family_values(values, "flow")
+    rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
+    return {"transport": flows["lane_unit_cost"].to_numpy() * x,
+            "tariffs": rate * flows["supply_unit_cost"].to_numpy() * x,
+            "credits": -flows["credit"].to_numpy() * x}
+
+
+def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
+    """The objective split into its parts (they add up to the objective), each discounted: a family's
+    costs go to its ``cost_part`` (or, for a family whose costs fall into several parts, to the parts
+    of its ledger entries); a flow's cost splits into transport, tariffs and credits."""
+    flows = formulation.flows
+    x = formulation.family_values(values, "flow")
+    discount = formulation.flow_discount if formulation.flow_discount is not None else np.ones(len(flows))
     rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
     by_family = dict.fromkeys(COST_PARTS, 0.0)
     for name, family in formulation.families.items():
         if family.cost_part is not None:
             by_family[family.cost_part] += float(family.cost @ formulation.family_values(values, name))
+    factor = np.asarray(formulation.network.discount, dtype=float)
+    for name, column, period, part, nominal in formulation.ledger:
+        if formulation.families[name].cost_part is None:
+            by_family[part] += float((factor[period] * nominal) @ formulation.family_values(values, name)[column])
     return {
         "supply": by_family["supply"],
-        "transport": float(flows["lane_unit_cost"].to_numpy() @ x) + by_family["transport"],
-        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy()) @ x) + by_family["tariffs"],
-        "credits": -float(flows["credit"].to_numpy() @ x) + by_family["credits"],
-        "fixed": by_family["fixed"],
+        "transport": float((flows["lane_unit_cost"].to_numpy() * discount) @ x) + by_family["transport"],
+        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy() * discount) @ x) + by_family["tariffs"],
+        "credits": -float((flows["credit"].to_numpy() * discount) @ x) + by_family["credits"],
+        **{part: by_family[part] for part in ("fixed", "capex", "investment_fixed", "holding")},
     }
+
+
+def costs_by_period(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """The Costs by period sheet: each cost part per period (nominal), the nominal total, the period's
+    discount factor and the discounted total."""
+    network = formulation.network
+    periods = list(network.periods)
+    table = pd.DataFrame(0.0, index=range(len(periods)), columns=list(COST_PARTS))
+    if len(formulation.flows):
+        index = formulation.flows["period"].map({p: i for i, p in enumerate(periods)}).to_numpy(dtype=np.int64)
+        for part, cost in _flow_parts(formulation, values).items():
+            table[part] += np.bincount(index, weights=cost, minlength=len(periods))
+    for name, column, period, part, nominal in formulation.ledger:
+        cost = nominal * formulation.family_values(values, name)[column]
+        table[part] += np.bincount(period, weights=cost, minlength=len(periods))
+    table = table.where(table.abs() > 1e-12, 0.0)
+    table.insert(0, "period", periods)
+    table["nominal_total"] = table[list(COST_PARTS)].sum(axis=1)
+    table["discount_factor"] = list(network.discount)
+    table["discounted_total"] = table["nominal_total"] * table["discount_factor"]
+    return table
 
 
 def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
@@ -127,6 +198,17 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
             "resource": "supply", "site": supply["site"], "destination": "", "item": supply["item"],
             "period": supply["period"], "used": formulation.family_values(values, "production"),
             "capacity": supply["capacity"], "source": "Supply row " + supply["row"].astype(str),
+        }))
+    options = formulation.blocks.get("option_capacity")
+    if options is not None:  # production on an option against the capacity it has available then
+        rows = options.rows
+        produced = np.bincount(options.row, weights=values[options.var] * (options.coef > 0), minlength=len(rows))
+        available = -np.bincount(options.row, weights=values[options.var] * np.minimum(options.coef, 0.0),
+                                 minlength=len(rows))
+        frames.append(pd.DataFrame({
+            "resource": "option", "site": rows["site"], "destination": rows["option"], "item": rows["item"],
+            "period": rows["period"], "used": produced, "capacity": np.where(available > 1e-9, available, 0.0),
+            "source": "Investments row " + rows["sheet_row"].astype(str),
         }))
     for name, item_label in (("lane_capacity", None), ("lane_pair_capacity", "(all items)")):
         block = formulation.blocks.get(name)
@@ -172,6 +254,68 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
+INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "available_from", "capacity", "capex",
+                      "fixed_cost", "unit_cost", "divisible", "lead_time", "value", "break_even_capex", "source"]
+
+
+def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """One row per investment option: whether it is built (a fraction for a divisible option), in which
+    period, from when it is available, and its terms (in its build period, or its earliest one)."""
+    options = formulation.option_periods
+    if options is None or not len(options):
+        return pd.DataFrame(columns=INVESTMENT_COLUMNS)
+    periods = list(formulation.network.periods)
+    build = formulation.families["build"]
+    built = build.keys.assign(fraction=formulation.family_values(values, "build"))
+    built["fraction"] = built["fraction"].where(built["fraction"] > 1e-9, 0.0)
+    rows = []
+    for option, terms in options.groupby("option", sort=False):
+        mine = built[built["option"] == option]
+        positive = mine[mine["fraction"] > 1e-9]
+        divisible = bool(terms["divisible"].iloc[0])
+        total = float(mine["fraction"].sum())
+        lead = int(terms["lead_time"].iloc[0])
+        if divisible:
+            first = positive["period"].iloc[0] if len(positive) else None
+            is_built = total
+        else:
+            chosen = mine[mine["fraction"] > 0.5]
+            first = chosen["period"].iloc[0] if len(chosen) else None
+            is_built = bool(len(chosen))
+        at = terms[terms["period"] == (first or terms["earliest"].iloc[0])].iloc[0]
+        available = None
+        if first is not None and periods.index(first) + lead < len(periods):
+            available = periods[periods.index(first) + lead]
+        rows.append({
+            "option": option, "site": at["site"], "item": at["item"], "built": is_built, "build_period": first,
+            "available_from": available, "capacity": at["capacity"], "capex": at["capex"],
+            "fixed_cost": at["fixed_cost"], "unit_cost": at["unit_cost"], "divisible": divisible, "lead_time": lead,
+            "value": None, "break_even_capex": None, "source": f"Investments row {at['row']}",
+            "fractions": {p: float(f) for p, f in zip(positive["period"], positive["fraction"], strict=True)}
+            if divisible else None})
+    return pd.DataFrame(rows)
+
+
+INVENTORY_COLUMNS = ["site", "item", "period", "opening", "closing", "capacity", "holding_cost", "holding", "source"]
+
+
+def inventory_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """Every stocking (site, item, period): stock at its start and end, capacity, holding cost."""
+    family = formulation.families.get("stock")
+    if family is None:
+        return pd.DataFrame(columns=INVENTORY_COLUMNS)
+    inventory = formulation.network.inventory.reset_index(drop=True)
+    closing = formulation.family_values(values, "stock")
+    closing = np.where(np.abs(closing) > FLOW_TOLERANCE, closing, 0.0)
+    table = inventory[["site", "item", "period", "capacity", "holding_cost", "initial", "row"]].assign(closing=closing)
+    first = table["period"] == formulation.network.periods[0]
+    before = table.groupby(["site", "item"], sort=False)["closing"].shift(1)
+    table["opening"] = np.where(first, table["initial"], before)
+    table["holding"] = table["closing"] * table["holding_cost"]
+    table["source"] = "Inventory row " + table["row"].astype(str)
+    return table[INVENTORY_COLUMNS]
+
+
 def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any]) -> SolveResult:
     """Assemble the business tables from the solver output."""
     policy = formulation.policy.name
@@ -183,21 +327,32 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         flows = flow_report(formulation, values)
         utilization = utilization_report(formulation, values)
         compliance = compliance_report(formulation, output)
+        by_period = costs_by_period(formulation, values)
+        nominal = float(by_period["nominal_total"].sum())
+        investments = investment_report(formulation, values)
+        inventory = inventory_report(formulation, values)
     else:
         costs = {k: None for k in COST_PARTS}
-        total = None
-        flows = utilization = compliance = pd.DataFrame()
+        total = nominal = None
+        flows = utilization = compliance = by_period = investments = inventory = pd.DataFrame()
     summary_rows = [
         ("Workbook", network.source or ""),
         ("Policy set", policy),
         ("Status", output.status),
         ("Solver", output.solver),
         ("Total cost", total),
+        ("Nominal total cost", nominal),
         ("Supply cost", costs["supply"]),
         ("Transport cost", costs["transport"]),
         ("Tariff cost", costs["tariffs"]),
         ("Credits", costs["credits"]),
         ("Fixed cost", costs["fixed"]),
+    ]
+    if len(network.investments):
+        summary_rows += [("Capex", costs["capex"]), ("Investment fixed cost", costs["investment_fixed"])]
+    if len(network.inventory):
+        summary_rows.append(("Holding cost", costs["holding"]))
+    summary_rows += [
         ("Total demand", float(network.demand["quantity"].sum())),
         ("Periods", ", ".join(network.periods)),
         ("Model", "MILP" if formulation.is_mip else "LP"),
@@ -215,5 +370,6 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
     summary = pd.DataFrame(summary_rows, columns=["field", "value"])
     return SolveResult(status=output.status, policy=policy, solver=output.solver, total_cost=total,
                        costs=costs, flows=flows, utilization=utilization, compliance=compliance,
-                       summary=summary, message=output.message, stats=stats,
+                       summary=summary, message=output.message, stats=stats, nominal_total=nominal,
+                       investments=investments, inventory=inventory, costs_by_period=by_period,
                        formulation=formulation, output=output)

@@ -34,7 +34,15 @@ class PlanCheck:
         supply = result.utilization[result.utilization["resource"] == "supply"]
         self.produced = {(r.site, r.item, r.period): float(r.used) for r in supply.itertuples()}
         self.options = {(r.site, r.item, r.period): r for r in self.network.supply.itertuples()}
-        self.scale = max([1.0] + [abs(q) for *_, q in self.flows] + list(map(abs, self.produced.values())))
+        # Investment options: their production per (option, period), and the terms of every (option, period).
+        on_options = result.utilization[result.utilization["resource"] == "option"]
+        self.option_output = {(r.destination, r.period): float(r.used) for r in on_options.itertuples()}
+        self.terms = {(r.option, r.period): r for r in self.network.investments.itertuples()}
+        self.stock = {(r.site, r.item, r.period): r for r in result.inventory.itertuples()} \
+            if len(result.inventory) else {}
+        self.discount = dict(zip(self.periods, self.network.discount, strict=True))
+        self.scale = max([1.0] + [abs(q) for *_, q in self.flows] + list(map(abs, self.produced.values()))
+                         + list(map(abs, self.option_output.values())))
 
     # ------------------------------------------------------------------ the contract, recomputed
     def recipe(self, site: str, item: str) -> list[tuple[str, float]]:
@@ -44,7 +52,9 @@ class PlanCheck:
         return [(r.input, float(r.quantity)) for r in rows.itertuples()]
 
     def standard_costs(self) -> tuple[dict, dict]:
-        """Standard cost of every Supply option, and the plain mean per (item, period)."""
+        """Standard cost of every Supply option, and the plain mean per (item, period); then the value of
+        goods made on an investment option where its site has no Supply row: the first Investments row's
+        unit cost (sheet order) plus the inputs."""
         standard = {key: float(o.unit_cost) for key, o in self.options.items()}
         for _ in range(len(self.network.items) + 1):
             average = defaultdict(list)
@@ -54,7 +64,35 @@ class PlanCheck:
             standard = {(site, item, period): float(self.options[(site, item, period)].unit_cost)
                         + sum(q * mean.get((inp, period), 0.0) for inp, q in self.recipe(site, item))
                         for (site, item, period) in self.options}
+        for r in sorted(self.terms.values(), key=lambda r: r.row):
+            key = (r.site, r.item, r.period)
+            if key not in standard and not pd.isna(r.unit_cost):
+                standard[key] = float(r.unit_cost) + sum(q * mean.get((inp, r.period), 0.0)
+                                                         for inp, q in self.recipe(r.site, r.item))
         return standard, mean
+
+    def option_cost(self, option: str, period: str) -> float:
+        """An option's unit cost in a period (blank: the site's Supply unit_cost for the item then)."""
+        terms = self.terms[(option, period)]
+        if not pd.isna(terms.unit_cost):
+            return float(terms.unit_cost)
+        return float(self.options[(terms.site, terms.item, period)].unit_cost)
+
+    def built(self) -> dict[str, dict[str, float]]:
+        """option -> {build period: fraction built then}, from the Investments table of the plan."""
+        out = {}
+        for r in self.result.investments.itertuples():
+            if r.divisible:
+                out[r.option] = dict(r.fractions or {})
+            else:
+                out[r.option] = {r.build_period: 1.0} if r.built else {}
+        return out
+
+    def available(self, option: str, period: str) -> float:
+        """The fraction of an option available in a period: built at least lead_time periods before."""
+        lead = int(self.terms[(option, period)].lead_time)
+        at = self.periods.index(period)
+        return sum(f for p, f in self.built_fractions[option].items() if self.periods.index(p) + lead <= at)
 
     def value(self, origin: str, item: str, period: str) -> float:
         key = (origin, item, period)
@@ -88,6 +126,8 @@ class PlanCheck:
     # ------------------------------------------------------------------ checks
     def check(self) -> None:
         self.standard, self.mean = self.standard_costs()
+        self.built_fractions = self.built()
+        self.check_investments()
         self.check_balances()
         self.check_capacities()
         self.check_rules()
@@ -99,16 +139,44 @@ class PlanCheck:
             assert q >= -TOL, f"negative flow {origin} -> {destination}"
             balance[(destination, item, period)] += q
             balance[(origin, item, period)] -= q
-        for (site, item, period), p in self.produced.items():
+        made = list(self.produced.items()) + [((self.terms[(o, t)].site, self.terms[(o, t)].item, t), q)
+                                              for (o, t), q in self.option_output.items()]
+        for (site, item, period), p in made:
             balance[(site, item, period)] += p
             for inp, q in self.recipe(site, item):
                 balance[(site, inp, period)] -= q * p
         for key, d in self.demand().items():
             balance[key] -= d
+        for (site, item, period), r in self.stock.items():
+            opening = float(r.opening)
+            if period == self.periods[0]:
+                initial = self.network.inventory
+                initial = initial[(initial["site"] == site) & (initial["item"] == item)]["initial"].iloc[0]
+                assert close(opening, float(initial)), f"opening stock of {site}, {item}"
+            balance[(site, item, period)] += opening - float(r.closing)
         for key, residual in balance.items():
             assert abs(residual) <= TOL * self.scale, f"balance of {key} is off by {residual}"
 
+    def check_investments(self) -> None:
+        for option, fractions in self.built_fractions.items():
+            assert sum(fractions.values()) <= 1 + TOL, f"option {option} built more than once"
+            for period, fraction in fractions.items():
+                terms = self.terms[(option, period)]
+                index = self.periods.index(period)
+                assert self.periods.index(terms.earliest) <= index <= self.periods.index(terms.latest), option
+                assert -TOL <= fraction <= 1 + TOL, option
+        for (option, period), q in self.option_output.items():
+            capacity = float(self.terms[(option, period)].capacity) * self.available(option, period)
+            assert q <= capacity + TOL * self.scale, f"option {option} makes {q} > {capacity} in {period}"
+
     def check_capacities(self) -> None:
+        for (site, item, _period), r in self.stock.items():
+            assert r.closing >= -TOL, f"negative stock {site}, {item}"
+            if not pd.isna(r.capacity):
+                assert r.closing <= r.capacity + TOL * self.scale, f"stock of {site}, {item} over capacity"
+        for r in self.network.inventory.itertuples():
+            if r.period == self.periods[-1] and r.final > 0:
+                assert self.stock[(r.site, r.item, r.period)].closing >= r.final - TOL * self.scale, "final stock"
         for key, p in self.produced.items():
             option = self.options[key]
             assert p >= -TOL, f"negative production {key}"
@@ -197,9 +265,9 @@ class PlanCheck:
             line = reported[(reported["period"] == period) & (reported["destination"] == destination)]
             assert len(line) and line.iloc[0]["from_flow"] == n, f"Policies row {rule.row} reports another count"
 
-    def earned_threshold_credits(self) -> float:
+    def earned_threshold_credits(self) -> dict[str, float]:
         demand = self.demand()
-        earned = 0.0
+        earned = defaultdict(float)
         rules = {r.row: r for r in self.policy.rules}
         for credit in (r for r in self.policy.rules if r.type == "threshold_credit"):
             required = rules[credit.requires]
@@ -216,27 +284,46 @@ class PlanCheck:
                 else:
                     selected, total = rows.get((period, "(all)"), (0.0, 0.0))
                 if self.holds(required, selected, total):
-                    earned += float(credit.value) * demand[(site, item, period)]
+                    earned[period] += float(credit.value) * demand[(site, item, period)]
         return earned
 
     def check_costs(self) -> None:
-        parts = defaultdict(float)
+        parts, nominal = defaultdict(float), 0.0
+
+        def add(part: str, period: str, cost: float) -> None:
+            nonlocal nominal
+            parts[part] += self.discount[period] * cost
+            nominal += cost
+
         for (site, item, period), p in self.produced.items():
             option = self.options[(site, item, period)]
-            parts["supply"] += p * option.unit_cost
+            add("supply", period, p * option.unit_cost)
             if p > TOL * self.scale and not pd.isna(option.fixed_cost):
-                parts["fixed"] += option.fixed_cost
+                add("fixed", period, option.fixed_cost)
+        for (option, period), q in self.option_output.items():
+            add("supply", period, q * self.option_cost(option, period))
+        for option, fractions in self.built_fractions.items():
+            for period, fraction in fractions.items():
+                add("capex", period, fraction * self.terms[(option, period)].capex)
+            for period in self.periods:
+                available = self.available(option, period)
+                if available:
+                    add("investment_fixed", period, available * self.terms[(option, period)].fixed_cost)
+        for (_site, _item, period), r in self.stock.items():
+            add("holding", period, r.closing * r.holding_cost)
         for period, item, origin, destination, q in self.flows:
-            parts["transport"] += q * self.lane_cost(origin, destination, item)
-            parts["tariffs"] += q * self.tariff_rate(origin, destination, item, period) * self.value(origin, item,
-                                                                                                  period)
-            parts["credits"] -= q * self.credit(origin, destination, item, period)
-        parts["credits"] -= self.earned_threshold_credits()
+            add("transport", period, q * self.lane_cost(origin, destination, item))
+            add("tariffs", period, q * self.tariff_rate(origin, destination, item, period)
+                * self.value(origin, item, period))
+            add("credits", period, -q * self.credit(origin, destination, item, period))
+        for period, earned in self.earned_threshold_credits().items():
+            add("credits", period, -earned)
         costs = self.result.costs
         scale = max(1.0, *map(abs, parts.values()))
         for part, value in parts.items():
             assert close(costs[part], value, scale), f"cost part {part}: reported {costs[part]}, recomputed {value}"
         assert close(self.result.total_cost, sum(parts.values()), scale), "total cost"
+        assert close(self.result.nominal_total, nominal, scale), "nominal total"
 
 
 def check_plan(result) -> None:

@@ -53,9 +53,12 @@ def state_rules(formulation: Formulation) -> None:
                 var, amount = model.flow_costs[column]
                 total[var] += amount
         flows[column] = total
+    index = {p: i for i, p in enumerate(formulation.network.periods)}
     for model in formulation.rules.values():
-        for family, coefs in model.family_costs:
-            formulation.families[family].cost += coefs
+        for name, coefs in model.family_costs:
+            family = formulation.families[name]
+            formulation.add_costs(name, np.arange(len(family)), family.keys["period"].map(index).to_numpy(),
+                                  family.cost_part, coefs)
 
 
 __all__ = ["ALL_DESTINATIONS", "COMPLIANCE_COLUMNS", "RULE_SPECS", "RULE_TYPES", "RuleModel", "RuleTerms",

@@ -99,7 +99,7 @@ class RuleModel:
     #: Per-unit additions to flow cost columns (``policy_tariff_rate``, ``credit``): column -> (flow
     #: rows, amounts). The formulation adds every rule's contributions once all are stated.
     flow_costs: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
-    #: Additions to the objective coefficients of variable families: (family, coefficients).
+    #: Nominal costs on variable families with a ``period`` key, one per column: (family, coefficients).
     family_costs: list[tuple[str, np.ndarray]] = field(default_factory=list)
     #: Anything else a rule type keeps for its report (count rules: the supplier pairs).
     data: dict[str, Any] = field(default_factory=dict)
