@@ -9,6 +9,7 @@ from models.network import Network, PolicySet
 from optimizer.backend import SolverOptions, solve_formulation
 from optimizer.diagnosis import diagnose
 from optimizer.formulation import build_formulation
+from optimizer.horizon import BuildChoice, fix_builds
 from optimizer.results import SolveResult, build_result
 from optimizer.sensitivity import sensitivity_table
 
@@ -25,15 +26,18 @@ def peak_memory_mb() -> float | None:
 
 def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = "highs",
           time_limit: float | None = None, options: SolverOptions | None = None,
-          diagnosis: bool = True) -> SolveResult:
+          diagnosis: bool = True, builds: dict[str, BuildChoice] | None = None) -> SolveResult:
     """Minimise total cost for ``policy`` on ``network``; the result holds status, costs and tables.
     When there is no plan, ``result.diagnosis`` lists the reasons found (unless ``diagnosis`` is off).
+    ``builds`` fixes the build decisions of investment options (see ``optimizer.horizon.fix_builds``).
 
-    Raises KeyError for an unknown policy set and SolverUnavailable for an unusable solver.
+    Raises KeyError for an unknown policy set or option and SolverUnavailable for an unusable solver.
     """
     options = options or SolverOptions(solver=solver, time_limit=time_limit)
     started = time.perf_counter()
     formulation = build_formulation(network, policy)
+    if builds:
+        fix_builds(formulation, builds)
     formulated = time.perf_counter()
     peak_formulate = peak_memory_mb()
     output = solve_formulation(formulation, options)

@@ -164,6 +164,8 @@ def materialize(formulation: Formulation) -> PulpModel:
         if len(family) and flags.all():
             by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0, upBound=1,
                                                   cat=pulp.LpBinary)
+            for i in np.flatnonzero(family.upper < 1):  # decisions fixed from outside
+                by_index[int(i)].upBound = float(family.upper[i])
         else:
             by_index = problem.add_variable_dicts(family.name, range(len(family)), lowBound=0)
             for i in np.flatnonzero(np.isfinite(family.upper) | flags):  # bounded or binary columns
@@ -171,6 +173,8 @@ def materialize(formulation: Formulation) -> PulpModel:
                 variable.upBound = float(family.upper[i])
                 if flags[i]:
                     variable.cat = pulp.LpInteger
+        for i in np.flatnonzero(family.lower > 0):  # decisions fixed from outside (optimizer.horizon.fix_builds)
+            by_index[int(i)].lowBound = float(family.lower[i])
         variables.extend(by_index[i] for i in range(len(family)))
     n = formulation.n_variables
     problem.setObjective(_affine(variables, np.arange(n), formulation.objective))

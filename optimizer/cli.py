@@ -43,6 +43,8 @@ Solver = Annotated[str, typer.Option(help=f"Solver: {' or '.join(SOLVERS)}.")]
 TimeLimit = Annotated[float | None, typer.Option(help="Solver time limit (per solve) in seconds.")]
 Workers = Annotated[int, typer.Option(help="Local worker processes for independent solves.")]
 MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
+Scheduler = Annotated[str | None, typer.Option(
+    help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
 
 
 def _amount(value, signed: bool = False) -> str:
@@ -141,6 +143,8 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
                 table.add_row(part, f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
         out.print(table)
+        if len(result.investments):
+            _print_investments(result)
         if len(result.compliance):
             binding = result.compliance[result.compliance["binding"] == True]  # noqa: E712
             out.print(f"{len(result.compliance)} rule checks, {len(binding)} binding "
@@ -153,6 +157,19 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         out.print(result.message, markup=False)
     if output is not None:
         out.print(f"{'Plan' if result.has_plan else 'Diagnosis'} written to {output}")
+
+
+def _print_investments(result: SolveResult) -> None:
+    """The build decisions, and the options' values when they were computed."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("option", "built", "build period", "available from", "value / break-even capex"):
+        table.add_column(column, justify="right" if column.startswith("value") else "left")
+    for row in result.investments.itertuples():
+        built = f"{row.built:.0%}" if row.divisible else ("yes" if row.built else "no")
+        worth = row.value if row.built else row.break_even_capex
+        shown = "" if worth is None or worth != worth else (worth if isinstance(worth, str) else _amount(worth))
+        table.add_row(row.option, built, row.build_period or "", row.available_from or "", shown)
+    out.print(table)
 
 
 @app.command()
@@ -168,10 +185,15 @@ def solve(
     write_lp: Annotated[Path | None, typer.Option(help="Also write the PuLP model (.lp, or .mps).")] = None,
     write_mps: Annotated[Path | None, typer.Option(help="Also write the PuLP model as an MPS file.")] = None,
     solver_log: Annotated[bool, typer.Option("--solver-log", help="Show the solver's own log on stdout.")] = False,
+    option_values: Annotated[bool, typer.Option(
+        "--option-values", help="Value every investment option by re-solving: what a built one saves, the "
+                                "break-even capex of one not built.")] = False,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
     as_json: AsJson = False,
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
-    _check_common(solver, time_limit, 1, as_json, mip_gap)
+    _check_common(solver, time_limit, workers, as_json, mip_gap)
     if output is None:
         output = Path(f"{workbook.stem}-{policy}-plan.xlsx")
     _or_fail(lambda: check_output_path(output, [workbook]), as_json)
@@ -204,6 +226,13 @@ def solve(
         _fail(str(exc), as_json)
     for _, path, kind in models:  # a fresh copy: solving a MILP fixes its binaries for the prices
         write_model(result.formulation, str(path), kind=kind)
+    if option_values and result.has_plan and len(result.investments):
+        from optimizer.valuation import attach_option_values
+        from optimizer.valuation import option_values as value_options
+
+        values = _run_many(as_json, "valuing investment options", lambda tick: value_options(
+            network, result, options, workers=workers, scheduler=scheduler, progress=tick))
+        attach_option_values(result, values)
     started = time.perf_counter()  # without a plan the workbook holds the Summary and the Diagnosis
     written = _or_fail(lambda: write_plan(result, output, inputs=[workbook]), as_json)
     result.stats.update(seconds_read_validate=seconds_read, seconds_write=time.perf_counter() - started,
@@ -273,9 +302,6 @@ def _check_common(solver: str, time_limit: float | None, workers: int, as_json: 
     if workers < 1:
         _fail("--workers must be at least 1", as_json)
 
-
-Scheduler = Annotated[str | None, typer.Option(
-    help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
 
 
 @app.command()

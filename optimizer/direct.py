@@ -43,14 +43,13 @@ def arrays_from(formulation: Formulation, blocks: Iterable[str] | None = None) -
         values.append(block.coef)
         offsets[name] = offset
         offset += len(block)
-    n = formulation.n_variables
 
     def cat(parts, dtype):
         return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
     col_upper = formulation.upper.astype(float)
     return LinearArrays(
-        cost=formulation.objective.astype(float).copy(), col_lower=np.zeros(n),
+        cost=formulation.objective.astype(float).copy(), col_lower=formulation.lower.astype(float),
         col_upper=np.where(np.isfinite(col_upper), col_upper, INF),
         row_lower=cat(lower, float), row_upper=cat(upper, float), row=cat(rows, np.int64),
         col=cat(cols, np.int64), value=cat(values, float), row_offset=offsets)

@@ -167,3 +167,37 @@ def stock_blocks(formulation: Formulation) -> list[ConstraintBlock]:
             sense=">=", rhs=rows["final"].to_numpy(dtype=float)[ending], sheet="Inventory"),
         np.arange(len(ending)), family.index[ending], np.ones(len(ending))))
     return blocks
+
+
+#: A first-stage decision about one option: not built (None), built in a period (its name), built in
+#: parts ({period: fraction}, divisible options), or built in some period of its window ("any").
+BuildChoice = str | dict[str, float] | None
+ANY_PERIOD = "any"
+
+
+def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None:
+    """Fix the build decisions of the named options (the others stay free). Raises KeyError for an
+    option the workbook does not have and ValueError for a period outside its build window."""
+    family = formulation.families.get("build")
+    known = set(family.keys["option"]) if family is not None else set()
+    for option, choice in builds.items():
+        if option not in known:
+            raise KeyError(f"no investment option named {option!r}")
+        mine = np.flatnonzero(family.keys["option"].to_numpy() == option)
+        periods = family.keys["period"].to_numpy()[mine]
+        if choice == ANY_PERIOD:
+            rows = pd.DataFrame({"option": [option], "sense": ">=", "rhs": 1.0, "sheet": "Investments",
+                                 "sheet_row": formulation.option_periods.loc[
+                                     formulation.option_periods["option"] == option, "row"].iloc[0]})
+            name = f"forced_build_{len([b for b in formulation.blocks if b.startswith('forced_build')])}"
+            formulation.add(ConstraintBlock(name, rows, np.zeros(len(mine)), family.offset + mine,
+                                            np.ones(len(mine))))
+            continue
+        fraction = {choice: 1.0} if isinstance(choice, str) else dict(choice or {})
+        unknown = set(fraction) - set(periods)
+        if unknown:
+            raise ValueError(f"option {option!r} cannot be built in {sorted(unknown)[0]} (its build window is "
+                             f"{periods[0]} to {periods[-1]})")
+        fixed = np.array([fraction.get(p, 0.0) for p in periods], dtype=float)
+        family.lower[mine] = fixed
+        family.upper[mine] = fixed

@@ -66,6 +66,12 @@ class VariableFamily:
     integer: bool | np.ndarray
     offset: int
     cost_part: str | None = None
+    #: Lower bounds (0 unless a decision is fixed, see ``optimizer.horizon.fix_builds``).
+    lower: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.lower is None:
+            self.lower = np.zeros(len(self.keys))
 
     @property
     def integer_flags(self) -> np.ndarray:
@@ -124,6 +130,10 @@ class Formulation:
     @property
     def upper(self) -> np.ndarray:
         return np.concatenate([f.upper for f in self.families.values()]) if self.families else np.zeros(0)
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.concatenate([f.lower for f in self.families.values()]) if self.families else np.zeros(0)
 
     @property
     def integer(self) -> np.ndarray:

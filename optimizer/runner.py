@@ -1,13 +1,14 @@
-"""Run independent solves (policy sets, sweep points) one after another, on local processes, or on
-an existing Dask cluster. Every path calls the same ``solve_task`` function, so results do not
-depend on the executor; they come back in task order."""
+"""Run independent solves (policy sets, sweep points, option values, scenarios) one after another, on
+local processes, or on an existing Dask cluster. Every path calls the same ``run_task`` function (each
+task's own ``run``), so results do not depend on the executor; they come back in task order."""
 
 from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from models.network import Network, PolicySet
 from optimizer.api import solve
@@ -18,17 +19,43 @@ from optimizer.results import SolveResult
 ProgressCallback = Callable[[int, int], None]
 
 
+class Task(Protocol):
+    """Independent work on the shared network; ``run`` must return something picklable."""
+
+    label: str
+
+    def run(self, network: Network, options: SolverOptions) -> Any: ...
+
+
+def with_capex(network: Network, capex: dict[str, float]) -> Network:
+    """The network with the capex of the named investment options replaced (in every period)."""
+    investments = network.investments.copy()
+    for option, value in capex.items():
+        investments.loc[investments["option"] == option, "capex"] = float(value)
+    return replace(network, investments=investments)
+
+
 @dataclass(frozen=True)
 class SolveTask:
-    """One independent solve: ``policy`` applied to the shared network."""
+    """One independent solve: ``policy`` applied to the shared network, with some investment options'
+    build decisions fixed (``builds``: (option, choice) pairs, see ``optimizer.horizon.fix_builds``) and
+    some options' capex replaced (``capex``: (option, value) pairs)."""
 
     label: str
     policy: PolicySet
+    builds: tuple[tuple[str, Any], ...] = ()
+    capex: tuple[tuple[str, float], ...] = ()
+
+    def run(self, network: Network, options: SolverOptions) -> SolveResult:
+        """Solve, and drop the solver objects so the result can cross process boundaries."""
+        if self.capex:
+            network = with_capex(network, dict(self.capex))
+        return solve(network, policy=self.policy, options=options, builds=dict(self.builds) or None).detached()
 
 
-def solve_task(network: Network, task: SolveTask, options: SolverOptions) -> SolveResult:
-    """Solve one task and drop the solver objects so the result can cross process boundaries."""
-    return solve(network, policy=task.policy, options=options).detached()
+def run_task(network: Network, task: Task, options: SolverOptions) -> Any:
+    """Run one task (every executor calls this)."""
+    return task.run(network, options)
 
 
 _WORKER_NETWORK: Network | None = None
@@ -39,13 +66,13 @@ def _init_worker(network: Network) -> None:
     _WORKER_NETWORK = network
 
 
-def _solve_in_worker(task: SolveTask, options: SolverOptions) -> SolveResult:
+def _run_in_worker(task: Task, options: SolverOptions) -> Any:
     assert _WORKER_NETWORK is not None
-    return solve_task(_WORKER_NETWORK, task, options)
+    return run_task(_WORKER_NETWORK, task, options)
 
 
-def run_tasks(network: Network, tasks: Sequence[SolveTask], options: SolverOptions, workers: int = 1,
-              scheduler: str | None = None, progress: ProgressCallback | None = None) -> list[SolveResult]:
+def run_tasks(network: Network, tasks: Sequence[Task], options: SolverOptions, workers: int = 1,
+              scheduler: str | None = None, progress: ProgressCallback | None = None) -> list[Any]:
     """Solve every task; ``workers`` local processes (1 = in this process), or the Dask cluster at
     ``scheduler`` (``tcp://host:port``; needs the ``distributed`` extra). Results are in task order."""
     tasks = list(tasks)
@@ -62,15 +89,15 @@ def run_tasks(network: Network, tasks: Sequence[SolveTask], options: SolverOptio
     if workers <= 1 or len(tasks) <= 1:
         results = []
         for task in tasks:
-            results.append(solve_task(network, task, options))
+            results.append(run_task(network, task, options))
             tick()
         return results
     # spawn, not fork: HiGHS may hold threads, and forked children of a threaded parent can hang.
     context = multiprocessing.get_context("spawn")
-    results: list[SolveResult | None] = [None] * len(tasks)
+    results: list[Any] = [None] * len(tasks)
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
                              initializer=_init_worker, initargs=(network,)) as pool:
-        futures = {pool.submit(_solve_in_worker, task, options): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(_run_in_worker, task, options): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             tick()
@@ -81,8 +108,8 @@ class DistributedUnavailable(RuntimeError):
     """--scheduler was given but dask.distributed is not installed or the cluster cannot be reached."""
 
 
-def _run_on_dask(network: Network, tasks: list[SolveTask], options: SolverOptions, scheduler: str,
-                 tick: Callable[[], None]) -> list[SolveResult]:
+def _run_on_dask(network: Network, tasks: list[Task], options: SolverOptions, scheduler: str,
+                 tick: Callable[[], None]) -> list[Any]:
     try:
         from distributed import Client
         from distributed import as_completed as dask_as_completed
@@ -95,9 +122,9 @@ def _run_on_dask(network: Network, tasks: list[SolveTask], options: SolverOption
         raise DistributedUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         shared = client.scatter(network, broadcast=True)
-        futures = [client.submit(solve_task, shared, task, options, pure=False) for task in tasks]
+        futures = [client.submit(run_task, shared, task, options, pure=False) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
-        results: list[SolveResult | None] = [None] * len(tasks)
+        results: list[Any] = [None] * len(tasks)
         for future in dask_as_completed(futures):
             results[index[future.key]] = future.result()
             tick()

@@ -233,3 +233,74 @@ def test_invalid_inventory_and_periods_rows_name_their_cells(make_workbook):
     assert problems_of(make_workbook, **sheets) == {
         ("Inventory", 3, "item"), ("Inventory", 4, "site"), ("Inventory", 5, "item"), ("Inventory", 6, "final"),
         ("Inventory", 7, "holding_cost"), ("Periods", 2, "discount_factor"), ("Periods", 3, "discount_factor")}
+
+
+# ------------------------------------------------------------------ option values
+
+
+def values_of(network, result, **kwargs):
+    from optimizer.valuation import attach_option_values, option_values
+
+    values = option_values(network, result, **kwargs)
+    attach_option_values(result, values)
+    return {v.option: v for v in values}
+
+
+def solved(make_workbook, sheets, policy="baseline"):
+    from optimizer import solve
+
+    network = load_workbook(make_workbook(**sheets))
+    return network, solve(network, policy)
+
+
+def test_a_built_option_is_worth_what_the_plan_would_cost_without_it(make_workbook):
+    network, result = solved(make_workbook, buy_or_build(capex=100))
+    value = values_of(network, result)["O"]
+    assert value.value == pytest.approx(20.0) and value.break_even_capex is None  # 200 - 180
+    assert result.investment_records()[0]["value"] == pytest.approx(20.0)
+
+
+def test_an_option_not_built_has_a_break_even_capex(make_workbook):
+    # At capex 130 the plan buys (200). Built in period 1 it saves 120, in period 2 only 60: break-even 120.
+    network, result = solved(make_workbook, buy_or_build(capex=130))
+    value = values_of(network, result)["O"]
+    assert value.break_even_capex == pytest.approx(120.0) and value.value is None
+    assert value.solves <= 3
+
+
+def test_the_break_even_capex_accounts_for_the_build_period_and_discounting(make_workbook):
+    # Period 2 at factor 0.5: built in 1 it saves 60 + 0.5 x 60 = 90 against capex x 1; built in 2 it saves
+    # 30 against capex x 0.5, i.e. up to 60. The break-even capex is the larger: 90.
+    sheets = buy_or_build(capex=130)
+    sheets["Periods"] = [{"period": 1, "discount_factor": 1}, {"period": 2, "discount_factor": 0.5}]
+    network, result = solved(make_workbook, sheets)
+    assert values_of(network, result)["O"].break_even_capex == pytest.approx(90.0)
+
+
+def test_an_option_without_which_there_is_no_plan_is_essential(make_workbook):
+    sheets = buy_or_build(capex=100)
+    sheets["Supply"][0]["capacity"] = 0  # O is the only source
+    network, result = solved(make_workbook, sheets)
+    assert values_of(network, result)["O"].value == "essential"
+
+
+def test_an_option_dearer_even_at_zero_capex_is_never_worth_it(make_workbook):
+    # A fixed cost of 5 per available period makes every plan that builds it dearer, whatever the capex.
+    sheets = buy_or_build(capex=1, fixed_cost=5)
+    sheets["Investments"][0]["unit_cost"] = 11  # dearer than buying at 10
+    network, result = solved(make_workbook, sheets)
+    assert values_of(network, result)["O"].break_even_capex == "never"
+
+
+def test_an_option_that_merely_ties_at_zero_capex_breaks_even_at_zero(make_workbook):
+    # At unit cost 10, like buying, building at zero capex neither saves nor costs: break-even 0.
+    sheets = buy_or_build(capex=1)
+    sheets["Investments"][0]["unit_cost"] = 10
+    network, result = solved(make_workbook, sheets)
+    assert values_of(network, result)["O"].break_even_capex == pytest.approx(0.0)
+
+
+def test_divisible_options_get_no_option_value(make_workbook):
+    network, result = solved(make_workbook, divisible_case(True))
+    value = values_of(network, result)["O"]
+    assert (value.value, value.break_even_capex) == (None, None) and value.note.startswith("divisible")
