@@ -1,8 +1,8 @@
-"""Guards: hostile or broken input files, numerically dangerous data, and outputs that must be
-neither executable nor different from run to run.
+"""Guards: hostile or broken input files, and numerically dangerous data (the output guards are in
+``optimizer.writing``).
 
 The input checks run *before* openpyxl parses a byte of XML, the numeric check right after
-validation, the output guards when a workbook is saved:
+validation:
 
 * :func:`check_input_file` looks at what a file really is (its first bytes and, for a zip, its
   central directory) and refuses, with one message naming the file, anything that is not an
@@ -22,15 +22,10 @@ validation, the output guards when a workbook is saved:
   entity declarations too (a second line of defence; without it nothing is read).
 * :func:`numeric_warnings` names the rows whose numbers span so many orders of magnitude that
   the LP solver may lose precision.
-* For outputs, :func:`neutralise_formulas` keeps text that looks like a formula text (in a
-  write-only workbook, :func:`text_cell` does so as each cell is created), and
-  :func:`write_stable_xlsx` saves a workbook whose bytes depend only on its content.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import os
 import struct
 import zipfile
@@ -401,119 +396,3 @@ def numeric_warnings(network) -> list[str]:
                        "units, or check these rows for typing errors")
     return out
 
-
-# --------------------------------------------------------------------------- outputs
-
-#: Text starting with one of these is shown as text, never run: OWASP's list for CSV/spreadsheet
-#: injection, plus the full-width forms some Excel locales also accept.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-#: Every part of a written workbook carries this zip timestamp (the zip format's earliest).
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-FIXED_TIME = datetime.datetime(*ZIP_EPOCH)
-
-
-def safe_text(text: str) -> str:
-    """Text a worksheet cell can hold: control characters XML forbids become U+FFFD, and the
-    length is cut to Excel's 32,767 characters (openpyxl would raise, or cut silently)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:32767]
-
-
-def is_formula_like(value) -> bool:
-    """True for text a spreadsheet could run as a formula (it starts with one of FORMULA_TRIGGERS)."""
-    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
-
-
-def _keep_as_text(cell) -> None:
-    """Make ``cell`` a string cell with Excel's quote prefix: shown as typed, never evaluated."""
-    cell.data_type = "s"
-    cell.quotePrefix = True
-
-
-def neutralise_formulas(wb, allowed=()) -> int:
-    """Make every cell whose text starts with a formula trigger a plain text cell that Excel and
-    LibreOffice show as typed and never evaluate; return how many cells were changed.
-
-    openpyxl turns any str starting with '=' into a formula; here such a cell gets the string
-    type back, and every risky text cell gets Excel's "quote prefix" style (what Excel itself
-    stores when someone types '=1+1): shown without the apostrophe, kept as text on editing.
-    ``allowed`` lists (sheet title, coordinate) pairs of formulas the tool writes on purpose.
-
-    The sheets of a write-only workbook stream their rows to disk and cannot be walked here: their
-    writers make each cell safe as they create it, with :func:`text_cell`; they are skipped.
-    """
-    allowed = set(allowed)
-    changed = 0
-    for ws in wb.worksheets:
-        if hasattr(ws, "_cells"):
-            cells = ws._cells.values()
-        elif hasattr(ws, "iter_rows"):
-            cells = (c for row in ws.iter_rows() for c in row)
-        else:
-            continue  # a write-only sheet
-        for cell in cells:
-            if not is_formula_like(cell.value):
-                continue
-            if cell.data_type == "f" and (ws.title, cell.coordinate) in allowed:
-                continue
-            _keep_as_text(cell)
-            changed += 1
-    return changed
-
-
-def text_cell(ws, value, **style):
-    """A cell of the write-only sheet ``ws`` holding ``value``, styled with ``style`` (attributes
-    of a cell: ``number_format=``, ``font=``, ``alignment=``). Text that starts with a formula
-    trigger is a plain text cell with Excel's quote prefix, exactly what
-    :func:`neutralise_formulas` makes of it in a normal workbook: a write-only sheet cannot be
-    walked once written, so its writer decides this as it creates each cell. Anything else is
-    bound as openpyxl binds it (a number, a date, text, or an error code such as '#N/A')."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value)
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    if is_formula_like(value):
-        _keep_as_text(cell)
-    return cell
-
-
-class _StableZip(zipfile.ZipFile):
-    """A ZipFile whose parts carry a fixed timestamp and mode, so equal content gives equal bytes."""
-
-    def _stable_info(self, name: str, size: int = 0) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-        info.compress_type = self.compression
-        info.external_attr = 0o600 << 16
-        info.file_size = size
-        return info
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._stable_info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        import shutil
-
-        info = self._stable_info(arcname or os.path.basename(filename), os.path.getsize(filename))
-        with open(filename, "rb") as source, self.open(info, "w") as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-
-
-def write_stable_xlsx(wb, handle) -> None:
-    """Serialise ``wb`` into the binary file ``handle`` deterministically: the document's
-    created/modified properties (docProps/core.xml, which openpyxl sets to the current time) and
-    every zip part's date are the fixed FIXED_TIME, 1980-01-01 00:00 (the zip format's earliest)."""
-    from openpyxl.writer.excel import ExcelWriter
-
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    archive = _StableZip(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    try:
-        ExcelWriter(wb, archive).save()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            archive.close()
-        raise

@@ -1,4 +1,4 @@
-"""Reading a sourcing workbook (contract v1) into the validated network, and writing plain ones.
+"""Reading a sourcing workbook (contract v2) into the validated network.
 
 Reading happens in two passes that both collect every problem before failing: each row is
 validated against its sheet's pydantic model (types, ranges, required cells), then the rows
@@ -30,13 +30,12 @@ import re
 import warnings
 import xml.parsers.expat
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import openpyxl
-import pandas as pd
 from defusedxml import DefusedXmlException
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
@@ -698,33 +697,3 @@ def load_workbook(path: str | Path) -> Network:
         network = network.with_warnings(dangerous)
     return network
 
-
-def write_workbook(path: str | Path, sheets: Mapping[str, Sequence[Mapping[str, Any]] | pd.DataFrame]) -> Path:
-    """Write plain sheets (rows as dicts, or DataFrames) to a new .xlsx; used by tests and templates."""
-    path = Path(path)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, content in sheets.items():
-        ws = wb.create_sheet(name)
-        records = content.to_dict("records") if isinstance(content, pd.DataFrame) else list(content)
-        columns: list[str] = []
-        for record in records:
-            columns.extend(c for c in record if c not in columns)
-        if isinstance(content, pd.DataFrame):
-            columns = [str(c) for c in content.columns]
-        ws.append(columns)
-        for record in records:
-            ws.append([_plain(record.get(c)) for c in columns])
-    wb.save(path)
-    return path
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value

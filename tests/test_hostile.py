@@ -42,9 +42,10 @@ from hypothesis import strategies as st
 import optimizer.api
 import optimizer.backend
 import optimizer.workbook as workbook_module
+import optimizer.writing.guard as formula_guard
 from models.problems import WorkbookError
 from optimizer import load_workbook, safety, solve, write_workbook
-from optimizer.report import OutputError, check_output_path, save_atomically
+from optimizer.writing.save import OutputError, check_output_path, save_atomically
 
 DATA = Path(__file__).parent / "data" / "bad"
 
@@ -1009,7 +1010,7 @@ def test_site_names_that_look_like_formulas_stay_text(tmp_path, monkeypatch, cap
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(safety.FORMULA_TRIGGERS):
+                if isinstance(cell.value, str) and cell.value.startswith(formula_guard.FORMULA_TRIGGERS):
                     assert cell.data_type == "s" and cell.quotePrefix, (ws.title, cell.coordinate, cell.value)
                     shown[cell.value] = ws.title
     assert set(INJECTIONS) <= set(shown)  # the names are there, exactly as in the input
@@ -1039,10 +1040,10 @@ def test_write_only_sheets_are_guarded_as_each_cell_is_created(tmp_path):
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("Sheet")
     values = ["=1+1", "+1", "-2", "@x", "\tx", "\rx", "\uff1dSUM(1)", "ok", -3, "=A1", "#N/A", None]
-    ws.append([safety.text_cell(ws, v) for v in values])
-    ws.append([safety.text_cell(ws, "-inf", number_format="#,##0.00", font=Font(bold=True)),
-               safety.text_cell(ws, 2.5, number_format="#,##0.00")])
-    assert safety.neutralise_formulas(wb) == 0  # write-only sheets are skipped, not walked
+    ws.append([formula_guard.text_cell(ws, v) for v in values])
+    ws.append([formula_guard.text_cell(ws, "-inf", number_format="#,##0.00", font=Font(bold=True)),
+               formula_guard.text_cell(ws, 2.5, number_format="#,##0.00")])
+    assert formula_guard.neutralise_formulas(wb) == 0  # write-only sheets are skipped, not walked
     save_atomically(wb, tmp_path / "out.xlsx")
     assert formula_cells(tmp_path / "out.xlsx") == []
     back = openpyxl.load_workbook(tmp_path / "out.xlsx").active
@@ -1058,7 +1059,8 @@ def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
     """Policy, group and site names that look like formulas, in every sheet of a comparison (with
     SupplyMix headers made of group names) and of a sweep (its Summary names the policy set)."""
     from optimizer.compare import compare, sweep
-    from optimizer.report import write_comparison, write_sweep
+    from optimizer.writing.comparison import write_comparison
+    from optimizer.writing.sweep import write_sweep
 
     sheets = base_sheets()
     sheets["Sites"] += [[name, "Korea", None] for name in INJECTIONS]
@@ -1075,7 +1077,7 @@ def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
         for ws in openpyxl.load_workbook(path).worksheets:
             for row in ws.iter_rows():
                 for cell in row:
-                    if isinstance(cell.value, str) and cell.value.startswith(safety.FORMULA_TRIGGERS):
+                    if isinstance(cell.value, str) and cell.value.startswith(formula_guard.FORMULA_TRIGGERS):
                         assert cell.data_type == "s" and cell.quotePrefix, (path.name, ws.title, cell.coordinate)
                         shown.add((path.name, ws.title, cell.value))
     assert {("comparison.xlsx", "SupplyMix", "=evil"), ("comparison.xlsx", "Comparison", "+pol"),

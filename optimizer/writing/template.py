@@ -1,4 +1,6 @@
-"""A starter workbook: every sheet of contract v1 with a tiny solvable example and a Notes sheet."""
+"""The starter workbook (``sourcing template``): every sheet of the workbook format (contract v2) with a
+tiny solvable example, and a Notes sheet describing each column. Saved through the formula guard and the
+atomic save, never over an existing file."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from optimizer.report import check_output_path, save_atomically
+from optimizer.writing.save import OutputError, check_output_path, save_atomically
 
 EXAMPLE: dict[str, list[dict]] = {
     "Sites": [
@@ -80,8 +82,6 @@ def write_template(path: str | Path) -> Path:
     """Write the starter workbook to ``path`` (never over an existing file)."""
     path = Path(path)
     if path.exists():
-        from optimizer.report import OutputError
-
         raise OutputError(f"{path} already exists; choose a new file name")
     check_output_path(path, [])
     wb = Workbook()
