@@ -11,8 +11,8 @@ from models.problems import Problem, WorkbookError
 from optimizer.api import solve
 from optimizer.backend import SolverOptions, SolverUnavailable
 from optimizer.formulation import build_formulation
+from optimizer.reading.load import load_workbook
 from optimizer.results import SolveResult
-from optimizer.workbook import load_workbook
 from optimizer.writing.plain import write_workbook
 from optimizer.writing.plan import write_plan
 from optimizer.writing.save import OutputError

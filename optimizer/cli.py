@@ -24,8 +24,8 @@ from models.problems import WorkbookError
 from optimizer.api import peak_memory_mb
 from optimizer.api import solve as solve_network
 from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, write_model
+from optimizer.reading.load import load_workbook
 from optimizer.results import SolveResult
-from optimizer.workbook import load_workbook
 from optimizer.writing.plan import write_plan
 from optimizer.writing.save import OutputError, check_output_path
 from optimizer.writing.template import write_template
