@@ -6,6 +6,6 @@
 - ``table``: the streamed table writer: a DataFrame as a formatted Excel table in a write-only workbook.
 - ``charts``: the chart helpers of the comparison and sweep layouts.
 - ``plan``, ``comparison``, ``sweep``: the layouts of the three result workbooks, on the table writer.
-- ``template``: the starter workbook (every sheet, a tiny example, Notes on each column).
+- ``template``: the starter workbook, its sheets, headers and Notes derived from ``models.schema.SHEETS``.
 - ``plain``: ``write_workbook``, plain input-style sheets from Python data (tests, scripts).
 """

@@ -1,6 +1,11 @@
 """The starter workbook (``sourcing template``): every sheet of the workbook format (contract v2) with a
-tiny solvable example, and a Notes sheet describing each column. Saved through the formula guard and the
-atomic save, never over an existing file."""
+tiny solvable example, and a Notes sheet describing each column.
+
+The sheets, their headers and the Notes are derived from ``models.schema.SHEETS``; only the example rows
+are data of this module. The rule types the Policies ``rule`` column takes are those of
+``optimizer.rules.RULE_SPECS``. Saved through the formula guard and the atomic save, never over an
+existing file.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
+from models.schema import SHEETS, Column, Sheet
+from optimizer.rules import RULE_SPECS
 from optimizer.writing.save import OutputError, check_output_path, save_atomically
 
+#: The tiny solvable example, by sheet: rows as {column: value} (a column not given is blank).
 EXAMPLE: dict[str, list[dict]] = {
     "Sites": [
         {"site": "Plant_SC", "country": "United States", "tags": "pack_plant"},
@@ -42,40 +51,23 @@ EXAMPLE: dict[str, list[dict]] = {
     "Periods": [{"period": 2026}, {"period": 2027}],
 }
 
-COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "Sites": [("site*", "unique id of a supplier, plant or depot"), ("country*", "country it is in"),
-              ("tags", "';'-separated labels usable in selectors, e.g. feoc_owned;cell_plant"),
-              ("throughput", "most it can receive per period, all items together; blank = unlimited")],
-    "Groups": [("group*", "name of a group of countries"), ("country*", "one member country per row")],
-    "Items": [("item*", "unique id"), ("unit", "unit of quantities, e.g. GWh"),
-              ("category", "label usable in item lists, e.g. battery_component")],
-    "Supply": [("site*", "a site id"), ("item*", "an item id"), ("period", "blank = every period"),
-               ("capacity", "most it can produce (or sell) per period; blank = unlimited"),
-               ("unit_cost*", "production or purchase cost per unit, >= 0 (excluding BOM inputs)"),
-               ("fixed_cost", "paid in each period the site supplies the item (makes a MILP)"),
-               ("min_quantity", "if it supplies the item in a period, at least this much (makes a MILP)")],
-    "Demand": [("site*", "a site id"), ("item*", "an item id"), ("period", "blank = every period"),
-               ("quantity*", "exact quantity to deliver per period")],
-    "Lanes": [("origin*", "a site id"), ("destination*", "a site id"),
-              ("item", "an item id; blank = every item"), ("unit_cost", "per unit; blank = 0"),
-              ("capacity", "per period; a blank-item row bounds all items together; blank = unlimited")],
-    "Tariffs": [("origin*", "selector"), ("destination", "selector; blank = all"),
-                ("item", "item ids or categories; blank = all"), ("period", "blank = every period"),
-                ("rate*", "ad valorem fraction of the Supply unit_cost (0.25 = 25%); rows add up")],
-    "BOM": [("item*", "the item made"), ("input*", "an item it consumes"),
-            ("quantity*", "units of input per unit of item, > 0"),
-            ("site", "only at this site (its own recipe); blank = every site that supplies the item")],
-    "Policies": [("policy*", "name of the policy set"),
-                 ("rule*", "min_share, max_share, exclude, tariff, credit, max_suppliers, min_suppliers, "
-                           "single_source or threshold_credit"),
-                 ("items", "item ids or categories; blank = all"), ("from", "selector"),
-                 ("to", "selector; blank = all"),
-                 ("value", "share bound (fraction in [0, 1]), tariff rate, credit per unit, or supplier count"),
-                 ("basis", "value (default: weighted by the goods' value) or quantity"),
-                 ("scope", "total (default) or each_destination"), ("period", "blank = every period"),
-                 ("requires", "threshold_credit: Policies row number of the share rule it depends on")],
-    "Periods": [("period*", "planning periods, in order")],
-}
+#: Columns whose values are the names of a registry outside the schema: the Notes list them.
+CHOICES: dict[tuple[str, str], list[str]] = {("Policies", "rule"): list(RULE_SPECS)}
+NOTES_FOOTER = ("* = required column. Selectors: ';'-separated group names, countries, tags or site ids. "
+                "The Notes sheet is ignored by the tool.")
+
+
+def note(sheet: Sheet, column: Column) -> str:
+    """What the Notes sheet says of ``column``: its meaning, what a blank means, and its choices."""
+    text = column.note()
+    choices = CHOICES.get((sheet.name, column.name))
+    return f"{text}; one of {', '.join(choices)}" if choices else text
+
+
+def notes_rows() -> list[list[str]]:
+    """The Notes sheet's rows below its header: sheet, column (``*`` when required), note."""
+    return [[sheet.name, column.name + ("*" if column.required else ""), note(sheet, column)]
+            for sheet in SHEETS for column in sheet.columns]
 
 
 def write_template(path: str | Path) -> Path:
@@ -84,30 +76,28 @@ def write_template(path: str | Path) -> Path:
     if path.exists():
         raise OutputError(f"{path} already exists; choose a new file name")
     check_output_path(path, [])
+    bold = Font(bold=True)
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet in COLUMNS:
-        rows = EXAMPLE.get(sheet, [])
-        ws = wb.create_sheet(sheet)
-        headers = [name.rstrip("*") for name, _ in COLUMNS[sheet]]
+    for sheet in SHEETS:
+        ws = wb.create_sheet(sheet.name)
+        headers = sheet.names
         ws.append(headers)
         for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
+            cell.font = bold
+        for row in EXAMPLE.get(sheet.name, []):
             ws.append([row.get(h) for h in headers])
-        for index, _ in enumerate(headers):
-            ws.column_dimensions[chr(ord("A") + index)].width = 18
+        for index, _ in enumerate(headers, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = 18
         ws.freeze_panes = "A2"
     notes = wb.create_sheet("Notes")
     notes.append(["sheet", "column", "meaning"])
     for cell in notes[1]:
-        cell.font = Font(bold=True)
-    for sheet, columns in COLUMNS.items():
-        for name, meaning in columns:
-            notes.append([sheet, name, meaning])
+        cell.font = bold
+    for row in notes_rows():
+        notes.append(row)
     notes.append([])
-    notes.append(["", "", "* = required column. Selectors: ';'-separated group names, countries, tags or "
-                          "site ids. The Notes sheet is ignored by the tool."])
+    notes.append(["", "", NOTES_FOOTER])
     notes.column_dimensions["A"].width = 12
     notes.column_dimensions["B"].width = 14
     notes.column_dimensions["C"].width = 90
