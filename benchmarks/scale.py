@@ -9,15 +9,15 @@ suppliers in nine countries of three country groups, demand plants, blank-item a
 Tariffs rows by country / group / tag / category, and a policy set with min_share, max_share
 and exclude rules). It is then pushed through the same stages as ``sourcing solve``:
 
-    read         optimizer.workbook.read_rows          cells -> pydantic row models
-    validate     models.build_network                  rows -> validated Network (+ numeric warnings,
-                                                       as optimizer.workbook.load_workbook does)
+    read         optimizer.reading.load.read_rows          cells -> pydantic row models
+    validate     optimizer.reading.load.network_from_rows  rows -> validated Network (models.build_network
+                                                           + numeric warnings, as load_workbook does)
     formulate    optimizer.formulation.build_formulation
     build        optimizer.backend.solve_formulation   .seconds_build (PuLP objects or highspy arrays)
     solve        optimizer.backend.solve_formulation   .seconds_solve (HiGHS, values, duals)
     read back    optimizer.results.build_result
     sensitivity  optimizer.sensitivity.sensitivity_table  (when the package has it, as optimizer.solve)
-    write        optimizer.report.write_plan
+    write        optimizer.writing.plan.write_plan
 
 Each size runs in a fresh child process so memory figures of one size do not leak into the
 next. By default every size is run twice: once without tracemalloc (wall times and RSS) and
@@ -328,16 +328,13 @@ def run_stages(workbook: str, plan: str, solver: str, trace: bool, backend: str 
     """Run every stage once on ``workbook`` and return the figures."""
     import tracemalloc
 
-    from models.network import build_network
-    from optimizer import workbook as workbook_module
     from optimizer.backend import SolverOptions, solve_formulation
     from optimizer.formulation import build_formulation
-    from optimizer.report import write_plan
+    from optimizer.reading.load import network_from_rows, read_rows
     from optimizer.results import build_result
-    from optimizer.workbook import read_rows
+    from optimizer.writing.plan import write_plan
 
-    # Later versions of the package add steps to load_workbook / solve; follow them when present.
-    numeric_warnings = getattr(workbook_module, "numeric_warnings", None)
+    # Later versions of the package add steps to solve; follow them when present.
     try:
         from optimizer.sensitivity import sensitivity_table
     except ImportError:
@@ -371,15 +368,7 @@ def run_stages(workbook: str, plan: str, solver: str, trace: bool, backend: str 
     if problems:
         raise SystemExit("generated workbook has problems:\n" + "\n".join(map(str, problems[:20])))
 
-    def validate(rows):  # what optimizer.workbook.load_workbook does after read_rows
-        network = build_network(rows, source=workbook, warnings=warnings)
-        if numeric_warnings is not None:
-            extra = numeric_warnings(network)
-            if extra:
-                network = network.model_copy(update={"warnings": (*network.warnings, *extra)})
-        return network
-
-    network = stage("validate", partial(validate, rows))
+    network = stage("validate", partial(network_from_rows, rows, warnings, source=workbook))
     del rows  # load_workbook drops the rows once the network is built
     formulation = stage("formulate", lambda: build_formulation(network, POLICY))
     options = SolverOptions(solver=solver)

@@ -11,9 +11,11 @@ from models.problems import Problem, WorkbookError
 from optimizer.api import solve
 from optimizer.backend import SolverOptions, SolverUnavailable
 from optimizer.formulation import build_formulation
-from optimizer.report import OutputError, write_plan
+from optimizer.reading.load import load_workbook
 from optimizer.results import SolveResult
-from optimizer.workbook import load_workbook, write_workbook
+from optimizer.writing.plain import write_workbook
+from optimizer.writing.plan import write_plan
+from optimizer.writing.save import OutputError
 
 __version__ = "0.1.0"
 

@@ -24,10 +24,11 @@ from models.problems import WorkbookError
 from optimizer.api import peak_memory_mb
 from optimizer.api import solve as solve_network
 from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, check_solver, write_model
-from optimizer.report import OutputError, check_output_path, write_plan
+from optimizer.reading.load import load_workbook
 from optimizer.results import SolveResult
-from optimizer.template import write_template
-from optimizer.workbook import load_workbook
+from optimizer.writing.plan import write_plan
+from optimizer.writing.save import OutputError, check_output_path
+from optimizer.writing.template import write_template
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cost-minimal sourcing plans under localization rules, from Excel to Excel.")
@@ -319,7 +320,7 @@ def compare(
 ):
     """Solve the baseline and each policy set; write them side by side with charts."""
     from optimizer.compare import compare as compare_policies
-    from optimizer.report import write_comparison
+    from optimizer.writing.comparison import write_comparison
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     output = output or Path(f"{workbook.stem}-comparison.xlsx")
@@ -367,7 +368,7 @@ def sweep(
     """Re-solve one policy set while one rule's value steps through a range: the cost curve."""
     from optimizer.compare import SweepError, parse_values
     from optimizer.compare import sweep as sweep_rule
-    from optimizer.report import write_sweep
+    from optimizer.writing.sweep import write_sweep
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     try:

@@ -19,9 +19,9 @@ import pytest
 from cli_run import flat, run, run_json
 
 from optimizer import load_workbook, solve, write_workbook
-from optimizer.template import EXAMPLE, write_template
+from optimizer.writing.template import EXAMPLE, write_template
 
-# Hand-computed from optimizer/template.py. Cells_KR lands at 70 * 1.15 + 2 = 82.5 and is unlimited;
+# Hand-computed from optimizer/writing/template.py. Cells_KR lands at 70 * 1.15 + 2 = 82.5 and is unlimited;
 # Cells_US at 90 + 1 = 91, at most 20 per period. Demand 25 (2026) + 30 (2027) = 55.
 BASELINE_TOTAL = 55 * 82.5                                        # 4537.5, all from Korea
 BASELINE_COSTS = {"supply": 55 * 70, "transport": 55 * 2, "tariffs": 55 * 70 * 0.15}

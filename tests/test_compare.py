@@ -13,7 +13,8 @@ import pytest
 
 from optimizer import WorkbookError, load_workbook, solve
 from optimizer.compare import SweepError, compare, parse_values, sweep
-from optimizer.report import write_comparison, write_sweep
+from optimizer.writing.comparison import write_comparison
+from optimizer.writing.sweep import write_sweep
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "ev_battery_north_america.xlsx"
 

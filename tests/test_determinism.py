@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from optimizer import load_workbook, solve, write_plan
-from optimizer.template import write_template
+from optimizer.writing.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
@@ -93,7 +93,7 @@ def test_streamed_sheets_leave_no_temporary_file_and_give_the_same_bytes(tmp_pat
     import tempfile
 
     from optimizer.compare import compare
-    from optimizer.report import write_comparison
+    from optimizer.writing.comparison import write_comparison
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -41,10 +41,13 @@ from hypothesis import strategies as st
 
 import optimizer.api
 import optimizer.backend
-import optimizer.workbook as workbook_module
+import optimizer.reading.files as file_guards
+import optimizer.reading.load as loading
+import optimizer.writing.guard as formula_guard
 from models.problems import WorkbookError
-from optimizer import load_workbook, safety, solve, write_workbook
-from optimizer.report import OutputError, check_output_path, save_atomically
+from optimizer import load_workbook, solve, write_workbook
+from optimizer.reading.calamine_reader import CalamineReader
+from optimizer.writing.save import OutputError, check_output_path, save_atomically
 
 DATA = Path(__file__).parent / "data" / "bad"
 
@@ -374,7 +377,7 @@ def test_a_sheet_without_a_dimension_is_parsed_once(tmp_path, monkeypatch):
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
     from openpyxl.worksheet._reader import WorkSheetParser
 
-    assert excel.ReadOnlyWorksheet is ReadOnlyWorksheet  # the name workbook._unsized_sheets replaces
+    assert excel.ReadOnlyWorksheet is ReadOnlyWorksheet  # the name openpyxl_reader._unsized_sheets replaces
     assert "self._get_size()" in inspect.getsource(ReadOnlyWorksheet.__init__)
     plain = write_rows(tmp_path / "plain.xlsx", base_sheets())
     streamed = openpyxl.Workbook(write_only=True)
@@ -389,8 +392,8 @@ def test_a_sheet_without_a_dimension_is_parsed_once(tmp_path, monkeypatch):
     sized, real = [], WorkSheetParser.parse_dimensions
     monkeypatch.setattr(WorkSheetParser, "parse_dimensions", lambda self: sized.append(1) or real(self))
     for engine in ("auto", "openpyxl"):
-        assert workbook_module.read_rows(tmp_path / "streamed.xlsx", engine=engine) == \
-            workbook_module.read_rows(plain, engine=engine)
+        assert loading.read_rows(tmp_path / "streamed.xlsx", engine=engine) == \
+            loading.read_rows(plain, engine=engine)
     assert sized == []
     assert excel.ReadOnlyWorksheet is ReadOnlyWorksheet
 
@@ -417,28 +420,28 @@ def test_hidden_sheets_are_read_with_a_warning():
 
 # =========================================================================== the fast reader (python-calamine)
 #
-# Plain sheets are read by python-calamine, the rest by openpyxl (optimizer/workbook.py, _Calamine). Both must
+# Plain sheets are read by python-calamine, the rest by openpyxl (optimizer/reading/calamine_reader.py). Both must
 # give the same rows, warnings and problems, down to the type of each problem's value (2026 or 2026.0 in --json).
 
 
 def read_both(path: Path, monkeypatch) -> tuple[dict[str, bool], tuple, tuple]:
     """({sheet: read by calamine}, outcome through calamine where it may, outcome through openpyxl alone)."""
     fast: dict[str, bool] = {}
-    read = workbook_module._Calamine.read
+    read = CalamineReader.read
 
     def spy(self, ws):
         lines, has_formulas = read(self, ws)
         fast[ws.title] = lines is not None
         return lines, has_formulas
 
-    monkeypatch.setattr(workbook_module._Calamine, "read", spy)
+    monkeypatch.setattr(CalamineReader, "read", spy)
     auto = outcome(path, "auto")
-    monkeypatch.setattr(workbook_module._Calamine, "read", read)
+    monkeypatch.setattr(CalamineReader, "read", read)
     return fast, auto, outcome(path, "openpyxl")
 
 
 def outcome(path: Path, engine: str) -> tuple:
-    rows, warnings_, problems = workbook_module.read_rows(path, engine=engine)
+    rows, warnings_, problems = loading.read_rows(path, engine=engine)
     return ({model.__name__: [repr(r) for r in found] for model, found in rows.items()}, warnings_,
             json.dumps([p.as_dict() for p in problems], default=repr))
 
@@ -611,10 +614,10 @@ def test_a_sparse_sheet_is_read_by_openpyxl(tmp_path, monkeypatch):
 
 def test_the_reader_can_be_forced_to_openpyxl(tmp_path, monkeypatch):
     path = write_rows(tmp_path / "in.xlsx", base_sheets())
-    monkeypatch.setattr(workbook_module, "_Calamine", None)  # any use of it would fail
+    monkeypatch.setattr(loading, "CalamineReader", None)  # any use of it would fail
     with pytest.raises(ValueError, match="engine must be"):
-        workbook_module.read_rows(path, engine="fast")
-    assert workbook_module.read_rows(path, engine="openpyxl")[2] == []
+        loading.read_rows(path, engine="fast")
+    assert loading.read_rows(path, engine="openpyxl")[2] == []
     monkeypatch.setenv("SOURCING_READER", "openpyxl")
     assert len(load_workbook(path).lanes) == 2
 
@@ -689,11 +692,11 @@ def test_openpyxl_parses_xml_with_defusedxml():
     import openpyxl.xml
 
     assert openpyxl.xml.DEFUSEDXML is True
-    assert safety.xml_is_defused()
+    assert file_guards.xml_is_defused()
 
 
 def test_without_defusedxml_nothing_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(safety, "xml_is_defused", lambda: False)
+    monkeypatch.setattr(file_guards, "xml_is_defused", lambda: False)
     with pytest.raises(WorkbookError) as exc:
         load_workbook(DATA / "cached-formulas.xlsx")
     assert "not protected against entity-expansion attacks" in exc.value.problems[0].message
@@ -716,7 +719,7 @@ def test_entity_expansion_is_refused_quickly_in_little_memory(name):
 
 def test_the_xml_parser_refuses_entities_too(monkeypatch):
     """Second layer: with the prolog check switched off, the sheet parser (defusedxml) still refuses."""
-    monkeypatch.setattr(safety, "_check_xml_prologs", lambda path, infos: None)
+    monkeypatch.setattr(file_guards, "check_xml_prologs", lambda path, infos: None)
     with pytest.raises(WorkbookError) as exc:
         load_workbook(DATA / "billion-laughs-sheet.xlsx")
     assert "entity-expansion" in exc.value.problems[0].message
@@ -1009,7 +1012,7 @@ def test_site_names_that_look_like_formulas_stay_text(tmp_path, monkeypatch, cap
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith(safety.FORMULA_TRIGGERS):
+                if isinstance(cell.value, str) and cell.value.startswith(formula_guard.FORMULA_TRIGGERS):
                     assert cell.data_type == "s" and cell.quotePrefix, (ws.title, cell.coordinate, cell.value)
                     shown[cell.value] = ws.title
     assert set(INJECTIONS) <= set(shown)  # the names are there, exactly as in the input
@@ -1039,10 +1042,10 @@ def test_write_only_sheets_are_guarded_as_each_cell_is_created(tmp_path):
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("Sheet")
     values = ["=1+1", "+1", "-2", "@x", "\tx", "\rx", "\uff1dSUM(1)", "ok", -3, "=A1", "#N/A", None]
-    ws.append([safety.text_cell(ws, v) for v in values])
-    ws.append([safety.text_cell(ws, "-inf", number_format="#,##0.00", font=Font(bold=True)),
-               safety.text_cell(ws, 2.5, number_format="#,##0.00")])
-    assert safety.neutralise_formulas(wb) == 0  # write-only sheets are skipped, not walked
+    ws.append([formula_guard.text_cell(ws, v) for v in values])
+    ws.append([formula_guard.text_cell(ws, "-inf", number_format="#,##0.00", font=Font(bold=True)),
+               formula_guard.text_cell(ws, 2.5, number_format="#,##0.00")])
+    assert formula_guard.neutralise_formulas(wb) == 0  # write-only sheets are skipped, not walked
     save_atomically(wb, tmp_path / "out.xlsx")
     assert formula_cells(tmp_path / "out.xlsx") == []
     back = openpyxl.load_workbook(tmp_path / "out.xlsx").active
@@ -1058,7 +1061,8 @@ def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
     """Policy, group and site names that look like formulas, in every sheet of a comparison (with
     SupplyMix headers made of group names) and of a sweep (its Summary names the policy set)."""
     from optimizer.compare import compare, sweep
-    from optimizer.report import write_comparison, write_sweep
+    from optimizer.writing.comparison import write_comparison
+    from optimizer.writing.sweep import write_sweep
 
     sheets = base_sheets()
     sheets["Sites"] += [[name, "Korea", None] for name in INJECTIONS]
@@ -1075,7 +1079,7 @@ def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
         for ws in openpyxl.load_workbook(path).worksheets:
             for row in ws.iter_rows():
                 for cell in row:
-                    if isinstance(cell.value, str) and cell.value.startswith(safety.FORMULA_TRIGGERS):
+                    if isinstance(cell.value, str) and cell.value.startswith(formula_guard.FORMULA_TRIGGERS):
                         assert cell.data_type == "s" and cell.quotePrefix, (path.name, ws.title, cell.coordinate)
                         shown.add((path.name, ws.title, cell.value))
     assert {("comparison.xlsx", "SupplyMix", "=evil"), ("comparison.xlsx", "Comparison", "+pol"),

@@ -275,11 +275,12 @@ def swept(network):
 
 
 def _saved_workbooks(monkeypatch):
-    """Record every workbook the report module saves."""
-    from optimizer import report
+    """Record every workbook the plan, comparison and sweep layouts save."""
+    from optimizer.writing import comparison, plan, save, sweep
 
-    saved, real = [], report.save_atomically
-    monkeypatch.setattr(report, "save_atomically", lambda wb, path, formulas=(): saved.append(wb) or real(wb, path))
+    saved, real = [], save.save_atomically
+    for layout in (plan, comparison, sweep):
+        monkeypatch.setattr(layout, "save_atomically", lambda wb, path, formulas=(): saved.append(wb) or real(wb, path))
     return saved
 
 
@@ -288,7 +289,8 @@ def test_every_writer_streams_its_sheets(mix, comparison, swept, tmp_path, monke
     they are added, so no sheet holds a cell object per value."""
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    from optimizer.report import write_comparison, write_sweep
+    from optimizer.writing.comparison import write_comparison
+    from optimizer.writing.sweep import write_sweep
 
     saved = _saved_workbooks(monkeypatch)
     write_plan(mix, tmp_path / "plan.xlsx")
@@ -301,22 +303,22 @@ def test_every_writer_streams_its_sheets(mix, comparison, swept, tmp_path, monke
 
 
 def test_the_streamed_sheet_replaces_openpyxls_row_conversion():
-    """report._StreamedSheet overrides a private method of openpyxl's write-only sheet, to take the
+    """optimizer.writing.table.StreamedSheet overrides a private method of openpyxl's write-only sheet, to take the
     cells it is given without an exception each: that method must still exist, as it is."""
     import inspect
 
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    from optimizer.report import _StreamedSheet
+    from optimizer.writing.table import StreamedSheet
 
     assert "_values_to_row" in vars(WriteOnlyWorksheet)
     assert (list(inspect.signature(WriteOnlyWorksheet._values_to_row).parameters)
-            == list(inspect.signature(_StreamedSheet._values_to_row).parameters) == ["self", "values", "row_idx"])
+            == list(inspect.signature(StreamedSheet._values_to_row).parameters) == ["self", "values", "row_idx"])
     assert "self._values_to_row(row, row_idx)" in inspect.getsource(WriteOnlyWorksheet._write_rows)
 
 
 def test_the_plan_keeps_its_formatting(mix, plan):
-    from optimizer.report import HEADERS
+    from optimizer.writing.table import HEADERS
 
     frames = {"Summary": mix.summary, "Flows": mix.flows, "Utilization": mix.utilization,
               "Compliance": mix.compliance.drop(columns="rule_row"), "Sensitivity": mix.sensitivity}
@@ -375,9 +377,9 @@ def test_memory_does_not_grow_with_the_rows_written(mix, tmp_path, monkeypatch):
     import tracemalloc
     from dataclasses import replace
 
-    from optimizer import report
+    from optimizer.writing import table
 
-    monkeypatch.setattr(report, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(table, "CHUNK_ROWS", 100)
     peaks = []
     for n in (200, 1500):
         flows = mix.flows.iloc[[i % len(mix.flows) for i in range(n)]].reset_index(drop=True)
@@ -402,7 +404,8 @@ def test_no_temporary_file_is_left_behind(mix, comparison, swept, tmp_path, monk
 
     from openpyxl.worksheet import _writer
 
-    from optimizer.report import write_comparison, write_sweep
+    from optimizer.writing.comparison import write_comparison
+    from optimizer.writing.sweep import write_sweep
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()

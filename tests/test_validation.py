@@ -1,4 +1,4 @@
-"""Workbook validation (contract v1): every problem located by sheet, Excel row and column.
+"""Workbook validation (contract v2): every problem located by sheet, Excel row and column.
 
 Row numbers are Excel's: the header is row 1, the first data row is row 2.
 """
@@ -648,11 +648,11 @@ READ_BY_OPENPYXL = {"a date in a number column": {"Supply"}, "a huge number": {"
 
 @pytest.mark.parametrize("name", sorted(BOTH_READERS))
 def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
-    from optimizer import workbook
+    from optimizer.reading.calamine_reader import CalamineReader
 
     path = make_workbook(**BOTH_READERS[name])
     fast: dict[str, bool] = {}
-    read = workbook._Calamine.read
+    read = CalamineReader.read
 
     def spy(self, ws):
         lines, has_formulas = read(self, ws)
@@ -666,7 +666,7 @@ def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
             return ("invalid", [(p.sheet, p.row, p.column, p.message, type(p.value).__name__, repr(p.value))
                                 for p in exc.problems])
 
-    monkeypatch.setattr(workbook._Calamine, "read", spy)
+    monkeypatch.setattr(CalamineReader, "read", spy)
     auto = outcome()
     monkeypatch.setenv("SOURCING_READER", "openpyxl")
     fast_before = dict(fast)

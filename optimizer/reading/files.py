@@ -1,41 +1,38 @@
-"""Guards: hostile or broken input files, numerically dangerous data, and outputs that must be
-neither executable nor different from run to run.
+"""File guards: whether an input file is an .xlsx workbook at all, and safe to open.
 
-The input checks run *before* openpyxl parses a byte of XML, the numeric check right after
-validation, the output guards when a workbook is saved:
+Everything here runs *before* openpyxl parses a byte of XML, and raises WorkbookError with one
+problem naming the file:
 
 * :func:`check_input_file` looks at what a file really is (its first bytes and, for a zip, its
-  central directory) and refuses, with one message naming the file, anything that is not an
-  .xlsx workbook: an empty file, a folder, a legacy .xls or a password-protected workbook (both
-  OLE2 compound files), a CSV/HTML/XML text file, an .ods or .xlsb, a truncated zip, and a
-  zip bomb. A zip bomb is recognised from the sizes the zip directory *declares*, so nothing is
-  expanded: the sum of the parts' uncompressed sizes must stay under SOURCING_MAX_UNZIPPED_MB
-  (default 512) and no part over 1 MiB may compress better than SOURCING_MAX_ZIP_RATIO:1
-  (default 100; workbooks written by Excel or openpyxl stay under 20:1). Declared sizes cannot
-  be used to cheat: Python's zipfile never inflates a part beyond its declared size (it stops
-  and reports a CRC error), and parts compressed with anything but deflate (bzip2, LZMA, whose
-  decoders do not bound their output per call) are refused.
-  Every XML part's prolog is read up to its root element, and a DTD or entity declaration
-  (which Excel never writes: the vehicle of "billion laughs" and external-entity attacks) is
-  refused there, whichever XML parser openpyxl would use.
-* :func:`xml_is_defused` tells whether openpyxl parses sheets through defusedxml, which refuses
-  entity declarations too (a second line of defence; without it nothing is read).
-* :func:`numeric_warnings` names the rows whose numbers span so many orders of magnitude that
-  the LP solver may lose precision.
-* For outputs, :func:`neutralise_formulas` keeps text that looks like a formula text (in a
-  write-only workbook, :func:`text_cell` does so as each cell is created), and
-  :func:`write_stable_xlsx` saves a workbook whose bytes depend only on its content.
+  central directory) and refuses anything that is not an .xlsx workbook: an empty file, a folder,
+  a legacy .xls or a password-protected workbook (both OLE2 compound files), a CSV/HTML/XML text
+  file, an .ods or .xlsb, a truncated zip, and a zip bomb. A zip bomb is recognised from the sizes
+  the zip directory *declares*, so nothing is expanded: the sum of the parts' uncompressed sizes
+  must stay under SOURCING_MAX_UNZIPPED_MB (default 512) and no part over 1 MiB may compress better
+  than SOURCING_MAX_ZIP_RATIO:1 (default 100; workbooks written by Excel or openpyxl stay under
+  20:1). Declared sizes cannot be used to cheat: Python's zipfile never inflates a part beyond its
+  declared size (it stops and reports a CRC error), and parts compressed with anything but deflate
+  (bzip2, LZMA, whose decoders do not bound their output per call) are refused.
+* :func:`check_xml_prologs` (called by it) reads every XML part's prolog up to its root element and
+  refuses a DTD or entity declaration (which Excel never writes: the vehicle of "billion laughs"
+  and external-entity attacks), whichever XML parser openpyxl would use.
+* :func:`require_defused_xml` refuses to read anything unless openpyxl parses sheets through
+  defusedxml (:func:`xml_is_defused`), which refuses entity declarations too: a second line of
+  defence.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
+import codecs
 import os
 import struct
 import zipfile
 import zlib
 from pathlib import Path
+
+import openpyxl.xml
+from openpyxl.reader import strings
+from openpyxl.worksheet import _reader
 
 from models.problems import Problem, WorkbookError
 
@@ -219,7 +216,7 @@ def _check_zip(path: Path, size: int) -> None:
                                 f"({_mb(info.compress_size)} to {_mb(info.file_size)}), more than the limit of "
                                 f"{ratio:g}-fold ({MAX_RATIO_ENV}); this looks like a zip bomb")
 
-    _check_xml_prologs(path, infos)
+    check_xml_prologs(path, infos)
     if b"opendocument.spreadsheet" in mimetype:
         raise _refuse(path, f"{UNREADABLE}: it is an OpenDocument spreadsheet (.ods); save it from LibreOffice "
                             "or Excel as an Excel Workbook (.xlsx)")
@@ -262,13 +259,11 @@ def _prolog_declares(text: str) -> str | None:
         i = end + skip
 
 
-def _check_xml_prologs(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+def check_xml_prologs(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     """Refuse any XML part whose prolog declares a DTD or entities. Excel never writes one, and
     refusing them here holds whichever XML parser openpyxl uses (defusedxml, or lxml when it is
     installed, which does not expand entities but does not refuse them either). Reads each part
     only up to its root element: a few hundred bytes."""
-    import codecs
-
     try:
         with zipfile.ZipFile(path) as archive:
             for info in infos:
@@ -330,190 +325,13 @@ def check_input_file(path: str | Path) -> None:
 
 def xml_is_defused() -> bool:
     """True when openpyxl parses workbook XML with defusedxml (entity declarations refused)."""
-    import openpyxl.xml
-    from openpyxl.reader import strings
-    from openpyxl.worksheet import _reader
-
     return bool(openpyxl.xml.DEFUSEDXML) and all(
         getattr(module.iterparse, "__module__", "").startswith("defusedxml") for module in (_reader, strings))
 
 
 def require_defused_xml(path: str | Path) -> None:
+    """Raise WorkbookError naming ``path`` unless openpyxl parses XML through defusedxml."""
     if not xml_is_defused():
         raise _refuse(Path(path), "refused: the XML parser is not protected against entity-expansion attacks "
                                   "(defusedxml is missing or OPENPYXL_DEFUSEDXML is not 'True'); reinstall "
                                   "the tool with its dependencies")
-
-
-# --------------------------------------------------------------------------- numerically dangerous data
-
-#: Numbers of one kind (costs, or quantities) spanning more than this factor get a warning.
-MAX_SPAN = 1e9
-#: HiGHS treats numbers from 1e20 on as infinite; warn well before that.
-MAX_MAGNITUDE = 1e15
-
-
-def numeric_warnings(network) -> list[str]:
-    """Warnings naming the rows whose numbers are dangerous for the LP solver.
-
-    Unit costs (Supply and Lanes; they are the objective and, for value-basis share rules, the
-    constraint coefficients) and quantities (Supply and Lanes capacities, Demand quantities;
-    they are the right-hand sides) are checked separately: within each kind the non-zero
-    magnitudes may span at most ``MAX_SPAN``, and no number may reach ``MAX_MAGNITUDE``.
-    """
-    import pandas as pd
-
-    columns = {"unit costs": [("Supply", network.supply, "unit_cost"), ("Lanes", network.lanes, "unit_cost")],
-               "quantities": [("Supply", network.supply, "capacity"), ("Lanes", network.lanes, "capacity"),
-                              ("Demand", network.demand, "quantity")]}
-    kinds: dict[str, list[tuple[float, str]]] = {}
-    for kind, sources in columns.items():
-        frames = [pd.DataFrame({"sheet": sheet, "row": table["row"], "column": column,
-                                "value": table[column].astype(float)}) for sheet, table, column in sources]
-        values = pd.concat(frames, ignore_index=True)
-        # A blank-period row expanded to every period is one workbook cell: count it once.
-        values = values[values["value"].notna() & (values["value"] != 0)].drop_duplicates(["sheet", "row", "column"])
-        if not len(values):
-            continue
-        magnitude = values["value"].abs().to_numpy()
-
-        def labelled(at, values=values, magnitude=magnitude) -> tuple[float, str]:
-            """(|value|, label) of the extreme rows; ties broken by the label, as min/max of the pairs would."""
-            tied = values[magnitude == magnitude[at]]
-            labels = [f"{r.sheet} row {r.row} {r.column} {r.value:g}" for r in tied.itertuples()]
-            return float(magnitude[at]), labels
-
-        low_value, low_labels = labelled(int(magnitude.argmin()))
-        high_value, high_labels = labelled(int(magnitude.argmax()))
-        kinds[kind] = [(low_value, min(low_labels)), (high_value, max(high_labels))]
-
-    out = []
-    for kind, values in kinds.items():
-        if not values:
-            continue
-        low, high = min(values), max(values)
-        if high[0] >= MAX_MAGNITUDE:
-            out.append(f"numerically dangerous data: {high[1]} is {MAX_MAGNITUDE:g} or more; the solver may "
-                       "treat it as infinite or lose precision. Express it in larger units")
-        if high[0] > MAX_SPAN * low[0]:
-            out.append(f"numerically dangerous data: {kind} span more than {MAX_SPAN:g}-fold, from {low[1]} to "
-                       f"{high[1]}; the solver may lose precision and return an inaccurate plan. Rescale the "
-                       "units, or check these rows for typing errors")
-    return out
-
-
-# --------------------------------------------------------------------------- outputs
-
-#: Text starting with one of these is shown as text, never run: OWASP's list for CSV/spreadsheet
-#: injection, plus the full-width forms some Excel locales also accept.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-#: Every part of a written workbook carries this zip timestamp (the zip format's earliest).
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-FIXED_TIME = datetime.datetime(*ZIP_EPOCH)
-
-
-def safe_text(text: str) -> str:
-    """Text a worksheet cell can hold: control characters XML forbids become U+FFFD, and the
-    length is cut to Excel's 32,767 characters (openpyxl would raise, or cut silently)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:32767]
-
-
-def is_formula_like(value) -> bool:
-    """True for text a spreadsheet could run as a formula (it starts with one of FORMULA_TRIGGERS)."""
-    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
-
-
-def _keep_as_text(cell) -> None:
-    """Make ``cell`` a string cell with Excel's quote prefix: shown as typed, never evaluated."""
-    cell.data_type = "s"
-    cell.quotePrefix = True
-
-
-def neutralise_formulas(wb, allowed=()) -> int:
-    """Make every cell whose text starts with a formula trigger a plain text cell that Excel and
-    LibreOffice show as typed and never evaluate; return how many cells were changed.
-
-    openpyxl turns any str starting with '=' into a formula; here such a cell gets the string
-    type back, and every risky text cell gets Excel's "quote prefix" style (what Excel itself
-    stores when someone types '=1+1): shown without the apostrophe, kept as text on editing.
-    ``allowed`` lists (sheet title, coordinate) pairs of formulas the tool writes on purpose.
-
-    The sheets of a write-only workbook stream their rows to disk and cannot be walked here: their
-    writers make each cell safe as they create it, with :func:`text_cell`; they are skipped.
-    """
-    allowed = set(allowed)
-    changed = 0
-    for ws in wb.worksheets:
-        if hasattr(ws, "_cells"):
-            cells = ws._cells.values()
-        elif hasattr(ws, "iter_rows"):
-            cells = (c for row in ws.iter_rows() for c in row)
-        else:
-            continue  # a write-only sheet
-        for cell in cells:
-            if not is_formula_like(cell.value):
-                continue
-            if cell.data_type == "f" and (ws.title, cell.coordinate) in allowed:
-                continue
-            _keep_as_text(cell)
-            changed += 1
-    return changed
-
-
-def text_cell(ws, value, **style):
-    """A cell of the write-only sheet ``ws`` holding ``value``, styled with ``style`` (attributes
-    of a cell: ``number_format=``, ``font=``, ``alignment=``). Text that starts with a formula
-    trigger is a plain text cell with Excel's quote prefix, exactly what
-    :func:`neutralise_formulas` makes of it in a normal workbook: a write-only sheet cannot be
-    walked once written, so its writer decides this as it creates each cell. Anything else is
-    bound as openpyxl binds it (a number, a date, text, or an error code such as '#N/A')."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value)
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    if is_formula_like(value):
-        _keep_as_text(cell)
-    return cell
-
-
-class _StableZip(zipfile.ZipFile):
-    """A ZipFile whose parts carry a fixed timestamp and mode, so equal content gives equal bytes."""
-
-    def _stable_info(self, name: str, size: int = 0) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-        info.compress_type = self.compression
-        info.external_attr = 0o600 << 16
-        info.file_size = size
-        return info
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._stable_info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        import shutil
-
-        info = self._stable_info(arcname or os.path.basename(filename), os.path.getsize(filename))
-        with open(filename, "rb") as source, self.open(info, "w") as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-
-
-def write_stable_xlsx(wb, handle) -> None:
-    """Serialise ``wb`` into the binary file ``handle`` deterministically: the document's
-    created/modified properties (docProps/core.xml, which openpyxl sets to the current time) and
-    every zip part's date are the fixed FIXED_TIME, 1980-01-01 00:00 (the zip format's earliest)."""
-    from openpyxl.writer.excel import ExcelWriter
-
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    archive = _StableZip(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    try:
-        ExcelWriter(wb, archive).save()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            archive.close()
-        raise
