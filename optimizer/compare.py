@@ -33,6 +33,20 @@ class Comparison:
         """Quantity supplied per policy set, item and origin group (long format)."""
         return supply_mix(self.network, self.results)
 
+    def decisions(self) -> pd.DataFrame:
+        """The Decisions sheet: one row per investment option, one column per policy set holding the build
+        period (blank when not built; a divisible option's fractions by period)."""
+        table = pd.DataFrame({"option": list(dict.fromkeys(self.network.investments["option"]))})
+        for result in self.results:
+            chosen = {}
+            for row in result.investments.itertuples() if len(result.investments) else ():
+                if row.divisible and row.fractions:
+                    chosen[row.option] = ", ".join(f"{p}: {f:.0%}" for p, f in row.fractions.items())
+                elif not row.divisible and row.built:
+                    chosen[row.option] = row.build_period
+            table[result.policy] = table["option"].map(chosen)
+        return table
+
     def stacked(self, frame_name: str) -> pd.DataFrame:
         """Concatenate one per-plan table of every result, with a leading ``policy`` column."""
         frames = []
@@ -78,11 +92,14 @@ def _rule_summary(result: SolveResult) -> str:
 def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFrame:
     """The Comparison sheet: one row per policy set."""
     demand = float(network.demand["quantity"].sum())
+    # Investment and holding costs only where the workbook can have them.
+    parts = [p for p in COST_PARTS if (p not in ("capex", "investment_fixed") or len(network.investments))
+             and (p != "holding" or len(network.inventory))]
     baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
     rows = []
     for result in results:
         row = {"policy": result.policy, "status": result.status, "total_cost": result.total_cost}
-        row.update({part: result.costs.get(part) for part in COST_PARTS})
+        row.update({part: result.costs.get(part) for part in COST_PARTS if part in parts})
         if result.has_plan and baseline is not None:
             row["vs_baseline"] = result.total_cost - baseline.total_cost
             row["vs_baseline_pct"] = (row["vs_baseline"] / baseline.total_cost

@@ -217,8 +217,8 @@ def test_solve_writes_the_plan(template_book, workdir, monkeypatch, capsys):
     assert "optimal" in out
     assert "4,537.50" in out
     assert "Plan written to plan.xlsx" in out
-    assert openpyxl.load_workbook(workdir / "plan.xlsx").sheetnames[:4] == [
-        "Summary", "Flows", "Utilization", "Compliance"]
+    assert openpyxl.load_workbook(workdir / "plan.xlsx").sheetnames == [
+        "Summary", "Costs by period", "Flows", "Utilization", "Compliance", "Sensitivity"]
 
 
 def test_solve_json_baseline(template_book, workdir, monkeypatch, capsys):

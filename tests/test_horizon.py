@@ -304,3 +304,55 @@ def test_divisible_options_get_no_option_value(make_workbook):
     network, result = solved(make_workbook, divisible_case(True))
     value = values_of(network, result)["O"]
     assert (value.value, value.break_even_capex) == (None, None) and value.note.startswith("divisible")
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def strategic_case():
+    """buy_or_build at capex 80, with stock at P and period 2 discounted at 0.5: building in period 1 saves
+    60 + 0.5 x 60 = 90 > 80, so it is built: 80 + 40 + 0.5 x 40 = 140 (nominal 160); buying costs 150."""
+    sheets = buy_or_build(capex=80)
+    sheets["Inventory"] = [{"site": "P", "item": "cells", "holding_cost": 1}]
+    sheets["Periods"] = [{"period": 1, "discount_factor": 1}, {"period": 2, "discount_factor": 0.5}]
+    return sheets
+
+
+def test_the_plan_workbook_shows_costs_by_period_investments_and_inventory(make_workbook, tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    from optimizer import solve, write_plan
+
+    result = solve(load_workbook(make_workbook(**strategic_case())))
+    assert (result.total_cost, result.nominal_total) == (pytest.approx(140.0), pytest.approx(160.0))
+    path = write_plan(result, tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:4] == ["Summary", "Costs by period", "Investments", "Inventory"]
+    costs = [[c.value for c in row] for row in wb["Costs by period"].iter_rows(min_row=1, max_row=3)]
+    header = costs[0]
+    assert [costs[1][header.index(c)] for c in ("period", "capex", "supply", "discounted total")] == [
+        "1", 80, 40, 120]
+    assert [costs[2][header.index(c)] for c in ("supply", "discount factor", "discounted total")] == [40, 0.5, 20]
+    investments = {c.value: wb["Investments"].cell(row=2, column=c.column).value for c in wb["Investments"][1]}
+    assert (investments["option"], investments["built"], investments["build period"]) == ("O", "yes", "1")
+    summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=2)}
+    assert (summary["Total cost"], summary["Nominal total cost"], summary["Capex"]) == (140, 160, 80)
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 1 and '<grouping val="stacked"/>' in charts[0] and "<barChart>" in charts[0]
+
+
+def test_solve_json_carries_the_strategic_figures(make_workbook, tmp_path, monkeypatch, capsys):
+    from cli_run import run_json
+
+    path = make_workbook(**strategic_case())
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx", "--option-values")
+    assert code == 0
+    assert (payload["total_cost"], payload["nominal_total"]) == (pytest.approx(140.0), pytest.approx(160.0))
+    assert payload["costs"]["capex"] == pytest.approx(80.0) and payload["costs"]["holding"] == 0.0
+    assert payload["investments"] == [{"option": "O", "built": True, "period": "1", "fractions": None,
+                                       "available_from": "1", "value": pytest.approx(10.0),  # 150 - 140
+                                       "break_even_capex": None}]
+    assert payload["inventory"] == [{"site": "P", "item": "cells", "period": p, "closing": 0.0} for p in "12"]

@@ -11,6 +11,7 @@ from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter
 
 from optimizer.compare import origin_groups
+from optimizer.results import COST_PARTS
 from optimizer.writing.charts import bar_chart, plot_column
 from optimizer.writing.guard import text_cell
 from optimizer.writing.save import check_output_path, save_atomically
@@ -31,6 +32,7 @@ COMPARISON_HEADERS = {
     "total_cost": "total cost", "vs_baseline": "vs baseline", "vs_baseline_pct": "vs baseline %",
     "cost_per_unit_demand": "cost per unit of demand", "rule_checks": "rule checks",
     "binding_checks": "binding checks", "cost_per_point": "cost change per +1 pp of all share bounds",
+    "investment_fixed": "investment fixed",
 }
 
 
@@ -40,14 +42,15 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
     path = check_output_path(path, list(inputs))
     with streaming_workbook() as wb:
         table = comparison.table()
-        formats = {**FORMATS, "total_cost": MONEY, "supply": MONEY, "transport": MONEY, "tariffs": MONEY,
-                   "credits": MONEY, "vs_baseline": MONEY, "vs_baseline_pct": PERCENT,
-                   "cost_per_unit_demand": MONEY, "cost_per_point": MONEY}
+        formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
+                   "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY}
         ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS})
         anchor_row = len(table) + 4
         plot_column(ws, table, "total_cost", bar_chart("Total cost by policy set", "total cost"),
                      f"A{anchor_row}")
         _write_supply_mix(wb, comparison, ws, anchor_row)
+        if len(comparison.network.investments):
+            write_table(wb, "Decisions", comparison.decisions())
         write_table(wb, "Flows", comparison.stacked("flows"))
         write_table(wb, "Utilization", comparison.stacked("utilization"))
         write_table(wb, "Compliance", comparison.stacked("compliance").drop(columns="rule_row", errors="ignore"))
