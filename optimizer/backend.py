@@ -19,7 +19,7 @@ import pulp
 
 from optimizer import highs
 from optimizer.direct import solve_direct
-from optimizer.formulation import ConstraintBlock, Formulation
+from optimizer.model import ConstraintBlock, Formulation
 from optimizer.options import DEFAULT_MIP_GAP, SolverOptions, mip_rel_gap
 
 __all__ = ["BACKENDS", "DEFAULT_MIP_GAP", "DIRECT_THRESHOLD", "SOLVERS", "PulpModel", "SolverOptions",

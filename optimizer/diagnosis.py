@@ -19,13 +19,10 @@ import numpy as np
 import pandas as pd
 
 from optimizer.direct import arrays_from
-from optimizer.findings import TOLERANCE, Finding, fmt, in_period, rows_text, unit_of
+from optimizer.findings import PHYSICAL_BLOCKS, TOLERANCE, Finding, fmt, in_period, rows_text, unit_of
 from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.model import Formulation
 from optimizer.rules import Violation
-
-PHYSICAL_BLOCKS = ("demand", "balance", "supply_capacity", "lane_capacity", "lane_pair_capacity", "throughput",
-                   "open_upper", "open_lower")
 
 
 def _demand_label(row) -> str:
@@ -224,7 +221,8 @@ def diagnose(formulation: Formulation) -> list[Finding]:
     if shortfall:
         return findings + shortfall
     structural_rules = {(f.rows[0], f.numbers.get("period"), f.numbers.get("destination")) for f in findings}
-    for finding in [*rule_findings(formulation), *discrete_findings(formulation)]:
+    relaxed = rule_findings(formulation)
+    for finding in relaxed or discrete_findings(formulation):  # a MILP per discrete rule only when needed
         key = (finding.rows[0], finding.numbers.get("period"), finding.numbers.get("destination"))
         if key not in structural_rules:
             findings.append(finding)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer import highs
-from optimizer.formulation import Formulation
 from optimizer.highs import INF, LinearArrays
+from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 
 

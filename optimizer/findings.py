@@ -13,6 +13,11 @@ from models.network import IMPLICIT_PERIOD, Network
 
 #: Numbers closer than this count as equal when judging shortfalls and shares.
 TOLERANCE = 1e-6
+#: The blocks of the physical model: demand, balances, capacities, discrete supply, options and stock
+#: (diagnosis keeps them hard while it relaxes rules).
+PHYSICAL_BLOCKS = ("demand", "balance", "supply_capacity", "lane_capacity", "lane_pair_capacity", "throughput",
+                   "option_capacity", "build_once", "forced_build", "stock_capacity", "stock_final", "open_upper",
+                   "open_lower")
 
 
 @dataclass

@@ -227,10 +227,12 @@ class ArraySolution:
     highs: highspy.Highs
 
 
-def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None) -> ArraySolution:
-    """Pass the arrays to a fresh HiGHS instance and solve (the LP relaxation: no column is integer)."""
+def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None,
+                 integer: np.ndarray | None = None) -> ArraySolution:
+    """Pass the arrays to a fresh HiGHS instance and solve: the LP relaxation, unless ``integer`` marks
+    columns that must take whole values."""
     h = new_highs(SolverOptions(time_limit=time_limit))
-    load_arrays(h, lp)
+    load_arrays(h, lp, integer)
     if maximize:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     h.run()

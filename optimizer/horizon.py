@@ -176,22 +176,20 @@ ANY_PERIOD = "any"
 
 
 def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None:
-    """Fix the build decisions of the named options (the others stay free). Raises KeyError for an
-    option the workbook does not have and ValueError for a period outside its build window."""
+    """Fix the build decisions of the named options (the others stay free); options to be built in some
+    period of their window get a row ``sum_t b >= 1`` in the ``forced_build`` block. Raises KeyError for
+    an option the workbook does not have and ValueError for a period outside its build window."""
     family = formulation.families.get("build")
     known = set(family.keys["option"]) if family is not None else set()
+    forced_rows, forced_vars = [], []
     for option, choice in builds.items():
         if option not in known:
             raise KeyError(f"no investment option named {option!r}")
         mine = np.flatnonzero(family.keys["option"].to_numpy() == option)
         periods = family.keys["period"].to_numpy()[mine]
         if choice == ANY_PERIOD:
-            rows = pd.DataFrame({"option": [option], "sense": ">=", "rhs": 1.0, "sheet": "Investments",
-                                 "sheet_row": formulation.option_periods.loc[
-                                     formulation.option_periods["option"] == option, "row"].iloc[0]})
-            name = f"forced_build_{len([b for b in formulation.blocks if b.startswith('forced_build')])}"
-            formulation.add(ConstraintBlock(name, rows, np.zeros(len(mine)), family.offset + mine,
-                                            np.ones(len(mine))))
+            forced_rows.append(option)
+            forced_vars.append(family.offset + mine)
             continue
         fraction = {choice: 1.0} if isinstance(choice, str) else dict(choice or {})
         unknown = set(fraction) - set(periods)
@@ -201,3 +199,10 @@ def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None
         fixed = np.array([fraction.get(p, 0.0) for p in periods], dtype=float)
         family.lower[mine] = fixed
         family.upper[mine] = fixed
+    if forced_rows:
+        source = formulation.option_periods.drop_duplicates("option").set_index("option")["row"]
+        rows = pd.DataFrame({"option": forced_rows, "sense": ">=", "rhs": 1.0, "sheet": "Investments",
+                             "sheet_row": source.reindex(forced_rows).to_numpy()})
+        formulation.add(ConstraintBlock("forced_build", rows,
+                                        np.concatenate([np.full(len(v), i) for i, v in enumerate(forced_vars)]),
+                                        np.concatenate(forced_vars), np.ones(sum(len(v) for v in forced_vars))))

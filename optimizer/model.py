@@ -154,8 +154,11 @@ class Formulation:
 
     @property
     def single_tier(self) -> bool:
-        """No BOM, and every flow leaves a site that makes its item: the v1 shape, where each Demand
-        row is served directly by the Supply options whose lanes reach it."""
+        """No BOM, no stock, and every flow leaves a Supply option of its item: the v1 shape, where each
+        Demand row is served directly by the Supply options whose lanes reach it (structural capacity
+        checks hold only there)."""
+        if len(self.network.inventory):  # stock moves supply between periods: no per-period capacity bound
+            return False
         if len(self.network.bom) or not len(self.flows):
             return not len(self.network.bom)
         return bool(self.flows["supply_row"].notna().all())

@@ -152,3 +152,16 @@ def test_a_share_rule_with_nothing_flowing_in_holds(solve_sheets):
     result = solve_sheets(policy="c", **credit_case(rule_scope="each_destination", own_cells_at_d2=True))
     assert result.total_cost == pytest.approx(800.0)
     assert result.costs["credits"] == pytest.approx(-1200.0)
+
+
+def test_a_supplier_limit_no_plan_can_meet_is_explained_by_its_policies_row(solve_sheets):
+    # single_source into P, but A (60), B (39.6) and C (now 10) are all needed to deliver its 100.
+    sheets = three_suppliers([{"policy": "one", "rule": "single_source", "to": "P"}])
+    sheets["Supply"][2]["capacity"] = 10
+    result = solve_sheets(policy="one", **sheets)
+    assert result.status == "infeasible"
+    [finding] = result.diagnosis
+    assert (finding["sheet"], finding["row"], finding["numbers"]["possible"]) == ("Policies", 2, 3.0)
+    assert finding["message"] == ("Policies row 2 (one, single_source all items into P): at most 1 supplier "
+                                  "allowed into P, but at least 3 are needed to meet its demand (suppliers that "
+                                  "can deliver there: A, B, C)")

@@ -356,3 +356,15 @@ def test_solve_json_carries_the_strategic_figures(make_workbook, tmp_path, monke
                                        "available_from": "1", "value": pytest.approx(10.0),  # 150 - 140
                                        "break_even_capex": None}]
     assert payload["inventory"] == [{"site": "P", "item": "cells", "period": p, "closing": 0.0} for p in "12"]
+
+
+def test_diagnosis_counts_options_at_their_earliest_availability(solve_sheets):
+    # B sells at most 5; O (10 per period) is available from period 2 at the earliest: period 1's demand of
+    # 10 is 5 short whatever is built, period 2 can be served.
+    sheets = buy_or_build(capex=1, lead_time=1)
+    sheets["Supply"][0]["capacity"] = 5
+    result = solve_sheets(**sheets)
+    assert result.status == "infeasible"
+    [finding] = result.diagnosis
+    assert (finding["kind"], finding["sheet"], finding["row"]) == ("capacity_shortfall", "Demand", 2)
+    assert finding["numbers"]["reachable"] == pytest.approx(5.0) and "(P, cells, 1)" in finding["message"]

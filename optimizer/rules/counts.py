@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from models.network import RuleSpec
-from optimizer.findings import Finding, in_period
+from optimizer.direct import arrays_from
+from optimizer.findings import PHYSICAL_BLOCKS, Finding, in_period
+from optimizer.highs import solve_arrays
 from optimizer.rules.base import COMPLIANCE_COLUMNS, FLOW_TOLERANCE, RuleModel, RuleType, add_block, register
 from optimizer.rules.shares import rule_label
 
@@ -80,6 +82,34 @@ class CountRule(RuleType):
         """Whether each delivery makes its site count."""
         raise NotImplementedError
 
+    def discrete_findings(self, formulation, model):
+        """The MILP of the physical model and this rule alone, its count rows relaxed at a cost: the rows
+        that must be violated are impossible with this rule, whatever the other rules."""
+        count = model.block(formulation, "count")
+        if count is None:
+            return []
+        lp = arrays_from(formulation, [*PHYSICAL_BLOCKS, *model.blocks.values()])
+        lp.cost = np.zeros(lp.n_cols)
+        sign = -1.0 if self.sense == "<=" else 1.0
+        slack = lp.add_columns(np.ones(len(count)), lp.row_offset[model.blocks["count"]] + np.arange(len(count)),
+                               np.full(len(count), sign))
+        integer = np.r_[formulation.integer, np.zeros(len(count), dtype=bool)]
+        solution = solve_arrays(lp, integer=integer)
+        if solution.status != "optimal":
+            return []
+        rule, flows = model.rule, model.data["flows"]
+        reach = flows[flows["selected"]].groupby(SITE_PERIOD)["origin"].agg(lambda o: ", ".join(sorted(set(o))))
+        findings = []
+        for r in np.flatnonzero(solution.x[slack] > 1e-6):
+            site, period = count.rows.iloc[r][["destination", "period"]]
+            needed = float(rule.value) - sign * float(solution.x[slack[r]])
+            findings.append(Finding(
+                "rule_unreachable", "Policies", [int(rule.row)],
+                f"{rule_label(model)}: {self.asked(rule.value)} into {site}{in_period(formulation.network, period)}, "
+                f"but {self.possible(needed)} (suppliers that can deliver there: {reach.get((site, period), 'none')})",
+                {"bound": float(rule.value), "possible": needed, "period": period, "destination": site}))
+        return findings
+
     def applies(self, inbound: np.ndarray) -> np.ndarray:
         """Where (per to site and period, by its inbound flow) the bound must hold."""
         return np.ones(len(inbound), dtype=bool)
@@ -117,6 +147,12 @@ class AtMost(CountRule):
 
     def counts(self, delivered, inbound):
         return delivered > FLOW_TOLERANCE
+
+    def asked(self, value: float) -> str:
+        return f"at most {value:g} supplier{'s' if value != 1 else ''} allowed"
+
+    def possible(self, needed: float) -> str:
+        return f"at least {needed:g} are needed to meet its demand"
 
 
 @register
@@ -187,6 +223,12 @@ class MinSuppliers(CountRule):
 
     def applies(self, inbound):
         return inbound > FLOW_TOLERANCE
+
+    def asked(self, value: float) -> str:
+        return f"at least {value:g} suppliers required"
+
+    def possible(self, needed: float) -> str:
+        return f"at most {needed:g} can each deliver 1% of its inbound flow"
 
     def structural(self, formulation, model):
         """A `to` site that must receive the items (it demands them and makes none) with fewer `from`
