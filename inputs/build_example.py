@@ -1,4 +1,4 @@
-"""Build the example workbook ``inputs/ev_battery_north_america.xlsx`` (workbook contract v1).
+"""Build the example workbook ``inputs/ev_battery_north_america.xlsx`` (workbook contract v3).
 
 Run from the repository root:
 
@@ -32,7 +32,7 @@ from openpyxl.writer.excel import ExcelWriter
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "ev_battery_north_america.xlsx"
 IEEPA_OUTPUT = HERE / "ev_battery_north_america_ieepa.xlsx"
-FIXED_TIME = dt.datetime(2026, 11, 28, 0, 0)
+FIXED_TIME = dt.datetime(2026, 12, 2, 0, 0)
 PERIODS = [2026, 2027, 2028, 2029, 2030]
 A = "assumption"
 
@@ -59,6 +59,7 @@ SITES = (
         # CAM plants (supply CAM)
         ["EcoPro_Becancour_QC", "Canada", "cam_plant", "ref §4.2"],
         ["PoscoFutureM_Becancour_QC", "Canada", "cam_plant", "ref §4.2 (capacity unverified)"],
+        ["Umicore_Loyalist_ON", "Canada", "cam_plant", "ref §4.2, §7.1 (paused Jul 2024)"],
         ["Umicore_Cheonan_KR", "South Korea", "cam_plant", "ref §4.2, §4.3"],
         ["CAM_Generic_CN", "China", "cam_plant", "assumption (generic Chinese CAM maker)"],
     ],
@@ -97,21 +98,18 @@ C, M = "cells_nmc", "cam_nmc"
 SUPPLY = (
     ["site", "item", "period", "capacity", "unit_cost", "source"],
     [
-        ["AESC_Florence_SC", C, None, 30, 81.0, "30 GWh ref §4.1; cost = $60 x 1.35: assumption"],
-        ["AESC_Florence_SC", C, 2026, 15, 81.0, "first-year ramp: assumption (ops from 2026, ref §4.1)"],
         ["Ultium_SpringHill_TN", C, None, 10, 78.0, "50 GWh plant ref §4.1; 10 available, +30%: assumption"],
         ["StarPlus_Kokomo_IN", C, None, 12, 84.0, "33+34 GWh ref §4.1; 12 available, +40%: assumption"],
         ["StarPlus_Kokomo_IN", C, 2026, 8, 84.0, "plant #2 only from 2027 (ref §4.1); 8: assumption"],
-        ["PowerCo_StThomas_ON", C, None, 30, 84.0, "up to 90 GWh ref §4.1; 30 available: assumption"],
-        ["PowerCo_StThomas_ON", C, 2026, 0, 84.0, "first cells 2027 (ref §4.1): no supply in 2026"],
-        ["PowerCo_StThomas_ON", C, 2027, 6, 88.0, "ramp-up volume and cost: assumption"],
-        ["PowerCo_StThomas_ON", C, 2028, 15, 86.0, "ramp-up volume and cost: assumption"],
-        ["PowerCo_StThomas_ON", C, 2029, 20, 84.0, "ramp-up volume: assumption"],
+        ["PowerCo_StThomas_ON", C, None, 30, 54.6, "up to 90 GWh ref §4.1; 30 available: assumption; cost "
+         "$84/kWh all-in less its CAM (1.4 kg x $21, BOM): assumption"],
+        ["PowerCo_StThomas_ON", C, 2026, 0, 54.6, "first cells 2027 (ref §4.1): no supply in 2026"],
+        ["PowerCo_StThomas_ON", C, 2027, 6, 58.6, "ramp-up volume and cost ($88 all-in): assumption"],
+        ["PowerCo_StThomas_ON", C, 2028, 15, 56.6, "ramp-up volume and cost ($86 all-in): assumption"],
+        ["PowerCo_StThomas_ON", C, 2029, 20, 54.6, "ramp-up volume: assumption"],
         ["CATL_Debrecen_HU", C, None, 12, 66.0, "100 GWh ref §4.3; 12 available, $60 x 1.10: assumption"],
         ["LGES_Wroclaw_PL", C, None, 8, 74.0, "capacity UNVERIFIED ref §4.3; 8, $67.1 x 1.10: assumption"],
         ["CATL_Ningde_CN", C, None, None, 60.0, "$60/kWh ref §5.2; unlimited (overcapacity ref §4.3)"],
-        ["EcoPro_Becancour_QC", M, None, 20, 21.0, "45 kt ref §4.2; 20 available, $17.6 x 1.2: assumption"],
-        ["EcoPro_Becancour_QC", M, 2026, 10, 21.0, "production from H1 2026 (ref §4.2); 10 kt: assumption"],
         ["PoscoFutureM_Becancour_QC", M, None, 10, 21.5, "capacity UNVERIFIED ref §4.2; 10, cost: assumed"],
         ["PoscoFutureM_Becancour_QC", M, 2026, 0, 21.5, "start year 2028: assumption"],
         ["PoscoFutureM_Becancour_QC", M, 2027, 0, 21.5, "start year 2028: assumption"],
@@ -134,12 +132,6 @@ DEMAND = (
         ["BMW_SanLuisPotosi_MX", "cells_nmc", 2028, 6, A],
         ["BMW_SanLuisPotosi_MX", "cells_nmc", 2029, 8, A],
         ["BMW_SanLuisPotosi_MX", "cells_nmc", 2030, 10, A],
-        ["AESC_Florence_SC", "cam_nmc", None, 28, "20 GWh x 1.4 kg/kWh (ref §5.4); 20 GWh: assumption"],
-        ["AESC_Florence_SC", "cam_nmc", 2026, 14, "10 GWh x 1.4 kg/kWh (ref §5.4); 10 GWh: assumption"],
-        ["PowerCo_StThomas_ON", "cam_nmc", 2027, 5.6, "4 GWh x 1.4 kg/kWh (ref §5.4); 4 GWh: assumption"],
-        ["PowerCo_StThomas_ON", "cam_nmc", 2028, 14, "10 GWh x 1.4 kg/kWh (ref §5.4); 10 GWh: assumption"],
-        ["PowerCo_StThomas_ON", "cam_nmc", 2029, 21, "15 GWh x 1.4 kg/kWh (ref §5.4); 15 GWh: assumption"],
-        ["PowerCo_StThomas_ON", "cam_nmc", 2030, 28, "20 GWh x 1.4 kg/kWh (ref §5.4); 20 GWh: assumption"],
     ],
 )
 
@@ -159,6 +151,7 @@ _PACK_PLANTS = ("BMW_Woodruff_SC", "VW_Chattanooga_TN", "GM_FactoryZero_MI", "BM
 _CAM_FREIGHT = {
     #                          AESC Florence SC, PowerCo St. Thomas ON
     "EcoPro_Becancour_QC": (0.17, 0.09),
+    "Umicore_Loyalist_ON": (0.15, 0.05),
     "PoscoFutureM_Becancour_QC": (0.17, 0.09),
     "Umicore_Cheonan_KR": (0.30, 0.32),
     "CAM_Generic_CN": (0.30, 0.32),
@@ -204,6 +197,7 @@ IEEPA_TARIFFS = [
      "IEEPA EU 15% all-in minus 3.4% MFN (ref §3.2; struck down 20 Feb 2026 per ref §3.2)"],
 ]
 
+_45X_CELLS = [2026, 35.0], [2027, 35.0], [2028, 35.0], [2029, 35.0], [2030, 26.25]
 _IRA_CELLS = [2026, 0.70], [2027, 0.80], [2028, 0.90], [2029, 1.00], [2030, 1.00]
 _IRA_MINERALS = [2026, 0.70], [2027, 0.80], [2028, 0.80], [2029, 0.80], [2030, 0.80]
 
@@ -220,21 +214,62 @@ POLICIES = (
          "FEOC exclusion (components 2024+, minerals 2025+), ref §1.3"],
         ["local_for_local", "min_share", "battery_component", "north_america", "pack_plant", 0.70, "quantity",
          "each_destination", None, "company policy, ref §6 LOCAL_FOR_LOCAL; 70%: assumption"],
+        ["local_for_local", "min_share", "critical_mineral", "north_america", "cell_plant", 0.50, "quantity",
+         "total", None, "company policy for CAM into NA cell plants (ref §6 LOCAL_FOR_LOCAL); 50%: assumption"],
         ["china_cap", "max_share", "battery_component", "China", None, 0.20, "quantity", "total", None,
          "assumption (scenario); one row per item so GWh and kt are not added"],
         ["china_cap", "max_share", "critical_mineral", "China", None, 0.20, "quantity", "total", None,
          "assumption (scenario); one row per item so GWh and kt are not added"],
         ["feoc_ban", "exclude", None, "feoc_nations;feoc_owned", None, None, None, None, None,
          "FEOC / prohibited-foreign-entity exclusion, ref §1.3, §1.5"],
+    ]
+    + [["current_law", "credit", "battery_component", "United States", None, v, None, None, p,
+        "45X $35/kWh for US-made cells (ref §2), 75% in 2030 (ref §2 phase-out after OBBBA, §7.2)"]
+       for p, v in _45X_CELLS],
+)
+
+# The CAM in a GWh of cells: site recipes of the two North American cell plants that make cells here.
+BOM = (
+    ["item", "input", "quantity", "site", "source"],
+    [["cells_nmc", "cam_nmc", 1.4, site, "1.3-1.5 kg CAM per kWh for NMC811 (ref §5.4, derived); 1.4: midpoint"]
+     for site in _CELL_PLANTS_NEEDING_CAM],
+)
+
+# Paused plants are options to resume (ref §7.1), plus a divisible expansion. Costs in USD million.
+INVESTMENTS = (
+    ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
+     "divisible", "source"],
+    [
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 51.6, 2026, 2029, 0, False,
+         "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
+         "30 GWh ref §4.1; fixed 20/yr, cost $60 x 1.35 all-in less its CAM (1.4 kg x $21), restart within "
+         "the year (over $1B of $1.6B spent): assumptions"],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 21.0, 2026, 2029, 1, False,
+         "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
+         "20 kt share, capex 150, fixed 8/yr, $17.6 x 1.2/kg, one year: assumptions"],
+        ["Umicore_Loyalist_resume", "Umicore_Loyalist_ON", M, 20, 250, 10, 20.5, 2027, 2028, 2, False,
+         "paused Jul 2024, still paused (ref §4.2, §7.1); C$2.1-2.8B plan; 20 kt share, capex 250, fixed 10/yr, "
+         "cost, two years to restart: assumptions"],
+        ["PowerCo_StThomas_phase2", "PowerCo_StThomas_ON", C, 30, 1700, 0, 50.6, 2027, 2028, 2, True,
+         "up to 90 GWh, C$7B (ref §4.1): ~US$57M per GWh, 30 GWh ~1,700 (derived); divisible share, cost ($80 "
+         "all-in less CAM) and two-year build: assumptions"],
     ],
 )
 
-PERIODS_SHEET = (["period"], [[p] for p in PERIODS])
+INVENTORY = (
+    ["site", "item", "holding_cost", "capacity", "initial", "final", "source"],
+    [["BMW_Woodruff_SC", C, 1.6, 4, 0, 0,
+      "cell buffer at the pack plant: 2% of ~$80/kWh per year, 4 GWh: assumptions"]],
+)
+
+# An 8% cost of capital (assumption): factor 1 / 1.08^(year - 2026).
+PERIODS_SHEET = (["period", "discount_factor", "source"],
+                 [[p, round(1 / 1.08 ** (p - PERIODS[0]), 4), "8% a year: assumption"] for p in PERIODS])
 
 NOTES = (
     ["topic", "note"],
     [
-        ["About", "Illustrative North American EV-battery sourcing example (contract v1). Built by "
+        ["About", "Illustrative North American EV-battery sourcing example (contract v3). Built by "
                   "inputs/build_example.py; full explanation of every number in inputs/EXAMPLE.md."],
         ["Units", "cells_nmc in GWh, cost in USD million per GWh (= $/kWh); cam_nmc in kt, cost in USD "
                   "million per kt (= $/kg). Totals are in USD million."],
@@ -243,9 +278,12 @@ NOTES = (
         ["Sites", "Real plants, except CAM_Generic_CN (a generic Chinese CAM maker). Capacities are the "
                   "share available to this illustrative buyer (assumption), not nameplate; nameplate is "
                   "in the reference."],
-        ["Demand", "Assumption: illustrative cell volumes per pack plant; CAM demand = assumed cell "
-                   "volume x 1.4 kg CAM/kWh (ref §5.4). Single tier: CAM demand does not follow cell "
-                   "flows."],
+        ["Demand", "Assumption: illustrative cell volumes per pack plant. The two North American cell "
+                   "plants that use CAM here (AESC Florence, PowerCo St. Thomas) consume 1.4 kg CAM per kWh "
+                   "they make (ref §5.4, BOM sheet)."],
+        ["Strategy", "AESC Florence, EcoPro Becancour and Umicore Loyalist are paused (ref §7.1): options to "
+                     "resume (Investments). PowerCo phase 2 is a divisible expansion. A cell buffer at BMW "
+                     "Woodruff (Inventory). Costs discounted at 8% a year (assumption)."],
         ["Costs", "China NCM811 cell $60/kWh, Korea $67.1/kWh (ref §5.2); NCM CAM $17.64/kg (ref §5.3). "
                   "North American premiums (+30-47% cells, +20-22% CAM) are assumptions (ref §5.1: NA packs "
                   "+44% vs China)."],
@@ -258,10 +296,11 @@ NOTES = (
                    "UNVERIFIED (ref §1.4). feoc_nations per ref §1.3."],
         ["Policies", "ira_30d_whatif: §30D shares by year (ref §1.2) + FEOC exclusion (ref §1.3), "
                      "a what-if since §30D ended 30 Sep 2025 (ref §1.5). local_for_local: 70% NA cells "
-                     "per pack plant (assumption). china_cap: max 20% from China per item (assumption). "
-                     "feoc_ban: FEOC exclusion only."],
-        ["Not modelled", "§45X credits, USMCA rules of origin, Umicore Loyalist ON (paused, ref §4.2), "
-                         "Northvolt Six QC (delayed, ref §4.1), LFP cells."],
+                     "per pack plant and 50% NA CAM into the cell plants (assumptions). china_cap: max 20% "
+                     "from China per item (assumption). feoc_ban: FEOC exclusion only. current_law: the 45X "
+                     "credit on US-made cells, $35/kWh, 75% of it in 2030 (ref §2, §7.2)."],
+        ["Not modelled", "§45X on CAM (10% of cost, only US-made; none here), MACR/PFE ratios, USMCA rules "
+                         "of origin, Northvolt Six QC (delayed, ref §4.1), LFP cells."],
     ],
 )
 
@@ -273,8 +312,11 @@ SHEETS = [
     ("Demand", DEMAND),
     ("Lanes", LANES),
     ("Tariffs", TARIFFS),
+    ("BOM", BOM),
     ("Policies", POLICIES),
     ("Periods", PERIODS_SHEET),
+    ("Investments", INVESTMENTS),
+    ("Inventory", INVENTORY),
     ("Notes", NOTES),
 ]
 

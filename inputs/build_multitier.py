@@ -141,9 +141,6 @@ BOM = (
 SUPPLY = (
     ["site", "item", "period", "capacity", "unit_cost", "fixed_cost", "min_quantity", "source"],
     [
-        ["AESC_Florence_SC", C, None, 30, 50.0, None, None,
-         "30 GWh ref §4.1; conversion = 79.4 all-in - 1.4 x 21 CAM = 50: assumption"],
-        ["AESC_Florence_SC", C, 2026, 15, 50.0, None, None, "first-year ramp: assumption (ops from 2026, ref §4.1)"],
         ["Ultium_SpringHill_TN", C, None, 10, 49.0, None, None,
          "50 GWh plant ref §4.1; 10 available; 78 - 29.4 = 48.6 -> 49: assumption"],
         ["PowerCo_StThomas_ON", C, None, 30, 55.0, 25.0, None,
@@ -156,9 +153,6 @@ SUPPLY = (
         ["LGES_Wroclaw_PL", C, None, 20, 74.0, None, None,
          "capacity UNVERIFIED ref §4.3; 20, $67.1 x 1.10: assumption"],
         ["CATL_Ningde_CN", C, None, None, 60.0, None, None, "$60/kWh ref §5.2; unlimited (overcapacity ref §4.3)"],
-        ["EcoPro_Becancour_QC", M, None, 20, 15.8, None, None,
-         "45 kt ref §4.2; 20 available; 21.0 - 0.43 x 12 = 15.84 -> 15.8: assumption"],
-        ["EcoPro_Becancour_QC", M, 2026, 10, 15.8, None, None, "production from H1 2026 (ref §4.2); 10 kt: assumption"],
         ["PoscoFutureM_Becancour_QC", M, None, 10, 16.3, None, None,
          "capacity UNVERIFIED ref §4.2; 10; 21.5 - 0.43 x 12 -> 16.3: assumption"],
         ["PoscoFutureM_Becancour_QC", M, 2026, 0, 16.3, None, None, "start year 2028: assumption"],
@@ -316,12 +310,35 @@ def _policy_rows() -> list[list]:
 
 POLICIES = (POLICY_HEADERS, _policy_rows())
 
-PERIODS_SHEET = (["period"], [[p] for p in PERIODS])
+# Paused plants are options to resume (ref §7.1); costs in USD million, conversion costs as in Supply.
+INVESTMENTS = (
+    ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
+     "divisible", "source"],
+    [
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 50.0, 2026, 2029, 0, False,
+         "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
+         "30 GWh ref §4.1; conversion 79.4 all-in - 1.4 x 21 CAM = 50; fixed 20/yr; restart within the year "
+         "(over $1B of $1.6B spent): assumptions"],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 15.8, 2026, 2029, 1, False,
+         "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
+         "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions"],
+    ],
+)
+
+INVENTORY = (
+    ["site", "item", "holding_cost", "capacity", "initial", "final", "source"],
+    [["BMW_Woodruff_SC", C, 1.6, 4, 0, 0,
+      "cell buffer at the pack plant: 2% of ~$80/kWh per year, 4 GWh: assumptions"]],
+)
+
+# An 8% cost of capital (assumption): factor 1 / 1.08^(year - 2026).
+PERIODS_SHEET = (["period", "discount_factor", "source"],
+                 [[p, round(1 / 1.08 ** (p - PERIODS[0]), 4), "8% a year: assumption"] for p in PERIODS])
 
 NOTES = (
     ["topic", "note"],
     [
-        ["About", "Illustrative three-tier North American EV-battery sourcing example (contract v2): LiOH -> "
+        ["About", "Illustrative three-tier North American EV-battery sourcing example (contract v3): LiOH -> "
                   "CAM -> NMC cells -> pack plants. Built by inputs/build_multitier.py; every number is "
                   "explained in inputs/MULTITIER.md."],
         ["Units", "cells_nmc in GWh, cost in USD million per GWh (= $/kWh); cam_nmc and lioh in kt, cost in "
@@ -333,6 +350,9 @@ NOTES = (
                    "(PowerCo line, Albemarle and Piedmont qualification) is paid in each period the site "
                    "produces; Livent has a 4 kt contract minimum. These make the model a MILP."],
         ["Demand", "Cells at the four pack plants only (assumption); CAM and LiOH needs follow the BOM."],
+        ["Strategy", "AESC Florence and EcoPro Becancour are paused (ref §7.1): options to resume "
+                     "(Investments). A cell buffer at BMW Woodruff (Inventory). Costs discounted at 8% a year "
+                     "(assumption)."],
         ["Reference", "Facts come from ev-battery-supply-chain.md (sections quoted as 'ref §x' in the "
                       "source columns). Anything marked UNVERIFIED there is treated as an assumption."],
         ["Policies", "Share rules are by quantity (the Supply unit_cost of a BOM site excludes its inputs, so "
@@ -352,6 +372,8 @@ SHEETS = [
     ("Tariffs", TARIFFS),
     ("Policies", POLICIES),
     ("Periods", PERIODS_SHEET),
+    ("Investments", INVESTMENTS),
+    ("Inventory", INVENTORY),
     ("Notes", NOTES),
 ]
 

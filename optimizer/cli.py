@@ -140,9 +140,11 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         table.add_column("cost")
         table.add_column("amount", justify="right")
         for part, value in result.costs.items():
-            if part not in ("credits", "fixed") or value:
-                table.add_row(part, f"{value:,.2f}")
+            if part in ("supply", "transport", "tariffs") or value:
+                table.add_row(part.replace("_", " "), f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
+        if result.nominal_total is not None and abs(result.nominal_total - result.total_cost) > 1e-6:
+            table.add_row("nominal total", f"{result.nominal_total:,.2f}")
         out.print(table)
         if len(result.investments):
             _print_investments(result)

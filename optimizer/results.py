@@ -158,13 +158,15 @@ def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, fl
     for name, column, period, part, nominal in formulation.ledger:
         if formulation.families[name].cost_part is None:
             by_family[part] += float((factor[period] * nominal) @ formulation.family_values(values, name)[column])
-    return {
+    parts = {
         "supply": by_family["supply"],
         "transport": float((flows["lane_unit_cost"].to_numpy() * discount) @ x) + by_family["transport"],
         "tariffs": float((rate * flows["supply_unit_cost"].to_numpy() * discount) @ x) + by_family["tariffs"],
         "credits": -float((flows["credit"].to_numpy() * discount) @ x) + by_family["credits"],
         **{part: by_family[part] for part in ("fixed", "capex", "investment_fixed", "holding")},
     }
+    # A decision the solver leaves at -1e-17 is no cost: show 0, never -0.00.
+    return {part: value if abs(value) > 1e-9 else 0.0 for part, value in parts.items()}
 
 
 def costs_by_period(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:

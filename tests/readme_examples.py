@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -74,8 +75,9 @@ def code(text: str) -> str:
 
 NA_ASKS = {
     "baseline": "nothing",
+    "current_law": "the 45X credit on US-made cells ($35/kWh, 75% of it in 2030)",
     "china_cap": "at most 20% of each item from China",
-    "local_for_local": "each NA pack plant gets >= 70% of cells from NA",
+    "local_for_local": "each NA pack plant gets >= 70% of cells from NA; >= 50% NA CAM",
     "feoc_ban": "no supply from FEOC nations or FEOC-owned plants",
     "ira_30d_whatif": "cells >= 70/80/90/100/100% NA by value, CAM >= 70-80% NA or FTA, no FEOC",
 }
@@ -97,22 +99,71 @@ def feoc_supply(result) -> float:
     return float(flows[from_feoc]["quantity"].sum())
 
 
+def resumed(result) -> str:
+    """The options a plan builds, with their build period (a fraction for a divisible one)."""
+    built = []
+    for row in result.investments.itertuples():
+        if row.divisible and row.built > 1e-9:
+            built.append(f"{row.option} {row.built:.0%} ({row.build_period})")
+        elif not row.divisible and row.built:
+            built.append(f"{row.option} ({row.build_period})")
+    return ", ".join(built) or "none"
+
+
 def policy_sets() -> str:
     base = plan(NORTH_AMERICA, "baseline").total_cost
-    lines = ["| policy set | what it asks | total cost 2026-30 | vs baseline | NA share of cells (by quantity) "
-             "| FEOC supply |", "|---|---|---:|---:|---:|---:|"]
-    for name in ("baseline", "china_cap", "local_for_local", "feoc_ban", "ira_30d_whatif"):
+    lines = ["| policy set | what it asks | total cost 2026-30 (discounted) | nominal | vs baseline "
+             "| NA share of cells | FEOC supply | plants resumed (build year) |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for name in NA_ASKS:
         result = plan(NORTH_AMERICA, name)
         delta = "" if name == "baseline" else money(result.total_cost - base, signed=True)
         feoc = feoc_supply(result)
-        lines.append(f"| `{name}` | {NA_ASKS[name]} | {money(result.total_cost)} | {delta} | "
-                     f"{na_share_of_cells(result):.1%} | {feoc:,.1f} |".replace("| 0.0 |", "| 0 |"))
-    ira, lfl = plan(NORTH_AMERICA, "ira_30d_whatif"), plan(NORTH_AMERICA, "local_for_local")
-    return "\n".join(lines) + (
-        f"\n\nThe IRA §30D-style rule set (a what-if, since §30D ended for vehicles acquired after 30 Sep 2025) "
-        f"costs {money(ira.total_cost - base)} more over five years ({(ira.total_cost - base) / base:+.1%}); "
-        f"a 70% local-for-local rule per plant costs {money(lfl.total_cost - base)} "
-        f"({(lfl.total_cost - base) / base:+.1%}).\n")
+        lines.append(f"| `{name}` | {NA_ASKS[name]} | {money(result.total_cost)} | {money(result.nominal_total)} "
+                     f"| {delta} | {na_share_of_cells(result):.1%} | {feoc:,.1f} | {resumed(result)} |"
+                     .replace("| 0.0 |", "| 0 |"))
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def valued(path: str, policy: str):
+    from optimizer.valuation import attach_option_values, option_values
+
+    result = plan(path, policy)
+    attach_option_values(result, option_values(network(path), result))
+    return result
+
+
+def worth(row) -> str:
+    """'built 2026: saves 912.50' or 'paused: break-even capex 301.36' (or 'never', 'essential')."""
+    if row.divisible:
+        return f"{row.built:.0%} built ({row.build_period})" if row.built > 1e-9 else "not built (divisible)"
+    if row.built:
+        value = row.value if isinstance(row.value, str) else f"saves {money(row.value)}"
+        return f"built {row.build_period}: {value}"
+    even = row.break_even_capex
+    return "paused: never pays" if even == "never" else f"paused: break-even capex {money(even)}"
+
+
+def strategic_plan(path: str, policies) -> str:
+    options = list(dict.fromkeys(network(path).investments["option"]))
+    lines = ["| policy set | " + " | ".join(f"`{o}`" for o in options) + " |",
+             "|---|" + "---|" * len(options)]
+    for name in policies:
+        table = valued(path, name).investments.set_index("option")
+        lines.append(f"| `{name}` | " + " | ".join(worth(_row(table, o)) for o in options) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _row(table, option) -> SimpleNamespace:
+    return SimpleNamespace(**table.loc[option].to_dict())
+
+
+def na_strategy() -> str:
+    options = network(NORTH_AMERICA).investments.drop_duplicates("option")
+    capex = {r.option: money(r.capex) for r in options.itertuples()}
+    return (strategic_plan(NORTH_AMERICA, NA_ASKS)
+            + "\nToday's capex: " + ", ".join(f"`{o}` {c}" for o, c in capex.items()) + ".\n")
 
 
 MULTITIER_SHOWS = {
@@ -127,17 +178,24 @@ MULTITIER_SHOWS = {
 
 
 def multitier() -> str:
-    lines = ["| policy set | total cost 2026-30 | what it shows |", "|---|---:|---|"]
-    total = {name: plan(MULTITIER, name).total_cost for name in MULTITIER_SHOWS}
+    lines = ["| policy set | total cost 2026-30 (discounted) | nominal | plants resumed (build year) | what it shows |",
+             "|---|---:|---:|---|---|"]
+    total = {}
     for name, shows in MULTITIER_SHOWS.items():
-        lines.append(f"| `{name}` | {money(total[name])} | {shows} |")
+        result = plan(MULTITIER, name)
+        total[name] = result.total_cost
+        lines.append(f"| `{name}` | {money(result.total_cost)} | {money(result.nominal_total)} | {resumed(result)} "
+                     f"| {shows} |")
     cam_alone = total["ira_cam_only"] - total["feoc_ban"]
     cam_after_cells = total["ira_tiers"] - total["ira_cells_only"]
     return "\n".join(lines) + (
-        f"\n\nThe two rules interact: with the FEOC ban in place, the CAM rule alone costs {money(cam_alone)}, "
-        "because the model meets it by making fewer North American cells and buying Polish cells instead; "
-        f"once the cells rule closes that escape, the CAM rule costs {money(cam_after_cells)}, so together "
-        f"they cost {money(cam_after_cells - cam_alone)} more than the sum of their separate costs.\n")
+        f"\n\nThe two rules interact: with the FEOC ban in place, the CAM rule alone costs {money(cam_alone)}; "
+        f"once the cells rule is in force too, the CAM rule costs {money(cam_after_cells)}, so together they cost "
+        f"{money(cam_after_cells - cam_alone)} more than the sum of their separate costs.\n")
+
+
+def multitier_strategy() -> str:
+    return strategic_plan(MULTITIER, MULTITIER_SHOWS)
 
 
 def compare_output() -> str:
@@ -168,16 +226,16 @@ def sweep_output() -> str:
 
 
 def diagnosis_output() -> str:
-    """The example with its 2026 CAM rule (Policies row 7) tightened to 80% North American content only."""
+    """The example with the AESC Florence restart taking a year and its 2026 cells rule (Policies row 2) at 100%."""
     import openpyxl
 
     with tempfile.TemporaryDirectory() as folder:
         tightened = Path(folder) / "tightened.xlsx"
         wb = openpyxl.load_workbook(ROOT / NORTH_AMERICA)
-        ws = wb["Policies"]
-        header = [c.value for c in ws[1]]
-        ws.cell(row=7, column=header.index("value") + 1, value=0.8)
-        ws.cell(row=7, column=header.index("from") + 1, value="north_america")
+        for sheet, row, column, value in (("Policies", 2, "value", 1.0), ("Investments", 2, "lead_time", 1)):
+            ws = wb[sheet]
+            header = [c.value for c in ws[1]]
+            ws.cell(row=row, column=header.index(column) + 1, value=value)
         wb.save(tightened)
         text = run_cli("solve", str(tightened), "--policy", "ira_30d_whatif", "-o", "plan.xlsx")
     return code(text.replace(str(tightened), "tightened.xlsx"))
@@ -185,7 +243,9 @@ def diagnosis_output() -> str:
 
 SECTIONS: dict[str, Callable[[], str]] = {
     "policy-sets": policy_sets,
+    "strategy": na_strategy,
     "multitier": multitier,
+    "multitier-strategy": multitier_strategy,
     "compare-output": compare_output,
     "supply-mix": supply_mix,
     "sweep-output": sweep_output,

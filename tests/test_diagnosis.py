@@ -144,23 +144,31 @@ def test_exclusion_that_removes_needed_supply(solve_sheets):
     assert finding["numbers"]["needed_from_excluded"] == pytest.approx(40.0)
 
 
-def test_example_with_a_tightened_rule_is_explained():
-    # 2026 CAM rule tightened to 80% and to North American CAM only (no FTA partners): EcoPro's 10 kt
-    # cover 10 of the 14 kt needed; the rest can only come from Korea (FEOC supply is excluded).
+def tightened_example():
+    """The example with the AESC Florence restart taking a year and the 2026 cells rule (Policies row 2) at 100%:
+    in 2026 only Ultium (10 GWh at 78) and StarPlus (8 at 84) make North American cells, against 24 GWh needed."""
+    from dataclasses import replace
+
     network = load_workbook(EXAMPLE)
+    investments = network.investments.copy()
+    investments.loc[investments["option"] == "AESC_Florence_restart", "lead_time"] = 1.0
+    network = replace(network, investments=investments)
     ira = network.policy("ira_30d_whatif")
-    north_america = frozenset(s for s, site in network.sites.items()
-                              if site.country in ("United States", "Canada", "Mexico"))
-    rules = tuple(r.model_copy(update={"from_sites": north_america, "from_text": "north_america", "value": 0.8})
-                  if r.row == 7 else r for r in ira.rules)
-    result = solve(network, ira.model_copy(update={"rules": rules}))
-    finding = only(result)
-    assert (finding["sheet"], finding["row"]) == ("Policies", 7)
+    rules = tuple(r.model_copy(update={"value": 1.0}) if r.row == 2 else r for r in ira.rules)
+    return network, ira.model_copy(update={"rules": rules})
+
+
+def test_example_with_a_tightened_rule_is_explained():
+    network, policy = tightened_example()
+    finding = only(solve(network, policy))
+    assert (finding["sheet"], finding["row"]) == ("Policies", 2)
     assert finding["numbers"]["period"] == "2026"
-    # by value: 10 kt * 21.0 / (10 kt * 21.0 + 4 kt * 18.5) = 210 / 284
-    assert finding["numbers"]["achievable"] == pytest.approx(210 / 284, abs=1e-9)
-    assert finding["message"] == ("Policies row 7 (ira_30d_whatif, min_share critical_mineral from north_america): "
-                                  "80.0% required, at most 73.9% achievable in 2026 (74.9% without the other "
+    # By value: 10 x 78 + 8 x 84 = 1,452 from North America, the other 6 GWh from LGES Wroclaw at 74 (FEOC
+    # excluded): 1452 / 1896; without the other rules, from CATL Ningde at 60: 1452 / 1812.
+    assert finding["numbers"]["achievable"] == pytest.approx(1452 / 1896, abs=1e-9)
+    assert finding["numbers"]["achievable_without_other_rules"] == pytest.approx(1452 / 1812, abs=1e-9)
+    assert finding["message"] == ("Policies row 2 (ira_30d_whatif, min_share battery_component from north_america): "
+                                  "100.0% required, at most 76.6% achievable in 2026 (80.1% without the other "
                                   "rules of this policy set)")
 
 

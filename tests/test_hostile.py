@@ -1107,7 +1107,10 @@ def transport_sheets(suppliers: int = 30, plants: int = 25, periods: int = 4) ->
 
 @pytest.fixture(scope="module")
 def moderate_book(tmp_path_factory) -> Path:
-    return write_workbook(tmp_path_factory.mktemp("moderate") / "moderate.xlsx", transport_sheets())
+    # Large enough (12,000 flows) that neither solver finishes the LP within its first time check, even when
+    # the machine is busy (CBC counts CPU time, which a loaded machine hands out slowly).
+    return write_workbook(tmp_path_factory.mktemp("moderate") / "moderate.xlsx",
+                          transport_sheets(suppliers=60, plants=50))
 
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
