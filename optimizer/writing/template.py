@@ -1,4 +1,4 @@
-"""The starter workbook (``sourcing template``): every sheet of the workbook format (contract v2) with a
+"""The starter workbook (``sourcing template``): every sheet of the workbook format (contract v3) with a
 tiny solvable example, and a Notes sheet describing each column.
 
 The sheets, their headers and the Notes are derived from ``models.schema.SHEETS``; only the example rows
@@ -48,7 +48,10 @@ EXAMPLE: dict[str, list[dict]] = {
                  "rate": 0.15}],
     "Policies": [{"policy": "local_60", "rule": "min_share", "items": "cells", "from": "north_america",
                   "to": "Plant_SC", "value": 0.6, "basis": "quantity", "scope": "total", "period": None}],
-    "Periods": [{"period": 2026}, {"period": 2027}],
+    "Periods": [{"period": 2026, "discount_factor": 1.0}, {"period": 2027, "discount_factor": 0.93}],
+    "Investments": [{"option": "Cells_US_expansion", "site": "Cells_US", "item": "cells", "capacity": 10,
+                     "capex": 60, "unit_cost": 85, "earliest": 2026, "latest": 2026, "lead_time": 1}],
+    "Inventory": [{"site": "Plant_SC", "item": "cells", "holding_cost": 2, "capacity": 5}],
 }
 
 #: Columns whose values are the names of a registry outside the schema: the Notes list them.
