@@ -48,7 +48,7 @@ EXAMPLE: dict[str, list[dict]] = {
                  "rate": 0.15}],
     "Policies": [{"policy": "local_60", "rule": "min_share", "items": "cells", "from": "north_america",
                   "to": "Plant_SC", "value": 0.6, "basis": "quantity", "scope": "total", "period": None}],
-    "Periods": [{"period": 2026, "discount_factor": 1.0}, {"period": 2027, "discount_factor": 0.93}],
+    "Periods": [{"period": 2026}, {"period": 2027}],
     "Investments": [{"option": "Cells_US_expansion", "site": "Cells_US", "item": "cells", "capacity": 10,
                      "capex": 60, "unit_cost": 85, "earliest": 2026, "latest": 2026, "lead_time": 1}],
     "Inventory": [{"site": "Plant_SC", "item": "cells", "holding_cost": 2, "capacity": 5}],
