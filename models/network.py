@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from models.problems import Problem, WorkbookError, describe
+from models.problems import WorkbookError, describe
 from models.rows import (
     BomRow,
     DemandRow,
@@ -28,12 +28,16 @@ from models.rows import (
     LaneRow,
     PeriodRow,
     PolicyRow,
+    ScenarioChangeRow,
+    ScenarioRow,
     SheetRow,
     SiteRow,
     SupplyRow,
     TariffRow,
 )
+from models.scenarios import Scenario, apply_scenario, build_scenarios
 from models.schema import SHEETS_BY_NAME
+from models.vocabulary import Collector, Vocabulary, period_of, split
 
 #: Label of the single period used when no sheet names any period.
 IMPLICIT_PERIOD = "all"
@@ -151,13 +155,32 @@ class Network:
     #: Investment options, one row per (option, period), and stocking (site, item) pairs, one row per period.
     investments: pd.DataFrame = field(default_factory=pd.DataFrame)
     inventory: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The Scenarios sheet by name; ``scenario_name`` / ``scenario_policy`` are set on a network that is
+    #: one scenario of its workbook (``in_scenario``).
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    scenario_name: str | None = None
+    scenario_policy: str | None = None
 
     def __post_init__(self) -> None:
         if not self.discount:
             object.__setattr__(self, "discount", (1.0,) * len(self.periods))
         for name in ("investments", "inventory"):
             if not len(getattr(self, name).columns):
-                object.__setattr__(self, name, _per_period(name.capitalize(), [], [], 3 - (name == "inventory")))
+                object.__setattr__(self, name, _perperiod_of(name.capitalize(), [], [], 3 - (name == "inventory")))
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called ``name`` (case-insensitive); KeyError naming the known ones."""
+        key = name.strip().lower()
+        for scenario in self.scenarios.values():
+            if scenario.name.lower() == key:
+                return scenario
+        known = ", ".join(self.scenarios) or "none"
+        raise KeyError(f"no scenario named {name!r}; the workbook has: {known}")
+
+    def in_scenario(self, name: str) -> Network:
+        """The workbook as it is in scenario ``name``: its changes applied (its policy set in
+        ``scenario_policy``)."""
+        return apply_scenario(self, self.scenario(name))
 
     def discount_of(self, periods) -> np.ndarray:
         """The discount factor of each period in ``periods`` (a column of period names)."""
@@ -189,97 +212,7 @@ class Network:
 # --------------------------------------------------------------------------- building
 
 
-@dataclass
-class _Collector:
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def add(self, sheet: str, row: int | None, column: str | None, message: str, value=None) -> None:
-        self.problems.append(Problem(sheet, row, column, message, value))
-
-
-def _split(text: str | None) -> list[str]:
-    if not text:
-        return []
-    return [term.strip() for term in text.split(";") if term.strip()]
-
-
-class _Vocabulary:
-    """Case-insensitive lookup of the names selectors and item lists may use."""
-
-    def __init__(self, sites: dict[str, Site], groups: dict[str, frozenset[str]],
-                 group_names: dict[str, str], items: dict[str, Item]):
-        self.site_ids = {s.lower(): s for s in sites}
-        self.all_sites = frozenset(sites)
-        self.countries: dict[str, set[str]] = defaultdict(set)
-        for site in sites.values():
-            self.countries[site.country.lower()].add(site.id)
-        for members in groups.values():
-            for country in members:
-                self.countries.setdefault(country, set())
-        self.groups = {
-            g.lower(): set().union(*(self.countries.get(c, set()) for c in members)) if members else set()
-            for g, members in groups.items()
-        }
-        self.group_names = group_names
-        self.tags: dict[str, set[str]] = defaultdict(set)
-        for site in sites.values():
-            for tag in site.tags:
-                self.tags[tag.lower()].add(site.id)
-        self.item_ids = {i.lower(): i for i in items}
-        self.all_items = frozenset(items)
-        self.categories: dict[str, set[str]] = defaultdict(set)
-        for item in items.values():
-            if item.category:
-                self.categories[item.category.lower()].add(item.id)
-
-    def sites_for(self, text: str | None, sheet: str, row: int, column: str, out: _Collector) -> frozenset[str]:
-        terms = _split(text)
-        if not terms:
-            return self.all_sites
-        selected: set[str] = set()
-        for term in terms:
-            key = term.lower()
-            kinds = [
-                (kind, found) for kind, found in (
-                    ("group", self.groups.get(key)),
-                    ("country", self.countries.get(key)),
-                    ("tag", self.tags.get(key)),
-                    ("site", {self.site_ids[key]} if key in self.site_ids else None),
-                ) if found is not None
-            ]
-            if not kinds:
-                out.add(sheet, row, column,
-                        f"{describe(term)} is not a group, country, tag or site id", term)
-            elif len(kinds) > 1:
-                names = " and a ".join(k for k, _ in kinds)
-                out.add(sheet, row, column,
-                        f"{describe(term)} is ambiguous: it names a {names}; rename one of them", term)
-            else:
-                selected |= kinds[0][1]
-        return frozenset(selected)
-
-    def items_for(self, text: str | None, sheet: str, row: int, column: str, out: _Collector) -> frozenset[str]:
-        terms = _split(text)
-        if not terms:
-            return self.all_items
-        selected: set[str] = set()
-        for term in terms:
-            key = term.lower()
-            is_item, is_category = key in self.item_ids, key in self.categories
-            if is_item and is_category:
-                out.add(sheet, row, column,
-                        f"{describe(term)} is ambiguous: it is both an item and a category", term)
-            elif is_item:
-                selected.add(self.item_ids[key])
-            elif is_category:
-                selected |= self.categories[key]
-            else:
-                out.add(sheet, row, column, f"{describe(term)} is not an item or category in Items", term)
-        return frozenset(selected)
-
-
-def _unique(rows: Iterable[SheetRow], key, sheet: str, column: str, out: _Collector) -> list:
+def _unique(rows: Iterable[SheetRow], key, sheet: str, column: str, out: Collector) -> list:
     seen: dict = {}
     kept = []
     for row in rows:
@@ -301,7 +234,7 @@ def _natural_order(periods: set[str]) -> list[str]:
         return sorted(periods)
 
 
-def _resolve_periods(rows: dict[type, list], out: _Collector) -> tuple[list[str], dict[str, str]]:
+def _resolve_periods(rows: dict[type, list], out: Collector) -> tuple[list[str], dict[str, str]]:
     declared = _unique(rows.get(PeriodRow, []), lambda r: r.period.lower(), "Periods", "period", out)
     if declared:
         periods = [r.period for r in declared]
@@ -315,17 +248,7 @@ def _resolve_periods(rows: dict[type, list], out: _Collector) -> tuple[list[str]
     return periods, {p.lower(): p for p in periods}
 
 
-def _period(value: str | None, lookup: dict[str, str], sheet: str, row: int, out: _Collector,
-            column: str = "period") -> str | None:
-    if value is None:
-        return None
-    found = lookup.get(value.lower())
-    if found is None:
-        out.add(sheet, row, column, f"{describe(value)} is not a period in Periods", value)
-    return found
-
-
-def _expand_by_period(rows, sheet: str, periods: list[str], out: _Collector) -> list[tuple[SheetRow, str]]:
+def _expand_byperiod_of(rows, sheet: str, periods: list[str], out: Collector) -> list[tuple[SheetRow, str]]:
     """Give every (site, item) one (row, period) per period: specific rows override a blank-period row."""
     by_key: dict[tuple[str, str], dict[str | None, SheetRow]] = defaultdict(dict)
     for row in rows:
@@ -374,10 +297,10 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
                   source: str | None = None, warnings: Iterable[str] = ()) -> Network:
     """Resolve and cross-check the rows of every sheet; raise WorkbookError with every problem.
     ``rule_specs`` are the rule types the Policies sheet may use (``optimizer.rules.RULE_SPECS``)."""
-    out = _Collector(warnings=list(warnings))
+    out = Collector(warnings=list(warnings))
 
     site_rows = _unique(rows.get(SiteRow, []), lambda r: r.site.lower(), "Sites", "site", out)
-    sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(_split(r.tags)),
+    sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(split(r.tags)),
                           throughput=getattr(r, "throughput", None), row=r.row)
              for r in site_rows}
     item_rows = _unique(rows.get(ItemRow, []), lambda r: r.item.lower(), "Items", "item", out)
@@ -389,7 +312,7 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
         group_names.setdefault(r.group.lower(), r.group)
         group_members[group_names[r.group.lower()]].add(r.country.lower())
     groups = {g: frozenset(cs) for g, cs in group_members.items()}
-    vocab = _Vocabulary(sites, groups, group_names, items)
+    vocab = Vocabulary(sites, groups, group_names, items)
     periods, period_lookup = _resolve_periods(rows, out)
 
     def site_ref(value: str, sheet: str, row: int, column: str) -> str | None:
@@ -409,17 +332,17 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
         for r in rows.get(model, []):
             site = site_ref(r.site, sheet, r.row, "site")
             item = item_ref(r.item, sheet, r.row)
-            period = _period(r.period, period_lookup, sheet, r.row, out)
+            period = period_of(r.period, period_lookup, sheet, r.row, out)
             if site and item and (r.period is None or period):
                 kept.append(r.model_copy(update={"site": site, "item": item, "period": period}))
         return kept
 
-    def by_period(model, sheet):
-        expanded = _expand_by_period(canonical_site_item(model, sheet), sheet, periods, out)
+    def byperiod_of(model, sheet):
+        expanded = _expand_byperiod_of(canonical_site_item(model, sheet), sheet, periods, out)
         return sheet_table(sheet, [{**dict(r), "period": p} for r, p in expanded])
 
-    supply = by_period(SupplyRow, "Supply")
-    demand = by_period(DemandRow, "Demand")
+    supply = byperiod_of(SupplyRow, "Supply")
+    demand = byperiod_of(DemandRow, "Demand")
 
     lanes = []
     for r in rows.get(LaneRow, []):
@@ -437,7 +360,7 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
             origins=vocab.sites_for(r.origin, "Tariffs", r.row, "origin", out),
             destinations=vocab.sites_for(r.destination, "Tariffs", r.row, "destination", out),
             items=vocab.items_for(r.item, "Tariffs", r.row, "item", out),
-            period=_period(r.period, period_lookup, "Tariffs", r.row, out),
+            period=period_of(r.period, period_lookup, "Tariffs", r.row, out),
             rate=r.rate, row=r.row))
 
     investments = _build_investments(rows.get(InvestmentRow, []), site_ref, item_ref, periods, period_lookup,
@@ -468,15 +391,26 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
         _check_requires(rules, rule_specs, out)
         policies[name] = PolicySet(name=name, rules=tuple(rules))
 
+    scenarios = build_scenarios(rows.get(ScenarioRow, []), rows.get(ScenarioChangeRow, []), vocab, period_lookup,
+                                {name.lower(): name for name in policies}, set(investments["option"]), out)
     if out.problems:
         raise WorkbookError(out.problems)
-    return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
-                   supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
-                   policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
-                   investments=investments, inventory=inventory)
+    network = Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
+                      supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
+                      policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
+                      investments=investments, inventory=inventory, scenarios=scenarios)
+    problems = []
+    for scenario in scenarios.values():  # every change must apply: a bad one is invalid input
+        try:
+            apply_scenario(network, scenario)
+        except WorkbookError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise WorkbookError(problems)
+    return network
 
 
-def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
+def _perperiod_of(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
     """The table of ``sheet`` with one row per kept row and period: ``period`` after the first ``keys``
     columns."""
     table = sheet_table(sheet, [dict(r) for r in kept for _ in periods])
@@ -485,15 +419,15 @@ def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.Dat
 
 
 def _build_investments(rows: list, site_ref, item_ref, periods: list[str], period_lookup: dict[str, str],
-                       supply: pd.DataFrame, out: _Collector) -> pd.DataFrame:
+                       supply: pd.DataFrame, out: Collector) -> pd.DataFrame:
     """One row per (option, period); ``earliest``/``latest`` resolved (blank: first/last period)."""
     kept = []
     names: dict[str, int] = {}
     supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True))
     for r in rows:
         site, item = site_ref(r.site, "Investments", r.row, "site"), item_ref(r.item, "Investments", r.row)
-        earliest = _period(r.earliest, period_lookup, "Investments", r.row, out, "earliest") or periods[0]
-        latest = _period(r.latest, period_lookup, "Investments", r.row, out, "latest") or periods[-1]
+        earliest = period_of(r.earliest, period_lookup, "Investments", r.row, out, "earliest") or periods[0]
+        latest = period_of(r.latest, period_lookup, "Investments", r.row, out, "latest") or periods[-1]
         problems = len(out.problems)
         if r.option.lower() in names:
             out.add("Investments", r.row, "option",
@@ -517,10 +451,10 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
                         "option can be available", None)
                 continue
         kept.append(r.model_copy(update={"site": site, "item": item, "earliest": earliest, "latest": latest}))
-    return _per_period("Investments", kept, periods, 3)
+    return _perperiod_of("Investments", kept, periods, 3)
 
 
-def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: _Collector) -> pd.DataFrame:
+def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: Collector) -> pd.DataFrame:
     """One row per (site, item, period) that carries stock."""
     kept = []
     seen: dict[tuple[str, str], int] = {}
@@ -538,10 +472,10 @@ def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: _C
                     r.final)
             continue
         kept.append(r.model_copy(update={"site": site, "item": item}))
-    return _per_period("Inventory", kept, periods, 2)
+    return _perperiod_of("Inventory", kept, periods, 2)
 
 
-def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: _Collector) -> str:
+def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: Collector) -> str:
     if value is None:
         return allowed[0]
     key = value.strip().lower()
@@ -552,7 +486,7 @@ def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, 
     return key
 
 
-def _check_requires(rules: list[Rule], rule_specs: Mapping[str, RuleSpec], out: _Collector) -> None:
+def _check_requires(rules: list[Rule], rule_specs: Mapping[str, RuleSpec], out: Collector) -> None:
     """A rule with `requires` (a threshold credit) must point at a share rule of its own policy set."""
     shares = {rule.row for rule in rules if rule_specs[rule.type].share}
     for rule in rules:
@@ -562,7 +496,7 @@ def _check_requires(rules: list[Rule], rule_specs: Mapping[str, RuleSpec], out: 
                     f"{rule.policy!r}", rule.requires)
 
 
-def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: _Collector) -> pd.DataFrame:
+def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: Collector) -> pd.DataFrame:
     """Resolve BOM rows; refuse duplicates, cycles and inputs that no site supplies."""
     entries: list[BomRow] = []
     seen: dict[tuple, int] = {}
@@ -608,8 +542,8 @@ def _build_bom(rows: list[BomRow], site_ref, item_ref, supplied: set[str], out: 
     return sheet_table("BOM", [dict(e) for e in entries])
 
 
-def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
-                rule_specs: Mapping[str, RuleSpec], out: _Collector) -> Rule | None:
+def _build_rule(r: PolicyRow, vocab: Vocabulary, period_lookup: dict[str, str],
+                rule_specs: Mapping[str, RuleSpec], out: Collector) -> Rule | None:
     problems_before = len(out.problems)
     rule_type = r.rule.strip().lower()
     spec = rule_specs.get(rule_type)
@@ -653,7 +587,7 @@ def _build_rule(r: PolicyRow, vocab: _Vocabulary, period_lookup: dict[str, str],
         value=r.value,
         basis=_choice(r.basis, BASES, r.row, "basis", out),
         scope=_choice(r.scope, SCOPES, r.row, "scope", out),
-        period=_period(r.period, period_lookup, "Policies", r.row, out),
+        period=period_of(r.period, period_lookup, "Policies", r.row, out),
         row=r.row, items_text=r.items or "", from_text=r.from_ or "", to_text=r.to or "",
     )
     if len(out.problems) > problems_before:

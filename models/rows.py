@@ -146,6 +146,7 @@ SiteRow, GroupRow, ItemRow = ROW_MODELS["Sites"], ROW_MODELS["Groups"], ROW_MODE
 SupplyRow, DemandRow, LaneRow = ROW_MODELS["Supply"], ROW_MODELS["Demand"], ROW_MODELS["Lanes"]
 TariffRow, BomRow, PolicyRow = ROW_MODELS["Tariffs"], ROW_MODELS["BOM"], ROW_MODELS["Policies"]
 PeriodRow, InvestmentRow, InventoryRow = ROW_MODELS["Periods"], ROW_MODELS["Investments"], ROW_MODELS["Inventory"]
+ScenarioRow, ScenarioChangeRow = ROW_MODELS["Scenarios"], ROW_MODELS["ScenarioChanges"]
 
 #: Field name in the model for a column header, where the two differ (``from`` is a keyword).
 FIELD_FOR_COLUMN = {c.name: c.attribute for s in SHEETS for c in s.columns if c.attribute}

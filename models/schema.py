@@ -181,6 +181,29 @@ SHEETS: tuple[Sheet, ...] = (
         Column("final", "non_negative", meaning="least stock at the end of the last period", blank="0",
                default=0.0),
     )),
+    Sheet("Scenarios", False, "named futures (policy uncertainty), each with a probability and a policy set", (
+        Column("scenario", "text", True, "unique name of the scenario"),
+        Column("probability", "non_negative",
+               meaning="its probability; all add up to 1", blank="an equal share of what the given ones leave"),
+        Column("policy", "text", meaning="the policy set (Policies) in force in it", blank="baseline"),
+        Column("description", "text", meaning="what the scenario stands for (shown in reports)"),
+    )),
+    Sheet("ScenarioChanges", False, "how each scenario changes numbers of the workbook, applied in sheet order", (
+        Column("scenario", "text", True, "a scenario of the Scenarios sheet"),
+        Column("sheet", "text", True, "Supply, Demand, Lanes, Investments or Inventory"),
+        Column("column", "text", True, "a number column of that sheet (not earliest or latest)"),
+        Column("site", "text", meaning="rows of these sites (Supply, Demand, Investments, Inventory); " + SELECTOR,
+               blank="every site"),
+        Column("origin", "text", meaning="Lanes rows from these sites; " + SELECTOR, blank="every site"),
+        Column("destination", "text", meaning="Lanes rows into these sites; " + SELECTOR, blank="every site"),
+        Column("item", "text", meaning="item ids or categories (on Lanes: item rows only)",
+               blank="every row, blank-item Lanes rows included"),
+        Column("period", "period", meaning="the one period whose values change", blank="every period"),
+        Column("option", "text", meaning="an Investments option name (Investments only)", blank="every option"),
+        Column("multiply", "non_negative", meaning="multiply the values by this (>= 0)"),
+        Column("add", "number", meaning="add this to the values"),
+        Column("set", "number", meaning="set the values to this"),
+    )),
 )
 
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}

@@ -1,4 +1,4 @@
-"""The ``sourcing`` command: template, validate, solve.
+"""The ``sourcing`` command: template, validate, solve, compare, sweep, robust.
 
 Exit codes: 0 a plan was written (or the workbook is valid); 1 no feasible plan; 2 invalid
 input or usage. No traceback reaches the user: unexpected failures are reported in one line
@@ -181,7 +181,9 @@ def solve(
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="Plan workbook to write (default: <input>-<policy>-plan.xlsx "
                                                      "in the current folder).")] = None,
-    policy: Annotated[str, typer.Option(help="Policy set to apply.")] = "baseline",
+    policy: Annotated[str | None, typer.Option(help="Policy set to apply (default: baseline).")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        help="Solve this scenario of the Scenarios sheet: its changes applied, its policy set.")] = None,
     solver: Solver = "highs",
     time_limit: TimeLimit = None,
     mip_gap: MipGap = None,
@@ -197,8 +199,11 @@ def solve(
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
     _check_common(solver, time_limit, workers, as_json, mip_gap)
+    if scenario is not None and policy is not None:
+        _fail("--scenario and --policy cannot be combined: a scenario names its own policy set", as_json)
     if output is None:
-        output = Path(f"{workbook.stem}-{policy}-plan.xlsx")
+        output = Path(f"{workbook.stem}-{scenario or policy or 'baseline'}-plan.xlsx")
+    policy = policy or "baseline"
     _or_fail(lambda: check_output_path(output, [workbook]), as_json)
     models = [(option, path, kind) for option, path, kind in (("--write-lp", write_lp, None),
                                                                ("--write-mps", write_mps, "mps"))
@@ -213,6 +218,9 @@ def solve(
     seconds_read = time.perf_counter() - started
     peak_read = peak_memory_mb()
     try:
+        if scenario is not None:
+            network = network.in_scenario(scenario)
+            policy = network.scenario_policy
         network.policy(policy)
     except KeyError as exc:
         _fail(str(exc.args[0]), as_json)
@@ -401,6 +409,75 @@ def sweep(
         if first is not None:
             out.print(f"Infeasible from value {first:g} on.")
         out.print(f"Sweep written to {written}")
+
+
+@app.command()
+def robust(
+    workbook: Workbook,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Robust-plan workbook to write "
+                                                "(default: <input>-robust.xlsx in the current folder).")] = None,
+    objective: Annotated[str, typer.Option(help="expected (default), worst or regret.")] = "expected",
+    solver: Solver = "highs",
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
+):
+    """One plan for the investments that holds across the scenarios, and what the uncertainty costs."""
+    from optimizer.robust import OBJECTIVES, ROBUST, RobustError, as_dict
+    from optimizer.robust import robust as robust_plan
+    from optimizer.writing.robust import write_robust
+
+    _check_common(solver, time_limit, workers, as_json, mip_gap)
+    if objective not in OBJECTIVES:
+        _fail(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}", as_json)
+    if solver.lower() != "highs":
+        _fail("the robust model is passed to HiGHS directly; use --solver highs", as_json)
+    output = output or Path(f"{workbook.stem}-robust.xlsx")
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
+    network = _load(workbook, as_json)
+    options = SolverOptions(solver="highs", time_limit=time_limit, mip_gap=mip_gap)
+    try:
+        result = _run_many(as_json, "solving scenarios", lambda tick: robust_plan(
+            network, objective, options, workers=workers, scheduler=scheduler, progress=tick))
+    except RobustError as exc:
+        _fail(str(exc), as_json)
+    written = _or_fail(lambda: write_robust(result, output, inputs=[workbook]), as_json)
+    if as_json:
+        _emit_json(as_dict(result, str(written)))
+    else:
+        _print_robust(result, ROBUST)
+        out.print(f"Robust plan written to {written}")
+    raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _print_robust(result, robust_name: str) -> None:
+    """Scenarios, plans x scenarios, and the figures, on the terminal."""
+    from optimizer.robust import matrix
+
+    if not result.has_plan:
+        out.print(f"[bold red]No robust plan.[/] {result.message}", markup=True)
+        for finding in result.diagnosis:
+            out.print(f"  {finding['message']}", markup=False)
+        return
+    if result.message:
+        out.print(result.message, markup=False)
+    table = Table(show_header=True, header_style="bold")
+    names = list(result.network.scenarios)
+    for column in ("plan", *names, "expected", "worst", "max regret"):
+        table.add_column(column, justify="left" if column == "plan" else "right")
+    for _, row in matrix(result).iterrows():
+        table.add_row(row["plan"], *[_amount(row[n]) or "no plan" for n in names], _amount(row["expected_cost"]),
+                      _amount(row["worst_cost"]), _amount(row["max_regret"]))
+    out.print(table)
+    robust_plan = result.robust
+    if robust_plan and robust_plan.decisions:
+        built = [f"{o} ({d if not isinstance(d, dict) else ', '.join(f'{p} {f:.0%}' for p, f in d.items())})"
+                 for o, d in robust_plan.decisions.items() if d]
+        out.print(f"The {robust_name} plan ({result.objective}) builds: {', '.join(built) or 'nothing'}")
+    hedging = _amount(result.value_of_hedging) if result.value_of_hedging is not None else result.hedging_note
+    out.print(f"EVPI {_amount(result.evpi)}; value of hedging {hedging}")
 
 
 def main() -> None:

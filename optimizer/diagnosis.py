@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.scenarios import lanes_by_period
 from optimizer.direct import arrays_from
 from optimizer.findings import PHYSICAL_BLOCKS, TOLERANCE, Finding, fmt, in_period, rows_text, unit_of
 from optimizer.highs import LinearArrays, solve_arrays
@@ -41,9 +42,11 @@ def _flow_bounds(formulation: Formulation) -> pd.DataFrame:
                  "lane_row", "pair_lane_row"]].merge(
         supply[["origin", "item", "period", "capacity"]].rename(columns={"capacity": "supply_cap"}),
         on=["origin", "item", "period"], how="left")
-    lanes = formulation.network.lanes.set_index("row")["capacity"]
-    out["lane_cap"] = out["lane_row"].map(lanes)
-    out["pair_cap"] = out["pair_lane_row"].map(lanes)
+    lanes = lanes_by_period(formulation.network.lanes, formulation.network.periods)
+    capacity = lanes.set_index(["row", "period"])["capacity"]
+    for column, row in (("lane_cap", "lane_row"), ("pair_cap", "pair_lane_row")):
+        out[column] = capacity.reindex(pd.MultiIndex.from_arrays(
+            [out[row].fillna(-1).astype(np.int64), out["period"]])).to_numpy()
     caps = out[["supply_cap", "lane_cap", "pair_cap"]].astype(float)
     out["bound"] = caps.min(axis=1, skipna=True)
     # Which capacity is the tightest for each flow: the rows a shortfall message should name.

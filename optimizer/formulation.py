@@ -139,18 +139,20 @@ def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Ne
 
 
 def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
-    """Every (origin, destination, item) a lane serves, with its cost and the rows it comes from."""
+    """Every (origin, destination, item) a lane serves, with its cost and the rows it comes from; per
+    period too when the lanes have per-period values (a scenario changed a lane in one period)."""
     lanes = network.lanes
+    by = ["period"] if "period" in lanes.columns else []
     item_lanes = lanes[lanes["item"].notna()]
     pair_lanes = lanes[lanes["item"].isna()].drop(columns="item")
     by_pair = pair_lanes.merge(pd.DataFrame({"item": items}), how="cross")
     # An item row replaces the blank-item row's cost for that item.
-    overridden = by_pair.merge(item_lanes[["origin", "destination", "item"]], how="left", indicator=True)
+    overridden = by_pair.merge(item_lanes[["origin", "destination", "item", *by]], how="left", indicator=True)
     by_pair = by_pair[(overridden["_merge"] == "left_only").to_numpy()]
     out = pd.concat([item_lanes, by_pair], ignore_index=True).rename(
         columns={"unit_cost": "lane_unit_cost", "row": "lane_row"}).drop(columns="capacity")
-    pair_rows = pair_lanes[["origin", "destination", "row"]].rename(columns={"row": "pair_lane_row"})
-    out = out.merge(pair_rows, on=["origin", "destination"], how="left")
+    pair_rows = pair_lanes[["origin", "destination", *by, "row"]].rename(columns={"row": "pair_lane_row"})
+    out = out.merge(pair_rows, on=["origin", "destination", *by], how="left")
     return out[out["origin"] != out["destination"]]
 
 
@@ -176,7 +178,8 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
             ["site", "input", "period"]].rename(columns={"input": "item"}))
     useful = _closure(pd.concat(needed, ignore_index=True), lanes, forward=False)
 
-    flows = lanes.merge(available.rename(columns={"site": "origin"}), on=["origin", "item"])
+    flows = lanes.merge(available.rename(columns={"site": "origin"}),
+                        on=["origin", "item", *(["period"] if "period" in lanes.columns else [])])
     flows = flows.merge(useful.rename(columns={"site": "destination"}), on=["destination", "item", "period"])
     costs = standard_costs(network, recipe)
     own = costs.rename(columns={"site": "origin"})[["origin", "item", "period", "standard_cost"]]
@@ -341,11 +344,16 @@ def capacity_blocks(formulation: Formulation) -> list[ConstraintBlock]:
     if len(lanes) and len(flows):
         capped = lanes[lanes["capacity"].notna()]
         periods = pd.DataFrame({"period": list(network.periods)})
-        by_item = capped[capped["item"].notna()].merge(periods, how="cross")
+        per_period = "period" in lanes.columns  # else one capacity for every period
+
+        def each_period(rows: pd.DataFrame) -> pd.DataFrame:
+            return rows if per_period else rows.merge(periods, how="cross")
+
+        by_item = each_period(capped[capped["item"].notna()])
         blocks.append(grouped_block(
             "lane_capacity", flows, ["origin", "destination", "item", "period"],
             by_item[["origin", "destination", "item", "period", "capacity", "row"]], "<=", "capacity", "Lanes"))
-        by_pair = capped[capped["item"].isna()].merge(periods, how="cross")
+        by_pair = each_period(capped[capped["item"].isna()])
         blocks.append(grouped_block(
             "lane_pair_capacity", flows[flows["pair_lane_row"].notna()], ["origin", "destination", "period"],
             by_pair[["origin", "destination", "period", "capacity", "row"]], "<=", "capacity", "Lanes"))

@@ -228,16 +228,17 @@ class ArraySolution:
 
 
 def solve_arrays(lp: LinearArrays, maximize: bool = False, time_limit: float | None = None,
-                 integer: np.ndarray | None = None) -> ArraySolution:
+                 integer: np.ndarray | None = None, options: SolverOptions | None = None) -> ArraySolution:
     """Pass the arrays to a fresh HiGHS instance and solve: the LP relaxation, unless ``integer`` marks
-    columns that must take whole values."""
-    h = new_highs(SolverOptions(time_limit=time_limit))
+    columns that must take whole values; ``options`` (time limit, MIP gap, threads, log) when given, else
+    only ``time_limit``. A time-limited MILP returns its best plan with status ``time_limit``."""
+    h = new_highs(options or SolverOptions(time_limit=time_limit))
     load_arrays(h, lp, integer)
     if maximize:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     h.run()
     status = model_status(h)
-    if status != "optimal":
+    if status != "optimal" and not (status == "time_limit" and has_plan(h, status)):
         return ArraySolution(status, None, None, h)
     x = np.asarray(h.getSolution().col_value)
-    return ArraySolution("optimal", float(lp.cost @ x), x, h)
+    return ArraySolution(status, float(lp.cost @ x), x, h)

@@ -98,9 +98,11 @@ class PlanCheck:
         key = (origin, item, period)
         return self.standard[key] if key in self.standard else self.mean.get((item, period), 0.0)
 
-    def lane_cost(self, origin: str, destination: str, item: str) -> float:
+    def lane_cost(self, origin: str, destination: str, item: str, period: str) -> float:
         lanes = self.network.lanes
         on_pair = lanes[(lanes["origin"] == origin) & (lanes["destination"] == destination)]
+        if "period" in lanes.columns:  # a scenario changed a lane in one period
+            on_pair = on_pair[on_pair["period"] == period]
         own = on_pair[on_pair["item"] == item]
         assert len(own) or len(on_pair[on_pair["item"].isna()]), f"no lane {origin} -> {destination} for {item}"
         return float(own.iloc[0]["unit_cost"] if len(own) else on_pair[on_pair["item"].isna()].iloc[0]["unit_cost"])
@@ -192,7 +194,7 @@ class PlanCheck:
         for lane in self.network.lanes.itertuples():
             if pd.isna(lane.capacity):
                 continue
-            for period in self.periods:
+            for period in ([lane.period] if "period" in self.network.lanes.columns else self.periods):
                 used = on_pair[(lane.origin, lane.destination, period)] if pd.isna(lane.item) \
                     else on_lane[(lane.origin, lane.destination, lane.item, period)]
                 assert used <= lane.capacity + TOL * self.scale, f"Lanes row {lane.row} over capacity in {period}"
@@ -312,7 +314,7 @@ class PlanCheck:
         for (_site, _item, period), r in self.stock.items():
             add("holding", period, r.closing * r.holding_cost)
         for period, item, origin, destination, q in self.flows:
-            add("transport", period, q * self.lane_cost(origin, destination, item))
+            add("transport", period, q * self.lane_cost(origin, destination, item, period))
             add("tariffs", period, q * self.tariff_rate(origin, destination, item, period)
                 * self.value(origin, item, period))
             add("credits", period, -q * self.credit(origin, destination, item, period))

@@ -23,7 +23,7 @@ INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "availab
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
 
 
-def _summary_style(values: tuple) -> dict:
+def summary_style(values: tuple) -> dict:
     """The Summary's value column: left-aligned, and a number formatted as money or a quantity."""
     label, value = values[0], values[1]
     style = {"alignment": LEFT}
@@ -38,7 +38,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     ``path``; without a plan, Summary (status stated) and Diagnosis."""
     path = check_output_path(path, list(inputs))
     with streaming_workbook() as wb:
-        write_table(wb, "Summary", result.summary, row_style=_summary_style)
+        write_table(wb, "Summary", result.summary, row_style=summary_style)
         if not result.has_plan:
             write_table(wb, "Diagnosis", result.diagnosis_table())
             return save_atomically(wb, path)

@@ -1,0 +1,78 @@
+"""The robust workbook (``sourcing robust``): Summary (objective, EVPI, value of hedging), Scenarios,
+Decisions, Plans x scenarios with a clustered bar chart of each plan's cost in each scenario, and the
+robust plan's Flows, Utilization and Compliance in every scenario, stacked with a ``scenario`` column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl.chart import Reference
+
+from optimizer.robust import RobustResult, decisions_table, matrix, scenario_table, stacked
+from optimizer.rules import COMPLIANCE_COLUMNS
+from optimizer.writing.charts import bar_chart
+from optimizer.writing.plan import summary_style
+from optimizer.writing.save import check_output_path, save_atomically
+from optimizer.writing.table import FORMATS, MONEY, PERCENT, streaming_workbook, write_table
+
+OBJECTIVE_TEXT = {"expected": "expected cost (sum over scenarios of probability x cost)",
+                  "worst": "worst-case cost (the largest cost over the scenarios)",
+                  "regret": "maximum regret (the largest cost - wait-and-see cost over the scenarios)"}
+
+
+def summary(result: RobustResult) -> pd.DataFrame:
+    """The Summary sheet's rows."""
+    robust_plan = result.robust
+    figures = robust_plan.figures(result.probability(), result.ws_costs()) if robust_plan else {}
+    rows = [("Workbook", result.network.source or ""), ("Status", result.status),
+            ("Objective", OBJECTIVE_TEXT[result.objective]),
+            ("Objective value", result.model.value if result.model else figures.get("expected_cost")),
+            ("Scenarios", len(result.network.scenarios)),
+            ("Robust plan: expected cost", figures.get("expected_cost")),
+            ("Robust plan: worst-case cost", figures.get("worst_cost")),
+            ("Robust plan: maximum regret", figures.get("max_regret")),
+            ("EVPI (expected value of perfect information)", result.evpi),
+            ("Value of hedging", result.value_of_hedging if result.value_of_hedging is not None
+             else result.hedging_note or None)]
+    if result.model is not None:
+        rows += [("Robust model size", f"{result.model.variables:,} variables x {result.model.constraints:,} rows"),
+                 ("Seconds: wait and see, robust model, evaluation",
+                  ", ".join(f"{result.seconds.get(k, 0.0):.2f}" for k in ("wait_and_see", "robust_model",
+                                                                            "evaluation")))]
+    if result.message:
+        rows.append(("Message", result.message))
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+def write_robust(result: RobustResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:
+    """Write the robust analysis to a new workbook at ``path``."""
+    path = check_output_path(path, list(inputs))
+    with streaming_workbook() as wb:
+        write_table(wb, "Summary", summary(result), row_style=summary_style)
+        write_table(wb, "Scenarios", scenario_table(result),
+                    {**FORMATS, "probability": PERCENT, "wait_and_see_cost": MONEY, "robust_cost": MONEY,
+                     "regret": MONEY},
+                    {"wait_and_see_cost": "wait-and-see cost", "robust_cost": "robust plan's cost"})
+        if len(result.network.investments):
+            write_table(wb, "Decisions", decisions_table(result))
+        table = matrix(result)
+        if len(table):
+            names = list(result.network.scenarios)
+            ws = write_table(wb, "Plans x scenarios", table,
+                             {**FORMATS, **dict.fromkeys([*names, "expected_cost", "worst_cost", "max_regret"],
+                                                         MONEY)},
+                             {"expected_cost": "expected cost", "worst_cost": "worst-case cost",
+                              "max_regret": "maximum regret"})
+            chart = bar_chart("Each plan's cost in each scenario", "total cost")
+            chart.grouping = "clustered"
+            chart.add_data(Reference(ws, min_col=2, max_col=len(names) + 1, min_row=1, max_row=len(table) + 1),
+                           titles_from_data=True)
+            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(table) + 1))
+            ws.add_chart(chart, f"A{len(table) + 4}")
+        write_table(wb, "Flows", stacked(result, "flows"))
+        write_table(wb, "Utilization", stacked(result, "utilization"))
+        compliance = stacked(result, "compliance")
+        write_table(wb, "Compliance", compliance.reindex(columns=["scenario", *COMPLIANCE_COLUMNS])
+                    if len(compliance) else compliance)
+        return save_atomically(wb, path)
