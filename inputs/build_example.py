@@ -225,7 +225,13 @@ POLICIES = (
     ]
     + [["current_law", "credit", "battery_component", "United States", None, v, None, None, p,
         "45X $35/kWh for US-made cells (ref §2), 75% in 2030 (ref §2 phase-out after OBBBA, §7.2)"]
-       for p, v in _45X_CELLS],
+       for p, v in _45X_CELLS]
+    + [["s232", "credit", "battery_component", "United States", None, v, None, None, p,
+        "45X as in current_law (ref §2, §7.2)"] for p, v in _45X_CELLS]
+    + [["s232", "tariff", "battery_component;critical_mineral", "China;Hungary;Poland;South Korea",
+        "United States", 0.25, None, None, None,
+        "Section 232 on processed critical minerals and derivatives pending (ref §7.2: no tariff yet, "
+        "tariffs could follow); 25% on imported cells and CAM: assumption"]],
 )
 
 # The CAM in a GWh of cells: site recipes of the two North American cell plants that make cells here.
@@ -260,6 +266,30 @@ INVENTORY = (
     ["site", "item", "holding_cost", "capacity", "initial", "final", "source"],
     [["BMW_Woodruff_SC", C, 1.6, 4, 0, 0,
       "cell buffer at the pack plant: 2% of ~$80/kWh per year, 4 GWh: assumptions"]],
+)
+
+# Policy uncertainty as scenarios (contract v3 part 2). Probabilities are assumptions.
+SCENARIOS = (
+    ["scenario", "probability", "policy", "description", "source"],
+    [
+        ["status_quo", 0.35, "current_law", "45X as enacted (OBBBA phase-down), Section 301 as today",
+         "ref §2, §3.1, §7.2; probability: assumption"],
+        ["section_232", 0.20, "s232", "current law plus a 25% Section 232 tariff on imported cells and CAM",
+         "ref §7.2 (outcome pending); rate and probability: assumptions"],
+        ["45x_repealed", 0.15, "baseline", "no 45X credit from 2026", "probability: assumption"],
+        ["demand_30pct_lower", 0.20, "current_law", "current law, EV demand 30% lower every year",
+         "EV demand forecasts keep moving (issue); 30% and probability: assumptions"],
+        ["aesc_restart_delayed", 0.10, "current_law", "current law, the AESC Florence restart takes a year",
+         "AESC 'intends to resume once circumstances stabilize', no date (ref §7.1); probability: assumption"],
+    ],
+)
+SCENARIO_CHANGES = (
+    ["scenario", "sheet", "column", "site", "item", "option", "multiply", "add", "source"],
+    [
+        ["demand_30pct_lower", "Demand", "quantity", None, None, None, 0.7, None, "assumption"],
+        ["aesc_restart_delayed", "Investments", "lead_time", None, None, "AESC_Florence_restart", None, 1,
+         "assumption"],
+    ],
 )
 
 # An 8% cost of capital (assumption): factor 1 / 1.08^(year - 2026).
@@ -298,7 +328,10 @@ NOTES = (
                      "a what-if since §30D ended 30 Sep 2025 (ref §1.5). local_for_local: 70% NA cells "
                      "per pack plant and 50% NA CAM into the cell plants (assumptions). china_cap: max 20% "
                      "from China per item (assumption). feoc_ban: FEOC exclusion only. current_law: the 45X "
-                     "credit on US-made cells, $35/kWh, 75% of it in 2030 (ref §2, §7.2)."],
+                     "credit on US-made cells, $35/kWh, 75% of it in 2030 (ref §2, §7.2). s232: current_law "
+                     "plus a 25% Section 232 tariff on imported cells and CAM (pending, ref §7.2: assumption)."],
+        ["Scenarios", "Five futures for sourcing robust: status quo, a Section 232 tariff, 45X repealed, demand "
+                      "30% lower, the AESC restart delayed a year; probabilities are assumptions."],
         ["Not modelled", "§45X on CAM (10% of cost, only US-made; none here), MACR/PFE ratios, USMCA rules "
                          "of origin, Northvolt Six QC (delayed, ref §4.1), LFP cells."],
     ],
@@ -317,6 +350,8 @@ SHEETS = [
     ("Periods", PERIODS_SHEET),
     ("Investments", INVESTMENTS),
     ("Inventory", INVENTORY),
+    ("Scenarios", SCENARIOS),
+    ("ScenarioChanges", SCENARIO_CHANGES),
     ("Notes", NOTES),
 ]
 

@@ -453,8 +453,9 @@ def robust(
 
 
 def _print_robust(result, robust_name: str) -> None:
-    """Scenarios, plans x scenarios, and the figures, on the terminal."""
-    from optimizer.robust import matrix
+    """Scenarios (probability, wait-and-see cost, the robust plan's cost, regret), each plan's figures, and
+    EVPI and the value of hedging, on the terminal."""
+    from optimizer.robust import matrix, scenario_table
 
     if not result.has_plan:
         out.print(f"[bold red]No robust plan.[/] {result.message}", markup=True)
@@ -463,14 +464,21 @@ def _print_robust(result, robust_name: str) -> None:
         return
     if result.message:
         out.print(result.message, markup=False)
-    table = Table(show_header=True, header_style="bold")
-    names = list(result.network.scenarios)
-    for column in ("plan", *names, "expected", "worst", "max regret"):
-        table.add_column(column, justify="left" if column == "plan" else "right")
+    scenarios = Table(show_header=True, header_style="bold")
+    for column in ("scenario", "probability", "policy", "wait and see", "robust plan", "regret"):
+        scenarios.add_column(column, justify="left" if column in ("scenario", "policy") else "right")
+    for _, row in scenario_table(result).iterrows():
+        scenarios.add_row(row["scenario"], f"{row['probability']:.0%}", row["policy"],
+                          _amount(row["wait_and_see_cost"]), _amount(row["robust_cost"]), _amount(row["regret"]))
+    out.print(scenarios)
+    plans = Table(show_header=True, header_style="bold")
+    for column in ("plan", "expected", "worst", "max regret", "fails in"):
+        plans.add_column(column, justify="left" if column in ("plan", "fails in") else "right")
     for _, row in matrix(result).iterrows():
-        table.add_row(row["plan"], *[_amount(row[n]) or "no plan" for n in names], _amount(row["expected_cost"]),
-                      _amount(row["worst_cost"]), _amount(row["max_regret"]))
-    out.print(table)
+        fails = [s for s in result.network.scenarios if row[s] != row[s] or row[s] is None]
+        plans.add_row(row["plan"], _amount(row["expected_cost"]), _amount(row["worst_cost"]),
+                      _amount(row["max_regret"]), ", ".join(fails))
+    out.print(plans)
     robust_plan = result.robust
     if robust_plan and robust_plan.decisions:
         built = [f"{o} ({d if not isinstance(d, dict) else ', '.join(f'{p} {f:.0%}' for p, f in d.items())})"
