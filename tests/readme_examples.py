@@ -241,11 +241,24 @@ def diagnosis_output() -> str:
     return code(text.replace(str(tightened), "tightened.xlsx"))
 
 
+def robust_output() -> str:
+    return code(run_cli("robust", NORTH_AMERICA, "-o", "robust.xlsx"))
+
+
+def robust_regret() -> str:
+    text = run_cli("robust", NORTH_AMERICA, "--objective", "regret", "-o", "robust.xlsx")
+    return code("\n".join(line for line in text.splitlines()
+                          if line.startswith(("$", "┃ plan", "│ robust", "The robust", "EVPI")))
+                + "\n")
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "policy-sets": policy_sets,
     "strategy": na_strategy,
     "multitier": multitier,
     "multitier-strategy": multitier_strategy,
+    "robust-output": robust_output,
+    "robust-regret": robust_regret,
     "compare-output": compare_output,
     "supply-mix": supply_mix,
     "sweep-output": sweep_output,

@@ -222,7 +222,7 @@ def test_comparison_workbook_carries_native_charts(example_comparison):
     assert len(charts) == 3 and not media  # cost bar + one stacked bar per item, no pictures
     assert all(b"<barChart>" in x for x in xml)
     assert sum(b'<grouping val="stacked"' in x for x in xml) == 2
-    assert b"'Comparison'!$C$2:$C$7" in xml[0]  # total cost of the six policy sets
+    assert b"'Comparison'!$C$2:$C$8" in xml[0]  # total cost of the seven policy sets
 
 
 def test_supply_mix_groups_follow_the_workbook(example_comparison):

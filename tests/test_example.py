@@ -15,6 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "ev_battery_north_ame
 EXPECTED = {
     "baseline": 11525.06,
     "current_law": 7974.58,
+    "s232": 8508.02,
     "china_cap": 11552.70,
     "local_for_local": 12283.42,
     "feoc_ban": 12681.45,
