@@ -242,15 +242,23 @@ def test_solve_json_policy_with_cbc_and_time_limit(template_book, workdir, monke
 
 
 def test_solve_default_output_name(template_book, workdir, monkeypatch, capsys):
-    code, out, err = run(monkeypatch, capsys, "solve", "in.xlsx", "--policy", "local_60")
+    # <input>-<policy>-plan.xlsx in the current folder, not the input's: the plan of that policy set.
+    (workdir / "plans").mkdir()
+    monkeypatch.chdir(workdir / "plans")
+    code, out, err = run(monkeypatch, capsys, "solve", "../in.xlsx", "--policy", "local_60")
     assert code == 0
-    assert (workdir / "in-local_60-plan.xlsx").is_file()
+    assert "Plan written to in-local_60-plan.xlsx" in flat(out)
+    assert (files(workdir), files(workdir / "plans")) == ({"in.xlsx", "plans"}, {"in-local_60-plan.xlsx"})
+    _, summary, _ = output_workbook(workdir / "plans" / "in-local_60-plan.xlsx", sheet=None)
+    assert (summary["Policy set"], summary["Status"]) == ("local_60", "optimal")
+    assert summary["Total cost"] == pytest.approx(LOCAL60_TOTAL)
 
 
-def diagnosis_workbook(path: Path) -> tuple[list[str], dict, list[dict]]:
+def output_workbook(path: Path, sheet: str | None = "Diagnosis") -> tuple[list[str], dict, list[dict]]:
+    """(sheet names, the Summary as a dict, the rows of ``sheet`` as dicts) of an output workbook."""
     wb = openpyxl.load_workbook(path)
     summary = {label: value for label, value in wb["Summary"].iter_rows(min_row=2, max_col=2, values_only=True)}
-    values = list(wb["Diagnosis"].iter_rows(values_only=True))
+    values = list(wb[sheet].iter_rows(values_only=True)) if sheet else [()]
     return wb.sheetnames, summary, [dict(zip(values[0], row, strict=True)) for row in values[1:]]
 
 
@@ -263,7 +271,7 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     assert "No feasible plan" in out
     # Cells_US, the only North American supplier, has 20: 20 of 25 in 2026, 20 of 30 in 2027.
     assert "100.0% required, at most 80.0% achievable in 2026" in flat(out)
-    sheets, summary, diagnosis = diagnosis_workbook(workdir / "plan.xlsx")
+    sheets, summary, diagnosis = output_workbook(workdir / "plan.xlsx")
     assert sheets == ["Summary", "Diagnosis"]  # no plan tables without a plan
     assert summary["Status"] == "infeasible" and summary["Total cost"] is None
     assert {(d["sheet"], d["row"]) for d in diagnosis} == {("Policies", 3)}
@@ -280,7 +288,7 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     assert sorted((d["sheet"], d["row"], d["numbers"]["period"], round(d["numbers"]["achievable"], 4))
                   for d in payload["diagnosis"]) == [("Policies", 3, "2026", 0.8), ("Policies", 3, "2027", 0.6667)]
     assert files(workdir) == {"strict.xlsx", "plan.xlsx"}
-    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
+    assert output_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
 
 
 def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, capsys):
@@ -292,7 +300,7 @@ def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, cap
     assert payload["status"] == "infeasible"
     assert "Demand row 4 (Plant_MX, cells, 2027)" in payload["message"]
     assert [(d["sheet"], d["row"]) for d in payload["diagnosis"]] == [("Demand", 4)]
-    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
+    assert output_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
 
 
 @pytest.mark.parametrize(("args", "phrase"), [

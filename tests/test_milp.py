@@ -218,10 +218,27 @@ def test_threshold_credit_must_require_a_share_rule(make_workbook):
     assert found == {("Policies", 2, "requires"), ("Policies", 3, "requires")}
 
 
-def test_milp_sensitivity_is_labelled_as_fixed_lp(solve_sheets):
-    result = solve_sheets(**fixed_cost_case(fixed_cost=200))
-    notes = set(result.sensitivity["note"])
-    assert all(note.startswith("MILP: prices of the LP with the discrete choices") for note in notes)
+def test_milp_sensitivity_gives_the_prices_of_the_lp_with_its_choices_fixed(solve_sheets):
+    # A (5 per unit, 200 if used) reaches D1 (100) over a lane of capacity 80; B (8) reaches D1 and, at 1 per unit,
+    # D2 (50). Opening A: 80 * 5 + 200 + 20 * 8 + 50 * 9 = 1210 < 150 * 8 + 50 = 1250 without it. With A open
+    # (fixed), the LP's prices: D1's next unit comes from B (8), D2's too (8 + 1), and a unit more of the lane
+    # saves 8 - 5 = 3, as long as the lane carries at most D1's 100; below 80 units of demand D1 needs no B.
+    result = solve_sheets(
+        Sites=sites("A", "B", "D1", "D2"), Items=[{"item": "cells"}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 5, "fixed_cost": 200},
+                {"site": "B", "item": "cells", "unit_cost": 8}],
+        Demand=[{"site": "D1", "item": "cells", "quantity": 100}, {"site": "D2", "item": "cells", "quantity": 50}],
+        Lanes=[{"origin": "A", "destination": "D1", "capacity": 80}, {"origin": "B", "destination": "D1"},
+               {"origin": "B", "destination": "D2", "unit_cost": 1}])
+    assert result.total_cost == pytest.approx(1210.0)
+    table = result.sensitivity
+    assert table[["kind", "source", "value", "used", "price", "range_low"]].to_numpy().tolist() == [
+        ["lane capacity (all items)", "Lanes row 2", 80.0, 80.0, pytest.approx(3.0), pytest.approx(0.0)],
+        ["demand", "Demand row 2", 100.0, 100.0, pytest.approx(8.0), pytest.approx(80.0)],
+        ["demand", "Demand row 3", 50.0, 50.0, pytest.approx(9.0), pytest.approx(0.0)]]
+    assert table["range_high"].tolist()[0] == pytest.approx(100.0) and table["range_high"].iloc[1:].isna().all()
+    assert all(note.startswith("MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) "
+                               "fixed") for note in table["note"])
 
 
 def test_lp_workbooks_stay_lps(solve_sheets):

@@ -130,10 +130,32 @@ def test_two_missing_sheets_are_both_reported(make_workbook):
     assert where(problems) == [("Demand", None, None), ("Lanes", None, None)]
 
 
-@pytest.mark.parametrize("sheet", ["Groups", "Tariffs", "Policies", "Periods"])
-def test_optional_sheets_may_be_absent(make_workbook, sheet):
-    network = load_workbook(make_workbook(**sheets(**{sheet: DROP})))
-    assert len(network.supply) == 2
+#: The optional sheets of the base workbook, and what the network holds without each.
+OPTIONAL = {"Groups": [{"group": "north_america", "country": "United States"}],
+            "Tariffs": [{"origin": "Korea", "destination": "United States", "rate": 0.1}],
+            "Policies": [policy()],
+            "Periods": [{"period": 2026}, {"period": 2027}]}
+ABSENT = {"Groups": {"groups": {}},
+          "Tariffs": {"tariffs": []},
+          "Policies": {"policies": {"baseline": 0}},
+          "Periods": {"periods": ("all",), "supply": 2, "demand": 1}}  # blank-period rows: one implicit period
+
+
+def contents(network) -> dict:
+    return {"groups": network.groups, "periods": network.periods,
+            "tariffs": [(set(t.origins), set(t.destinations), t.rate) for t in network.tariffs],
+            "policies": {name: len(p.rules) for name, p in network.policies.items()},
+            "supply": len(network.supply), "demand": len(network.demand), "lanes": len(network.lanes),
+            "warnings": network.warnings}
+
+
+@pytest.mark.parametrize("sheet", OPTIONAL)
+def test_an_optional_sheet_may_be_absent_and_then_holds_nothing(make_workbook, sheet):
+    full = contents(load_workbook(make_workbook(**sheets(**OPTIONAL))))
+    assert full == {"groups": {"north_america": {"united states"}}, "periods": ("2026", "2027"),
+                    "tariffs": [({"Cells_KR"}, {"Cells_US", "Woodruff"}, 0.1)], "policies": {"baseline": 0, "local": 1},
+                    "supply": 4, "demand": 2, "lanes": 2, "warnings": ()}
+    assert contents(load_workbook(make_workbook(**sheets(**{**OPTIONAL, sheet: DROP})))) == {**full, **ABSENT[sheet]}
 
 
 @pytest.mark.parametrize(("sheet", "column"), [
