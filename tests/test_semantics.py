@@ -336,23 +336,6 @@ def test_demand_beyond_supply_capacity_is_infeasible(solve_sheets, solver):
     assert all(v is None for v in result.costs.values())
 
 
-@SOLVERS
-def test_unreachable_demand_names_its_demand_row(solve_sheets, solver):
-    # The second Demand row (Excel row 3) has no lane from any supplier of X.
-    result = solve_sheets(
-        solver=solver,
-        Sites=[site("S", "A"), site("D1", "A"), site("D2", "A")],
-        Items=items("X"),
-        Supply=[supply("S", "X", 1)],
-        Demand=[demand("D1", "X", 1), demand("D2", "X", 2)],
-        Lanes=[lane("S", "D1")],
-    )
-    assert result.status == "infeasible"
-    assert result.total_cost is None
-    assert "Demand row 3" in result.message
-    assert "Demand row 2" not in result.message
-
-
 # --------------------------------------------------------------------------- tariffs
 
 
