@@ -53,11 +53,24 @@ DATA = Path(__file__).parent / "data" / "bad"
 
 _spec = importlib.util.spec_from_file_location("make_corpus", DATA / "make_corpus.py")
 corpus = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(corpus)  # only its zip helpers are used; it imports nothing but openpyxl
+_spec.loader.exec_module(corpus)  # its workbook and zip helpers; it imports nothing but openpyxl
 
 
 def temporary_files(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.endswith(".tmp.xlsx")]
+
+
+@pytest.fixture
+def openings(monkeypatch) -> list[bool]:
+    """Each time openpyxl opens a workbook from now on: whether for stored values (True) or formulas (False)."""
+    opened, real = [], openpyxl.load_workbook
+
+    def spy(*args, **kwargs):
+        opened.append(kwargs.get("data_only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", spy)
+    return opened
 
 
 def formula_cells(path: Path) -> list[str]:
@@ -103,12 +116,8 @@ def base_sheets(**changes) -> dict:
 def write_rows(path: Path, sheets: dict, formulas: bool = True) -> Path:
     """Write ``sheets`` (lists of rows, the header first); text starting with '=' is a formula
     (never calculated), or with ``formulas=False`` text, as Excel stores a typed '=text."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
+    wb = corpus.workbook(sheets=sheets)
+    for ws in wb.worksheets:
         if not formulas:
             for line in ws.iter_rows():
                 for cell in line:
@@ -310,23 +319,15 @@ def test_a_formula_without_cached_value_is_an_error_naming_the_cell(tmp_path):
     assert "cell A4 holds the formula =B2 but no calculated value" in found[("Sites", 4, "site")]
 
 
-def test_a_workbook_without_formulas_is_read_in_one_pass(tmp_path, monkeypatch):
+def test_a_workbook_without_formulas_is_read_in_one_pass(tmp_path, openings):
     """The formula check opens the workbook a second time only when a sheet's XML holds a formula."""
-    opened = []
-    real = openpyxl.load_workbook
-
-    def spy(*args, **kwargs):
-        opened.append(kwargs.get("data_only"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(openpyxl, "load_workbook", spy)
     load_workbook(write_rows(tmp_path / "plain.xlsx", base_sheets()))
-    assert opened == [True]
+    assert openings == [True]
     sheets = base_sheets()
     sheets["Demand"][1][3] = "=20+5"
     with pytest.raises(WorkbookError):
         load_workbook(write_rows(tmp_path / "formula.xlsx", sheets))
-    assert opened == [True, True, False]
+    assert openings == [True, True, False]
 
 
 @pytest.mark.parametrize(("stored", "fragment"), [
@@ -489,20 +490,12 @@ def test_plain_sheets_are_read_by_calamine_and_give_what_openpyxl_gives(tmp_path
     assert auto[1] == ["Lanes: column 'colour' (F) is not part of the format and was ignored"]
 
 
-def test_a_sheet_with_formulas_is_read_by_openpyxl_and_the_others_by_calamine(tmp_path, monkeypatch):
-    opened = []
-    real = openpyxl.load_workbook
-
-    def spy(*args, **kwargs):
-        opened.append(kwargs.get("data_only"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(openpyxl, "load_workbook", spy)
+def test_a_sheet_with_formulas_is_read_by_openpyxl_and_the_others_by_calamine(tmp_path, monkeypatch, openings):
     sheets = base_sheets()
     sheets["Demand"][1][3] = "=20+5"  # never calculated: a problem only openpyxl can name
     fast, auto, reference = read_both(write_rows(tmp_path / "in.xlsx", sheets), monkeypatch)
     assert fast == {**dict.fromkeys(SHEET_NAMES, True), "Demand": False}
-    assert opened == [True, False, True, False]  # each read: the workbook, then its formulas
+    assert openings == [True, False, True, False]  # each read: the workbook, then its formulas
     assert auto == reference
     assert "cell D2 holds the formula =20+5 but no calculated value" in auto[2]
 
