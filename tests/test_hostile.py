@@ -38,6 +38,7 @@ import pytest
 from cli_run import flat, run
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from spies import calamine_reads
 
 import optimizer.api
 import optimizer.backend
@@ -46,7 +47,6 @@ import optimizer.reading.load as loading
 import optimizer.writing.guard as formula_guard
 from models.problems import WorkbookError
 from optimizer import load_workbook, solve, write_workbook
-from optimizer.reading.calamine_reader import CalamineReader
 from optimizer.writing.save import OutputError, check_output_path, save_atomically
 
 DATA = Path(__file__).parent / "data" / "bad"
@@ -185,12 +185,7 @@ layouts = st.fixed_dictionaries({
 
 def build_hostile(edits_, layout) -> bytes:
     """A small workbook: BASE with ``edits_`` applied cell by cell and ``layout`` changed."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in BASE.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
+    wb = corpus.workbook(sheets=BASE)
     raw: dict[str, str] = {}
     for title, row, column, (kind, payload) in edits_:
         cell = wb[title].cell(row=row, column=column)
@@ -427,18 +422,12 @@ def test_hidden_sheets_are_read_with_a_warning():
 
 def read_both(path: Path, monkeypatch) -> tuple[dict[str, bool], tuple, tuple]:
     """({sheet: read by calamine}, outcome through calamine where it may, outcome through openpyxl alone)."""
-    fast: dict[str, bool] = {}
-    read = CalamineReader.read
-
-    def spy(self, ws):
-        lines, has_formulas = read(self, ws)
-        fast[ws.title] = lines is not None
-        return lines, has_formulas
-
-    monkeypatch.setattr(CalamineReader, "read", spy)
+    fast = calamine_reads(monkeypatch)
     auto = outcome(path, "auto")
-    monkeypatch.setattr(CalamineReader, "read", read)
-    return fast, auto, outcome(path, "openpyxl")
+    read = dict(fast)
+    reference = outcome(path, "openpyxl")
+    assert fast == read  # openpyxl alone never asks calamine
+    return fast, auto, reference
 
 
 def outcome(path: Path, engine: str) -> tuple:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from spies import calamine_reads
 
 from optimizer import Problem, WorkbookError, load_workbook
 
@@ -670,16 +671,7 @@ READ_BY_OPENPYXL = {"a date in a number column": {"Supply"}, "a huge number": {"
 
 @pytest.mark.parametrize("name", sorted(BOTH_READERS))
 def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
-    from optimizer.reading.calamine_reader import CalamineReader
-
     path = make_workbook(**BOTH_READERS[name])
-    fast: dict[str, bool] = {}
-    read = CalamineReader.read
-
-    def spy(self, ws):
-        lines, has_formulas = read(self, ws)
-        fast[ws.title] = lines is not None
-        return lines, has_formulas
 
     def outcome():
         try:
@@ -688,7 +680,7 @@ def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
             return ("invalid", [(p.sheet, p.row, p.column, p.message, type(p.value).__name__, repr(p.value))
                                 for p in exc.problems])
 
-    monkeypatch.setattr(CalamineReader, "read", spy)
+    fast = calamine_reads(monkeypatch)
     auto = outcome()
     monkeypatch.setenv("SOURCING_READER", "openpyxl")
     fast_before = dict(fast)
