@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from networks import hub, sites, two_tier
 
 from optimizer import load_workbook, solve
 from optimizer.backend import SolverOptions, solve_formulation
 from optimizer.direct import arrays_from, substitute_production
 from optimizer.formulation import build_formulation
-
-US = "United States"
-
-
-def sites(*names, **extra):
-    return [{"site": n, "country": US, **extra} for n in names]
-
 
 SINGLE_TIER = dict(  # A (1, capacity 10), B (3), C (5) serve D's 20 units: A full, B 10, C unused
     Sites=sites("A", "B", "C", "D"), Items=[{"item": "cells"}],
@@ -26,22 +20,8 @@ SINGLE_TIER = dict(  # A (1, capacity 10), B (3), C (5) serve D's 20 units: A fu
     Demand=[{"site": "D", "item": "cells", "quantity": 20}],
     Lanes=[{"origin": o, "destination": "D"} for o in ("A", "B", "C")])
 
-TWO_TIER = dict(  # cells made at C from 2 CAM each; CAM from M1 (10, capacity 40) or M2 (12); P needs 30
-    Sites=sites("C", "M1", "M2", "P"), Items=[{"item": "cells"}, {"item": "cam"}],
-    BOM=[{"item": "cells", "input": "cam", "quantity": 2}],
-    Supply=[{"site": "C", "item": "cells", "unit_cost": 20, "capacity": 100},
-            {"site": "M1", "item": "cam", "unit_cost": 10, "capacity": 40},
-            {"site": "M2", "item": "cam", "unit_cost": 12, "capacity": 50}],
-    Demand=[{"site": "P", "item": "cells", "quantity": 30}],
-    Lanes=[{"origin": "C", "destination": "P", "unit_cost": 1},
-           {"origin": "M1", "destination": "C", "unit_cost": 0.5}, {"origin": "M2", "destination": "C"}])
-
-HUB = dict(  # S ships to P directly (10) or through the hub H (4 + 3), which passes on at most 20
-    Sites=sites("S", "P") + sites("H", throughput=20), Items=[{"item": "cells"}],
-    Supply=[{"site": "S", "item": "cells", "unit_cost": 100}],
-    Demand=[{"site": "P", "item": "cells", "quantity": 50}],
-    Lanes=[{"origin": "S", "destination": "P", "unit_cost": 10}, {"origin": "S", "destination": "H", "unit_cost": 4},
-           {"origin": "H", "destination": "P", "unit_cost": 3}])
+TWO_TIER = two_tier()  # cells made at C from 2 CAM each; CAM from M1 (10, capacity 40) or M2 (12); P needs 30
+HUB = hub(throughput=20)  # S ships to P directly (10) or through the hub H (4 + 3), which passes on at most 20
 
 FIXED_COST = dict(  # Q: 2 per unit plus 100 if used (capacity 50), R: 5 per unit; 60 units: 200 + 50 < 300
     Sites=sites("Q", "R", "D"), Items=[{"item": "cells"}],

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from cli_run import flat, run, run_json
 
 from optimizer import WorkbookError, load_workbook, solve
 from optimizer.compare import SweepError, compare, parse_values, sweep
@@ -277,32 +276,23 @@ def test_workers_and_a_local_dask_cluster_give_identical_results():
 # ------------------------------------------------------------------ command line
 
 
-def _run(monkeypatch, capsys, *args):
-    from optimizer.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["sourcing", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
 def test_compare_json_lists_every_policy(monkeypatch, capsys, tmp_path):
-    code, out, _ = _run(monkeypatch, capsys, "compare", str(EXAMPLE), "-o", str(tmp_path / "c.xlsx"),
-                        "--policies", "feoc_ban,china_cap", "--json")
+    code, payload, _ = run_json(monkeypatch, capsys, "compare", EXAMPLE, "-o", tmp_path / "c.xlsx",
+                                "--policies", "feoc_ban,china_cap")
     assert code == 0
-    payload = json.loads(out)
     assert [p["policy"] for p in payload["policies"]] == ["baseline", "feoc_ban", "china_cap"]
     assert payload["policies"][1]["total_cost"] == pytest.approx(12681.45, abs=0.005)
     assert set(payload["policies"][0]["costs"]) == {"supply", "transport", "tariffs", "credits", "fixed", "capex",
                                                     "investment_fixed", "holding"}
-    assert Path(payload["output"]).exists()
+    assert payload["output"] == str(tmp_path / "c.xlsx")
+    table = openpyxl.load_workbook(tmp_path / "c.xlsx")["Comparison"]
+    assert [row[0] for row in table.iter_rows(min_row=2, max_col=1, values_only=True)] == [
+        "baseline", "feoc_ban", "china_cap"]
 
 
 def test_compare_unknown_policy_is_a_usage_error(monkeypatch, capsys, tmp_path):
-    code, _, err = _run(monkeypatch, capsys, "compare", str(EXAMPLE), "-o", str(tmp_path / "c.xlsx"),
-                        "--policies", "nope")
-    assert code == 2 and "no policy set named 'nope'" in err
+    code, _, err = run(monkeypatch, capsys, "compare", EXAMPLE, "-o", tmp_path / "c.xlsx", "--policies", "nope")
+    assert code == 2 and "no policy set named 'nope'" in flat(err)
     assert not (tmp_path / "c.xlsx").exists()
 
 
@@ -310,10 +300,9 @@ def test_sweep_cli_json(monkeypatch, capsys, tmp_path, make_workbook):
     path = make_workbook(**two_suppliers(
         [{"policy": "p", "rule": "min_share", "from": "United States", "value": 0.6, "basis": "quantity"}],
         a_capacity=80))
-    code, out, _ = _run(monkeypatch, capsys, "sweep", str(path), "--policy", "p", "--rule", "2",
-                        "--values", "70%:90%:10%", "-o", str(tmp_path / "s.xlsx"), "--json")
+    code, payload, _ = run_json(monkeypatch, capsys, "sweep", path, "--policy", "p", "--rule", "2",
+                                "--values", "70%:90%:10%", "-o", tmp_path / "s.xlsx")
     assert code == 0
-    payload = json.loads(out)
     assert [p["status"] for p in payload["points"]] == ["optimal", "optimal", "infeasible"]
     assert payload["points"][1]["total_cost"] == pytest.approx(900.0)
     assert payload["first_infeasible"] == pytest.approx(0.9)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_run import run_json
 
 from optimizer import load_workbook, solve
 from optimizer.compare import compare
@@ -40,12 +39,15 @@ def only(result):
 
 
 def test_unreachable_demand_names_the_demand_row(solve_sheets):
-    finding = only(solve_sheets(**network_sheets(Lanes=[{"origin": "A", "destination": "D"},
-                                                        {"origin": "B", "destination": "D"}])))
-    assert (finding["kind"], finding["sheet"], finding["row"]) == ("unreachable_demand", "Demand", 3)
-    assert finding["message"] == ("Demand row 3 (E, cells, all): 10 GWh required, but no lane from a site "
-                                  "supplying cells reaches it")
-    assert finding["numbers"]["reachable"] == 0.0
+    # E (Demand row 3) has no lane at all; D (row 2) is reachable and is not named. The one finding is the
+    # result's message, and the Summary's.
+    result = solve_sheets(**network_sheets(Lanes=[{"origin": "A", "destination": "D"},
+                                                  {"origin": "B", "destination": "D"}]))
+    message = "Demand row 3 (E, cells, all): 10 GWh required, but no lane from a site supplying cells reaches it"
+    assert only(result) == {"kind": "unreachable_demand", "sheet": "Demand", "row": 3, "rows": [3], "message": message,
+                            "numbers": {"required": 10.0, "reachable": 0.0}}
+    assert result.message == message
+    assert dict(zip(result.summary["field"], result.summary["value"], strict=True))["Message"] == message
 
 
 def test_capacity_shortfall_for_one_item_and_period(solve_sheets):
@@ -182,16 +184,11 @@ def test_infeasible_policy_in_comparison_carries_its_diagnosis(make_workbook):
 
 
 def test_cli_writes_a_diagnosis_workbook_and_json(monkeypatch, capsys, make_workbook, tmp_path):
-    from optimizer.cli import main
-
     path = make_workbook(**network_sheets(Policies=[
         {"policy": "p", "rule": "min_share", "from": "United States", "value": 0.8, "basis": "quantity"}]))
     out = tmp_path / "plan.xlsx"
-    monkeypatch.setattr(sys, "argv", ["sourcing", "solve", str(path), "-o", str(out), "--policy", "p", "--json"])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 1
-    payload = json.loads(capsys.readouterr().out)
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", out, "--policy", "p")
+    assert code == 1
     assert payload["status"] == "infeasible" and payload["total_cost"] is None
     assert payload["diagnosis"][0]["sheet"] == "Policies" and payload["diagnosis"][0]["row"] == 2
     assert payload["diagnosis"][0]["numbers"]["achievable"] == pytest.approx(30 / 70)

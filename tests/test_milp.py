@@ -7,36 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from networks import US, hub, sites, two_tier
 
 from optimizer import WorkbookError, load_workbook, solve, write_workbook
 
-US = "United States"
-
-
-def sites(*names, country=US, **extra):
-    return [{"site": n, "country": country, **extra} for n in names]
-
-
 # ------------------------------------------------------------------ bill of materials
-
-
-def two_tier(**changes):
-    """Cells made at C (conversion 20 per GWh, capacity 100) from 2 kt CAM per GWh; CAM bought at
-    M1 (10 per kt) or M2 (12 per kt, capacity 50); the pack plant P needs 30 GWh."""
-    sheets = dict(
-        Sites=sites("C", "M1", "M2", "P"),
-        Items=[{"item": "cells", "unit": "GWh"}, {"item": "cam", "unit": "kt"}],
-        BOM=[{"item": "cells", "input": "cam", "quantity": 2}],
-        Supply=[{"site": "C", "item": "cells", "unit_cost": 20, "capacity": 100},
-                {"site": "M1", "item": "cam", "unit_cost": 10, "capacity": 40},
-                {"site": "M2", "item": "cam", "unit_cost": 12, "capacity": 50}],
-        Demand=[{"site": "P", "item": "cells", "quantity": 30}],
-        Lanes=[{"origin": "C", "destination": "P", "unit_cost": 1},
-               {"origin": "M1", "destination": "C", "unit_cost": 0.5},
-               {"origin": "M2", "destination": "C"}],
-    )
-    sheets.update(changes)
-    return sheets
 
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
@@ -104,22 +79,10 @@ def test_an_input_no_one_supplies_is_an_error(make_workbook):
 # ------------------------------------------------------------------ transshipment and throughput
 
 
-def hub_network(throughput=None):
-    """S ships to the plant P directly (cost 10) or through the hub H (4 + 3); P needs 50."""
-    return dict(
-        Sites=sites("S", "P") + [{"site": "H", "country": US, "throughput": throughput}],
-        Items=[{"item": "cells"}],
-        Supply=[{"site": "S", "item": "cells", "unit_cost": 100}],
-        Demand=[{"site": "P", "item": "cells", "quantity": 50}],
-        Lanes=[{"origin": "S", "destination": "P", "unit_cost": 10},
-               {"origin": "S", "destination": "H", "unit_cost": 4},
-               {"origin": "H", "destination": "P", "unit_cost": 3}])
-
-
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_transshipment_through_a_hub(solve_sheets, solver):
     # Through the hub: 50 * (100 + 7) = 5350.
-    result = solve_sheets(solver=solver, **hub_network())
+    result = solve_sheets(solver=solver, **hub())
     assert result.total_cost == pytest.approx(5350.0)
     assert result.costs["transport"] == pytest.approx(350.0)
 
@@ -127,7 +90,7 @@ def test_transshipment_through_a_hub(solve_sheets, solver):
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_throughput_limits_what_a_hub_passes_on(solve_sheets, solver):
     # The hub takes at most 20: 20 * 107 + 30 * 110 = 5440.
-    result = solve_sheets(solver=solver, **hub_network(throughput=20))
+    result = solve_sheets(solver=solver, **hub(throughput=20))
     assert result.total_cost == pytest.approx(5440.0)
     flows = result.flows.set_index(["origin", "destination"])["quantity"]
     assert flows[("S", "H")] == pytest.approx(20.0)
@@ -255,14 +218,31 @@ def test_threshold_credit_must_require_a_share_rule(make_workbook):
     assert found == {("Policies", 2, "requires"), ("Policies", 3, "requires")}
 
 
-def test_milp_sensitivity_is_labelled_as_fixed_lp(solve_sheets):
-    result = solve_sheets(**fixed_cost_case(fixed_cost=200))
-    notes = set(result.sensitivity["note"])
-    assert all(note.startswith("MILP: prices of the LP with the discrete choices") for note in notes)
+def test_milp_sensitivity_gives_the_prices_of_the_lp_with_its_choices_fixed(solve_sheets):
+    # A (5 per unit, 200 if used) reaches D1 (100) over a lane of capacity 80; B (8) reaches D1 and, at 1 per unit,
+    # D2 (50). Opening A: 80 * 5 + 200 + 20 * 8 + 50 * 9 = 1210 < 150 * 8 + 50 = 1250 without it. With A open
+    # (fixed), the LP's prices: D1's next unit comes from B (8), D2's too (8 + 1), and a unit more of the lane
+    # saves 8 - 5 = 3, as long as the lane carries at most D1's 100; below 80 units of demand D1 needs no B.
+    result = solve_sheets(
+        Sites=sites("A", "B", "D1", "D2"), Items=[{"item": "cells"}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 5, "fixed_cost": 200},
+                {"site": "B", "item": "cells", "unit_cost": 8}],
+        Demand=[{"site": "D1", "item": "cells", "quantity": 100}, {"site": "D2", "item": "cells", "quantity": 50}],
+        Lanes=[{"origin": "A", "destination": "D1", "capacity": 80}, {"origin": "B", "destination": "D1"},
+               {"origin": "B", "destination": "D2", "unit_cost": 1}])
+    assert result.total_cost == pytest.approx(1210.0)
+    table = result.sensitivity
+    assert table[["kind", "source", "value", "used", "price", "range_low"]].to_numpy().tolist() == [
+        ["lane capacity (all items)", "Lanes row 2", 80.0, 80.0, pytest.approx(3.0), pytest.approx(0.0)],
+        ["demand", "Demand row 2", 100.0, 100.0, pytest.approx(8.0), pytest.approx(80.0)],
+        ["demand", "Demand row 3", 50.0, 50.0, pytest.approx(9.0), pytest.approx(0.0)]]
+    assert table["range_high"].tolist()[0] == pytest.approx(100.0) and table["range_high"].iloc[1:].isna().all()
+    assert all(note.startswith("MILP: prices of the LP with the discrete choices (open, suppliers used, rules met) "
+                               "fixed") for note in table["note"])
 
 
 def test_lp_workbooks_stay_lps(solve_sheets):
-    result = solve_sheets(**hub_network())
+    result = solve_sheets(**hub())
     assert not result.formulation.is_mip
     summary = dict(zip(result.summary["field"], result.summary["value"], strict=True))
     assert summary["Model"] == "LP" and "MIP gap" not in summary

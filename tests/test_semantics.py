@@ -336,23 +336,6 @@ def test_demand_beyond_supply_capacity_is_infeasible(solve_sheets, solver):
     assert all(v is None for v in result.costs.values())
 
 
-@SOLVERS
-def test_unreachable_demand_names_its_demand_row(solve_sheets, solver):
-    # The second Demand row (Excel row 3) has no lane from any supplier of X.
-    result = solve_sheets(
-        solver=solver,
-        Sites=[site("S", "A"), site("D1", "A"), site("D2", "A")],
-        Items=items("X"),
-        Supply=[supply("S", "X", 1)],
-        Demand=[demand("D1", "X", 1), demand("D2", "X", 2)],
-        Lanes=[lane("S", "D1")],
-    )
-    assert result.status == "infeasible"
-    assert result.total_cost is None
-    assert "Demand row 3" in result.message
-    assert "Demand row 2" not in result.message
-
-
 # --------------------------------------------------------------------------- tariffs
 
 
@@ -468,6 +451,17 @@ def rule_sheets(policies, l_cost=20, f_cost=5, l_capacity=None, periods=None):
     return sheets
 
 
+def assert_shares_at_their_bound(result, basis, scope, sense, bound, measured):
+    """The Compliance rows of the share rule on Policies row 2 (one for both destinations, or one each): each
+    measures ``measured`` (from flow, total flow in the rule's basis), and sits at its bound, binding."""
+    rows = compliance_rows(result)
+    assert set(rows) == ({("all", "(all)")} if scope == "total" else {("all", "D1"), ("all", "D2")})
+    for r in rows.values():
+        assert (r.from_flow, r.total_flow, r.share) == (approx(measured[0]), approx(measured[1]), approx(bound))
+        assert (bool(r.binding), r.sense, r.bound, r.basis, r.scope, r.source) == (
+            True, sense, approx(bound), basis, scope, "Policies row 2")
+
+
 def plan(l1=0.0, f1=0.0, l2=0.0, f2=0.0, period="all"):
     out = {(period, "X", "L", "D1"): l1, (period, "X", "F", "D1"): f1,
            (period, "X", "L", "D2"): l2, (period, "X", "F", "D2"): f2}
@@ -504,17 +498,7 @@ def test_min_share_basis_and_scope(solve_sheets, solver, basis, scope, total, fl
     result = solve_sheets(policy="local", solver=solver, **rule_sheets(
         [rule("local", "min_share", 0.5, from_="US", to="US", basis=basis, scope=scope)]))
     assert_plan(result, total, flows)
-    rows = compliance_rows(result)
-    expected_keys = {("all", "(all)")} if scope == "total" else {("all", "D1"), ("all", "D2")}
-    assert set(rows) == expected_keys
-    for r in rows.values():
-        assert (r.from_flow, r.total_flow) == (approx(measured[0]), approx(measured[1]))
-        assert r.share == approx(0.5)
-        assert bool(r.binding) is True
-        assert r.sense == ">="
-        assert r.bound == approx(0.5)
-        assert r.basis == basis and r.scope == scope
-        assert r.source == "Policies row 2"
+    assert_shares_at_their_bound(result, basis, scope, ">=", 0.5, measured)
 
 
 # max_share 0.75 from CN into D1;D2 with L @30, F @10 (L -> D2 lane 30, so L lands at 60 there):
@@ -540,14 +524,7 @@ def test_max_share_basis_and_scope(solve_sheets, solver, basis, scope, total, fl
         [rule("cap_imports", "max_share", 0.75, from_="CN", to="D1;D2", basis=basis, scope=scope)],
         l_cost=30, f_cost=10))
     assert_plan(result, total, flows)
-    rows = compliance_rows(result)
-    expected_keys = {("all", "(all)")} if scope == "total" else {("all", "D1"), ("all", "D2")}
-    assert set(rows) == expected_keys
-    for r in rows.values():
-        assert (r.from_flow, r.total_flow) == (approx(measured[0]), approx(measured[1]))
-        assert r.share == approx(0.75)
-        assert bool(r.binding) is True
-        assert r.sense == "<="
+    assert_shares_at_their_bound(result, basis, scope, "<=", 0.75, measured)
 
 
 @pytest.mark.parametrize(("basis", "scope", "solver"), [

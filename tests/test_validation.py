@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from spies import calamine_reads
 
 from optimizer import Problem, WorkbookError, load_workbook
 
@@ -130,10 +131,32 @@ def test_two_missing_sheets_are_both_reported(make_workbook):
     assert where(problems) == [("Demand", None, None), ("Lanes", None, None)]
 
 
-@pytest.mark.parametrize("sheet", ["Groups", "Tariffs", "Policies", "Periods"])
-def test_optional_sheets_may_be_absent(make_workbook, sheet):
-    network = load_workbook(make_workbook(**sheets(**{sheet: DROP})))
-    assert len(network.supply) == 2
+#: The optional sheets of the base workbook, and what the network holds without each.
+OPTIONAL = {"Groups": [{"group": "north_america", "country": "United States"}],
+            "Tariffs": [{"origin": "Korea", "destination": "United States", "rate": 0.1}],
+            "Policies": [policy()],
+            "Periods": [{"period": 2026}, {"period": 2027}]}
+ABSENT = {"Groups": {"groups": {}},
+          "Tariffs": {"tariffs": []},
+          "Policies": {"policies": {"baseline": 0}},
+          "Periods": {"periods": ("all",), "supply": 2, "demand": 1}}  # blank-period rows: one implicit period
+
+
+def contents(network) -> dict:
+    return {"groups": network.groups, "periods": network.periods,
+            "tariffs": [(set(t.origins), set(t.destinations), t.rate) for t in network.tariffs],
+            "policies": {name: len(p.rules) for name, p in network.policies.items()},
+            "supply": len(network.supply), "demand": len(network.demand), "lanes": len(network.lanes),
+            "warnings": network.warnings}
+
+
+@pytest.mark.parametrize("sheet", OPTIONAL)
+def test_an_optional_sheet_may_be_absent_and_then_holds_nothing(make_workbook, sheet):
+    full = contents(load_workbook(make_workbook(**sheets(**OPTIONAL))))
+    assert full == {"groups": {"north_america": {"united states"}}, "periods": ("2026", "2027"),
+                    "tariffs": [({"Cells_KR"}, {"Cells_US", "Woodruff"}, 0.1)], "policies": {"baseline": 0, "local": 1},
+                    "supply": 4, "demand": 2, "lanes": 2, "warnings": ()}
+    assert contents(load_workbook(make_workbook(**sheets(**{**OPTIONAL, sheet: DROP})))) == {**full, **ABSENT[sheet]}
 
 
 @pytest.mark.parametrize(("sheet", "column"), [
@@ -648,16 +671,7 @@ READ_BY_OPENPYXL = {"a date in a number column": {"Supply"}, "a huge number": {"
 
 @pytest.mark.parametrize("name", sorted(BOTH_READERS))
 def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
-    from optimizer.reading.calamine_reader import CalamineReader
-
     path = make_workbook(**BOTH_READERS[name])
-    fast: dict[str, bool] = {}
-    read = CalamineReader.read
-
-    def spy(self, ws):
-        lines, has_formulas = read(self, ws)
-        fast[ws.title] = lines is not None
-        return lines, has_formulas
 
     def outcome():
         try:
@@ -666,7 +680,7 @@ def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
             return ("invalid", [(p.sheet, p.row, p.column, p.message, type(p.value).__name__, repr(p.value))
                                 for p in exc.problems])
 
-    monkeypatch.setattr(CalamineReader, "read", spy)
+    fast = calamine_reads(monkeypatch)
     auto = outcome()
     monkeypatch.setenv("SOURCING_READER", "openpyxl")
     fast_before = dict(fast)

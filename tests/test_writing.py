@@ -58,6 +58,20 @@ def test_a_frame_is_written_as_a_formatted_table(tmp_path):
     assert [ws.column_dimensions[letter].width for letter in "ABCD"] == [28, 10, 12, 10]
 
 
+def test_every_row_goes_through_the_streamed_sheets_row_conversion(tmp_path, monkeypatch):
+    """StreamedSheet overrides ``_values_to_row``, a private method of openpyxl's write-only sheet, to take the cells
+    it is given as they are (openpyxl learns that an item is a cell from an exception, one per cell). The override
+    is only worth anything while openpyxl calls it: once per row appended, with the row's index."""
+    from optimizer.writing.table import StreamedSheet
+
+    calls, real = [], StreamedSheet._values_to_row
+    monkeypatch.setattr(StreamedSheet, "_values_to_row",
+                        lambda self, values, row_idx: calls.append(row_idx) or real(self, values, row_idx))
+    ws = openpyxl.load_workbook(write_frame(tmp_path / "t.xlsx"))["Flows"]
+    assert calls == [1, 2, 3, 4]  # the header and the three rows
+    assert [c.value for c in ws[2]] == ["Cells_KR", 25, 2062.5, 1]
+
+
 def test_formula_like_text_is_stored_as_quoted_text(tmp_path):
     path = write_frame(tmp_path / "t.xlsx")
     ws = openpyxl.load_workbook(path)["Flows"]
