@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.problems import WorkbookError
-from optimizer.api import peak_memory_mb
+from optimizer.api import peak_memory_mb, seconds_since_start
 from optimizer.api import solve as solve_network
 from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, check_solver, write_model
 from optimizer.reading.load import load_workbook
@@ -206,6 +206,7 @@ def solve(
             _fail(f"{option} {path} is the input workbook; choose another file name", as_json)
         if not path.resolve().parent.is_dir() or not os.access(path.resolve().parent, os.W_OK):
             _fail(f"{option} {path}: folder {path.resolve().parent} does not exist or is not writable", as_json)
+    seconds_startup = seconds_since_start()
     started = time.perf_counter()
     network = _load(workbook, as_json)
     seconds_read = time.perf_counter() - started
@@ -236,6 +237,7 @@ def solve(
         attach_option_values(result, values)
     started = time.perf_counter()  # without a plan the workbook holds the Summary and the Diagnosis
     written = _or_fail(lambda: write_plan(result, output, inputs=[workbook]), as_json)
+    result.stats.update(seconds_startup=seconds_startup)
     result.stats.update(seconds_read_validate=seconds_read, seconds_write=time.perf_counter() - started,
                         peak_mb_read_validate=peak_read, peak_mb_write=peak_memory_mb())
     if as_json:
