@@ -568,7 +568,7 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
     """One row per (option, period); ``earliest``/``latest`` resolved (blank: first/last period)."""
     kept = []
     names: dict[str, int] = {}
-    supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True))
+    supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True)) if len(rows) else set()
     for r in rows:
         site, item = site_ref(r.site, "Investments", r.row, "site"), item_ref(r.item, "Investments", r.row)
         earliest = _period(r.earliest, period_lookup, "Investments", r.row, out, "earliest") or periods[0]

@@ -65,6 +65,7 @@ _ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')
 _COLUMN_OR_ROW = re.compile(rb'<(?:c r="([A-Z]+)|row )')
 #: Excel's escapes (_x000D_): calamine decodes them, openpyxl keeps them (and drops x005F_ in shared strings).
 _EXCEL_ESCAPE = re.compile(rb"_[xX][0-9A-Fa-f]{4}_|[xX]005[fF]_")
+_ESCAPE_START = re.compile(rb"_[xX]")  # what every Excel escape holds: one pass, where two `in` took twice as long
 _DECLARED_ENCODING = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"'](?!utf-?8[\"'])", re.I)
 _SPREADSHEET_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 #: Below 2**53 every whole number is exact in a double: calamine's float is openpyxl's int.
@@ -140,9 +141,9 @@ def _sheet_well_formed(rest: bytes, content: bytes) -> bool:
         content.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    if (content.translate(None, _XML_BYTES) or b"]]>" in content or b"\xef\xbf\xbe" in content
-            or b"\xef\xbf\xbf" in content):
-        return False
+    if (content.translate(None, _XML_BYTES) or (b"]" in content and b"]]>" in content)
+            or (b"\xef" in content and (b"\xef\xbf\xbe" in content or b"\xef\xbf\xbf" in content))):
+        return False  # (a one-byte search first: memchr is ten times as fast as a search for a longer string)
     rows = b"".join(b'<row r="1"' + attributes + (b">" if attributes.endswith(b"/") else b"></row>")
                     for attributes in set(_ROW_ATTRIBUTES.findall(content)))
     return _well_formed(rest.replace(b"<sheetData/>", b"<sheetData>" + rows + b"</sheetData>", 1))
@@ -245,7 +246,7 @@ class CalamineReader:
         rest = data[:start] + b"<sheetData/>" + data[end:]
         if (not _plain_part(rest) or FORMULA_TAG.search(rest) or not _SHEET_DATA.fullmatch(content)
                 or (self.date_style is not None and self.date_style.search(content))
-                or (any(m in content for m in (b"_x", b"_X")) and _EXCEL_ESCAPE.search(content))):
+                or (_ESCAPE_START.search(content) and _EXCEL_ESCAPE.search(content))):
             return None
         layout = _layout(content)
         if layout is None or not _sheet_well_formed(rest, content) or not _rest_reads(rest, self.wb):
