@@ -9,7 +9,7 @@ suppliers in nine countries of three country groups, demand plants, blank-item a
 Tariffs rows by country / group / tag / category, and a policy set with min_share, max_share
 and exclude rules). It is then pushed through the same stages as ``sourcing solve``:
 
-    read         optimizer.reading.load.read_rows          cells -> pydantic row models
+    read         optimizer.reading.load.read_rows          cells -> tables of valid rows
     validate     optimizer.reading.load.network_from_rows  rows -> validated Network (models.build_network
                                                            + numeric warnings, as load_workbook does)
     formulate    optimizer.formulation.build_formulation

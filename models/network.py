@@ -31,6 +31,7 @@ from models.rows import (
     ScenarioChangeRow,
     ScenarioRow,
     SheetRow,
+    SheetTable,
     SiteRow,
     SupplyRow,
     TariffRow,
@@ -166,7 +167,7 @@ class Network:
             object.__setattr__(self, "discount", (1.0,) * len(self.periods))
         for name in ("investments", "inventory"):
             if not len(getattr(self, name).columns):
-                object.__setattr__(self, name, _perperiod_of(name.capitalize(), [], [], 3 - (name == "inventory")))
+                object.__setattr__(self, name, _per_period(name.capitalize(), [], [], 3 - (name == "inventory")))
 
     def scenario(self, name: str) -> Scenario:
         """The scenario called ``name`` (case-insensitive); KeyError naming the known ones."""
@@ -234,39 +235,79 @@ def _natural_order(periods: set[str]) -> list[str]:
         return sorted(periods)
 
 
-def _resolve_periods(rows: dict[type, list], out: Collector) -> tuple[list[str], dict[str, str]]:
-    declared = _unique(rows.get(PeriodRow, []), lambda r: r.period.lower(), "Periods", "period", out)
+def _resolve_periods(rows: dict[type, SheetTable], out: Collector) -> tuple[list[str], dict[str, str]]:
+    declared = _unique(rows[PeriodRow], lambda r: r.period.lower(), "Periods", "period", out)
     if declared:
         periods = [r.period for r in declared]
     else:
         used: dict[str, str] = {}  # period names match case-insensitively: keep the first spelling
         for model in (SupplyRow, DemandRow, TariffRow, PolicyRow):
-            for r in rows.get(model, []):
-                if r.period is not None:
-                    used.setdefault(r.period.lower(), r.period)
+            named = rows[model].columns["period"]
+            for period in pd.unique(named[np.not_equal(named, None)]):  # in the order they first appear
+                used.setdefault(period.lower(), period)
         periods = _natural_order(set(used.values())) if used else [IMPLICIT_PERIOD]
     return periods, {p.lower(): p for p in periods}
 
 
-def _expand_byperiod_of(rows, sheet: str, periods: list[str], out: Collector) -> list[tuple[SheetRow, str]]:
-    """Give every (site, item) one (row, period) per period: specific rows override a blank-period row."""
-    by_key: dict[tuple[str, str], dict[str | None, SheetRow]] = defaultdict(dict)
-    for row in rows:
-        slot = by_key[(row.site, row.item)]
-        if row.period in slot:
-            what = "blank period" if row.period is None else f"period {row.period}"
-            out.add(sheet, row.row, "period",
-                    f"duplicate of {sheet} row {slot[row.period].row} (same site, item and {what})",
-                    row.period)
-            continue
-        slot[row.period] = row
-    expanded = []
-    for (_site, _item), slot in by_key.items():
-        for period in periods:
-            row = slot.get(period, slot.get(None))
-            if row is not None:
-                expanded.append((row, period))
-    return expanded
+def _tables(rows: Mapping[type, SheetTable | Iterable[SheetRow]]) -> dict[type, SheetTable]:
+    """Every sheet's rows as a :class:`SheetTable` (a sheet not given has none)."""
+    tables = {}
+    for model in (SiteRow, GroupRow, ItemRow, SupplyRow, DemandRow, LaneRow, TariffRow, BomRow, PolicyRow,
+                  PeriodRow, InvestmentRow, InventoryRow, ScenarioRow, ScenarioChangeRow):
+        found = rows.get(model, [])
+        tables[model] = found if isinstance(found, SheetTable) else SheetTable.from_rows(model, list(found))
+    return tables
+
+
+def _lookup(values: np.ndarray, names: Mapping[str, str]) -> np.ndarray:
+    """``names[value.lower()]`` for each value of an object column (None for a blank or an unknown name),
+    looked up once per distinct value."""
+    codes, distinct = pd.factorize(values)
+    found = np.empty(len(distinct) + 1, dtype=object)  # the last one for a blank (code -1)
+    found[:-1] = [names.get(v.lower()) for v in distinct]
+    return found[codes]
+
+
+def _first_of(*keys: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row with the same values in ``keys`` (None equal to None)."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        codes, distinct = pd.factorize(key, use_na_sentinel=False)
+        combined = pd.factorize(combined * (len(distinct) + 1) + codes)[0]
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    return first[inverse]
+
+
+def _expand_by_period(table: SheetTable, sheet: str, periods: list[str], out: Collector
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Give every (site, item) one (row, period) per period: specific rows override a blank-period row.
+    Returns the positions in ``table`` and the period index of each expanded row: (site, item) in the order
+    they first appear, then periods in order."""
+    site, item, period = (table.columns[c] for c in ("site", "item", "period"))
+    first = _first_of(site, item, period)
+    for i in np.flatnonzero(first != np.arange(len(table))).tolist():
+        value = period[i]
+        what = "blank period" if value is None else f"period {value}"
+        out.add(sheet, int(table.row[i]), "period",
+                f"duplicate of {sheet} row {table.row[first[i]]} (same site, item and {what})", value)
+    kept = np.flatnonzero(first == np.arange(len(table)))
+    pair = pd.factorize(_first_of(site, item)[kept])[0]  # (site, item) in the order they first appear
+    index = {p: i for i, p in enumerate(periods)}
+    codes, named = pd.factorize(period[kept])  # a blank period is code -1: the last slot, -1
+    period_of = np.array([index[p] for p in named] + [-1], dtype=np.int64)[codes]
+    n = len(periods)
+    specific = period_of >= 0
+    codes = pair[specific] * n + period_of[specific]
+    blank = np.flatnonzero(~specific)
+    blank_codes = (pair[blank][:, None] * n + np.arange(n)[None, :]).ravel()
+    blank_rows = np.repeat(kept[blank], n)
+    open_ = ~np.isin(blank_codes, codes)
+    all_codes = np.concatenate([codes, blank_codes[open_]])
+    all_rows = np.concatenate([kept[specific], blank_rows[open_]])
+    order = np.argsort(all_codes, kind="stable")
+    return all_rows[order], all_codes[order] % n
 
 
 _NUMERIC_KINDS = ("number", "non_negative", "positive")
@@ -276,38 +317,61 @@ def sheet_table(sheet: str, records: list[dict]) -> pd.DataFrame:
     """The network's table of ``sheet``: one column per declared column (in the declared order) plus
     ``row``; number columns as floats (blank = NaN), blanks replaced by the column's default."""
     declared = SHEETS_BY_NAME[sheet].columns
-    data: dict[str, pd.Series] = {}
+    columns = {}
     for column in declared:
         values = [r[column.field] for r in records]
         if column.kind in _NUMERIC_KINDS:
-            series = pd.Series(np.array([np.nan if v is None else v for v in values], dtype=float))
+            columns[column.field] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        else:
+            columns[column.field] = np.empty(len(values), dtype=object)
+            columns[column.field][:] = values
+    return _frame(sheet, columns, np.array([r["row"] for r in records], dtype=np.int64))
+
+
+def _frame(sheet: str, columns: Mapping[str, np.ndarray], row: np.ndarray) -> pd.DataFrame:
+    """:func:`sheet_table` of whole columns (by field: floats with NaN for a blank number, objects otherwise)."""
+    data: dict[str, pd.Series] = {}
+    for column in SHEETS_BY_NAME[sheet].columns:
+        values = columns[column.field]
+        if column.kind in _NUMERIC_KINDS:
+            series = pd.Series(np.asarray(values, dtype=float))
         elif column.kind == "flag":
-            series = pd.Series([bool(v) if v is not None else bool(column.default) for v in values], dtype=bool)
+            flags = np.full(len(values), bool(column.default))
+            given = np.not_equal(values, None)
+            flags[given] = values[given].astype(bool)
+            series = pd.Series(flags, dtype=bool)
         else:
             series = pd.Series(values, dtype=object)
         if column.default is not None:
             series = series.fillna(column.default) if column.kind in _NUMERIC_KINDS else \
                 series.where(series.notna(), column.default)
         data[column.name] = series
-    data["row"] = pd.Series([r["row"] for r in records], dtype=np.int64)
+    data["row"] = pd.Series(np.asarray(row, dtype=np.int64), dtype=np.int64)
     return pd.DataFrame(data)
 
 
-def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, RuleSpec],
+def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_specs: Mapping[str, RuleSpec],
                   source: str | None = None, warnings: Iterable[str] = ()) -> Network:
-    """Resolve and cross-check the rows of every sheet; raise WorkbookError with every problem.
-    ``rule_specs`` are the rule types the Policies sheet may use (``optimizer.rules.RULE_SPECS``)."""
-    out = Collector(warnings=list(warnings))
+    """Resolve and cross-check the rows of every sheet (a table or a list of rows per row model); raise
+    WorkbookError with every problem. ``rule_specs`` are the rule types the Policies sheet may use
+    (``optimizer.rules.RULE_SPECS``).
 
-    site_rows = _unique(rows.get(SiteRow, []), lambda r: r.site.lower(), "Sites", "site", out)
+    Supply, Demand and Lanes are built from whole columns: names looked up once per distinct value, duplicates
+    and the expansion of blank-period rows by factorised keys; the problems of the rows that fail are worded
+    and ordered as a row-by-row check would (tests/test_columns.py holds that check). The small sheets are
+    read row by row."""
+    out = Collector(warnings=list(warnings))
+    rows = _tables(rows)
+
+    site_rows = _unique(rows[SiteRow], lambda r: r.site.lower(), "Sites", "site", out)
     sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(split(r.tags)),
                           throughput=getattr(r, "throughput", None), row=r.row)
              for r in site_rows}
-    item_rows = _unique(rows.get(ItemRow, []), lambda r: r.item.lower(), "Items", "item", out)
+    item_rows = _unique(rows[ItemRow], lambda r: r.item.lower(), "Items", "item", out)
     items = {r.item: Item(id=r.item, unit=r.unit, category=r.category, row=r.row) for r in item_rows}
     group_members: dict[str, set[str]] = defaultdict(set)
     group_names: dict[str, str] = {}
-    for r in _unique(rows.get(GroupRow, []), lambda r: (r.group.lower(), r.country.lower()),
+    for r in _unique(rows[GroupRow], lambda r: (r.group.lower(), r.country.lower()),
                      "Groups", "country", out):
         group_names.setdefault(r.group.lower(), r.group)
         group_members[group_names[r.group.lower()]].add(r.country.lower())
@@ -327,35 +391,50 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
             out.add(sheet, row, column, f"{describe(value)} is not an item in Items", value)
         return found
 
-    def canonical_site_item(model, sheet):
-        kept = []
-        for r in rows.get(model, []):
-            site = site_ref(r.site, sheet, r.row, "site")
-            item = item_ref(r.item, sheet, r.row)
-            period = period_of(r.period, period_lookup, sheet, r.row, out)
-            if site and item and (r.period is None or period):
-                kept.append(r.model_copy(update={"site": site, "item": item, "period": period}))
+    def canonical(table: SheetTable, sheet: str, references: dict[str, tuple]) -> SheetTable:
+        """The rows whose references (column: (names, check)) all resolve, with the names as spelled where they
+        are declared; a problem for each one that does not, row by row as ``check`` words it."""
+        resolved = {column: _lookup(table.columns[column], names) for column, (names, _) in references.items()}
+        bad = np.zeros(len(table), dtype=bool)
+        for column, found in resolved.items():
+            bad |= np.not_equal(table.columns[column], None) & np.equal(found, None)
+        for i in np.flatnonzero(bad).tolist():
+            for column, (_, check) in references.items():
+                value = table.columns[column][i]
+                if value is not None:
+                    check(value, sheet, int(table.row[i]), column)
+        kept = table.take(np.flatnonzero(~bad))
+        for column, found in resolved.items():
+            kept.columns[column] = found[~bad]
         return kept
 
-    def byperiod_of(model, sheet):
-        expanded = _expand_byperiod_of(canonical_site_item(model, sheet), sheet, periods, out)
-        return sheet_table(sheet, [{**dict(r), "period": p} for r, p in expanded])
+    def period_ref(value: str, sheet: str, row: int, column: str) -> str | None:
+        return period_of(value, period_lookup, sheet, row, out, column)
 
-    supply = byperiod_of(SupplyRow, "Supply")
-    demand = byperiod_of(DemandRow, "Demand")
+    def by_period(model, sheet):
+        table = canonical(rows[model], sheet, {"site": (vocab.site_ids, site_ref), "item": (vocab.item_ids, item_ref),
+                                               "period": (period_lookup, period_ref)})
+        index, period = _expand_by_period(table, sheet, periods, out)
+        columns = {f: v[index] for f, v in table.columns.items()}
+        columns["period"] = np.array(periods, dtype=object)[period]
+        return _frame(sheet, columns, table.row[index])
 
-    lanes = []
-    for r in rows.get(LaneRow, []):
-        origin = site_ref(r.origin, "Lanes", r.row, "origin")
-        destination = site_ref(r.destination, "Lanes", r.row, "destination")
-        item = item_ref(r.item, "Lanes", r.row) if r.item is not None else None
-        if origin and destination and (r.item is None or item):
-            lanes.append(r.model_copy(update={"origin": origin, "destination": destination, "item": item}))
-    lanes = _unique(lanes, lambda ln: (ln.origin, ln.destination, ln.item), "Lanes", "destination", out)
-    lanes = sheet_table("Lanes", [dict(r) for r in lanes])
+    supply = by_period(SupplyRow, "Supply")
+    demand = by_period(DemandRow, "Demand")
+
+    lanes = canonical(rows[LaneRow], "Lanes", {"origin": (vocab.site_ids, site_ref),
+                                               "destination": (vocab.site_ids, site_ref),
+                                               "item": (vocab.item_ids, item_ref)})
+    first = _first_of(*(lanes.columns[c] for c in ("origin", "destination", "item")))
+    for i in np.flatnonzero(first != np.arange(len(lanes))).tolist():
+        destination = lanes.columns["destination"][i]
+        out.add("Lanes", int(lanes.row[i]), "destination",
+                f"duplicate of Lanes row {lanes.row[first[i]]} ({describe(destination)})", destination)
+    lanes = lanes.take(np.flatnonzero(first == np.arange(len(lanes))))
+    lanes = _frame("Lanes", lanes.columns, lanes.row)
 
     tariffs = []
-    for r in rows.get(TariffRow, []):
+    for r in rows[TariffRow]:
         tariffs.append(Tariff(
             origins=vocab.sites_for(r.origin, "Tariffs", r.row, "origin", out),
             destinations=vocab.sites_for(r.destination, "Tariffs", r.row, "destination", out),
@@ -363,19 +442,19 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
             period=period_of(r.period, period_lookup, "Tariffs", r.row, out),
             rate=r.rate, row=r.row))
 
-    investments = _build_investments(rows.get(InvestmentRow, []), site_ref, item_ref, periods, period_lookup,
+    investments = _build_investments(rows[InvestmentRow], site_ref, item_ref, periods, period_lookup,
                                      supply, out)
-    inventory = _build_inventory(rows.get(InventoryRow, []), site_ref, item_ref, periods, out)
+    inventory = _build_inventory(rows[InventoryRow], site_ref, item_ref, periods, out)
     stocked = set(inventory.loc[inventory["initial"] > 0, "item"]) if len(inventory) else set()
-    bom = _build_bom(rows.get(BomRow, []), site_ref, item_ref,
+    bom = _build_bom(rows[BomRow], site_ref, item_ref,
                      set(supply["item"]) | set(investments["item"]) | stocked, out)
-    declared = {r.period.lower(): r.discount_factor for r in rows.get(PeriodRow, [])}
+    declared = {r.period.lower(): r.discount_factor for r in rows[PeriodRow]}
     discount = tuple(float(declared.get(p.lower()) or 1.0) for p in periods)
 
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
     names: dict[str, str] = {}
-    for r in rows.get(PolicyRow, []):
+    for r in rows[PolicyRow]:
         rule = _build_rule(r, vocab, period_lookup, rule_specs, out)
         if r.policy.strip().lower() == BASELINE:
             out.add("Policies", r.row, "policy",
@@ -410,7 +489,7 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
     return network
 
 
-def _perperiod_of(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
+def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
     """The table of ``sheet`` with one row per kept row and period: ``period`` after the first ``keys``
     columns."""
     table = sheet_table(sheet, [dict(r) for r in kept for _ in periods])
@@ -423,7 +502,7 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
     """One row per (option, period); ``earliest``/``latest`` resolved (blank: first/last period)."""
     kept = []
     names: dict[str, int] = {}
-    supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True))
+    supplied = set(zip(supply["site"], supply["item"], supply["period"], strict=True)) if len(rows) else set()
     for r in rows:
         site, item = site_ref(r.site, "Investments", r.row, "site"), item_ref(r.item, "Investments", r.row)
         earliest = period_of(r.earliest, period_lookup, "Investments", r.row, out, "earliest") or periods[0]
@@ -451,7 +530,7 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
                         "option can be available", None)
                 continue
         kept.append(r.model_copy(update={"site": site, "item": item, "earliest": earliest, "latest": latest}))
-    return _perperiod_of("Investments", kept, periods, 3)
+    return _per_period("Investments", kept, periods, 3)
 
 
 def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: Collector) -> pd.DataFrame:
@@ -472,7 +551,7 @@ def _build_inventory(rows: list, site_ref, item_ref, periods: list[str], out: Co
                     r.final)
             continue
         kept.append(r.model_copy(update={"site": site, "item": item}))
-    return _perperiod_of("Inventory", kept, periods, 2)
+    return _per_period("Inventory", kept, periods, 2)
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], row: int, column: str, out: Collector) -> str:

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, create_model
 
 from models.schema import SHEETS, Sheet
@@ -120,6 +121,70 @@ class SheetRow(BaseModel):
     @classmethod
     def required_columns(cls) -> list[str]:
         return [c.name for c in cls.sheet.columns if c.required]
+
+
+class SheetTable:
+    """The valid rows of one sheet as columns: ``columns[field]`` holds one value per row (a float array with
+    NaN for a blank in a number column, an object array of str, bool or None otherwise) and ``row`` the Excel
+    row of each. Iterating gives the rows as ``model`` instances (built on demand, for small sheets and tests);
+    the network is built from the columns."""
+
+    def __init__(self, model: type[SheetRow], columns: dict[str, np.ndarray], row: np.ndarray):
+        self.model, self.columns, self.row = model, columns, np.asarray(row, dtype=np.int64)
+
+    @classmethod
+    def from_rows(cls, model: type[SheetRow], rows: list[SheetRow]) -> SheetTable:
+        """The table of validated ``rows``."""
+        columns = {}
+        for column in model.sheet.columns:
+            values = [getattr(r, column.field, None) for r in rows]
+            columns[column.field] = _as_column(column.kind, values)
+        return cls(model, columns, np.array([r.row for r in rows], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def __iter__(self):
+        fields = list(self.columns)
+        values = [self.column_values(f) for f in fields]
+        for row, *cells in zip(self.row.tolist(), *values, strict=True):
+            yield self.model.model_construct(**dict(zip(fields, cells, strict=True)), row=row)
+
+    def column_values(self, field: str) -> list:
+        """The column as Python values (None for a blank), as the row models hold them."""
+        values = self.columns[field]
+        if values.dtype == object:
+            return values.tolist()
+        return [None if v != v else v for v in values.tolist()]
+
+    def take(self, index: np.ndarray) -> SheetTable:
+        """The rows at positions ``index``, in that order."""
+        return SheetTable(self.model, {f: v[index] for f, v in self.columns.items()}, self.row[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):  # a list of rows, as the table iterates
+            return list(self) == other
+        if not isinstance(other, SheetTable):
+            return NotImplemented
+        return (self.model is other.model and np.array_equal(self.row, other.row)
+                and all(self.column_values(f) == other.column_values(f) for f in self.columns))
+
+    __hash__ = None  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"SheetTable({self.model.__name__}, {len(self)} rows)"
+
+
+_NUMERIC_KINDS = frozenset({"number", "non_negative", "positive"})
+
+
+def _as_column(kind: str, values: list) -> np.ndarray:
+    """A list of row-model values as the column :class:`SheetTable` keeps."""
+    if kind in _NUMERIC_KINDS:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 #: The annotated type of each kind of cell (``models.schema.KINDS``).

@@ -7,19 +7,33 @@
     write_plan(result, "plan.xlsx")
 """
 
-from models.problems import Problem, WorkbookError
-from optimizer.api import solve
-from optimizer.backend import SolverOptions, SolverUnavailable
-from optimizer.formulation import build_formulation
-from optimizer.reading.load import load_workbook
-from optimizer.results import SolveResult
-from optimizer.writing.plain import write_workbook
-from optimizer.writing.plan import write_plan
-from optimizer.writing.save import OutputError
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "OutputError", "Problem", "SolveResult", "SolverOptions", "SolverUnavailable", "WorkbookError",
-    "build_formulation", "load_workbook", "solve", "write_plan", "write_workbook",
-]
+#: The package's names, each imported from its module when first used (``import optimizer.cli`` then imports
+#: only what the command needs).
+_EXPORTS = {
+    "OutputError": "optimizer.writing.save", "Problem": "models.problems", "SolveResult": "optimizer.results",
+    "SolverOptions": "optimizer.backend", "SolverUnavailable": "optimizer.backend",
+    "WorkbookError": "models.problems", "build_formulation": "optimizer.formulation",
+    "load_workbook": "optimizer.reading.load", "solve": "optimizer.api", "write_plan": "optimizer.writing.plan",
+    "write_workbook": "optimizer.writing.plain",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'optimizer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

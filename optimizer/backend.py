@@ -11,41 +11,29 @@ is validated.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pulp
 
 from optimizer import highs
 from optimizer.direct import solve_direct
 from optimizer.model import ConstraintBlock, Formulation
-from optimizer.options import DEFAULT_MIP_GAP, SolverOptions, mip_rel_gap
+from optimizer.options import DEFAULT_MIP_GAP, SOLVERS, SolverOptions, SolverUnavailable, check_solver, mip_rel_gap
+
+if TYPE_CHECKING:  # PuLP is imported where a model is built with it: the direct backend never needs it
+    import pulp
 
 __all__ = ["BACKENDS", "DEFAULT_MIP_GAP", "DIRECT_THRESHOLD", "SOLVERS", "PulpModel", "SolverOptions",
            "SolverOutput", "SolverUnavailable", "check_solver", "choose_backend", "empty_violated_rows",
            "materialize", "solve_formulation", "write_model"]
 
-SOLVERS = ("highs", "cbc")
-_PULP_SENSE = {"==": pulp.LpConstraintEQ, "<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE}
-
-
-class SolverUnavailable(RuntimeError):
-    """The requested solver cannot be run on this machine."""
-
-
 #: Models with at least this many variables go straight to highspy (``backend="auto"``, HiGHS only):
 #: PuLP's object model costs several times the solve there. Below it, PuLP is the modelling layer.
 DIRECT_THRESHOLD = 100_000
 BACKENDS = ("auto", "pulp", "direct")
-
-
-def check_solver(name: str) -> str:
-    """The solver's name in lower case if it is one of ``SOLVERS``; else SolverUnavailable naming the
-    choices. The one place a solver name is validated (the CLI, ``choose_backend``, the PuLP solver factory)."""
-    if name.lower() not in SOLVERS:
-        raise SolverUnavailable(f"unknown solver {name!r}; choose one of: {', '.join(SOLVERS)}")
-    return name.lower()
 
 
 @dataclass
@@ -119,6 +107,8 @@ def choose_backend(formulation: Formulation, options: SolverOptions) -> str:
 
 
 def _affine(variables: list[pulp.LpVariable], var: np.ndarray, coef: np.ndarray) -> pulp.LpAffineExpression:
+    import pulp
+
     return pulp.LpAffineExpression([(variables[j], c) for j, c in zip(var.tolist(), coef.tolist(), strict=True)])
 
 
@@ -137,7 +127,10 @@ def _entries(block: ConstraintBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProblem) -> list:
+    import pulp
+
     row_sorted, var, coef = _entries(block)
+    sense = {"==": pulp.LpConstraintEQ, "<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE}
     starts = np.searchsorted(row_sorted, np.arange(len(block) + 1))
     senses = block.rows["sense"].tolist()
     rhs = block.rows["rhs"].to_numpy(dtype=float)
@@ -148,7 +141,7 @@ def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProble
             out.append(None)
             continue
         constraint = pulp.LpConstraint(_affine(variables, var[start:end], coef[start:end]),
-                                       sense=_PULP_SENSE[senses[r]], rhs=float(rhs[r]),
+                                       sense=sense[senses[r]], rhs=float(rhs[r]),
                                        name=f"{block.name}_{r}")
         problem.addConstraint(constraint)
         out.append(constraint)
@@ -157,6 +150,8 @@ def _block_constraints(block: ConstraintBlock, variables, problem: pulp.LpProble
 
 def materialize(formulation: Formulation) -> PulpModel:
     """Build the PuLP problem: one variable per column of every family, one constraint per block row."""
+    import pulp
+
     problem = pulp.LpProblem("sourcing", pulp.LpMinimize)
     variables: list[pulp.LpVariable] = []
     for family in formulation.families.values():
@@ -184,23 +179,30 @@ def materialize(formulation: Formulation) -> PulpModel:
     return model
 
 
-class _HighsFromOptions(pulp.HiGHS):
+@functools.cache
+def _highs_from_options() -> type:
     """PuLP's HiGHS interface, with the instance created and configured by ``optimizer.highs``."""
+    import pulp
 
-    def __init__(self, options: SolverOptions):
-        super().__init__(msg=options.verbose)
-        self.options = options
+    class HighsFromOptions(pulp.HiGHS):
+        def __init__(self, options: SolverOptions):
+            super().__init__(msg=options.verbose)
+            self.options = options
 
-    def createAndConfigureSolver(self, lp):  # PuLP's hook, called before it builds the model
-        lp.solverModel = highs.new_highs(self.options)
+        def createAndConfigureSolver(self, lp):  # PuLP's hook, called before it builds the model
+            lp.solverModel = highs.new_highs(self.options)
+
+    return HighsFromOptions
 
 
 def _pulp_solver(options: SolverOptions):
     """The PuLP solver for ``options``: HiGHS configured by ``optimizer.highs``, or CBC with the same
     time limit, relative MIP gap and threads."""
+    import pulp
+
     name = check_solver(options.solver)
     if name == "highs":
-        solver = _HighsFromOptions(options)
+        solver = _highs_from_options()(options)
     else:
         solver = pulp.PULP_CBC_CMD(msg=options.verbose, timeLimit=options.time_limit,
                                    gapRel=mip_rel_gap(options), threads=options.threads)
@@ -252,6 +254,8 @@ def _take(output: SolverOutput, formulation: Formulation, back: highs.Readback, 
 
 
 def _solve_pulp(formulation: Formulation, options: SolverOptions, solver, output: SolverOutput) -> SolverOutput:
+    import pulp
+
     name = output.solver
     started = time.perf_counter()
     model = materialize(formulation)
@@ -295,6 +299,8 @@ def _read_cbc(model: PulpModel, formulation: Formulation, solver, options: Solve
               output: SolverOutput) -> SolverOutput:
     """CBC's answer as PuLP reads it back (varValue, pi, dj); a MILP's prices from a second CBC run
     with the discrete choices fixed, under the same options."""
+    import pulp
+
     output.status = _cbc_status(model.problem)
     if not _cbc_has_plan(model.problem, output.status):
         return output
@@ -320,6 +326,8 @@ def _read_cbc(model: PulpModel, formulation: Formulation, solver, options: Solve
 
 def _cbc_status(problem: pulp.LpProblem) -> str:
     """Our status word from PuLP's; a time limit is 'time_limit' whether or not a plan was found."""
+    import pulp
+
     if problem.status == pulp.LpStatusOptimal:
         return "optimal" if problem.sol_status == pulp.LpSolutionOptimal else "time_limit"
     if problem.status == pulp.LpStatusInfeasible:
@@ -330,6 +338,8 @@ def _cbc_status(problem: pulp.LpProblem) -> str:
 
 
 def _cbc_has_plan(problem: pulp.LpProblem, status: str) -> bool:
+    import pulp
+
     if status == "optimal":
         return True
     # CBC reports 'integer feasible' after a time limit even for an LP without a plan: only a MILP's
@@ -339,6 +349,8 @@ def _cbc_has_plan(problem: pulp.LpProblem, status: str) -> bool:
 
 def _fix_discrete_and_resolve(model: PulpModel, formulation: Formulation, values: np.ndarray, solver) -> None:
     """Fix the binaries at the plan's values and re-solve the remaining LP (CBC) for its duals."""
+    import pulp
+
     for variable, value, discrete in zip(model.variables, values, formulation.integer, strict=True):
         if not discrete:
             continue

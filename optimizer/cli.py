@@ -14,21 +14,20 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from models.problems import WorkbookError
-from optimizer.api import peak_memory_mb
-from optimizer.api import solve as solve_network
-from optimizer.backend import SOLVERS, SolverOptions, SolverUnavailable, check_solver, write_model
-from optimizer.reading.load import load_workbook
-from optimizer.results import SolveResult
-from optimizer.writing.plan import write_plan
-from optimizer.writing.save import OutputError, check_output_path
-from optimizer.writing.template import write_template
+from optimizer.options import SOLVERS, SolverOptions, SolverUnavailable, check_solver
+
+if TYPE_CHECKING:
+    from optimizer.results import SolveResult
+
+# Each command imports what it uses when it starts (reading, the model, the solver layer, the writer), so that
+# none imports what it does not use: the template needs no pandas, the direct backend no PuLP, nothing needs
+# dask unless the solves are distributed.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cost-minimal sourcing plans under localization rules, from Excel to Excel.")
@@ -55,6 +54,13 @@ def _amount(value, signed: bool = False) -> str:
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
 
 
+def solve_network(network, **kwargs):
+    """``optimizer.api.solve`` (imported when a command first solves)."""
+    from optimizer.api import solve
+
+    return solve(network, **kwargs)
+
+
 class Stop(Exception):
     """End the command with an exit code after its message was printed."""
 
@@ -77,6 +83,8 @@ def _invalid(problems: list, as_json: bool, status: str = "error") -> None:
 
 
 def _load(path: Path, as_json: bool):
+    from optimizer.reading.load import load_workbook
+
     try:
         network = load_workbook(path)
     except WorkbookError as exc:
@@ -99,6 +107,8 @@ def _fail(message: str, as_json: bool, code: int = EXIT_INVALID) -> None:
 
 def _or_fail(action, as_json: bool):
     """Run ``action``; an OutputError (nothing was written) ends the command with its message."""
+    from optimizer.writing.save import OutputError
+
     try:
         return action()
     except OutputError as exc:
@@ -108,6 +118,8 @@ def _or_fail(action, as_json: bool):
 @app.command()
 def template(output: Annotated[Path, typer.Argument(help="Where to write the starter workbook (.xlsx).")]):
     """Write a starter workbook with every sheet, a tiny example and column notes."""
+    from optimizer.writing.template import write_template
+
     _or_fail(lambda: write_template(output), False)
     out.print(f"Template written to {output}")
 
@@ -133,6 +145,8 @@ def validate(
 
 
 def _print_result(result: SolveResult, output: Path | None) -> None:
+    from rich.table import Table
+
     style = "green" if result.status == "optimal" else "red"
     out.print(f"Policy set [bold]{result.policy}[/]: [{style}]{result.status}[/] ({result.solver})")
     if result.has_plan:
@@ -164,6 +178,8 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
 
 def _print_investments(result: SolveResult) -> None:
     """The build decisions, and the options' values when they were computed."""
+    from rich.table import Table
+
     table = Table(show_header=True, header_style="bold")
     for column in ("option", "built", "build period", "available from", "value / break-even capex"):
         table.add_column(column, justify="right" if column.startswith("value") else "left")
@@ -198,6 +214,12 @@ def solve(
     as_json: AsJson = False,
 ):
     """Solve the cost-minimal sourcing plan for one policy set and write it to Excel."""
+    from optimizer.api import peak_memory_mb, seconds_since_start
+    from optimizer.backend import write_model
+    from optimizer.reading import load  # noqa: F401 - imported with the rest, before the command's work
+    from optimizer.writing.plan import write_plan
+    from optimizer.writing.save import check_output_path
+
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     if scenario is not None and policy is not None:
         _fail("--scenario and --policy cannot be combined: a scenario names its own policy set", as_json)
@@ -213,6 +235,7 @@ def solve(
             _fail(f"{option} {path} is the input workbook; choose another file name", as_json)
         if not path.resolve().parent.is_dir() or not os.access(path.resolve().parent, os.W_OK):
             _fail(f"{option} {path}: folder {path.resolve().parent} does not exist or is not writable", as_json)
+    seconds_startup = seconds_since_start()
     started = time.perf_counter()
     network = _load(workbook, as_json)
     seconds_read = time.perf_counter() - started
@@ -246,6 +269,7 @@ def solve(
         attach_option_values(result, values)
     started = time.perf_counter()  # without a plan the workbook holds the Summary and the Diagnosis
     written = _or_fail(lambda: write_plan(result, output, inputs=[workbook]), as_json)
+    result.stats.update(seconds_startup=seconds_startup)
     result.stats.update(seconds_read_validate=seconds_read, seconds_write=time.perf_counter() - started,
                         peak_mb_read_validate=peak_read, peak_mb_write=peak_memory_mb())
     if as_json:
@@ -329,8 +353,11 @@ def compare(
     as_json: AsJson = False,
 ):
     """Solve the baseline and each policy set; write them side by side with charts."""
+    from rich.table import Table
+
     from optimizer.compare import compare as compare_policies
     from optimizer.writing.comparison import write_comparison
+    from optimizer.writing.save import check_output_path
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     output = output or Path(f"{workbook.stem}-comparison.xlsx")
@@ -376,8 +403,11 @@ def sweep(
     as_json: AsJson = False,
 ):
     """Re-solve one policy set while one rule's value steps through a range: the cost curve."""
+    from rich.table import Table
+
     from optimizer.compare import SweepError, parse_values
     from optimizer.compare import sweep as sweep_rule
+    from optimizer.writing.save import check_output_path
     from optimizer.writing.sweep import write_sweep
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
@@ -428,6 +458,7 @@ def robust(
     from optimizer.robust import OBJECTIVES, ROBUST, RobustError, as_dict
     from optimizer.robust import robust as robust_plan
     from optimizer.writing.robust import write_robust
+    from optimizer.writing.save import check_output_path
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     if objective not in OBJECTIVES:
@@ -455,6 +486,8 @@ def robust(
 def _print_robust(result, robust_name: str) -> None:
     """Scenarios (probability, wait-and-see cost, the robust plan's cost, regret), each plan's figures, and
     EVPI and the value of hedging, on the terminal."""
+    from rich.table import Table
+
     from optimizer.robust import matrix, scenario_table
 
     if not result.has_plan:
@@ -488,6 +521,17 @@ def _print_robust(result, robust_name: str) -> None:
     out.print(f"EVPI {_amount(result.evpi)}; value of hedging {hedging}")
 
 
+class _NotRaised(Exception):
+    """Stands for PuLP's solver error while PuLP is not imported: nothing can have raised it then."""
+
+
+def _raised_by(module: str, name: str) -> type[Exception]:
+    """The exception class ``name`` of ``module`` if the command imported that module, else one never raised:
+    PuLP's solver error (the direct backend never imports PuLP), the writer's OutputError."""
+    found = sys.modules.get(module)
+    return getattr(found, name) if found is not None else _NotRaised
+
+
 def main() -> None:
     """Console entry point: run the app, map outcomes to exit codes, never show a traceback.
 
@@ -495,8 +539,6 @@ def main() -> None:
     invalid input (WorkbookError), an unwritable output (OutputError), an unusable or crashed
     solver. Anything else is one line; with --json also one JSON object on stdout.
     """
-    from pulp import PulpSolverError
-
     as_json = "--json" in sys.argv[1:]
 
     def one_line(text: str) -> str:
@@ -525,9 +567,10 @@ def main() -> None:
         with contextlib.suppress(Stop):
             _invalid(exc.problems, as_json)
         sys.exit(EXIT_INVALID)
-    except (OutputError, SolverUnavailable, PulpSolverError) as exc:
+    except (_raised_by("optimizer.writing.save", "OutputError"), SolverUnavailable,
+            _raised_by("pulp", "PulpSolverError")) as exc:
         message = one_line(exc)
-        if isinstance(exc, PulpSolverError):
+        if isinstance(exc, _raised_by("pulp", "PulpSolverError")):
             message = f"the LP solver failed ({message}); try the other solver (--solver highs or --solver cbc)"
         with contextlib.suppress(Stop):
             _fail(message, as_json)

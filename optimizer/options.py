@@ -1,12 +1,28 @@
-"""How to solve: ``SolverOptions``, shared by both backends and the HiGHS layer.
+"""How to solve: ``SolverOptions``, shared by both backends and the HiGHS layer, and the solver names.
 
 It sits below them (it imports neither), so ``optimizer.highs`` can configure an instance from it
-without importing the backend; ``optimizer.backend`` re-exports it.
+without importing the backend, and the CLI can check a solver name before importing any model code;
+``optimizer.backend`` re-exports all of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+SOLVERS = ("highs", "cbc")
+
+
+class SolverUnavailable(RuntimeError):
+    """The requested solver cannot be run on this machine."""
+
+
+def check_solver(name: str) -> str:
+    """The solver's name in lower case if it is one of ``SOLVERS``; else SolverUnavailable naming the
+    choices. The one place a solver name is validated (the CLI, ``choose_backend``, the PuLP solver factory)."""
+    if name.lower() not in SOLVERS:
+        raise SolverUnavailable(f"unknown solver {name!r}; choose one of: {', '.join(SOLVERS)}")
+    return name.lower()
+
 
 #: Relative MIP gap when none is given: prove the optimum (analysts compare costs to the cent).
 DEFAULT_MIP_GAP = 1e-9

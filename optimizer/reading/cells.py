@@ -1,24 +1,40 @@
-"""Cell validation: one sheet's rows of cell values into row models, every problem located.
+"""Cell validation: one sheet's rows of cell values into a table of valid rows, every problem located.
 
 :func:`read_sheet` takes a sheet's rows as value tuples (from either reader, Excel row 1 first), matches
 the header to the sheet's columns (case-insensitive, ignoring surrounding spaces; unknown columns are a
 warning), turns a cell showing an Excel error and a formula never calculated into a problem naming the
 cell, and validates every other row against the sheet's pydantic model (``models.rows``). Every problem
 is collected, none raised: the caller reports them all at once.
+
+The rows come out as a :class:`~models.rows.SheetTable` (columns, no object per row). Rows whose every cell
+the model would take as it is (text, numbers of the right sign, ...) are taken by whole columns with numpy;
+every other row is validated one by one by the row model, so its problems are the model's own, word for word
+(tests/test_columns.py compares the two on arbitrary cells).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from models.problems import Problem, describe
-from models.rows import COLUMN_FOR_FIELD, FIELD_FOR_COLUMN, IGNORED_COLUMNS, ItemRow, SheetRow, SiteRow, as_text
-from optimizer.reading.openpyxl_reader import shorten
+from models.rows import (
+    COLUMN_FOR_FIELD,
+    FIELD_FOR_COLUMN,
+    IGNORED_COLUMNS,
+    ItemRow,
+    SheetRow,
+    SheetTable,
+    SiteRow,
+    as_text,
+)
+from optimizer.reading.openpyxl_reader import Damaged, shorten
 
 #: What Excel shows in a cell whose formula failed (read as text by openpyxl).
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -43,8 +59,8 @@ def _cell_value(value: Any) -> Any:
 
 def read_sheet(model: type[SheetRow], lines: Iterator[tuple], problems: list[Problem], warnings: list[str],
                formula_lines: Iterator[tuple] | None = None, header: dict[int, str] | None = None
-               ) -> list[SheetRow]:
-    """Validate the rows of one sheet (``lines``, the header first) into ``model`` rows.
+               ) -> SheetTable:
+    """Validate the rows of one sheet (``lines``, the header first) into a table of ``model`` rows.
 
     ``formula_lines`` are the same sheet's rows read without stored values (only when its XML holds
     formulas), read in step to find formulas never calculated. ``header``, when given, receives
@@ -80,10 +96,27 @@ def read_sheet(model: type[SheetRow], lines: Iterator[tuple], problems: list[Pro
     for column in missing:
         problems.append(Problem(sheet, 1, column, f"required column {column!r} is missing"))
     if missing:
-        return []
+        return SheetTable.from_rows(model, [])
 
+    if formula_lines is not None:  # a sheet holding formulas: cell by cell, in step with its formulas
+        return SheetTable.from_rows(model, _rows_one_by_one(model, positions, lines, problems, formula_lines))
+    read: list[tuple] = []
+    try:
+        read.extend(lines)
+    except Damaged:  # the rows before the damaged one are validated (their problems count), then the sheet fails
+        _rows_by_columns(model, positions, read, problems)
+        raise
+    return _rows_by_columns(model, positions, read, problems)
+
+
+def _rows_one_by_one(model: type[SheetRow], positions: dict[str, int], lines: Iterator[tuple],
+                     problems: list[Problem], formula_lines: Iterator[tuple] | None = None,
+                     excel_rows: Iterator[int] | None = None) -> list[SheetRow]:
+    """The reference reading of rows: each row's cells checked and validated by the row model, in order.
+    ``excel_rows`` gives the Excel row of each line (default: 2, 3, ...)."""
+    sheet = model.sheet_name
     out: list[SheetRow] = []
-    for excel_row, line in enumerate(lines, start=2):
+    for excel_row, line in zip(excel_rows if excel_rows is not None else itertools.count(2), lines, strict=False):
         formula_line = next(formula_lines, ()) if formula_lines is not None else ()
         if not line and not formula_line:  # a row missing from the XML: skip it at once
             continue
@@ -110,6 +143,112 @@ def read_sheet(model: type[SheetRow], lines: Iterator[tuple], problems: list[Pro
         if record is not None:
             out.append(record)
     return out
+
+
+def _rows_by_columns(model: type[SheetRow], positions: dict[str, int], lines: list[tuple],
+                     problems: list[Problem]) -> SheetTable:
+    """The rows of ``lines`` (Excel row 2 first) read column by column.
+
+    A cell is *plain* when the row model would take it as it is: text (not an Excel error) or a whole number
+    in a text or period column, a finite number of the right sign in a number column, TRUE/FALSE in a flag
+    column, or a blank where one is allowed. Rows of plain cells are taken by whole columns; every other row
+    (a blank row aside) is read one by one by :func:`_rows_one_by_one`, so its problems and its record are the
+    reference's. Either way the table holds the rows in sheet order."""
+    n = len(lines)
+    fields = {c.name: c for c in model.sheet.columns}
+    columns = dict(zip(range(n and max(map(len, lines))), itertools.zip_longest(*lines), strict=False))
+    plain = np.ones(n, dtype=bool)
+    blank = np.ones(n, dtype=bool)
+    taken: dict[str, np.ndarray] = {}
+    for name, index in positions.items():
+        column = fields[name]
+        raw = columns.get(index)
+        values, is_plain, is_blank = _plain_column(column.kind, column.required, raw, n)
+        taken[column.field] = values
+        plain &= is_plain
+        blank &= is_blank
+    plain &= ~blank
+    others = np.flatnonzero(~plain & ~blank)
+    records = _rows_one_by_one(model, positions, (lines[i] for i in others.tolist()), problems,
+                               excel_rows=iter((others + 2).tolist())) if len(others) else []
+    kept = np.flatnonzero(plain)
+    table_columns = {}
+    for column in model.sheet.columns:
+        values = taken.get(column.field)
+        if values is None:
+            values = np.full(n, np.nan) if column.kind in _NUMERIC else np.full(n, None, dtype=object)
+        table_columns[column.field] = values[kept]
+    table = SheetTable(model, table_columns, kept + 2)
+    if not records:
+        return table
+    extra = SheetTable.from_rows(model, records)
+    order = np.argsort(np.concatenate([table.row, extra.row]), kind="stable")
+    merged = {f: np.concatenate([table.columns[f], extra.columns[f]])[order] for f in table.columns}
+    return SheetTable(model, merged, np.concatenate([table.row, extra.row])[order])
+
+
+_NUMERIC = frozenset({"number", "non_negative", "positive"})
+_INT_LIMIT = 1e308  # _cell_value: a larger int is infinite
+#: A code for the type of each cell (anything else: _OTHER); bool is not int here.
+_NONE, _STR, _FLOAT, _INT, _BOOL, _OTHER = range(6)
+_TYPE_CODE = {type(None): _NONE, str: _STR, float: _FLOAT, int: _INT, bool: _BOOL}
+
+
+def _plain_column(kind: str, required: bool, raw: tuple | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, plain, blank) of one column's cells (``raw``, None when no row reaches it): the values the row
+    model would hold where the cell is plain (see :func:`_rows_by_columns`), whether each is, and whether each
+    is blank (None, or text that is only white space)."""
+    if raw is None:
+        values = np.full(n, np.nan) if kind in _NUMERIC else np.full(n, None, dtype=object)
+        blank = np.ones(n, dtype=bool)
+        return values, np.full(n, not required), blank
+    cells = np.fromiter(raw, dtype=object, count=n)
+    types = np.fromiter(map(_TYPE_CODE.get, map(type, raw), itertools.repeat(_OTHER)), dtype=np.int8, count=n)
+    blank = types == _NONE
+    plain = np.zeros(n, dtype=bool)
+    is_str = types == _STR
+    if is_str.any():
+        where = np.flatnonzero(is_str)
+        stripped = np.fromiter(map(str.strip, cells[where]), dtype=object, count=len(where))
+        empty = stripped == ""
+        error = np.fromiter(map(EXCEL_ERRORS.__contains__, stripped), dtype=bool, count=len(where))
+        stripped[empty] = None
+        cells[where] = stripped
+        blank[where[empty]] = True
+        if kind not in _NUMERIC and kind != "flag":
+            plain[where[~empty & ~error]] = True
+    is_int = types == _INT
+    small_int = is_int.copy()
+    if is_int.any():  # an int beyond a float's range is infinite to _cell_value
+        small_int[is_int] = np.fromiter(map(_INT_LIMIT.__gt__, map(abs, cells[is_int])), dtype=bool,
+                                        count=int(is_int.sum()))
+    if kind in _NUMERIC:
+        values = np.full(n, np.nan)
+        number = (types == _FLOAT) | is_int
+        if number.any():
+            found = cells[number]
+            small = (types[number] == _FLOAT) | small_int[number]
+            converted = np.full(len(found), np.nan)
+            converted[small] = found[small].astype(float)
+            ok = np.isfinite(converted)
+            if kind == "non_negative":
+                ok &= converted >= 0
+            elif kind == "positive":
+                ok &= converted > 0
+            values[number] = converted
+            plain[np.flatnonzero(number)[ok]] = True
+    elif kind == "flag":
+        values = cells
+        plain |= types == _BOOL
+    else:  # text, period: text as it is, a whole number as written
+        values = cells
+        if small_int.any():
+            where = np.flatnonzero(small_int)
+            values[where] = np.fromiter(map(str, cells[where]), dtype=object, count=len(where))
+            plain |= small_int
+    if not required:
+        plain |= blank
+    return values, plain, blank
 
 
 def _validate_row(model: type[SheetRow], values: dict[str, Any], row: int,

@@ -1,6 +1,6 @@
 """Loading: a workbook file into the validated network, every problem collected before failing.
 
-:func:`read_rows` reads every known sheet into row models (``optimizer.reading.cells``), each sheet's
+:func:`read_rows` reads every known sheet into a table of rows (``optimizer.reading.cells``), each sheet's
 cells by the calamine reader where its XML is plain and by openpyxl otherwise, after the file guards
 (``optimizer.reading.files``); a damaged cell becomes a problem naming it. :func:`network_from_rows`
 cross-checks the rows as a whole (references, selectors, duplicates: ``models.build_network``) and adds
@@ -15,6 +15,7 @@ here raises anything but WorkbookError for a bad file, whatever its content.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import warnings
 import zipfile
@@ -27,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from models.checks import numeric_warnings
 from models.network import Network, build_network
 from models.problems import Problem, WorkbookError
-from models.rows import IGNORED_SHEETS, SHEET_MODELS, SheetRow
+from models.rows import IGNORED_SHEETS, SHEET_MODELS, SheetRow, SheetTable
 from optimizer.reading.calamine_reader import CALAMINE_AVAILABLE, CalamineReader
 from optimizer.reading.cells import normalise, read_sheet
 from optimizer.reading.files import UNREADABLE
@@ -49,8 +50,8 @@ READER_ENV = "SOURCING_READER"
 
 
 def read_rows(path: str | Path, *, engine: str | None = None
-              ) -> tuple[dict[type, list[SheetRow]], list[str], list[Problem]]:
-    """Read every known sheet into row models; return (rows by model, warnings, problems).
+              ) -> tuple[dict[type, SheetTable], list[str], list[Problem]]:
+    """Read every known sheet into a table of valid rows; return (tables by row model, warnings, problems).
 
     The file is first checked by :func:`optimizer.reading.files.check_input_file` (what it really is,
     zip-bomb limits) and only ever opened for reading. Formula cells are read by the value Excel
@@ -69,8 +70,8 @@ def read_rows(path: str | Path, *, engine: str | None = None
     path = Path(path)
     problems: list[Problem] = []
     warnings_out: list[str] = []
-    rows: dict[type, list[SheetRow]] = {}
-    with contextlib.ExitStack() as stack, warnings.catch_warnings():
+    rows: dict[type, SheetTable] = {}
+    with contextlib.ExitStack() as stack, warnings.catch_warnings(), _no_cycle_collection():
         warnings.simplefilter("ignore")
         wb = open_workbook(path, stack)
         try:
@@ -116,6 +117,20 @@ def read_rows(path: str | Path, *, engine: str | None = None
     return rows, warnings_out, problems
 
 
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector paused while a workbook is read: reading makes a container per row (calamine's
+    lists, the row tuples), none in a cycle, and each few hundred of them would start a collection that walks
+    every object alive (a quarter of the read time of a large sheet). Resumed after, if it was running."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
+
+
 def _damage_problem(path: Path, archive: zipfile.ZipFile | None, wb, ws, model: type[SheetRow], damage: Damaged,
                     header: dict[int, str]) -> Problem:
     """The problem for a sheet openpyxl failed to read: the cell when it can be located (its column named by
@@ -131,7 +146,7 @@ def _damage_problem(path: Path, archive: zipfile.ZipFile | None, wb, ws, model: 
                                                  "workbook in Excel, or retype the cell)")
 
 
-def network_from_rows(rows: dict[type, list[SheetRow]], warnings: Iterable[str] = (),
+def network_from_rows(rows: dict[type, SheetTable], warnings: Iterable[str] = (),
                       problems: Iterable[Problem] = (), source: str | None = None) -> Network:
     """The validated network of ``rows`` (from :func:`read_rows`) with the numeric warnings
     (``models.checks``); WorkbookError listing ``problems`` and every problem found in the rows."""
