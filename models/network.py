@@ -62,6 +62,9 @@ class RuleSpec:
     share: bool = False
     #: The rule needs `requires`: the Policies row of a share rule of its own policy set.
     needs_requires: bool = False
+    #: The values `basis` and `scope` may take (the first is the default); None: the share rules' ones.
+    bases: tuple[str, ...] | None = None
+    scopes: tuple[str, ...] | None = None
 
 
 BASES = ("value", "quantity")
@@ -664,8 +667,8 @@ def _build_rule(r: PolicyRow, vocab: Vocabulary, period_lookup: dict[str, str],
         from_sites=vocab.sites_for(r.from_, "Policies", r.row, "from", out),
         to_sites=vocab.sites_for(r.to, "Policies", r.row, "to", out),
         value=r.value,
-        basis=_choice(r.basis, BASES, r.row, "basis", out),
-        scope=_choice(r.scope, SCOPES, r.row, "scope", out),
+        basis=_choice(r.basis, (spec.bases if spec else None) or BASES, r.row, "basis", out),
+        scope=_choice(r.scope, (spec.scopes if spec else None) or SCOPES, r.row, "scope", out),
         period=period_of(r.period, period_lookup, "Policies", r.row, out),
         row=r.row, items_text=r.items or "", from_text=r.from_ or "", to_text=r.to or "",
     )

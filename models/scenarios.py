@@ -41,7 +41,7 @@ _NUMBERS = ("number", "non_negative", "positive")
 #: Columns whose blank means "unlimited" (stays blank under multiply and add).
 UNLIMITED_WHEN_BLANK = {("Supply", "capacity"), ("Lanes", "capacity"), ("Inventory", "capacity")}
 #: Columns whose blank means "the site's Supply value", resolved after the changes.
-RESOLVED_LATER = {("Investments", "unit_cost")}
+RESOLVED_LATER = {("Investments", "unit_cost"), ("Investments", "co2_per_unit")}
 #: Columns the scenarios may not change (the build window is the same in every scenario).
 FIXED = {("Investments", "earliest"), ("Investments", "latest")}
 WHOLE = {("Investments", "lead_time")}

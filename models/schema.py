@@ -102,6 +102,9 @@ SHEETS: tuple[Sheet, ...] = (
                meaning="paid in each period the site supplies the item (makes a MILP)", blank="none"),
         Column("min_quantity", "non_negative",
                meaning="if it supplies the item in a period, at least this much (makes a MILP)", blank="none"),
+        Column("co2_per_unit", "non_negative",
+               meaning="emissions per unit produced (in the workbook's own unit, e.g. t CO2e per GWh)", blank="0",
+               default=0.0),
     )),
     Sheet("Demand", True, "what each site must receive (or make) and keep, per period", (
         Column("site", "text", True, "a site id"),
@@ -118,6 +121,8 @@ SHEETS: tuple[Sheet, ...] = (
         Column("capacity", "non_negative",
                meaning="most it carries per period; a blank-item row bounds all items together",
                blank="unlimited"),
+        Column("co2_per_unit", "non_negative",
+               meaning="emissions per unit shipped (an item row's blank is 0 too)", blank="0", default=0.0),
     )),
     Sheet("Tariffs", False, "ad valorem duties on the goods' value", (
         Column("origin", "text", True, SELECTOR),
@@ -170,6 +175,8 @@ SHEETS: tuple[Sheet, ...] = (
                blank="0", default=0.0),
         Column("divisible", "flag", meaning="TRUE: any fraction of it may be built (an LP); FALSE: all or nothing",
                blank="FALSE", default=False),
+        Column("co2_per_unit", "non_negative", meaning="emissions per unit produced on it",
+               blank="the site's Supply value for the item in that period, or 0 when it has none"),
     )),
     Sheet("Inventory", False, "sites that may carry stock of an item from one period to the next", (
         Column("site", "text", True, "a site id"),

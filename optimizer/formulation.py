@@ -150,7 +150,7 @@ def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
     overridden = by_pair.merge(item_lanes[["origin", "destination", "item", *by]], how="left", indicator=True)
     by_pair = by_pair[(overridden["_merge"] == "left_only").to_numpy()]
     out = pd.concat([item_lanes, by_pair], ignore_index=True).rename(
-        columns={"unit_cost": "lane_unit_cost", "row": "lane_row"}).drop(columns="capacity")
+        columns={"unit_cost": "lane_unit_cost", "row": "lane_row", "co2_per_unit": "co2"}).drop(columns="capacity")
     pair_rows = pair_lanes[["origin", "destination", *by, "row"]].rename(columns={"row": "pair_lane_row"})
     out = out.merge(pair_rows, on=["origin", "destination", *by], how="left")
     return out[out["origin"] != out["destination"]]
@@ -159,7 +159,7 @@ def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
 def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per flow variable, with its cost parts and the workbook rows behind it."""
     columns = FLOW_KEYS + ["supply_unit_cost", "lane_unit_cost", "tariff_rate", "policy_tariff_rate", "credit",
-                           "unit_cost", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
+                           "carbon", "unit_cost", "co2", "supply_row", "lane_row", "pair_lane_row", "demand_row"]
     made = makers(network)
     if not len(made) or not len(network.lanes):
         return _empty(columns)
@@ -198,6 +198,7 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     flows["tariff_rate"] = tariff_rates(network, flows)
     flows["policy_tariff_rate"] = 0.0
     flows["credit"] = 0.0
+    flows["carbon"] = 0.0
     flows["unit_cost"] = flow_unit_cost(flows)
     order = {p: i for i, p in enumerate(network.periods)}
     flows = flows.assign(_p=flows["period"].map(order)).sort_values(
@@ -206,9 +207,10 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
 
 
 def flow_unit_cost(flows: pd.DataFrame) -> pd.Series:
-    """Objective coefficient of a flow: lane cost, tariffs on the goods' value, minus credits."""
+    """Per-unit cost of a flow beyond the goods' value: lane cost, tariffs on the goods' value, minus
+    credits, plus the carbon price on its transport emissions."""
     rate = flows["tariff_rate"] + flows["policy_tariff_rate"]
-    return flows["lane_unit_cost"] + rate * flows["supply_unit_cost"] - flows["credit"]
+    return flows["lane_unit_cost"] + rate * flows["supply_unit_cost"] - flows["credit"] + flows["carbon"]
 
 
 def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:

@@ -39,9 +39,13 @@ def option_periods(network: Network) -> pd.DataFrame:
     table["buildable"] = (table["index"] >= earliest) & (table["index"] <= latest)
     table["first"] = (earliest + table["lead_time"].astype(int)).astype(int)
     table["available"] = table["index"] >= table["first"]
-    supply_cost = network.supply.set_index(["site", "item", "period"])["unit_cost"]
-    fallback = supply_cost.reindex(pd.MultiIndex.from_frame(table[["site", "item", "period"]])).to_numpy()
-    table["unit_cost"] = table["unit_cost"].fillna(pd.Series(fallback, index=table.index))
+    supply = network.supply.set_index(["site", "item", "period"])
+    keys = pd.MultiIndex.from_frame(table[["site", "item", "period"]])
+    table["unit_cost"] = table["unit_cost"].fillna(pd.Series(supply["unit_cost"].reindex(keys).to_numpy(),
+                                                             index=table.index))
+    # Blank co2: the site's Supply value for the item in that period, or 0 when it has none.
+    table["co2_per_unit"] = table["co2_per_unit"].fillna(pd.Series(
+        supply["co2_per_unit"].reindex(keys).fillna(0.0).to_numpy(), index=table.index))
     return table
 
 

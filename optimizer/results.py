@@ -16,7 +16,8 @@ from optimizer.rules.base import FLOW_TOLERANCE
 #: Parts of the total cost; credits are negative (they lower the cost). ``fixed`` is the fixed cost of
 #: the Supply options used (MILP); ``capex`` and ``investment_fixed`` the capex and fixed costs of the
 #: investment options built; ``holding`` the cost of stock. Each is discounted by its period's factor.
-COST_PARTS = ("supply", "transport", "tariffs", "credits", "fixed", "capex", "investment_fixed", "holding")
+COST_PARTS = ("supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
+              "holding")
 
 
 @dataclass
@@ -46,6 +47,8 @@ class SolveResult:
     investments: pd.DataFrame = field(default_factory=pd.DataFrame)
     inventory: pd.DataFrame = field(default_factory=pd.DataFrame)
     costs_by_period: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The plan's emissions per period (empty without a plan).
+    emissions: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -65,7 +68,14 @@ class SolveResult:
             "message": self.message, "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
             "warnings": list(self.formulation.network.warnings) if self.formulation else [],
             "investments": self.investment_records(), "inventory": self.inventory_records(),
+            "emissions": self.emissions_record(),
         }
+
+    def emissions_record(self) -> dict[str, Any] | None:
+        """``{"total", "by_period": {period: value}}`` (None without a plan)."""
+        if not self.has_plan:
+            return None
+        return {"total": float(self.emissions.sum()), "by_period": {p: float(v) for p, v in self.emissions.items()}}
 
     def investment_records(self) -> list[dict[str, Any]]:
         """The ``investments`` list of ``solve --json``."""
@@ -128,43 +138,65 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     out["transport_cost"] = out["quantity"] * out["lane_unit_cost"]
     out["tariff_cost"] = out["quantity"] * out["tariff_rate"] * out["supply_unit_cost"]
     out["credit_cost"] = -out["quantity"] * out["credit_per_unit"]
+    out["carbon_cost"] = out["quantity"] * flows["carbon"].to_numpy()
     out["total_cost"] = out["quantity"] * out["landed_unit_cost"]
+    out["co2"] = out["quantity"] * flows["co2"].to_numpy()
     return out.reset_index(drop=True)
 
 
+def emissions_by_period(formulation: Formulation, values: np.ndarray) -> pd.Series:
+    """The plan's emissions in each period: production x its co2_per_unit (Supply and investment options)
+    plus flow x the lane's co2_per_unit."""
+    periods = list(formulation.network.periods)
+    index = {p: i for i, p in enumerate(periods)}
+    total = np.zeros(len(periods))
+    flows = formulation.flows
+    if len(flows):
+        where = flows["period"].map(index).to_numpy(dtype=np.int64)
+        total += np.bincount(where, weights=flows["co2"].to_numpy(dtype=float)
+                             * formulation.family_values(values, "flow"), minlength=len(periods))
+    for name, co2 in _production_co2(formulation).items():
+        keys = formulation.families[name].keys
+        total += np.bincount(keys["period"].map(index).to_numpy(dtype=np.int64),
+                             weights=co2 * formulation.family_values(values, name), minlength=len(periods))
+    total = np.where(np.abs(total) > 1e-9, total, 0.0)
+    return pd.Series(total, index=periods, name="emissions")
+
+
+def _production_co2(formulation: Formulation) -> dict[str, np.ndarray]:
+    """co2_per_unit of each production column, by family (Supply production, investment options)."""
+    out = {"production": formulation.production["co2_per_unit"].to_numpy(dtype=float)}
+    family = formulation.families.get("option_production")
+    if family is not None:
+        terms = formulation.option_periods.set_index(["option", "period"])["co2_per_unit"]
+        out["option_production"] = terms.reindex(pd.MultiIndex.from_frame(
+            family.keys[["option", "period"]])).to_numpy(dtype=float)
+    return out
+
+
 def _flow_parts(formulation: Formulation, values: np.ndarray) -> dict[str, np.ndarray]:
-    """Each flow's nominal cost per cost part (transport, tariffs, credits) in the plan."""
+    """Each flow's nominal cost per cost part (transport, tariffs, credits, carbon) in the plan."""
     flows = formulation.flows
     x = formulation.family_values(values, "flow")
     rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
     return {"transport": flows["lane_unit_cost"].to_numpy() * x,
             "tariffs": rate * flows["supply_unit_cost"].to_numpy() * x,
-            "credits": -flows["credit"].to_numpy() * x}
+            "credits": -flows["credit"].to_numpy() * x,
+            "carbon": flows["carbon"].to_numpy() * x}
 
 
 def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
-    """The objective split into its parts (they add up to the objective), each discounted: a family's
-    costs go to its ``cost_part`` (or, for a family whose costs fall into several parts, to the parts
-    of its ledger entries); a flow's cost splits into transport, tariffs and credits."""
-    flows = formulation.flows
-    x = formulation.family_values(values, "flow")
-    discount = formulation.flow_discount if formulation.flow_discount is not None else np.ones(len(flows))
-    rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
-    by_family = dict.fromkeys(COST_PARTS, 0.0)
-    for name, family in formulation.families.items():
-        if family.cost_part is not None:
-            by_family[family.cost_part] += float(family.cost @ formulation.family_values(values, name))
+    """The objective split into its parts (they add up to the objective), each discounted: every nominal
+    cost of the formulation's ledger goes to its part; a flow's cost splits into transport, tariffs,
+    credits and carbon."""
+    discount = formulation.flow_discount if formulation.flow_discount is not None \
+        else np.ones(len(formulation.flows))
+    parts = dict.fromkeys(COST_PARTS, 0.0)
+    for part, cost in _flow_parts(formulation, values).items():
+        parts[part] += float(discount @ cost)
     factor = np.asarray(formulation.network.discount, dtype=float)
     for name, column, period, part, nominal in formulation.ledger:
-        if formulation.families[name].cost_part is None:
-            by_family[part] += float((factor[period] * nominal) @ formulation.family_values(values, name)[column])
-    parts = {
-        "supply": by_family["supply"],
-        "transport": float((flows["lane_unit_cost"].to_numpy() * discount) @ x) + by_family["transport"],
-        "tariffs": float((rate * flows["supply_unit_cost"].to_numpy() * discount) @ x) + by_family["tariffs"],
-        "credits": -float((flows["credit"].to_numpy() * discount) @ x) + by_family["credits"],
-        **{part: by_family[part] for part in ("fixed", "capex", "investment_fixed", "holding")},
-    }
+        parts[part] += float((factor[period] * nominal) @ formulation.family_values(values, name)[column])
     # A decision the solver leaves at -1e-17 is no cost: show 0, never -0.00.
     return {part: value if abs(value) > 1e-9 else 0.0 for part, value in parts.items()}
 
@@ -200,6 +232,7 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
             "resource": "supply", "site": supply["site"], "destination": "", "item": supply["item"],
             "period": supply["period"], "used": formulation.family_values(values, "production"),
             "capacity": supply["capacity"], "source": "Supply row " + supply["row"].astype(str),
+            "co2": formulation.family_values(values, "production") * supply["co2_per_unit"].to_numpy(dtype=float),
         }))
     options = formulation.blocks.get("option_capacity")
     if options is not None:  # production on an option against the capacity it has available then
@@ -211,6 +244,8 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
             "resource": "option", "site": rows["site"], "destination": rows["option"], "item": rows["item"],
             "period": rows["period"], "used": produced, "capacity": np.where(available > 1e-9, available, 0.0),
             "source": "Investments row " + rows["sheet_row"].astype(str),
+            "co2": produced * formulation.option_periods.set_index(["option", "period"])["co2_per_unit"].reindex(
+                pd.MultiIndex.from_frame(rows[["option", "period"]])).to_numpy(dtype=float),
         }))
     for name, item_label in (("lane_capacity", None), ("lane_pair_capacity", "(all items)")):
         block = formulation.blocks.get(name)
@@ -229,7 +264,7 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
         }))
     if not frames:
         return pd.DataFrame(columns=["resource", "site", "destination", "item", "period", "used",
-                                     "capacity", "utilization", "at_capacity", "source"])
+                                     "capacity", "utilization", "at_capacity", "co2", "source"])
     out = pd.concat(frames, ignore_index=True)
     out["used"] = out["used"].where(out["used"].abs() > FLOW_TOLERANCE, 0.0)
     cap = out["capacity"].astype(float)
@@ -238,8 +273,9 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
     order = {p: i for i, p in enumerate(network.periods)}
     out = out.assign(_p=out["period"].map(order)).sort_values(
         ["resource", "_p", "item", "site", "destination"], kind="stable").drop(columns="_p")
+    out["co2"] = out["co2"].where(out["co2"].abs() > 1e-9, 0.0) if "co2" in out else np.nan
     return out[["resource", "site", "destination", "item", "period", "used", "capacity",
-                "utilization", "at_capacity", "source"]].reset_index(drop=True)
+                "utilization", "at_capacity", "co2", "source"]].reset_index(drop=True)
 
 
 def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
@@ -333,7 +369,9 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         nominal = float(by_period["nominal_total"].sum())
         investments = investment_report(formulation, values)
         inventory = inventory_report(formulation, values)
+        emissions = emissions_by_period(formulation, values)
     else:
+        emissions = pd.Series(dtype=float)
         costs = {k: None for k in COST_PARTS}
         total = nominal = None
         flows = utilization = compliance = by_period = investments = inventory = pd.DataFrame()
@@ -354,6 +392,11 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         summary_rows += [("Capex", costs["capex"]), ("Investment fixed cost", costs["investment_fixed"])]
     if len(network.inventory):
         summary_rows.append(("Holding cost", costs["holding"]))
+    if _has_carbon(formulation):
+        summary_rows.append(("Carbon cost", costs["carbon"]))
+        if output.has_plan:
+            summary_rows.append(("Emissions", float(emissions.sum())))
+            summary_rows += [(f"Emissions in {period}", float(value)) for period, value in emissions.items()]
     summary_rows += [
         ("Total demand", float(network.demand["quantity"].sum())),
         ("Periods", ", ".join(network.periods)),
@@ -374,4 +417,12 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
                        costs=costs, flows=flows, utilization=utilization, compliance=compliance,
                        summary=summary, message=output.message, stats=stats, nominal_total=nominal,
                        investments=investments, inventory=inventory, costs_by_period=by_period,
-                       formulation=formulation, output=output)
+                       emissions=emissions, formulation=formulation, output=output)
+
+
+def _has_carbon(formulation: Formulation) -> bool:
+    """Whether the workbook gives any emissions (a co2_per_unit) or the policy set a carbon rule."""
+    network = formulation.network
+    given = any(len(t) and (t["co2_per_unit"].fillna(0) != 0).any()
+                for t in (network.supply, network.lanes, network.investments))
+    return bool(given or any(m.type.carbon for m in formulation.rules.values()))

@@ -5,7 +5,8 @@ change the model). No solve: the numbers are worked out in the comments.
 
 The network: A (US, 1 per unit), B (US, 2) and K (Canada, 6) make cells; D needs 20 (lanes from A, B and K)
 and E 10 (lanes from A and K). Columns in order: flows A>D, B>D, K>D, A>E, K>E (0-4), production A, B, K
-(5-7), then what the rules add. The need bound of cells is 30 (all demand).
+(5-7), then what the rules add. The need bound of cells is 30 (all demand). Making a unit emits 2 at A, 3 at B
+and 1 at K; shipping a unit on A>D emits 0.5.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def rule(rule_type, **cells):
 def sheets(*policies) -> dict:
     return dict(
         Sites=sites("A", "B", "D", "E") + sites("K", country="Canada"), Items=[{"item": "cells"}],
-        Supply=[{"site": "A", "item": "cells", "unit_cost": 1}, {"site": "B", "item": "cells", "unit_cost": 2},
-                {"site": "K", "item": "cells", "unit_cost": 6}],
+        Supply=[{"site": "A", "item": "cells", "unit_cost": 1, "co2_per_unit": 2},
+                {"site": "B", "item": "cells", "unit_cost": 2, "co2_per_unit": 3},
+                {"site": "K", "item": "cells", "unit_cost": 6, "co2_per_unit": 1}],
         Demand=[{"site": "D", "item": "cells", "quantity": 20}, {"site": "E", "item": "cells", "quantity": 10}],
-        Lanes=[{"origin": o, "destination": "D"} for o in "ABK"] + [{"origin": o, "destination": "E"} for o in "AK"],
+        Lanes=[{"origin": o, "destination": "D", "co2_per_unit": 0.5 if o == "A" else 0} for o in "ABK"]
+        + [{"origin": o, "destination": "E"} for o in "AK"],
         Policies=list(policies))
 
 
@@ -64,6 +67,10 @@ def compliance(formulation, values, duals=None, row=2) -> list[dict] | None:
     (block name -> one dual per row), as its rule type reports them (None: the type has none)."""
     model = formulation.rules[row]
     frame = model.type.compliance(formulation, model, values, duals or {})
+    if frame is not None and not model.type.name.startswith("co2_"):  # the carbon columns are blank elsewhere
+        carbon = ["emissions", "carbon_cost", "marginal_abatement_cost"]
+        assert frame[carbon].isna().all().all()
+        frame = frame.drop(columns=carbon)
     return None if frame is None else frame.to_dict("records")
 
 
@@ -98,6 +105,8 @@ STATED = {
     "max_suppliers": rule("max_suppliers", from_="United States", to="D", value=1),
     "single_source": rule("single_source", to="E"),
     "min_suppliers": rule("min_suppliers", to="D", value=2),
+    "co2_price": rule("co2_price", value=10),
+    "co2_cap": rule("co2_cap", to="D", value=50),
 }
 
 
@@ -259,7 +268,7 @@ def test_min_share_rows_per_destination_weighted_by_value():
                destination=d, from_flow=f, total_flow=t, share=pytest.approx(s), sense=">=", bound=0.5, binding=b,
                cost_per_point=pytest.approx(c), met=True)
         for d, f, t, s, b, c in (("D", 36.0, 54.0, 2 / 3, False, 0.0), ("E", 6.0, 12.0, 0.5, True, 0.36))]
-    assert list(pd.DataFrame(rows).columns) == [*COMPLIANCE_COLUMNS, "rule_row"]
+    assert list(pd.DataFrame(rows).columns) == [*COMPLIANCE_COLUMNS[:-3], "rule_row"]  # the carbon columns dropped
     priced = model.type.sensitivity(pd.DataFrame(rows))
     assert priced[["destination", "value", "used", "price"]].to_numpy().tolist() == [
         ["D", 0.5, pytest.approx(2 / 3), 0.0], ["E", 0.5, 0.5, pytest.approx(0.36)]]
@@ -375,3 +384,33 @@ def test_min_suppliers_counts_a_site_delivering_one_percent_of_the_inbound():
         plan(formulation, ad=19.9, bd=0.1), plan(formulation, ad=19.8, bd=0.2), plan(formulation))
         for r in compliance(formulation, x)]
     assert counted == [(1.0, 20.0, False, False), (2.0, 20.0, True, True), (0.0, 0.0, False, True)]
+
+
+# --------------------------------------------------------------------------- carbon: co2_price, co2_cap
+
+
+def test_co2_price_charges_production_and_flow_emissions_as_the_carbon_part():
+    # 10 per unit of emissions on every activity: production A 2 x 10, B 3 x 10, K 1 x 10 as "carbon" costs of
+    # the production columns; the flow A>D 0.5 x 10 = 5 per unit in the flows' carbon column.
+    formulation = formulate(rule("co2_price", value=10))
+    assert formulation.flows["carbon"].tolist() == [5.0, 0.0, 0.0, 0.0, 0.0]
+    np.testing.assert_allclose(formulation.objective, [5, 0, 0, 0, 0, 1 + 20, 2 + 30, 6 + 10])
+    carbon = [(name, list(column), list(nominal)) for name, column, _, part, nominal in formulation.ledger
+              if part == "carbon"]
+    assert carbon == [("production", [0, 1, 2], [20.0, 30.0, 10.0])]
+    x = plan(formulation, ad=20, ke=10)  # A makes 20 (40), K 10 (10); A>D ships 20 (10): emissions 60
+    [row] = compliance(formulation, x, row=2)
+    assert (row["emissions"], row["carbon_cost"]) == (pytest.approx(60.0), pytest.approx(600.0))
+
+
+def test_co2_cap_bounds_the_matching_emissions_and_its_per_unit_basis_scales_with_demand():
+    # `to` D filters the flows only: production everywhere counts (2, 3, 1 per unit), plus A>D's 0.5.
+    formulation = formulate(rule("co2_cap", to="D", value=50))
+    assert only_rule_blocks(formulation) == {"rule_row_2": {("all", "(all)"): (
+        "<=", 50.0, {"flow A>D cells all": 0.5, "production A cells all": 2.0, "production B cells all": 3.0,
+                     "production K cells all": 1.0})}}
+    per_unit = formulate(rule("co2_cap", to="D", value=1.5, basis="per_unit"))
+    assert per_unit.blocks["rule_row_2"].rows["rhs"].tolist() == [30.0]  # 1.5 x D's demand of 20
+    x = plan(formulation, ad=20, ke=10)  # emissions 40 + 10 + 20 x 0.5 = 60 > 50
+    [row] = compliance(formulation, x, row=2)
+    assert (row["emissions"], row["bound"], bool(row["met"])) == (pytest.approx(60.0), 50.0, False)

@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 
 import numpy as np
+import pandas as pd
 
 from models.network import Rule, RuleSpec
 from optimizer.model import Formulation
@@ -46,7 +47,7 @@ def state_rules(formulation: Formulation) -> None:
     for model in formulation.rules.values():
         model.type.link(formulation, model)
     flows = formulation.flows
-    for column in ("policy_tariff_rate", "credit"):
+    for column in ("policy_tariff_rate", "credit", "carbon"):
         total = np.zeros(len(flows))
         for model in formulation.rules.values():
             if column in model.flow_costs:
@@ -55,10 +56,9 @@ def state_rules(formulation: Formulation) -> None:
         flows[column] = total
     index = {p: i for i, p in enumerate(formulation.network.periods)}
     for model in formulation.rules.values():
-        for name, coefs in model.family_costs:
-            family = formulation.families[name]
-            formulation.add_costs(name, np.arange(len(family)), family.keys["period"].map(index).to_numpy(),
-                                  family.cost_part, coefs)
+        for name, columns, coefs, part in model.family_costs:
+            periods = formulation.families[name].keys["period"].to_numpy()[columns]
+            formulation.add_costs(name, columns, pd.Series(periods).map(index).to_numpy(), part, coefs)
 
 
 __all__ = ["ALL_DESTINATIONS", "COMPLIANCE_COLUMNS", "RULE_SPECS", "RULE_TYPES", "RuleModel", "RuleTerms",

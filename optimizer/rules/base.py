@@ -37,7 +37,7 @@ FLOW_TOLERANCE = 1e-9
 #: The Compliance sheet's columns, in order (``rule_row`` keys a row to its rule and is not written).
 COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
                       "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding",
-                      "cost_per_point", "met"]
+                      "cost_per_point", "met", "emissions", "carbon_cost", "marginal_abatement_cost"]
 
 
 @dataclass
@@ -96,11 +96,12 @@ class RuleModel:
     blocks: dict[str, str] = field(default_factory=dict)
     #: Variable families it added, by role ("met", "uses", ...): family names.
     families: dict[str, str] = field(default_factory=dict)
-    #: Per-unit additions to flow cost columns (``policy_tariff_rate``, ``credit``): column -> (flow
-    #: rows, amounts). The formulation adds every rule's contributions once all are stated.
-    flow_costs: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
-    #: Nominal costs on variable families with a ``period`` key, one per column: (family, coefficients).
-    family_costs: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    #: Per-unit additions to flow cost columns (``policy_tariff_rate``, ``credit``, ``carbon``): column ->
+    #: (flow rows, amounts). The formulation adds every rule's contributions once all are stated.
+    flow_costs: dict[str, tuple[np.ndarray, np.ndarray | float]] = field(default_factory=dict)
+    #: Nominal costs on columns of variable families with a ``period`` key: (family, columns, coefficients,
+    #: cost part).
+    family_costs: list[tuple[str, np.ndarray, np.ndarray, str]] = field(default_factory=list)
     #: Anything else a rule type keeps for its report (count rules: the supplier pairs).
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +142,8 @@ class RuleType:
     value_format: ClassVar[str] = "number"
     #: Its bound has a cost per percentage point (Compliance, Comparison, Sensitivity).
     priced: ClassVar[bool] = False
+    #: It prices or caps emissions (the plan then reports them).
+    carbon: ClassVar[bool] = False
 
     # ----------------------------------------------------------------- the model
     def state(self, formulation: Formulation, model: RuleModel) -> None:

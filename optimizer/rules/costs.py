@@ -73,4 +73,5 @@ class ThresholdCredit(RuleType):
         else:
             earned = demand.groupby(["site", "period"])["quantity"].sum().reindex(
                 pd.MultiIndex.from_frame(keys[["destination", "period"]])).fillna(0.0).to_numpy()
-        model.family_costs.append((met_name, -float(rule.value) * np.asarray(earned, dtype=float)))
+        model.family_costs.append((met_name, np.arange(len(met)), -float(rule.value) * np.asarray(earned, dtype=float),
+                                   "credits"))

@@ -76,7 +76,7 @@ class CountRule(RuleType):
             "destination": sites["destination"], "from_flow": used, "total_flow": inbound.to_numpy(),
             "share": np.nan, "sense": self.sense, "bound": bound, "binding": applies & (used == bound),
             "cost_per_point": np.nan, "met": met, "rule_row": rule.row,
-        })[[*COMPLIANCE_COLUMNS, "rule_row"]]
+        }).reindex(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
 
     def counts(self, delivered: np.ndarray, inbound: np.ndarray) -> np.ndarray:
         """Whether each delivery makes its site count."""

@@ -53,7 +53,7 @@ def measured_compliance(model: RuleModel, values: np.ndarray, bound: float, sens
         "from_flow": selected, "total_flow": total, "share": share, "sense": sense, "bound": bound,
         "binding": binding, "cost_per_point": cost_per_point,
         "met": (met > 0.5) if met is not None else True, "rule_row": rule.row,
-    })[[*COMPLIANCE_COLUMNS, "rule_row"]]
+    }).reindex(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
 
 
 def rule_label(model: RuleModel) -> str:
