@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.problems import Problem, WorkbookError, describe
 from models.rows import (
+    ROW_MODELS,
     BomRow,
     DemandRow,
     GroupRow,
@@ -33,7 +34,7 @@ from models.rows import (
     SupplyRow,
     TariffRow,
 )
-from models.schema import SHEETS_BY_NAME
+from models.schema import SETTINGS, SHEETS_BY_NAME
 
 #: Label of the single period used when no sheet names any period.
 IMPLICIT_PERIOD = "all"
@@ -151,6 +152,8 @@ class Network:
     #: Investment options, one row per (option, period), and stocking (site, item) pairs, one row per period.
     investments: pd.DataFrame = field(default_factory=pd.DataFrame)
     inventory: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The Settings sheet's values by key (``models.schema.SETTINGS``); a key not given is absent.
+    settings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.discount:
@@ -468,12 +471,32 @@ def build_network(rows: dict[type, list[SheetRow]], rule_specs: Mapping[str, Rul
         _check_requires(rules, rule_specs, out)
         policies[name] = PolicySet(name=name, rules=tuple(rules))
 
+    settings = _build_settings(rows.get(ROW_MODELS["Settings"], []), out)
     if out.problems:
         raise WorkbookError(out.problems)
     return Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
                    supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
                    policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
-                   investments=investments, inventory=inventory)
+                   investments=investments, inventory=inventory, settings=settings)
+
+
+def _build_settings(rows: list, out: _Collector) -> dict[str, str]:
+    """The Settings sheet: each known key (``models.schema.SETTINGS``, case-insensitive) at most once (a second
+    row is an error); an unknown key is a warning naming its cell, and is ignored."""
+    settings: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for r in rows:
+        key = r.key.strip().lower()
+        if key not in SETTINGS:
+            out.warnings.append(f"Settings row {r.row}, column key: {describe(r.key)} is not a setting "
+                                f"(known: {', '.join(SETTINGS)}); it was ignored")
+        elif key in seen:
+            out.add("Settings", r.row, "key", f"duplicate of Settings row {seen[key]} ({describe(r.key)})", r.key)
+        else:
+            seen[key] = r.row
+            if r.value and r.value.strip():
+                settings[key] = r.value.strip()
+    return settings
 
 
 def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:

@@ -181,6 +181,15 @@ SHEETS: tuple[Sheet, ...] = (
         Column("final", "non_negative", meaning="least stock at the end of the last period", blank="0",
                default=0.0),
     )),
+    Sheet("Settings", False, "workbook-wide settings, one key per row", (
+        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs)"),
+        Column("value", "text", meaning="its value, e.g. USD M", blank="not set (costs show no unit)"),
+    )),
 )
 
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+#: The keys the Settings sheet knows, with what each means; another key is a warning naming its cell.
+SETTINGS: dict[str, str] = {
+    "currency": "the unit of every cost in the outputs, e.g. USD M (column headers show it); blank = no unit",
+}
