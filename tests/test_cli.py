@@ -218,7 +218,7 @@ def test_solve_writes_the_plan(template_book, workdir, monkeypatch, capsys):
     assert "4,537.50" in out
     assert "Plan written to plan.xlsx" in out
     assert openpyxl.load_workbook(workdir / "plan.xlsx").sheetnames == [
-        "Summary", "Costs by period", "Flows", "Utilization", "Compliance", "Sensitivity"]
+        "Overview", "Summary", "Costs by period", "Supply mix", "Flows", "Utilization", "Compliance", "Sensitivity"]
 
 
 def test_solve_json_baseline(template_book, workdir, monkeypatch, capsys):
@@ -255,7 +255,7 @@ def diagnosis_workbook(path: Path) -> tuple[list[str], dict, list[dict]]:
 
 
 # The brief said "no output file written" for an infeasible policy; since commit 69ff786 (README,
-# "When there is no plan") the output holds only a Summary stating the status and a Diagnosis sheet.
+# "When there is no plan") the output holds only an Overview, a Summary stating the status and a Diagnosis sheet.
 def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     code, out, err = run(monkeypatch, capsys, "solve", "strict.xlsx", "-o", "plan.xlsx", "--policy", "all_local")
     assert code == 1
@@ -264,7 +264,7 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     # Cells_US, the only North American supplier, has 20: 20 of 25 in 2026, 20 of 30 in 2027.
     assert "100.0% required, at most 80.0% achievable in 2026" in flat(out)
     sheets, summary, diagnosis = diagnosis_workbook(workdir / "plan.xlsx")
-    assert sheets == ["Summary", "Diagnosis"]  # no plan tables without a plan
+    assert sheets == ["Overview", "Summary", "Diagnosis"]  # no plan tables without a plan
     assert summary["Status"] == "infeasible" and summary["Total cost"] is None
     assert {(d["sheet"], d["row"]) for d in diagnosis} == {("Policies", 3)}
     (workdir / "plan.xlsx").unlink()
@@ -280,7 +280,7 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     assert sorted((d["sheet"], d["row"], d["numbers"]["period"], round(d["numbers"]["achievable"], 4))
                   for d in payload["diagnosis"]) == [("Policies", 3, "2026", 0.8), ("Policies", 3, "2027", 0.6667)]
     assert files(workdir) == {"strict.xlsx", "plan.xlsx"}
-    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
+    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Overview", "Summary", "Diagnosis"]
 
 
 def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, capsys):
@@ -292,7 +292,7 @@ def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, cap
     assert payload["status"] == "infeasible"
     assert "Demand row 4 (Plant_MX, cells, 2027)" in payload["message"]
     assert [(d["sheet"], d["row"]) for d in payload["diagnosis"]] == [("Demand", 4)]
-    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
+    assert diagnosis_workbook(workdir / "plan.xlsx")[0] == ["Overview", "Summary", "Diagnosis"]
 
 
 @pytest.mark.parametrize(("args", "phrase"), [

@@ -81,12 +81,17 @@ def _any_cell(value, style: str, quoted: str) -> str:
     raise Unrenderable(type(value).__name__)
 
 
-def rows_xml(columns: list[list[str]], first_row: int) -> str:
-    """``<row>`` elements numbered from ``first_row``, the i-th holding the i-th cell of every column."""
+def rows_xml(columns: list[list[str]], first_row: int, heights: list[float | None] | None = None) -> str:
+    """``<row>`` elements numbered from ``first_row``, the i-th holding the i-th cell of every column (and
+    the i-th of ``heights``, in points, unless None)."""
     n, k = len(columns[0]), len(columns)
     width = k + 2
     out: list[str | None] = [None] * (n * width)
-    out[0::width] = [f'<row r="{r}">' for r in range(first_row, first_row + n)]
+    if heights is not None and any(heights):
+        out[0::width] = [f'<row r="{r}" ht="{h}" customHeight="1">' if h else f'<row r="{r}">'
+                         for r, h in zip(range(first_row, first_row + n), heights, strict=True)]
+    else:
+        out[0::width] = [f'<row r="{r}">' for r in range(first_row, first_row + n)]
     for index, cells in enumerate(columns, start=1):
         out[index::width] = cells
     out[k + 1::width] = ["</row>"] * n

@@ -8,12 +8,13 @@ Every sheet written by :func:`write_table` gets, without its layout asking:
 - units: a quantity column carries the unit of the item it shows (``quantity (GWh)``) or, where its rows
   mix items, a ``unit`` column follows ``item``; a cost column carries the workbook's currency (``total_cost
   (USD M)``; ``landed_unit_cost (USD M per GWh)``), from the :class:`Labels` of the workbook being written
-  (blank: no unit);
+  (blank: no unit); a rule's flows, in its basis, get a ``flow unit`` column;
 - a print setup: landscape when the table is wide, fit to one page wide (and to one page tall when it is
   short, or when the layout asks), the header row repeated on every page, and a footer naming the input
   workbook, the sheet and what was solved (a policy set, a comparison, a sweep), with no time of writing;
-- highlights, native conditional formats keyed by column name (:data:`HIGHLIGHTS`): binding rules, rules
-  not met, resources at capacity, plans that are not optimal; data bars on utilization.
+- highlights, native conditional formats keyed by column name (:data:`HIGHLIGHTS`): the rows of binding
+  rules, of rules not met, of resources used to 100% and of plans that are not optimal; data bars on
+  utilization.
 
 Charts are placed with :func:`add_chart`, which keeps every chart whole on one printed page.
 
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.formatting.rule import CellIsRule, DataBarRule
+from openpyxl.formatting.rule import DataBarRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet import _writer
@@ -73,6 +74,10 @@ FORMATS = {
 PER_UNIT = frozenset({"supply_unit_cost", "lane_unit_cost", "landed_unit_cost", "credit_per_unit", "unit_cost",
                       "price", "holding_cost", "cost_per_unit_demand"})
 
+#: A rule's measured flows (Compliance): in currency for a value basis, in the items' unit for a quantity basis;
+#: a ``flow unit`` column says which, row by row.
+FLOWS = ("from_flow", "total_flow")
+
 #: Column headers shown in Excel where the DataFrame name needs its sign and unit spelled out.
 HEADERS = {
     "cost_per_point": "cost change per +1 pp of bound",
@@ -82,11 +87,14 @@ BOLD = Font(bold=True)
 HEADER_ALIGNMENT = Alignment(vertical="center")
 LEFT = Alignment(horizontal="left")
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 #: Rows rendered from a DataFrame at a time (bounds the text alive while writing).
 CHUNK_ROWS = 20_000
 
 # --------------------------------------------------------------------------- what every sheet prints
 
+#: The widest column (characters); longer text wraps.
+MAX_WIDTH = 62
 #: A table wider than this (the sum of its column widths, in characters) prints landscape.
 PORTRAIT_WIDTH = 100
 #: A sheet of at most this many rows (table and charts) prints on one page; a longer one runs on, one page
@@ -102,27 +110,27 @@ BAR = "5B9BD5"
 
 @dataclass(frozen=True)
 class Highlight:
-    """A conditional format of one column: cells compared with ``value`` (Excel's cellIs operator) get
-    ``fill`` and bold; ``data_bar`` instead draws a bar from 0 to 1 (a share)."""
+    """A conditional format keyed by one column: ``condition`` (an expression on that column's cell of a
+    row, ``{cell}`` standing for it) marks the whole table row with ``fill`` and bold; ``data_bar`` instead
+    draws a bar from 0 to 1 (a share) in the column's cells. Row rules rather than cell rules on the column:
+    LibreOffice 7.4 fails to export to PDF a sheet whose TRUE/FALSE cells carry a cell rule."""
 
-    operator: str = ""
-    value: str = ""
+    condition: str = ""
     fill: PatternFill | None = None
     data_bar: bool = False
 
-    def rule(self):
+    def rule(self, cell: str):
         if self.data_bar:
             return DataBarRule(start_type="num", start_value=0, end_type="num", end_value=1, color=BAR)
-        return CellIsRule(operator=self.operator, formula=[self.value], fill=self.fill, font=BOLD)
+        return FormulaRule(formula=[self.condition.format(cell=cell)], fill=self.fill, font=BOLD)
 
 
 #: Highlights by column name, applied by :func:`write_table` to every sheet with such a column.
 HIGHLIGHTS: dict[str, tuple[Highlight, ...]] = {
-    "binding": (Highlight("equal", "TRUE", AMBER),),  # a binding rule (Compliance)
-    "met": (Highlight("equal", "FALSE", RED),),  # a rule not met
-    "at_capacity": (Highlight("equal", "TRUE", AMBER),),
-    "utilization": (Highlight(data_bar=True), Highlight("greaterThanOrEqual", "0.99995", AMBER)),  # 100.0%
-    "status": (Highlight("notEqual", '"optimal"', RED),),  # an infeasible (or unproven) plan
+    "status": (Highlight('{cell}<>"optimal"', RED),),  # an infeasible (or unproven) plan
+    "met": (Highlight("{cell}=FALSE", RED),),  # a rule not met
+    "binding": (Highlight("{cell}=TRUE", AMBER),),  # a binding rule (Compliance)
+    "utilization": (Highlight(data_bar=True), Highlight("{cell}>=0.99995", AMBER)),  # shown as 100.0%
 }
 
 
@@ -135,14 +143,20 @@ class Labels:
     subject: str = ""
     currency: str = ""
     units: Mapping[str, str] = field(default_factory=dict)
+    #: The items of each category (to find the unit of a rule's item list).
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, network, subject: str) -> Labels:
         """The labels of an output of ``network`` (a validated Network) about ``subject``."""
         settings = getattr(network, "settings", None) or {}
+        categories: dict[str, tuple[str, ...]] = {}
+        for i, item in network.items.items():
+            if item.category:
+                categories[item.category.lower()] = (*categories.get(item.category.lower(), ()), i)
         return cls(workbook=Path(network.source).name if network.source else "", subject=subject,
                    currency=settings.get("currency") or "",
-                   units={i: item.unit for i, item in network.items.items() if item.unit})
+                   units={i: item.unit for i, item in network.items.items() if item.unit}, categories=categories)
 
     def footer(self) -> tuple[str, str, str]:
         """Left, centre and right footer: workbook, sheet, subject and page (Excel's codes, ``&`` doubled)."""
@@ -154,6 +168,19 @@ class Labels:
         """The one unit of ``items`` (an item column), or None where they have none or several."""
         units = {self.units.get(i) for i in pd.unique(pd.Series(items, dtype=object).dropna())}
         return units.pop() if len(units) == 1 else None
+
+    def unit_of_list(self, text: str) -> str:
+        """The one unit of the items of an item list as a rule shows it (``cells;cam``, a category, ``(all)``),
+        or ""."""
+        lower = {i.lower(): i for i in self.units}
+        if text in ("(all)", ""):
+            items = list(self.units)
+        else:
+            items = []
+            for term in (t.strip().lower() for t in text.split(";")):
+                items += [lower[term]] if term in lower else list(self.categories.get(term, ("?",)))
+        units = {self.units.get(i) for i in items}
+        return units.pop() or "" if len(units) == 1 else ""
 
     def with_unit(self, label: str, unit: str | None) -> str:
         return f"{label} ({unit})" if unit else label
@@ -216,6 +243,7 @@ class StreamedSheet(WriteOnlyWorksheet):
 
     def __init__(self, parent, title):
         super().__init__(parent, title)
+        self.columns_written: list[str] = []
         self.content_rows = 0
         self.chart_rows: list[int] = []
         self.one_page: bool | None = None
@@ -267,8 +295,18 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels
     """The frame to write (with a ``unit`` column after ``item`` where its rows mix items of different
     units) and the unit to show after each column's header."""
     columns = [str(c) for c in frame.columns]
-    quantities = [c for c in columns if formats.get(c) == QUANTITY]
-    money = [c for c in columns if formats.get(c) == MONEY]
+    if {"basis", "items", *FLOWS} <= set(columns):  # a rule's flows, in its basis: a unit per row
+        if labels.currency or labels.units:
+            frame = frame.copy()
+            frame.insert(columns.index(FLOWS[-1]) + 1, "flow unit", [
+                labels.currency if basis == "value" else labels.unit_of_list(str(items))
+                for basis, items in zip(frame["basis"], frame["items"], strict=True)])
+            columns = [str(c) for c in frame.columns]
+        columns_with_units = [c for c in columns if c not in FLOWS]
+    else:
+        columns_with_units = columns
+    quantities = [c for c in columns_with_units if formats.get(c) == QUANTITY]
+    money = [c for c in columns_with_units if formats.get(c) == MONEY]
     if "item" in columns:
         unit = labels.unit_of(frame["item"])
         mixed = unit is None and len(frame) and any(labels.units.get(i) for i in pd.unique(frame["item"]))
@@ -303,31 +341,40 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     columns = [str(c) for c in frame.columns]
     names = [labels.with_unit(headers.get(c, c), units.get(c)) for c in columns]
     styles = [{"number_format": formats[c]} if formats.get(c) else {} for c in columns]
-    for index, column in enumerate(columns):
-        if column in wrap:
-            styles[index]["alignment"] = WRAP
     n_rows = max(len(frame), 1)
     last = get_column_letter(len(columns))
     ref = f"A1:{last}{n_rows + 1}"
 
     # What a sheet shows above its rows is written with the first row: set it all before.
     ws.freeze_panes = "A2"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     total_width = 0.0
+    wrap = set(wrap)
     for index, name in enumerate(names):
         head = frame.iloc[:200, index].tolist() if len(frame) else []
         sample = [len(str(v)) for v in head if v is not None]
-        width = max([len(name) + 2] + [min(s, 60) + 2 for s in sample])
-        width = (widths or {}).get(columns[index], max(10, min(width, 62)))
+        if any(isinstance(v, str) and len(v) > MAX_WIDTH - 2 for v in head):
+            wrap.add(columns[index])  # long text wraps in its column rather than running across the page
+        width = max([len(name) + 2] + [min(s, MAX_WIDTH - 2) + 2 for s in sample])
+        width = (widths or {}).get(columns[index], max(10, min(width, MAX_WIDTH)))
         ws.column_dimensions[get_column_letter(index + 1)].width = width
         total_width += width
+    if wrap:  # rows of several lines: every cell at the top, the wrapped ones wrapping
+        for index, column in enumerate(columns):
+            styles[index]["alignment"] = WRAP if column in wrap else TOP
     formatted = any(styles)
     declare_dimension(ws, ref if len(frame) or formatted else f"A1:{last}1")
+    # A wrapped cell's row is as tall as its text (LibreOffice does not fit the row to it on opening).
+    heights = [15 * lines if lines > 1 else None for lines in _wrapped_lines(frame, columns, wrap, ws)]
+    for row, height in enumerate(heights, start=2):
+        if height:
+            ws.row_dimensions[row].height = height
 
     ws.append([text_cell(ws, name, font=BOLD, alignment=HEADER_ALIGNMENT) for name in names])
     if not len(frame):
         if formatted:  # the table's one (empty) data row keeps its columns' formats
             ws.append([text_cell(ws, None, **style) if style else None for style in styles])
-    elif row_style is not None or not _render_rows(ws, frame, styles):
+    elif row_style is not None or not _render_rows(ws, frame, styles, heights):
         _write_rows(ws, frame, styles, row_style)
 
     table = Table(displayName=title.replace(" ", "_"), ref=ref, autoFilter=AutoFilter(ref=ref),
@@ -338,25 +385,39 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
         ws.add_table(table)
     if len(frame):
         for index, column in enumerate(columns, start=1):
+            letter = get_column_letter(index)
             for highlight in HIGHLIGHTS.get(column, ()):
-                letter = get_column_letter(index)
-                ws.conditional_formatting.add(f"{letter}2:{letter}{n_rows + 1}", highlight.rule())
+                target = f"{letter}2:{letter}{n_rows + 1}" if highlight.data_bar else ref.replace("A1", "A2")
+                ws.conditional_formatting.add(target, highlight.rule(f"${letter}2"))
     ws.content_rows = n_rows + 1
     ws.one_page = one_page
+    ws.columns_written = columns
     _print_setup(ws, landscape=total_width > PORTRAIT_WIDTH, labels=labels)
     return ws
 
 
-def _render_rows(ws: StreamedSheet, frame: pd.DataFrame, styles: list[dict]) -> bool:
-    """Render the rows of ``frame`` as sheet XML below the header row, a chunk of rows at a time; False
-    (nothing written) when a value is not text, a number or TRUE/FALSE."""
+def _wrapped_lines(frame: pd.DataFrame, columns: list[str], wrap: set[str], ws) -> list[int]:
+    """The lines each row's wrapped text takes in its column's width (1 without wrapped columns)."""
+    lines = [1] * len(frame)
+    for column in wrap:
+        width = ws.column_dimensions[get_column_letter(columns.index(column) + 1)].width
+        for i, text in enumerate(frame[column].tolist()):
+            if isinstance(text, str):
+                lines[i] = max(lines[i], math.ceil(len(text) * 1.1 / max(width - 1, 1)))
+    return lines
+
+
+def _render_rows(ws: StreamedSheet, frame: pd.DataFrame, styles: list[dict], heights: list) -> bool:
+    """Render the rows of ``frame`` as sheet XML below the header row, a chunk of rows at a time (row heights
+    ``heights``, None for the default); False (nothing written) when a value is not text, a number or
+    TRUE/FALSE."""
     attributes = [style_attribute(ws, **style) for style in styles]
     quoted = [style_attribute(ws, **style, quotePrefix=True) for style in styles]
     try:
         for start in range(0, len(frame), CHUNK_ROWS):
             chunk = frame.iloc[start:start + CHUNK_ROWS]
             cells = [column_cells(chunk.iloc[:, i], attributes[i], quoted[i]) for i in range(len(styles))]
-            ws.append_xml(rows_xml(cells, start + 2))
+            ws.append_xml(rows_xml(cells, start + 2, heights[start:start + CHUNK_ROWS]))
     except Unrenderable:
         if ws.rows_path is not None:
             os.remove(ws.rows_path)
@@ -396,7 +457,6 @@ def _print_setup(ws: StreamedSheet, landscape: bool, labels: Labels) -> None:
     """Landscape when wide, one page wide, the header row on every page, the footer; one page tall and the
     page breaks as :func:`_paginate` decides."""
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_setup.fitToWidth = 1
     ws.print_title_rows = "1:1"
     ws.print_options.horizontalCentered = True
@@ -415,6 +475,15 @@ def _paginate(ws: StreamedSheet) -> None:
     if not one_page:
         for row in ws.chart_rows:
             ws.row_breaks.append(Break(id=row - 1))
+
+
+def reference(ws: StreamedSheet, column: str, first: int, last: int | None = None) -> str:
+    """Where the values of ``column`` in frame rows ``first`` to ``last`` (positions, from 0) of the table
+    written on ``ws`` stand: ``Compliance!S2:S6`` (one cell when ``last`` is None or ``first``)."""
+    letter = get_column_letter(ws.columns_written.index(column) + 1)
+    title = f"'{ws.title}'" if not ws.title.replace("_", "").isalnum() else ws.title
+    cells = f"{letter}{first + 2}" + (f":{letter}{last + 2}" if last is not None and last != first else "")
+    return f"{title}!{cells}"
 
 
 def chart_rows(chart) -> int:
