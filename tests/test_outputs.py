@@ -144,7 +144,7 @@ def test_quantities_and_costs_carry_their_units(small):
     compliance = table_rows(plan["Compliance"])
     assert [r["flow unit"] for r in compliance] == ["GWh", "GWh"]  # a quantity basis on cells
     assert "total cost (USD M)" in headers(comparison["Comparison"])
-    assert "total cost (USD M)" in headers(swept["Sweep"])
+    assert headers(swept["Sweep"])[:3] == ["max_share value", "status", "total cost (USD M)"]  # a share: no unit
     sensitivity = headers(plan["Sensitivity"])
     assert "price (USD M per unit)" in sensitivity and "unit" in sensitivity
 
@@ -263,3 +263,20 @@ def test_a_blank_currency_shows_no_unit(tmp_path):
     network = load_workbook(write_workbook(tmp_path / "blank.xlsx", blank))
     wb = openpyxl.load_workbook(write_plan(solve(network, "mix"), tmp_path / "plan.xlsx"))
     assert {"total_cost", "landed_unit_cost"} <= set(headers(wb["Flows"]))
+
+
+def test_a_layout_names_its_own_per_unit_costs(tmp_path):
+    """A credit swept is a cost per unit: the layout says so, the table writer labels it."""
+    import pandas as pd
+
+    from optimizer.writing.save import save_atomically
+    from optimizer.writing.table import MONEY, Labels, streaming_workbook, write_table
+
+    labels = Labels(currency="USD M", units={"cells": "GWh"})
+    frame = pd.DataFrame({"value": [35.0], "total_cost": [1.0]})
+    with streaming_workbook(labels) as wb:
+        write_table(wb, "Plain", frame, {"value": MONEY, "total_cost": MONEY})
+        write_table(wb, "Credit", frame, {"value": MONEY, "total_cost": MONEY}, per_unit=("value",))
+        wb = openpyxl.load_workbook(save_atomically(wb, tmp_path / "t.xlsx"))
+    assert headers(wb["Plain"]) == ["value (USD M)", "total_cost (USD M)"]
+    assert headers(wb["Credit"]) == ["value (USD M per GWh)", "total_cost (USD M)"]  # the workbook's one unit

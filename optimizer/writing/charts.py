@@ -1,15 +1,8 @@
-"""Chart helpers of the layouts: a bar chart, one table column plotted, and a block of a table's rows plotted
-one series per column."""
+"""Chart helpers of the layouts: a bar chart, and a block of a table's rows plotted one series per column."""
 
 from __future__ import annotations
 
-import pandas as pd
 from openpyxl.chart import BarChart, Reference, Series
-
-
-def column_number(frame: pd.DataFrame, column: str) -> int:
-    """The Excel column number (1 for A) of ``column`` in a table written from column A."""
-    return list(frame.columns).index(column) + 1
 
 
 def bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
@@ -24,15 +17,6 @@ def bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
         chart.grouping = "stacked"
         chart.overlap = 100
     return chart
-
-
-def plot_column(ws, table: pd.DataFrame, column: str, chart) -> None:
-    """Chart one column of a table written from row 1 of ``ws`` against its first column (no legend)."""
-    n = len(table)
-    chart.add_data(Reference(ws, min_col=column_number(table, column), min_row=1, max_row=n + 1),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-    chart.legend = None
 
 
 def plot_rows(ws, chart, first: int, last: int, categories: str, series: list[str]) -> None:

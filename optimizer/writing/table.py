@@ -185,11 +185,9 @@ class Labels:
     def with_unit(self, label: str, unit: str | None) -> str:
         return f"{label} ({unit})" if unit else label
 
-    def money(self, label: str, per: str | None = None) -> str:
-        """``label`` with the currency (per the unit ``per``, when given): ``landed cost (USD M per GWh)``."""
-        if not self.currency:
-            return label
-        return f"{label} ({self.currency} per {per})" if per else f"{label} ({self.currency})"
+    def money(self, label: str) -> str:
+        """``label`` with the currency, when there is one: ``total cost (USD M)``."""
+        return self.with_unit(label, self.currency)
 
 
 def _cell_value(value):
@@ -290,7 +288,7 @@ def labels_of(wb: Workbook) -> Labels:
     return getattr(wb, "labels", None) or Labels()
 
 
-def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels
+def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels, per_unit: frozenset[str] = PER_UNIT
                 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The frame to write (with a ``unit`` column after ``item`` where its rows mix items of different
     units) and the unit to show after each column's header."""
@@ -313,30 +311,31 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels
     else:
         distinct = set(labels.units.values())
         unit, mixed = (distinct.pop() if len(distinct) == 1 else None), False
-    if mixed and "unit" not in columns and (quantities or PER_UNIT.intersection(money)):
+    if mixed and "unit" not in columns and (quantities or per_unit.intersection(money)):
         at = columns.index("item") + 1
         frame = frame.copy()
-        frame.insert(at, "unit", frame["item"].map(lambda i: labels.units.get(i, "")))
+        frame.insert(at, "unit", frame["item"].map(dict(labels.units)).fillna(""))
     suffix = dict.fromkeys(quantities, unit) if unit else {}
     for column in money:
         if labels.currency:
-            per = (unit or "unit") if column in PER_UNIT else None
+            per = (unit or "unit") if column in per_unit else None
             suffix[column] = f"{labels.currency} per {per}" if per else labels.currency
     return frame, {c: u for c, u in suffix.items() if u}
 
 
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
                 headers: Mapping[str, str] = HEADERS, row_style=None, *, one_page: bool | None = None,
-                widths: Mapping[str, float] | None = None, wrap: tuple[str, ...] = ()):
+                widths: Mapping[str, float] | None = None, wrap: tuple[str, ...] = (), per_unit: tuple[str, ...] = ()):
     """Add sheet ``title`` holding ``frame`` as a formatted, print-ready Excel table to the write-only
     workbook ``wb`` and return the sheet. ``headers`` renames columns (their units are added after);
     ``row_style``, when given, maps a row's cell values to {column position: extra cell style} for that
     row. ``one_page`` makes the sheet print on one page (None: when it is short); ``widths`` sets columns'
-    widths; the text of the ``wrap`` columns wraps."""
+    widths; the text of the ``wrap`` columns wraps; the ``per_unit`` money columns, like those of PER_UNIT, are
+    a cost per unit of an item."""
     if not len(frame.columns):  # nothing was computed for this sheet: say so rather than fail
         frame = pd.DataFrame({"note": ["no rows"]})
     labels = labels_of(wb)
-    frame, units = _with_units(frame, formats, labels)
+    frame, units = _with_units(frame, formats, labels, PER_UNIT | set(per_unit))
     ws = create_sheet(wb, title)
     columns = [str(c) for c in frame.columns]
     names = [labels.with_unit(headers.get(c, c), units.get(c)) for c in columns]
