@@ -42,7 +42,7 @@ def _is_money(label) -> bool:
     return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
 
 
-def _summary_style(values: tuple) -> dict:
+def summary_style(values: tuple) -> dict:
     """The Summary's value column: left-aligned, and a number formatted as money or a quantity."""
     label, value = values[0], values[1]
     style = {"alignment": LEFT}
@@ -73,7 +73,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     labels = Labels.of(network, subject) if network is not None else Labels(subject=subject)
     with streaming_workbook(labels) as wb:
         summary = summary_sheet(result, labels, network)
-        ws_summary = write_table(wb, "Summary", summary, row_style=_summary_style, one_page=True)
+        ws_summary = write_table(wb, "Summary", summary, row_style=summary_style, one_page=True)
         lines = _question_and_answer(result, summary, ws_summary, labels)
         if not result.has_plan:
             diagnosis = result.diagnosis_table()
