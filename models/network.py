@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.problems import WorkbookError, describe
 from models.rows import (
+    ROW_MODELS,
     BomRow,
     DemandRow,
     GroupRow,
@@ -37,7 +38,7 @@ from models.rows import (
     TariffRow,
 )
 from models.scenarios import Scenario, apply_scenario, build_scenarios
-from models.schema import SHEETS_BY_NAME
+from models.schema import SETTINGS, SHEETS_BY_NAME
 from models.vocabulary import Collector, Vocabulary, period_of, split
 
 #: Label of the single period used when no sheet names any period.
@@ -164,6 +165,8 @@ class Network:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     scenario_name: str | None = None
     scenario_policy: str | None = None
+    #: The Settings sheet's values by key (``models.schema.SETTINGS``); a key not given is absent.
+    settings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.discount:
@@ -255,8 +258,7 @@ def _resolve_periods(rows: dict[type, SheetTable], out: Collector) -> tuple[list
 def _tables(rows: Mapping[type, SheetTable | Iterable[SheetRow]]) -> dict[type, SheetTable]:
     """Every sheet's rows as a :class:`SheetTable` (a sheet not given has none)."""
     tables = {}
-    for model in (SiteRow, GroupRow, ItemRow, SupplyRow, DemandRow, LaneRow, TariffRow, BomRow, PolicyRow,
-                  PeriodRow, InvestmentRow, InventoryRow, ScenarioRow, ScenarioChangeRow):
+    for model in ROW_MODELS.values():
         found = rows.get(model, [])
         tables[model] = found if isinstance(found, SheetTable) else SheetTable.from_rows(model, list(found))
     return tables
@@ -475,12 +477,13 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
 
     scenarios = build_scenarios(rows.get(ScenarioRow, []), rows.get(ScenarioChangeRow, []), vocab, period_lookup,
                                 {name.lower(): name for name in policies}, set(investments["option"]), out)
+    settings = _build_settings(rows.get(ROW_MODELS["Settings"], []), out)
     if out.problems:
         raise WorkbookError(out.problems)
     network = Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
                       supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
                       policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
-                      investments=investments, inventory=inventory, scenarios=scenarios)
+                      investments=investments, inventory=inventory, scenarios=scenarios, settings=settings)
     problems = []
     for scenario in scenarios.values():  # every change must apply: a bad one is invalid input
         try:
@@ -490,6 +493,25 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
     if problems:
         raise WorkbookError(problems)
     return network
+
+
+def _build_settings(rows: list, out: Collector) -> dict[str, str]:
+    """The Settings sheet: each known key (``models.schema.SETTINGS``, case-insensitive) at most once (a second
+    row is an error); an unknown key is a warning naming its cell, and is ignored."""
+    settings: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for r in rows:
+        key = r.key.strip().lower()
+        if key not in SETTINGS:
+            out.warnings.append(f"Settings row {r.row}, column key: {describe(r.key)} is not a setting "
+                                f"(known: {', '.join(SETTINGS)}); it was ignored")
+        elif key in seen:
+            out.add("Settings", r.row, "key", f"duplicate of Settings row {seen[key]} ({describe(r.key)})", r.key)
+        else:
+            seen[key] = r.row
+            if r.value and r.value.strip():
+                settings[key] = r.value.strip()
+    return settings
 
 
 def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:

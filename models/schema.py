@@ -211,6 +211,15 @@ SHEETS: tuple[Sheet, ...] = (
         Column("add", "number", meaning="add this to the values"),
         Column("set", "number", meaning="set the values to this"),
     )),
+    Sheet("Settings", False, "workbook-wide settings, one key per row", (
+        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs)"),
+        Column("value", "text", meaning="its value, e.g. USD M", blank="not set (costs show no unit)"),
+    )),
 )
 
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+#: The keys the Settings sheet knows, with what each means; another key is a warning naming its cell.
+SETTINGS: dict[str, str] = {
+    "currency": "the unit of every cost in the outputs, e.g. USD M (column headers show it); blank = no unit",
+}

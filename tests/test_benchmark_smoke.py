@@ -23,3 +23,15 @@ def test_ratio_benchmark_runs_at_a_thousand_flows(tmp_path):
     assert row["solver_columns"] == 1000  # every production column substituted out: one column per flow
     peaks = [row["stages"][f"peak_mb_{stage}"] for stage in ("read_validate", "formulate", "solve", "report", "write")]
     assert peaks == sorted(peaks) and peaks[-1] <= row["end_to_end_rss_mb"] + 1  # a high-water mark per stage
+
+
+def test_writers_benchmark_runs_at_a_thousand_rows(tmp_path):
+    """The tool's writer and openpyxl's (both installed with the tool) write the plan-like table."""
+    out = tmp_path / "writers.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "writers.py"), "--rows", "1000",
+                           "--writers", "tool,openpyxl", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {row["writer"]: row for row in json.loads(out.read_text())}
+    assert set(rows) == {"tool", "openpyxl"}
+    assert all(row["cells"] == 10_000 and row["cells_per_s"] > 0 and not row["lacks"] for row in rows.values())

@@ -218,8 +218,8 @@ def test_solve_writes_the_plan(template_book, workdir, monkeypatch, capsys):
     assert "4,537.50" in out
     assert "Plan written to plan.xlsx" in out
     assert openpyxl.load_workbook(workdir / "plan.xlsx").sheetnames == [
-        "Summary", "Costs by period", "Investments", "Inventory", "Flows", "Utilization", "Compliance",
-        "Sensitivity"]
+        "Overview", "Summary", "Costs by period", "Supply mix", "Investments", "Inventory", "Flows", "Utilization",
+        "Compliance", "Sensitivity"]
 
 
 def test_solve_json_baseline(template_book, workdir, monkeypatch, capsys):
@@ -264,7 +264,7 @@ def output_workbook(path: Path, sheet: str | None = "Diagnosis") -> tuple[list[s
 
 
 # The brief said "no output file written" for an infeasible policy; since commit 69ff786 (README,
-# "When there is no plan") the output holds only a Summary stating the status and a Diagnosis sheet.
+# "When there is no plan") the output holds only an Overview, a Summary stating the status and a Diagnosis sheet.
 def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     code, out, err = run(monkeypatch, capsys, "solve", "strict.xlsx", "-o", "plan.xlsx", "--policy", "all_local")
     assert code == 1
@@ -273,7 +273,7 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     # Cells_US, the only North American supplier, has 20: 20 of 25 in 2026, 20 of 30 in 2027.
     assert "100.0% required, at most 80.0% achievable in 2026" in flat(out)
     sheets, summary, diagnosis = output_workbook(workdir / "plan.xlsx")
-    assert sheets == ["Summary", "Diagnosis"]  # no plan tables without a plan
+    assert sheets == ["Overview", "Summary", "Diagnosis"]  # no plan tables without a plan
     assert summary["Status"] == "infeasible" and summary["Total cost"] is None
     assert {(d["sheet"], d["row"]) for d in diagnosis} == {("Policies", 3)}
     (workdir / "plan.xlsx").unlink()
@@ -291,7 +291,19 @@ def test_solve_infeasible_policy(infeasible_book, workdir, monkeypatch, capsys):
     assert sorted((d["sheet"], d["row"], d["numbers"]["period"], round(d["numbers"]["achievable"], 4))
                   for d in payload["diagnosis"]) == [("Policies", 3, "2026", 0.8)]  # 2027: the US expansion helps
     assert files(workdir) == {"strict.xlsx", "plan.xlsx"}
-    assert output_workbook(workdir / "plan.xlsx")[0] == ["Summary", "Diagnosis"]
+    assert output_workbook(workdir / "plan.xlsx")[0] == ["Overview", "Summary", "Diagnosis"]
+
+
+def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, capsys):
+    sites = EXAMPLE["Sites"] + [{"site": "Plant_MX", "country": "Mexico"}]
+    demand = EXAMPLE["Demand"] + [{"site": "Plant_MX", "item": "cells", "period": 2027, "quantity": 4}]
+    write_workbook(workdir / "island.xlsx", example(Sites=sites, Demand=demand))
+    code, payload, err = run_json(monkeypatch, capsys, "solve", "island.xlsx", "-o", "plan.xlsx")
+    assert code == 1
+    assert payload["status"] == "infeasible"
+    assert "Demand row 4 (Plant_MX, cells, 2027)" in payload["message"]
+    assert [(d["sheet"], d["row"]) for d in payload["diagnosis"]] == [("Demand", 4)]
+    assert output_workbook(workdir / "plan.xlsx")[0] == ["Overview", "Summary", "Diagnosis"]
 
 
 @pytest.mark.parametrize(("args", "phrase"), [

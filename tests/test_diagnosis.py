@@ -193,7 +193,7 @@ def test_cli_writes_a_diagnosis_workbook_and_json(monkeypatch, capsys, make_work
     assert payload["diagnosis"][0]["sheet"] == "Policies" and payload["diagnosis"][0]["row"] == 2
     assert payload["diagnosis"][0]["numbers"]["achievable"] == pytest.approx(30 / 70)
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Summary", "Diagnosis"]
+    assert wb.sheetnames == ["Overview", "Summary", "Diagnosis"]
     summary = dict(wb["Summary"].iter_rows(min_row=2, values_only=True))
     assert summary["Status"] == "infeasible"
     diagnosis = list(wb["Diagnosis"].iter_rows(min_row=2, values_only=True))

@@ -329,7 +329,7 @@ def test_the_plan_workbook_shows_costs_by_period_investments_and_inventory(make_
     assert (result.total_cost, result.nominal_total) == (pytest.approx(140.0), pytest.approx(160.0))
     path = write_plan(result, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames[:4] == ["Summary", "Costs by period", "Investments", "Inventory"]
+    assert wb.sheetnames[:6] == ["Overview", "Summary", "Costs by period", "Supply mix", "Investments", "Inventory"]
     costs = [[c.value for c in row] for row in wb["Costs by period"].iter_rows(min_row=1, max_row=3)]
     header = costs[0]
     assert [costs[1][header.index(c)] for c in ("period", "capex", "supply", "discounted total")] == [
@@ -341,7 +341,9 @@ def test_the_plan_workbook_shows_costs_by_period_investments_and_inventory(make_
     assert (summary["Total cost"], summary["Nominal total cost"], summary["Capex"]) == (140, 160, 80)
     with zipfile.ZipFile(path) as archive:
         charts = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")]
-    assert len(charts) == 1 and '<grouping val="stacked"/>' in charts[0] and "<barChart>" in charts[0]
+    # the Overview's supply mix and the cost parts by period, both stacked columns
+    assert len(charts) == 2 and all('<grouping val="stacked"/>' in c and "<barChart>" in c for c in charts)
+    assert any("'Costs by period'!$B$2:$B$3" in c for c in charts)
 
 
 def test_solve_json_carries_the_strategic_figures(make_workbook, tmp_path, monkeypatch, capsys):

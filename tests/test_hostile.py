@@ -1057,7 +1057,7 @@ def test_formula_like_names_stay_text_in_comparisons_and_sweeps(tmp_path):
                     if isinstance(cell.value, str) and cell.value.startswith(formula_guard.FORMULA_TRIGGERS):
                         assert cell.data_type == "s" and cell.quotePrefix, (path.name, ws.title, cell.coordinate)
                         shown.add((path.name, ws.title, cell.value))
-    assert {("comparison.xlsx", "SupplyMix", "=evil"), ("comparison.xlsx", "Comparison", "+pol"),
+    assert {("comparison.xlsx", "SupplyMix", "=evil (GWh)"), ("comparison.xlsx", "Comparison", "+pol"),
             ("comparison.xlsx", "Flows", "=1+1"), ("sweep.xlsx", "Summary", "+pol")} <= shown
 
 

@@ -11,8 +11,17 @@ from openpyxl.utils import get_column_letter
 
 from optimizer import OutputError, load_workbook, solve, write_plan, write_workbook
 
-# The brief's four sheets, then Sensitivity (added with commit 69ff786, "a Sensitivity sheet").
-PLAN_SHEETS = ["Summary", "Costs by period", "Flows", "Utilization", "Compliance", "Sensitivity"]
+# The brief's four sheets, then Sensitivity (added with commit 69ff786, "a Sensitivity sheet"); the Overview
+# first and the Supply mix after the costs (issue 16).
+PLAN_SHEETS = ["Overview", "Summary", "Costs by period", "Supply mix", "Flows", "Utilization", "Compliance",
+               "Sensitivity"]
+#: The one item's unit, shown after every quantity header of a plan of this workbook.
+UNIT = " (GWh)"
+
+
+def plain(header):
+    """A header without the item's unit: ``quantity (GWh)`` is ``quantity``."""
+    return header[: -len(UNIT)] if isinstance(header, str) and header.endswith(UNIT) else header
 
 # Landed unit costs into Plant (US): Cells_KR 10 * 1.10 + 2 = 13 (unlimited), Cells_US 8 + 1 = 9
 # (at most 30 per period), Cells_US2 20 + 1 = 21 (unlimited). Demand 50 in each of 2026 and 2027.
@@ -69,12 +78,12 @@ def plan(mix, tmp_path_factory):
 def rows(ws):
     """The sheet as a list of {header: value} dicts (one per data row)."""
     values = list(ws.iter_rows(values_only=True))
-    header = list(values[0])
+    header = [plain(h) for h in values[0]]
     return [dict(zip(header, row, strict=True)) for row in values[1:] if any(v is not None for v in row)]
 
 
 def column_cells(ws, name):
-    header = [c.value for c in ws[1]]
+    header = [plain(c.value) for c in ws[1]]
     index = header.index(name) + 1
     return [ws.cell(row=r, column=index) for r in range(2, ws.max_row + 1)]
 
@@ -137,7 +146,8 @@ def test_summary_matches_the_result(mix, plan):
 
 def test_flows_match_the_result(mix, plan):
     ws = plan["Flows"]
-    assert [c.value for c in ws[1]] == list(mix.flows.columns)
+    assert [plain(c.value) for c in ws[1]] == list(mix.flows.columns)
+    assert ws["G1"].value == "quantity (GWh)"
     written = rows(ws)
     expected = mix.flows.to_dict("records")
     assert len(written) == len(expected) == 6
@@ -308,7 +318,8 @@ def test_the_plan_keeps_its_formatting(plan):
         assert [c.name for c in table.tableColumns] == [c.value for c in ws[1]]
         for cell in ws[1]:  # every header can be read whole, and no column is wider than a screen allows
             width = ws.column_dimensions[cell.column_letter].width
-            assert min(len(cell.value) + 2, 62) <= width <= 62, (ws.title, cell.value)
+            widest = 70 if ws.title == "Overview" else 62  # the Overview's statements are given 70
+            assert min(len(cell.value) + 2, widest) <= width <= widest, (ws.title, cell.value)
     for label, value in plan["Summary"].iter_rows(min_row=2, max_col=2):
         assert value.alignment.horizontal == "left", label.value
         if isinstance(value.value, float):

@@ -688,3 +688,37 @@ def test_both_readers_give_the_same_problems(make_workbook, monkeypatch, name):
     assert fast == fast_before  # the second read never asked calamine
     assert auto == reference
     assert {title for title, by_calamine in fast.items() if not by_calamine} == READ_BY_OPENPYXL.get(name, set())
+
+
+# --------------------------------------------------------------------------- Settings
+
+SETTINGS_BASE = {
+    "Sites": [{"site": "S", "country": "Korea"}, {"site": "P", "country": "Korea"}],
+    "Items": [{"item": "cells", "unit": "GWh"}],
+    "Supply": [{"site": "S", "item": "cells", "unit_cost": 1}],
+    "Demand": [{"site": "P", "item": "cells", "quantity": 1}],
+    "Lanes": [{"origin": "S", "destination": "P"}],
+}
+
+
+def test_settings_are_read_by_key_and_an_unknown_key_is_a_warning_naming_the_cell(make_workbook):
+    network = load_workbook(make_workbook(**SETTINGS_BASE, Settings=[{"key": " Currency ", "value": " USD M "},
+                                                                      {"key": "curency", "value": "x"}]))
+    assert network.settings == {"currency": "USD M"}
+    assert network.warnings == ("Settings row 3, column key: 'curency' is not a setting (known: currency); "
+                                "it was ignored",)
+
+
+def test_a_setting_given_twice_is_an_error_naming_the_second_row(make_workbook):
+    with pytest.raises(WorkbookError) as caught:
+        load_workbook(make_workbook(**SETTINGS_BASE, Settings=[{"key": "currency", "value": "USD"},
+                                                               {"key": "CURRENCY", "value": "EUR"}]))
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Settings", 3, "key")
+    assert "duplicate of Settings row 2" in problem.message
+
+
+def test_a_blank_setting_or_no_settings_sheet_sets_nothing(make_workbook):
+    blank = load_workbook(make_workbook(**SETTINGS_BASE, Settings=[{"key": "currency", "value": None}]))
+    assert blank.settings == {} and blank.warnings == ()
+    assert load_workbook(make_workbook(**SETTINGS_BASE)).settings == {}

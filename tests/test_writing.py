@@ -61,14 +61,15 @@ def test_a_frame_is_written_as_a_formatted_table(tmp_path):
 def test_every_row_goes_through_the_streamed_sheets_row_conversion(tmp_path, monkeypatch):
     """StreamedSheet overrides ``_values_to_row``, a private method of openpyxl's write-only sheet, to take the cells
     it is given as they are (openpyxl learns that an item is a cell from an exception, one per cell). The override
-    is only worth anything while openpyxl calls it: once per row appended, with the row's index."""
+    is only worth anything while openpyxl calls it: for the header row, appended through openpyxl; a table's body
+    rows are rendered as XML by ``optimizer.writing.sheet_xml`` and never reach it."""
     from optimizer.writing.table import StreamedSheet
 
     calls, real = [], StreamedSheet._values_to_row
     monkeypatch.setattr(StreamedSheet, "_values_to_row",
                         lambda self, values, row_idx: calls.append(row_idx) or real(self, values, row_idx))
     ws = openpyxl.load_workbook(write_frame(tmp_path / "t.xlsx"))["Flows"]
-    assert calls == [1, 2, 3, 4]  # the header and the three rows
+    assert calls == [1]  # the header; the three body rows went through sheet_xml
     assert [c.value for c in ws[2]] == ["Cells_KR", 25, 2062.5, 1]
 
 
@@ -142,3 +143,40 @@ def test_write_workbook_replaces_a_file_atomically(tmp_path, monkeypatch):
     write_workbook(target, {"Items": [{"item": "cells"}]})
     assert temporary_files(tmp_path) == []
     assert target.read_bytes() == write_workbook(tmp_path / "again.xlsx", {"Items": [{"item": "cells"}]}).read_bytes()
+
+
+# --------------------------------------------------------------------------- rows rendered as sheet XML
+
+
+def test_rendered_rows_read_back_as_written_by_openpyxl_and_calamine(tmp_path):
+    """Rows rendered as XML (no cell references, inline text) read back exactly, whatever the text holds."""
+    python_calamine = pytest.importorskip("python_calamine")
+    texts = ["a & b <c>", " lead", "trail ", "line\r\nbreak", "\t=tab", "=1+1", "\uff1dfull", "plain", None]
+    frame = pd.DataFrame({"text": texts, "number": [1.5, float("nan"), float("inf"), -float("inf"), 1e-5, 1e16,
+                                                     0.1, -2.0, 3.0],
+                          "count": range(9), "flag": [True, False] * 4 + [True],
+                          "mixed": ["x", 2.5, 3, None, True, "-y", 0.25, "", "z"]})
+    path = write_frame(tmp_path / "t.xlsx", frame)
+    ws = openpyxl.load_workbook(path)["Flows"]
+    got = [list(row) for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert [row[0] for row in got] == [t or None for t in texts]
+    assert [row[1] for row in got] == [1.5, None, "inf", "-inf", 1e-5, 1e16, 0.1, -2, 3]
+    assert [row[2] for row in got] == list(range(9)) and [row[3] for row in got] == list(frame["flag"])
+    assert [row[4] for row in got] == ["x", 2.5, 3, None, True, "-y", 0.25, None, "z"]
+    assert [(c.value, c.quotePrefix) for c in ws["A"][1:8]] == [
+        ("a & b <c>", False), (" lead", False), ("trail ", False), ("line\r\nbreak", False), ("\t=tab", True),
+        ("=1+1", True), ("\uff1dfull", True)]
+    assert ws["E7"].quotePrefix and not ws["E2"].quotePrefix
+    assert formula_parts(path) == []
+    calamine = python_calamine.CalamineWorkbook.from_path(path).get_sheet_by_name("Flows").to_python()
+    assert [row[0] for row in calamine[1:]] == [t or "" for t in texts]
+
+
+def test_a_table_of_dates_goes_through_openpyxl_cells(tmp_path):
+    """A value the XML renderer does not write (a date) sends the whole table through openpyxl's cells."""
+    import datetime as dt
+
+    frame = pd.DataFrame({"when": [dt.datetime(2026, 1, 1), None], "quantity": [1.0, 2.0]})
+    ws = openpyxl.load_workbook(write_frame(tmp_path / "t.xlsx", frame))["Flows"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [[dt.datetime(2026, 1, 1), 1], [None, 2]]
+    assert temporary_files(tmp_path) == []

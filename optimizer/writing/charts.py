@@ -1,14 +1,8 @@
-"""Chart helpers of the comparison and sweep layouts: a bar chart, and one table column plotted."""
+"""Chart helpers of the layouts: a bar chart, and a block of a table's rows plotted one series per column."""
 
 from __future__ import annotations
 
-import pandas as pd
-from openpyxl.chart import BarChart, Reference
-
-
-def column_number(frame: pd.DataFrame, column: str) -> int:
-    """The Excel column number (1 for A) of ``column`` in a table written from column A."""
-    return list(frame.columns).index(column) + 1
+from openpyxl.chart import BarChart, Reference, Series
 
 
 def bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
@@ -25,11 +19,12 @@ def bar_chart(title: str, y_title: str, stacked: bool = False) -> BarChart:
     return chart
 
 
-def plot_column(ws, table: pd.DataFrame, column: str, chart, anchor: str) -> None:
-    """Chart one column of a table written from row 1 of ``ws``, against its first column."""
-    n = len(table)
-    chart.add_data(Reference(ws, min_col=column_number(table, column), min_row=1, max_row=n + 1),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-    chart.legend = None
-    ws.add_chart(chart, anchor)
+def plot_rows(ws, chart, first: int, last: int, categories: str, series: list[str]) -> None:
+    """Chart frame rows ``first`` to ``last`` (positions from 0) of the table written on ``ws`` (one of
+    ``optimizer.writing.table.write_table``'s sheets): one series per column of ``series``, named by it, against
+    the ``categories`` column."""
+    number = {name: index + 1 for index, name in enumerate(ws.columns_written)}
+    for name in series:
+        values = Reference(ws, min_col=number[name], min_row=first + 2, max_row=last + 2)
+        chart.series.append(Series(values, title=name))
+    chart.set_categories(Reference(ws, min_col=number[categories], min_row=first + 2, max_row=last + 2))

@@ -1,29 +1,28 @@
-"""The comparison workbook: the Comparison table with its cost chart, SupplyMix (quantity by policy set
-and origin group, with stacked charts), and every plan's tables stacked with a ``policy`` column."""
+"""The comparison workbook: the Overview (first), the Comparison table with its cost chart, SupplyMix (quantity
+by item, policy set and origin group, with a stacked chart per item), the Decisions when the workbook has
+investment options, and every plan's tables stacked with a ``policy`` column. Print setup, units and
+highlights come with every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import Reference
-from openpyxl.utils import get_column_letter
 
 from optimizer.compare import origin_groups
 from optimizer.results import COST_PARTS
-from optimizer.writing.charts import bar_chart, plot_column
-from optimizer.writing.guard import text_cell
+from optimizer.writing.charts import bar_chart, plot_rows
+from optimizer.writing.overview import Fact, Line, rule_facts, write_overview
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
-    BOLD,
     FORMATS,
     HEADERS,
     MONEY,
     PERCENT,
     QUANTITY,
-    create_sheet,
-    declare_dimension,
+    Labels,
+    add_chart,
+    reference,
     streaming_workbook,
     write_table,
 )
@@ -36,68 +35,121 @@ COMPARISON_HEADERS = {
 }
 
 
-
 def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Comparison, SupplyMix (with charts), and every plan's tables with a ``policy`` column."""
+    """Overview, Comparison (with its chart), SupplyMix (with charts), Decisions, and every plan's tables with
+    a ``policy`` column."""
     path = check_output_path(path, list(inputs))
-    with streaming_workbook() as wb:
+    network = comparison.network
+    labels = Labels.of(network, f"comparison of {len(comparison.results)} policy sets")
+    with streaming_workbook(labels) as wb:
         table = comparison.table()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
                    "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY}
-        ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS})
-        anchor_row = len(table) + 4
-        plot_column(ws, table, "total_cost", bar_chart("Total cost by policy set", "total cost"),
-                     f"A{anchor_row}")
-        _write_supply_mix(wb, comparison, ws, anchor_row)
-        if len(comparison.network.investments):
-            write_table(wb, "Decisions", comparison.decisions())
+        ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True)
+        add_chart(ws, _cost_chart(ws, table, labels))
+        _write_supply_mix(wb, comparison, labels)
+        facts = []
+        if len(network.investments):
+            decisions = comparison.decisions()
+            ws_decisions = write_table(wb, "Decisions", decisions)
+            facts += _decision_facts(decisions, ws_decisions)
         write_table(wb, "Flows", comparison.stacked("flows"))
-        write_table(wb, "Utilization", comparison.stacked("utilization"))
-        write_table(wb, "Compliance", comparison.stacked("compliance").drop(columns="rule_row", errors="ignore"))
+        utilization = comparison.stacked("utilization")
+        ws_utilization = write_table(wb, "Utilization", utilization)
+        compliance = comparison.stacked("compliance").drop(columns="rule_row", errors="ignore")
+        ws_compliance = write_table(wb, "Compliance", compliance)
         diagnosis = [r.diagnosis_table().assign(policy=r.policy) for r in comparison.results if r.diagnosis]
         if diagnosis:
             frame = pd.concat(diagnosis, ignore_index=True)
             write_table(wb, "Diagnosis", frame[["policy", *[c for c in frame.columns if c != "policy"]]])
+        facts += [Fact("no plan", -i, f"No plan: {row.policy} is {row.status}" + (f": {row.message}" if row.message
+                                                                                 else ""),
+                       reference(ws, "status", i))
+                  for i, row in enumerate(table.itertuples()) if row.status != "optimal"]
+        facts += rule_facts(compliance, ws_compliance, labels, network.periods, by_policy=True)
+        facts += _capacity_facts(utilization, ws_utilization, len(comparison.results))
+        write_overview(wb, _question_and_answer(comparison, table, ws, labels), facts, _cost_chart(ws, table, labels))
         return save_atomically(wb, path)
 
 
-def _write_supply_mix(wb: Workbook, comparison, ws_charts, anchor_row: int) -> None:
-    """SupplyMix: per item, a bold title, then quantity by policy (rows) and origin group (columns);
-    its stacked bar chart goes on ``ws_charts`` below the cost chart."""
+def _cost_chart(ws, table: pd.DataFrame, labels: Labels):
+    """Total cost by policy set, from the Comparison sheet."""
+    chart = bar_chart("Total cost by policy set", labels.money("total cost"))
+    plot_rows(ws, chart, 0, len(table) - 1, "policy", ["total_cost"])
+    chart.legend = None
+    return chart
+
+
+def _question_and_answer(comparison, table: pd.DataFrame, ws, labels: Labels) -> list[Line]:
+    """The Overview's question (workbook, policy sets, periods) and answer (each set's total cost and its
+    change against baseline, from the Comparison sheet; the parts stand there too)."""
+    network = comparison.network
+    lines = [Line("question", "workbook", network.source or ""),
+             Line("question", "policy sets", ", ".join(table["policy"]), reference(ws, "policy", 0, len(table) - 1)),
+             Line("question", "periods", ", ".join(network.periods))]
+    for i, row in enumerate(table.itertuples()):
+        if row.status != "optimal" or pd.isna(row.total_cost):
+            lines.append(Line("answer", f"{row.policy}: status", row.status, reference(ws, "status", i)))
+            continue
+        lines.append(Line("answer", labels.money(f"{row.policy}: total cost"), row.total_cost,
+                          reference(ws, "total_cost", i), MONEY,
+                          None if pd.isna(row.vs_baseline) else float(row.vs_baseline)))
+    return lines
+
+
+def _capacity_facts(utilization: pd.DataFrame, ws, n_sets: int) -> list[Fact]:
+    """Plants used to 100% in most policy sets (the comparison has no prices; each plan's Sensitivity does)."""
+    if not len(utilization):
+        return []
+    full = utilization[(utilization["resource"] == "supply") & (utilization["utilization"] >= 0.99995)]
+    facts = []
+    for (site, item, source), rows in full.groupby(["site", "item", "source"], sort=False):
+        sets = list(dict.fromkeys(rows["policy"]))
+        positions = [int(i) for i in rows.index]
+        facts.append(Fact("capacity", len(sets) + len(rows) / 1000,
+                          f"At capacity: {site} makes {item} ({source}) at its capacity under {len(sets)} of "
+                          f"{n_sets} policy sets ({', '.join(sets)}), in {len(rows)} set-periods",
+                          reference(ws, "utilization", positions[0]) + (" ..." if len(positions) > 1 else "")))
+    return facts
+
+
+def _decision_facts(decisions: pd.DataFrame, ws) -> list[Fact]:
+    facts = []
+    for i, row in decisions.iterrows():
+        built = {policy: period for policy, period in row.drop("option").items() if isinstance(period, str) and period}
+        if built:
+            first = next(iter(built))
+            facts.append(Fact("option", len(built), f"Built: {row['option']} under {len(built)} policy sets ("
+                              + ", ".join(f"{p}: {v}" for p, v in built.items()) + ")",
+                              reference(ws, first, int(i))))
+    return facts
+
+
+def supply_mix_table(comparison) -> pd.DataFrame:
+    """SupplyMix: per item (the Items sheet's order) and policy set, the quantity supplied by each origin group
+    (groups that supply nothing are left out)."""
     mix = comparison.supply_mix()
-    groups = origin_groups(comparison.network)
-    units = {i: (item.unit or "units") for i, item in comparison.network.items.items()}
-    blocks = []
-    for item in sorted(mix["item"].unique()) if len(mix) else []:
-        wide = (mix[mix["item"] == item].pivot_table(index="policy", columns="group", values="quantity",
-                                                     aggfunc="sum")
-                .reindex(index=[r.policy for r in comparison.results], columns=groups).fillna(0.0))
-        blocks.append((item, wide.loc[:, (wide != 0).any(axis=0)]))
+    if not len(mix):
+        return pd.DataFrame(columns=["item", "policy"])
+    network = comparison.network
+    wide = (mix.pivot_table(index=["item", "policy"], columns="group", values="quantity", aggfunc="sum")
+            .reindex(columns=origin_groups(network)).fillna(0.0))
+    wide = wide.loc[:, (wide != 0).any(axis=0)].reset_index()
+    order = {**{item: i for i, item in enumerate(network.items)},
+             **{r.policy: i for i, r in enumerate(comparison.results)}}
+    wide = wide.sort_values(["item", "policy"], key=lambda column: column.map(order), kind="stable")
+    wide.columns.name = None
+    return wide.reset_index(drop=True)
 
-    ws_mix = create_sheet(wb, "SupplyMix")
-    ws_mix.column_dimensions["A"].width = 24
-    for letter in "BCDEFGH":
-        ws_mix.column_dimensions[letter].width = 16
-    if blocks:  # each block: title, header, one row per policy set, then a blank row
-        last_row = sum(len(wide) + 3 for _, wide in blocks) - 1
-        last_column = max(len(wide.columns) + 1 for _, wide in blocks)
-        declare_dimension(ws_mix, f"A1:{get_column_letter(last_column)}{last_row}")
-    else:
-        declare_dimension(ws_mix, "A1:A1")
-    row = 1
-    for index, (item, wide) in enumerate(blocks):
-        if index:
-            ws_mix.append([])
-        ws_mix.append([text_cell(ws_mix, f"{item} supplied by origin group ({units[item]})", font=BOLD)])
-        header_row = row + 1
-        ws_mix.append([text_cell(ws_mix, name, font=BOLD) for name in ["policy", *wide.columns]])
-        for policy, values in wide.iterrows():
-            cells = [text_cell(ws_mix, float(v), number_format=QUANTITY) for v in values]
-            ws_mix.append([text_cell(ws_mix, policy), *cells])
-        chart = bar_chart(f"{item}: supply by origin group", units[item], stacked=True)
-        chart.add_data(Reference(ws_mix, min_col=2, max_col=len(wide.columns) + 1, min_row=header_row,
-                                 max_row=header_row + len(wide)), titles_from_data=True)
-        chart.set_categories(Reference(ws_mix, min_col=1, min_row=header_row + 1, max_row=header_row + len(wide)))
-        ws_charts.add_chart(chart, f"A{anchor_row + 20 * (index + 1)}")
-        row = header_row + len(wide) + 2
 
+def _write_supply_mix(wb, comparison, labels: Labels) -> None:
+    """SupplyMix with, below it, a stacked bar chart per item of its quantity by policy set and origin group."""
+    mix = supply_mix_table(comparison)
+    groups = [str(c) for c in mix.columns[2:]]
+    ws = write_table(wb, "SupplyMix", mix, {group: QUANTITY for group in groups})
+    for item in pd.unique(mix["item"]):
+        rows = [int(i) for i in mix.index[mix["item"] == item]]
+        unit = labels.units.get(item, "")
+        chart = bar_chart(labels.with_unit(f"{item}: supply by origin group", unit), unit or "quantity", stacked=True)
+        plot_rows(ws, chart, rows[0], rows[-1], "policy", groups)
+        add_chart(ws, chart)

@@ -4,10 +4,14 @@ Text starting with one of FORMULA_TRIGGERS is stored as a string cell with Excel
 style, what Excel itself stores when someone types ``'=1+1``: shown as typed, kept as text on editing.
 In a normal workbook :func:`neutralise_formulas` does this to every cell before saving (the atomic save
 in ``optimizer.writing.save`` always calls it); the sheets of a write-only workbook cannot be walked, so
-their writers create each cell through :func:`text_cell`, which decides the same as it creates it.
+their writers create each cell through :func:`text_cell`, which decides the same as it creates it, and the
+table writer's rows, rendered as sheet XML, get their text cells from :func:`text_cells_xml`, which decides
+the same for a whole column at once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -78,3 +82,30 @@ def text_cell(ws, value, **style):
     if is_formula_like(value):
         keep_as_text(cell)
     return cell
+
+
+#: What text needs in an XML element's content: the three markup characters, and CR (a parser would read
+#: a raw CR as LF).
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def text_cells_xml(texts: Sequence[str], style: str, quoted: str) -> list[str]:
+    """The ``<c>`` elements (inline strings, without a cell reference) of the distinct ``texts`` of a
+    column: text starting with a formula trigger gets the ``quoted`` style attribute (the column's style
+    with Excel's quote prefix, as :func:`keep_as_text` gives a cell), any other the column's ``style``
+    (``' s="3"'``, or ``""``). Control characters XML forbids become U+FFFD and the length is cut as
+    :func:`safe_text` does; the text is escaped, and leading or trailing blanks are kept; empty text is a
+    blank cell."""
+    joined = "".join(texts)
+    if ILLEGAL_CHARACTERS_RE.search(joined) or max(map(len, texts), default=0) > 32767:
+        texts = [safe_text(t) for t in texts]
+    escaped = [t.translate(_XML_ESCAPES) for t in texts] if any(c in joined for c in "&<>\r") else texts
+    cells = []
+    for text, content in zip(texts, escaped, strict=True):
+        if not text:  # empty text is a blank cell, as openpyxl writes it
+            cells.append(f"<c{style}/>")
+            continue
+        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+        attribute = quoted if text.startswith(FORMULA_TRIGGERS) else style
+        cells.append(f'<c{attribute} t="inlineStr"><is><t{space}>{content}</t></is></c>')
+    return cells

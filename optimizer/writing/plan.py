@@ -1,18 +1,30 @@
-"""The plan workbook of one solve: Summary, Costs by period (with a stacked column chart of the cost parts),
-Investments and Inventory (when the workbook has them), Flows, Utilization, Compliance and Sensitivity;
-without a plan, the Summary (its status stated) and the Diagnosis."""
+"""The plan workbook of one solve: Overview (first), Summary, Costs by period (with a stacked column chart of
+the cost parts), Supply mix, Investments and Inventory (when the workbook has them), Flows, Utilization,
+Compliance and Sensitivity; without a plan, the Overview, the Summary (its status stated) and the Diagnosis.
+Print setup, units and highlights come with every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl.chart import Reference
+import pandas as pd
 
 from optimizer.results import COST_PARTS, INVENTORY_COLUMNS, SolveResult
 from optimizer.rules import COMPLIANCE_COLUMNS
-from optimizer.writing.charts import bar_chart
+from optimizer.writing.charts import bar_chart, plot_rows
+from optimizer.writing.overview import Fact, Line, capacity_facts, option_facts, rule_facts, write_overview
 from optimizer.writing.save import check_output_path, save_atomically
-from optimizer.writing.table import FORMATS, LEFT, MONEY, QUANTITY, streaming_workbook, write_table
+from optimizer.writing.table import (
+    FORMATS,
+    LEFT,
+    MONEY,
+    QUANTITY,
+    Labels,
+    add_chart,
+    reference,
+    streaming_workbook,
+    write_table,
+)
 
 COST_HEADERS = {"investment_fixed": "investment fixed", "nominal_total": "nominal total",
                 "discount_factor": "discount factor", "discounted_total": "discounted total"}
@@ -21,6 +33,13 @@ INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "fixed_cost": MONEY, "unit_cost
 INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "available from",
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
+#: The Summary rows that are the total cost's parts, in its order.
+COST_ROWS = ("Supply cost", "Transport cost", "Tariff cost", "Credits", "Fixed cost", "Carbon cost", "Capex",
+             "Investment fixed cost", "Holding cost")
+
+
+def _is_money(label) -> bool:
+    return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
 
 
 def summary_style(values: tuple) -> dict:
@@ -28,35 +47,121 @@ def summary_style(values: tuple) -> dict:
     label, value = values[0], values[1]
     style = {"alignment": LEFT}
     if isinstance(value, float):
-        money = any(w in str(label).lower() for w in ("cost", "credit", "bound"))
-        style["number_format"] = MONEY if money else QUANTITY
+        style["number_format"] = MONEY if _is_money(label) else QUANTITY
     return {1: style}
 
 
+def summary_sheet(result: SolveResult, labels: Labels, network) -> pd.DataFrame:
+    """The Summary with units: money rows carry the currency, total demand the unit of the items demanded."""
+    demand_unit = labels.unit_of(network.demand["item"]) if network is not None else None
+
+    def label(field: str, value) -> str:
+        if isinstance(value, float) and _is_money(field):
+            return labels.money(field)
+        return labels.with_unit(field, demand_unit) if field == "Total demand" else field
+
+    summary = result.summary
+    return summary.assign(field=[label(f, v) for f, v in zip(summary["field"], summary["value"], strict=True)])
+
+
 def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Write the plan (Summary, Flows, Utilization, Compliance, Sensitivity) to a new workbook at
-    ``path``; without a plan, Summary (status stated) and Diagnosis."""
+    """Write the plan to a new workbook at ``path``: the Overview first, then the plan's tables; without a
+    plan, the Overview, the Summary (status stated) and the Diagnosis."""
     path = check_output_path(path, list(inputs))
-    with streaming_workbook() as wb:
-        write_table(wb, "Summary", result.summary, row_style=summary_style)
+    network = result.formulation.network if result.formulation is not None else None
+    subject = f"policy set {result.policy}"
+    labels = Labels.of(network, subject) if network is not None else Labels(subject=subject)
+    with streaming_workbook(labels) as wb:
+        summary = summary_sheet(result, labels, network)
+        ws_summary = write_table(wb, "Summary", summary, row_style=summary_style, one_page=True)
+        lines = _question_and_answer(result, summary, ws_summary, labels)
         if not result.has_plan:
-            write_table(wb, "Diagnosis", result.diagnosis_table())
+            diagnosis = result.diagnosis_table()
+            ws_diagnosis = write_table(wb, "Diagnosis", diagnosis)
+            facts = [Fact("no plan", -i, f"{row.kind}: {row.message}", reference(ws_diagnosis, "message", i))
+                     for i, row in enumerate(diagnosis.itertuples())]
+            write_overview(wb, lines, facts)
             return save_atomically(wb, path)
         write_costs_by_period(wb, result)
+        mix = supply_mix_by_period(result, network)
+        ws_mix = write_table(wb, "Supply mix", mix, {column: QUANTITY for column in mix.columns[2:]})
+        facts = []
         if len(result.investments):
-            write_table(wb, "Investments", investment_sheet(result), INVESTMENT_FORMATS, INVESTMENT_HEADERS)
+            ws_investments = write_table(wb, "Investments", investment_sheet(result), INVESTMENT_FORMATS,
+                                         INVESTMENT_HEADERS)
+            facts += option_facts(result.investments, ws_investments, labels)
         if len(result.inventory):
             write_table(wb, "Inventory", result.inventory[INVENTORY_COLUMNS],
                         {**FORMATS, "opening": QUANTITY, "closing": QUANTITY, "holding_cost": MONEY,
                          "holding": MONEY}, {"holding_cost": "holding cost per unit", "holding": "holding cost"})
         write_table(wb, "Flows", result.flows)
         write_table(wb, "Utilization", result.utilization)
-        write_table(wb, "Compliance", result.compliance.reindex(columns=COMPLIANCE_COLUMNS))
-        write_table(wb, "Sensitivity", result.sensitivity, {**FORMATS, "value": QUANTITY, "used": QUANTITY,
-                                                            "price": MONEY, "range_low": QUANTITY,
-                                                            "range_high": QUANTITY})
+        compliance = result.compliance.reindex(columns=COMPLIANCE_COLUMNS)
+        ws_compliance = write_table(wb, "Compliance", compliance)
+        ws_sensitivity = write_table(wb, "Sensitivity", result.sensitivity, {
+            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": MONEY, "range_low": QUANTITY,
+            "range_high": QUANTITY})
+        periods = network.periods if network is not None else ()
+        facts += rule_facts(compliance, ws_compliance, labels, periods)
+        facts += capacity_facts(result.sensitivity, ws_sensitivity, labels, periods)
+        write_overview(wb, lines, facts, _supply_mix_chart(mix, ws_mix, network, labels))
         return save_atomically(wb, path)
 
+
+def _question_and_answer(result: SolveResult, summary: pd.DataFrame, ws, labels: Labels) -> list[Line]:
+    """The Overview's question (workbook, policy set, periods) and answer (status, total cost and its parts),
+    each repeating a Summary cell."""
+    position = {field: i for i, field in enumerate(result.summary["field"])}
+    values = dict(zip(result.summary["field"], result.summary["value"], strict=True))
+
+    def line(section: str, field: str, item: str, style: str = "") -> Line:
+        return Line(section, item, values[field], reference(ws, "value", position[field]), style)
+
+    lines = [line("question", "Workbook", "workbook"), line("question", "Policy set", "policy set"),
+             line("question", "Periods", "periods"), line("answer", "Status", "status")]
+    if not result.has_plan:
+        return lines + ([line("answer", "Message", "why there is no plan")] if "Message" in values else [])
+    lines.append(line("answer", "Total cost", labels.money("total cost"), MONEY))
+    if abs(result.nominal_total - result.total_cost) > 1e-9:
+        lines.append(line("answer", "Nominal total cost", labels.money("nominal total cost (undiscounted)"), MONEY))
+    for field in COST_ROWS:
+        if field in values and abs(values[field] or 0.0) > 1e-9:
+            lines.append(line("answer", field, labels.money(f"of which {field.lower()}"), MONEY))
+    return lines
+
+
+def supply_mix_by_period(result: SolveResult, network) -> pd.DataFrame:
+    """The Supply mix sheet: per item and period, the quantity shipped from each origin group (a site counts
+    in the first group of the Groups sheet holding its country, else ``other``); groups that ship nothing are
+    left out. Items in the Items sheet's order, periods in the plan's."""
+    flows = result.flows
+    if network is None or not len(flows):
+        return pd.DataFrame(columns=["item", "period"])
+    group_of = network.country_groups()
+    groups = [*network.groups, "other"]
+    mix = (flows.assign(group=flows["origin"].map(group_of), quantity=pd.to_numeric(flows["quantity"], errors="coerce"))
+           .pivot_table(index=["item", "period"], columns="group", values="quantity", aggfunc="sum")
+           .reindex(columns=groups).fillna(0.0))
+    mix = mix.loc[:, (mix != 0).any(axis=0)]
+    order = {**{item: i for i, item in enumerate(network.items)}, **{p: i for i, p in enumerate(network.periods)}}
+    mix = mix.reset_index()
+    mix = mix.sort_values(["item", "period"], key=lambda column: column.map(order), kind="stable")
+    mix.columns.name = None
+    return mix.reset_index(drop=True)
+
+
+def _supply_mix_chart(mix: pd.DataFrame, ws, network, labels: Labels):
+    """The Overview's chart: the supply mix by origin group per period of the first item demanded (in the
+    Items sheet's order), stacked, from the Supply mix sheet."""
+    if network is None or not len(mix):
+        return None
+    demanded = set(network.demand["item"])
+    item = next((i for i in network.items if i in demanded and (mix["item"] == i).any()), mix["item"].iloc[0])
+    rows = [int(i) for i in mix.index[mix["item"] == item]]
+    unit = labels.units.get(item, "")
+    chart = bar_chart(labels.with_unit(f"{item} supplied by origin group", unit), unit or "quantity", stacked=True)
+    plot_rows(ws, chart, rows[0], rows[-1], "period", [str(c) for c in mix.columns[2:]])
+    return chart
 
 
 def write_costs_by_period(wb, result: SolveResult) -> None:
@@ -66,12 +171,10 @@ def write_costs_by_period(wb, result: SolveResult) -> None:
     formats = {**{part: MONEY for part in (*COST_PARTS, "nominal_total", "discounted_total")},
                "discount_factor": "0.0000"}
     ws = write_table(wb, "Costs by period", table, formats, COST_HEADERS)
-    parts = [i + 2 for i, part in enumerate(COST_PARTS) if table[part].abs().sum() > 0]
-    chart = bar_chart("Cost by period (nominal)", "cost", stacked=True)
-    for column in parts:  # one series per cost part that occurs
-        chart.add_data(Reference(ws, min_col=column, min_row=1, max_row=len(table) + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(table) + 1))
-    ws.add_chart(chart, f"A{len(table) + 4}")
+    parts = [part for part in COST_PARTS if table[part].abs().sum() > 0]
+    chart = bar_chart("Cost by period (nominal)", wb.labels.money("cost"), stacked=True)
+    plot_rows(ws, chart, 0, len(table) - 1, "period", parts)
+    add_chart(ws, chart)
 
 
 def investment_sheet(result: SolveResult):
@@ -84,4 +187,3 @@ def investment_sheet(result: SolveResult):
     table = table.assign(built=[f"{b:.0%}" if d else ("yes" if b else "no")
                                 for b, d in zip(built, table["divisible"], strict=True)])
     return table
-

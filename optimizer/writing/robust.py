@@ -7,14 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.chart import Reference
 
 from optimizer.robust import RobustResult, decisions_table, matrix, scenario_table, stacked
 from optimizer.rules import COMPLIANCE_COLUMNS
-from optimizer.writing.charts import bar_chart
+from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
-from optimizer.writing.table import FORMATS, MONEY, PERCENT, streaming_workbook, write_table
+from optimizer.writing.table import FORMATS, MONEY, PERCENT, Labels, add_chart, streaming_workbook, write_table
 
 OBJECTIVE_TEXT = {"expected": "expected cost (sum over scenarios of probability x cost)",
                   "worst": "worst-case cost (the largest cost over the scenarios)",
@@ -48,8 +47,13 @@ def summary(result: RobustResult) -> pd.DataFrame:
 def write_robust(result: RobustResult, path: str | Path, inputs: list[str | Path] = ()) -> Path:
     """Write the robust analysis to a new workbook at ``path``."""
     path = check_output_path(path, list(inputs))
-    with streaming_workbook() as wb:
-        write_table(wb, "Summary", summary(result), row_style=summary_style)
+    labels = Labels.of(result.network, f"robust plan ({result.objective} cost)")
+    with streaming_workbook(labels) as wb:
+        rows = summary(result)
+        money = [isinstance(v, float) and not f.startswith(("Scenarios", "Seconds")) for f, v in
+                 zip(rows["field"], rows["value"], strict=True)]
+        rows["field"] = [labels.money(f) if m else f for f, m in zip(rows["field"], money, strict=True)]
+        write_table(wb, "Summary", rows, row_style=summary_style, one_page=True)
         write_table(wb, "Scenarios", scenario_table(result),
                     {**FORMATS, "probability": PERCENT, "wait_and_see_cost": MONEY, "robust_cost": MONEY,
                      "regret": MONEY},
@@ -64,12 +68,10 @@ def write_robust(result: RobustResult, path: str | Path, inputs: list[str | Path
                                                          MONEY)},
                              {"expected_cost": "expected cost", "worst_cost": "worst-case cost",
                               "max_regret": "maximum regret"})
-            chart = bar_chart("Each plan's cost in each scenario", "total cost")
+            chart = bar_chart("Each plan's cost in each scenario", labels.money("total cost"))
             chart.grouping = "clustered"
-            chart.add_data(Reference(ws, min_col=2, max_col=len(names) + 1, min_row=1, max_row=len(table) + 1),
-                           titles_from_data=True)
-            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(table) + 1))
-            ws.add_chart(chart, f"A{len(table) + 4}")
+            plot_rows(ws, chart, 0, len(table) - 1, table.columns[0], names)
+            add_chart(ws, chart)
         write_table(wb, "Flows", stacked(result, "flows"))
         write_table(wb, "Utilization", stacked(result, "utilization"))
         compliance = stacked(result, "compliance")

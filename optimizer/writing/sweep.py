@@ -1,4 +1,5 @@
-"""The sweep workbook: a Summary of the swept rule, the Sweep table, and a cost-versus-value line chart."""
+"""The sweep workbook: a Summary of the swept rule (one page), the Sweep table, and a cost-versus-value line
+chart. Print setup, units and highlights come with every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ import pandas as pd
 from openpyxl.chart import LineChart
 
 from optimizer.rules import RULE_TYPES
-from optimizer.writing.charts import plot_column
+from optimizer.writing.charts import plot_rows
 from optimizer.writing.save import check_output_path, save_atomically
-from optimizer.writing.table import FORMATS, HEADERS, MONEY, PERCENT, QUANTITY, streaming_workbook, write_table
+from optimizer.writing.table import (
+    FORMATS,
+    HEADERS,
+    MONEY,
+    PERCENT,
+    Labels,
+    add_chart,
+    streaming_workbook,
+    write_table,
+)
 
 
 def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path:
@@ -26,19 +36,23 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
         ("Feasible points", int(sum(r.has_plan for r in result.results))),
         ("First infeasible value", infeasible if infeasible is not None else "none"),
     ], columns=["field", "value"])
-    value_format = {"percent": PERCENT, "money": MONEY}.get(RULE_TYPES[rule.type].value_format, QUANTITY)
+    # A count rule's value is a number of sites, not a quantity of an item: a format that carries no unit.
+    value_format = {"percent": PERCENT, "money": MONEY}.get(RULE_TYPES[rule.type].value_format, "#,##0")
     formats = {**FORMATS, "value": value_format,
                "total_cost": MONEY, "vs_first": MONEY, "share_min": PERCENT}
-    with streaming_workbook() as wb:
-        write_table(wb, "Summary", summary)
+    labels = Labels.of(result.network, f"sweep of Policies row {result.rule_row} ({result.policy.name})")
+    with streaming_workbook(labels) as wb:
+        write_table(wb, "Summary", summary, one_page=True, widths={"field": 24, "value": 62}, wrap=("value",))
         ws = write_table(wb, "Sweep", table, formats, headers={
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
-            "share_min": "lowest share achieved", "value": f"{rule.type} value"})
+            "share_min": "lowest share achieved", "value": f"{rule.type} value"}, per_unit=("value",))
         chart = LineChart()
         chart.title = f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})"
-        chart.y_axis.title = "total cost"
+        chart.y_axis.title = labels.money("total cost")
         chart.x_axis.title = f"{rule.type} value"
         chart.height, chart.width = 9, 18
         chart.x_axis.delete = chart.y_axis.delete = False
-        plot_column(ws, table, "total_cost", chart, f"A{n + 4}")
+        plot_rows(ws, chart, 0, n - 1, "value", ["total_cost"])
+        chart.legend = None
+        add_chart(ws, chart)
         return save_atomically(wb, path)

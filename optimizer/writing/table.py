@@ -1,14 +1,29 @@
-"""The streamed table writer: a DataFrame as a formatted Excel table (frozen header, filters, number
-formats, widths) in a write-only workbook, every cell through the formula guard.
+"""The streamed table writer: a DataFrame as a formatted, print-ready Excel table in a write-only workbook,
+every cell through the formula guard.
 
-Workbooks are written in openpyxl's write-only mode (:func:`streaming_workbook`): each row is streamed to
-a temporary file as it is added, so a plan of hundreds of thousands of flows never holds a cell object per
-value. Everything a sheet shows above its rows (frozen panes, column widths, its dimension) is therefore
-set before the first row, every style is given as a cell is created, and text that looks like a formula
-is made plain text as its cell is created (``optimizer.writing.guard.text_cell``). The layouts (plan,
-comparison, sweep) add their sheets with :func:`write_table`, or with :func:`create_sheet` and
-:func:`declare_dimension` for a sheet of their own shape, and save with
-``optimizer.writing.save.save_atomically``.
+Every sheet written by :func:`write_table` gets, without its layout asking:
+
+- an Excel table with a frozen, bold header row, a number format per column (thousands separators,
+  percentages for shares) and column widths from its content;
+- units: a quantity column carries the unit of the item it shows (``quantity (GWh)``) or, where its rows
+  mix items, a ``unit`` column follows ``item``; a cost column carries the workbook's currency (``total_cost
+  (USD M)``; ``landed_unit_cost (USD M per GWh)``), from the :class:`Labels` of the workbook being written
+  (blank: no unit); a rule's flows, in its basis, get a ``flow unit`` column;
+- a print setup: landscape when the table is wide, fit to one page wide (and to one page tall when it is
+  short, or when the layout asks), the header row repeated on every page, and a footer naming the input
+  workbook, the sheet and what was solved (a policy set, a comparison, a sweep), with no time of writing;
+- highlights, native conditional formats keyed by column name (:data:`HIGHLIGHTS`): the rows of binding
+  rules, of rules not met, of resources used to 100% and of plans that are not optimal; data bars on
+  utilization.
+
+Charts are placed with :func:`add_chart`, which keeps every chart whole on one printed page.
+
+Workbooks are written in openpyxl's write-only mode (:func:`streaming_workbook`): the header row and what a
+sheet shows above its rows (frozen panes, widths, dimension) are openpyxl's, set before the first row; the
+rows themselves are rendered a column at a time as sheet XML (``optimizer.writing.sheet_xml``), text that
+looks like a formula made plain text as it is rendered (``optimizer.writing.guard.text_cells_xml``), and
+spliced into the sheet when it is zipped. The layouts (plan, comparison, sweep) add their sheets with
+:func:`write_table` and save with ``optimizer.writing.save.save_atomically``.
 """
 
 from __future__ import annotations
@@ -17,21 +32,28 @@ import contextlib
 import datetime
 import math
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from openpyxl.formatting.rule import DataBarRule, FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet import _writer
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.pagebreak import Break, RowBreak
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from optimizer.writing.guard import FORMULA_TRIGGERS, safe_text, text_cell
+from optimizer.writing.sheet_xml import Unrenderable, column_cells, rows_xml, style_attribute
 
 MONEY = "#,##0.00"
 QUANTITY = "#,##0.###"
@@ -48,6 +70,13 @@ FORMATS = {
     "cost_per_point": MONEY,
 }
 
+#: Money columns that are a cost per unit of an item: their unit is the currency per the item's unit.
+PER_UNIT = frozenset({"supply_unit_cost", "lane_unit_cost", "landed_unit_cost", "credit_per_unit", "unit_cost",
+                      "price", "holding_cost", "cost_per_unit_demand"})
+
+#: A rule's measured flows (Compliance): in currency for a value basis, in the items' unit for a quantity basis;
+#: a ``flow unit`` column says which, row by row.
+FLOWS = ("from_flow", "total_flow")
 
 #: Column headers shown in Excel where the DataFrame name needs its sign and unit spelled out.
 HEADERS = {
@@ -57,8 +86,108 @@ HEADERS = {
 BOLD = Font(bold=True)
 HEADER_ALIGNMENT = Alignment(vertical="center")
 LEFT = Alignment(horizontal="left")
-#: Rows converted from a DataFrame at a time (bounds the Python objects alive while writing).
-CHUNK_ROWS = 10_000
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+#: Rows rendered from a DataFrame at a time (bounds the text alive while writing).
+CHUNK_ROWS = 20_000
+
+# --------------------------------------------------------------------------- what every sheet prints
+
+#: The widest column (characters); longer text wraps.
+MAX_WIDTH = 62
+#: A table wider than this (the sum of its column widths, in characters) prints landscape.
+PORTRAIT_WIDTH = 100
+#: A sheet of at most this many rows (table and charts) prints on one page; a longer one runs on, one page
+#: wide, with its header row on every page and a page break before each chart.
+ONE_PAGE_ROWS = 60
+#: Rows a chart takes (a row is 15 pt, 0.53 cm), with one blank row below it.
+ROW_CM = 0.53
+
+AMBER = PatternFill("solid", start_color="FFE699", end_color="FFE699")
+RED = PatternFill("solid", start_color="F4B6B6", end_color="F4B6B6")
+BAR = "5B9BD5"
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A conditional format keyed by one column: ``condition`` (an expression on that column's cell of a
+    row, ``{cell}`` standing for it) marks the whole table row with ``fill`` and bold; ``data_bar`` instead
+    draws a bar from 0 to 1 (a share) in the column's cells. Row rules rather than cell rules on the column:
+    LibreOffice 7.4 fails to export to PDF a sheet whose TRUE/FALSE cells carry a cell rule."""
+
+    condition: str = ""
+    fill: PatternFill | None = None
+    data_bar: bool = False
+
+    def rule(self, cell: str):
+        if self.data_bar:
+            return DataBarRule(start_type="num", start_value=0, end_type="num", end_value=1, color=BAR)
+        return FormulaRule(formula=[self.condition.format(cell=cell)], fill=self.fill, font=BOLD)
+
+
+#: Highlights by column name, applied by :func:`write_table` to every sheet with such a column.
+HIGHLIGHTS: dict[str, tuple[Highlight, ...]] = {
+    "status": (Highlight('{cell}<>"optimal"', RED),),  # an infeasible (or unproven) plan
+    "met": (Highlight("{cell}=FALSE", RED),),  # a rule not met
+    "binding": (Highlight("{cell}=TRUE", AMBER),),  # a binding rule (Compliance)
+    "utilization": (Highlight(data_bar=True), Highlight("{cell}>=0.99995", AMBER)),  # shown as 100.0%
+}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What every sheet of one output workbook says besides its table: the input workbook's file name and
+    what was solved (for the footer), the currency of costs and each item's unit (for the headers)."""
+
+    workbook: str = ""
+    subject: str = ""
+    currency: str = ""
+    units: Mapping[str, str] = field(default_factory=dict)
+    #: The items of each category (to find the unit of a rule's item list).
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, network, subject: str) -> Labels:
+        """The labels of an output of ``network`` (a validated Network) about ``subject``."""
+        settings = getattr(network, "settings", None) or {}
+        categories: dict[str, tuple[str, ...]] = {}
+        for i, item in network.items.items():
+            if item.category:
+                categories[item.category.lower()] = (*categories.get(item.category.lower(), ()), i)
+        return cls(workbook=Path(network.source).name if network.source else "", subject=subject,
+                   currency=settings.get("currency") or "",
+                   units={i: item.unit for i, item in network.items.items() if item.unit}, categories=categories)
+
+    def footer(self) -> tuple[str, str, str]:
+        """Left, centre and right footer: workbook, sheet, subject and page (Excel's codes, ``&`` doubled)."""
+        left = self.workbook.replace("&", "&&")
+        right = (self.subject.replace("&", "&&") + ", " if self.subject else "") + "page &P of &N"
+        return left, "&A", right
+
+    def unit_of(self, items) -> str | None:
+        """The one unit of ``items`` (an item column), or None where they have none or several."""
+        units = {self.units.get(i) for i in pd.unique(pd.Series(items, dtype=object).dropna())}
+        return units.pop() if len(units) == 1 else None
+
+    def unit_of_list(self, text: str) -> str:
+        """The one unit of the items of an item list as a rule shows it (``cells;cam``, a category, ``(all)``),
+        or ""."""
+        lower = {i.lower(): i for i in self.units}
+        if text in ("(all)", ""):
+            items = list(self.units)
+        else:
+            items = []
+            for term in (t.strip().lower() for t in text.split(";")):
+                items += [lower[term]] if term in lower else list(self.categories.get(term, ("?",)))
+        units = {self.units.get(i) for i in items}
+        return units.pop() or "" if len(units) == 1 else ""
+
+    def with_unit(self, label: str, unit: str | None) -> str:
+        return f"{label} ({unit})" if unit else label
+
+    def money(self, label: str) -> str:
+        """``label`` with the currency, when there is one: ``total cost (USD M)``."""
+        return self.with_unit(label, self.currency)
 
 
 def _cell_value(value):
@@ -99,12 +228,23 @@ def _column_values(column: pd.Series) -> list:
 
 
 class StreamedSheet(WriteOnlyWorksheet):
-    """openpyxl's write-only sheet, except that a cell given in a row is taken as it is.
+    """openpyxl's write-only sheet, plus what the table writer keeps of it: the file of its rendered rows
+    (``rows_path``, spliced in when zipped), the rows its content takes and where its charts start (for
+    the print setup), and whether it must print on one page.
 
-    openpyxl first tries to bind each item of a row as a value, and learns that an item is a
-    cell from the exception that raises, whose message formats the cell: that took more time
-    than writing the cell (a plan's number columns are all such cells). Everything else is as
-    openpyxl 3.1 does it; tests/test_report.py checks the method it replaces is still there."""
+    A cell given in a row is taken as it is: openpyxl first tries to bind each item of a row as a value,
+    and learns that an item is a cell from the exception that raises, whose message formats the cell; that
+    took more time than writing the cell. Everything else is as openpyxl 3.1 does it; tests/test_report.py
+    checks the method it replaces is still there."""
+
+    rows_path: str | None = None
+
+    def __init__(self, parent, title):
+        super().__init__(parent, title)
+        self.columns_written: list[str] = []
+        self.content_rows = 0
+        self.chart_rows: list[int] = []
+        self.one_page: bool | None = None
 
     def _values_to_row(self, values, row_idx):
         cell = WriteOnlyCell(self)
@@ -121,6 +261,14 @@ class StreamedSheet(WriteOnlyWorksheet):
             if cell.has_style:  # a date gave it a number format
                 cell = WriteOnlyCell(self)
 
+    def append_xml(self, text: str) -> None:
+        """Add rendered ``<row>`` elements below every row appended so far (see ``sheet_xml``)."""
+        if self.rows_path is None:
+            handle, self.rows_path = tempfile.mkstemp(prefix="sourcing-rows.", suffix=".xml")
+            os.close(handle)
+        with open(self.rows_path, "a", encoding="utf-8") as out:
+            out.write(text)
+
 
 def create_sheet(wb: Workbook, title: str) -> StreamedSheet:
     """Add an empty streamed sheet ``title`` to the write-only workbook ``wb``."""
@@ -135,16 +283,62 @@ def declare_dimension(ws, ref: str) -> None:
     ws.calculate_dimension = lambda: ref
 
 
+def labels_of(wb: Workbook) -> Labels:
+    """The labels of the workbook being written (see :func:`streaming_workbook`)."""
+    return getattr(wb, "labels", None) or Labels()
+
+
+def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels, per_unit: frozenset[str] = PER_UNIT
+                ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame to write (with a ``unit`` column after ``item`` where its rows mix items of different
+    units) and the unit to show after each column's header."""
+    columns = [str(c) for c in frame.columns]
+    if {"basis", "items", *FLOWS} <= set(columns):  # a rule's flows, in its basis: a unit per row
+        if labels.currency or labels.units:
+            frame = frame.copy()
+            frame.insert(columns.index(FLOWS[-1]) + 1, "flow unit", [
+                labels.currency if basis == "value" else labels.unit_of_list(str(items))
+                for basis, items in zip(frame["basis"], frame["items"], strict=True)])
+            columns = [str(c) for c in frame.columns]
+        columns_with_units = [c for c in columns if c not in FLOWS]
+    else:
+        columns_with_units = columns
+    quantities = [c for c in columns_with_units if formats.get(c) == QUANTITY]
+    money = [c for c in columns_with_units if formats.get(c) == MONEY]
+    if "item" in columns:
+        unit = labels.unit_of(frame["item"])
+        mixed = unit is None and len(frame) and any(labels.units.get(i) for i in pd.unique(frame["item"]))
+    else:
+        distinct = set(labels.units.values())
+        unit, mixed = (distinct.pop() if len(distinct) == 1 else None), False
+    if mixed and "unit" not in columns and (quantities or per_unit.intersection(money)):
+        at = columns.index("item") + 1
+        frame = frame.copy()
+        frame.insert(at, "unit", frame["item"].map(dict(labels.units)).fillna(""))
+    suffix = dict.fromkeys(quantities, unit) if unit else {}
+    for column in money:
+        if labels.currency:
+            per = (unit or "unit") if column in per_unit else None
+            suffix[column] = f"{labels.currency} per {per}" if per else labels.currency
+    return frame, {c: u for c, u in suffix.items() if u}
+
+
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
-                headers: Mapping[str, str] = HEADERS, row_style=None):
-    """Add sheet ``title`` holding ``frame`` as a formatted Excel table (``headers`` renames columns)
-    to the write-only workbook ``wb`` and return the sheet. ``row_style``, when given, maps a row's
-    cell values to {column position: extra cell style} for that row."""
+                headers: Mapping[str, str] = HEADERS, row_style=None, *, one_page: bool | None = None,
+                widths: Mapping[str, float] | None = None, wrap: tuple[str, ...] = (), per_unit: tuple[str, ...] = ()):
+    """Add sheet ``title`` holding ``frame`` as a formatted, print-ready Excel table to the write-only
+    workbook ``wb`` and return the sheet. ``headers`` renames columns (their units are added after);
+    ``row_style``, when given, maps a row's cell values to {column position: extra cell style} for that
+    row. ``one_page`` makes the sheet print on one page (None: when it is short); ``widths`` sets columns'
+    widths; the text of the ``wrap`` columns wraps; the ``per_unit`` money columns, like those of PER_UNIT, are
+    a cost per unit of an item."""
     if not len(frame.columns):  # nothing was computed for this sheet: say so rather than fail
         frame = pd.DataFrame({"note": ["no rows"]})
+    labels = labels_of(wb)
+    frame, units = _with_units(frame, formats, labels, PER_UNIT | set(per_unit))
     ws = create_sheet(wb, title)
     columns = [str(c) for c in frame.columns]
-    names = [headers.get(c, c) for c in columns]
+    names = [labels.with_unit(headers.get(c, c), units.get(c)) for c in columns]
     styles = [{"number_format": formats[c]} if formats.get(c) else {} for c in columns]
     n_rows = max(len(frame), 1)
     last = get_column_letter(len(columns))
@@ -152,19 +346,34 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
 
     # What a sheet shows above its rows is written with the first row: set it all before.
     ws.freeze_panes = "A2"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    total_width = 0.0
+    wrap = set(wrap)
     for index, name in enumerate(names):
         head = frame.iloc[:200, index].tolist() if len(frame) else []
         sample = [len(str(v)) for v in head if v is not None]
-        width = max([len(name) + 2] + [min(s, 60) + 2 for s in sample])
-        ws.column_dimensions[get_column_letter(index + 1)].width = max(10, min(width, 62))
+        if any(isinstance(v, str) and len(v) > MAX_WIDTH - 2 for v in head):
+            wrap.add(columns[index])  # long text wraps in its column rather than running across the page
+        width = max([len(name) + 2] + [min(s, MAX_WIDTH - 2) + 2 for s in sample])
+        width = (widths or {}).get(columns[index], max(10, min(width, MAX_WIDTH)))
+        ws.column_dimensions[get_column_letter(index + 1)].width = width
+        total_width += width
+    if wrap:  # rows of several lines: every cell at the top, the wrapped ones wrapping
+        for index, column in enumerate(columns):
+            styles[index]["alignment"] = WRAP if column in wrap else TOP
     formatted = any(styles)
     declare_dimension(ws, ref if len(frame) or formatted else f"A1:{last}1")
+    # A wrapped cell's row is as tall as its text (LibreOffice does not fit the row to it on opening).
+    heights = [15 * lines if lines > 1 else None for lines in _wrapped_lines(frame, columns, wrap, ws)]
+    for row, height in enumerate(heights, start=2):
+        if height:
+            ws.row_dimensions[row].height = height
 
     ws.append([text_cell(ws, name, font=BOLD, alignment=HEADER_ALIGNMENT) for name in names])
     if not len(frame):
         if formatted:  # the table's one (empty) data row keeps its columns' formats
             ws.append([text_cell(ws, None, **style) if style else None for style in styles])
-    else:
+    elif row_style is not None or not _render_rows(ws, frame, styles, heights):
         _write_rows(ws, frame, styles, row_style)
 
     table = Table(displayName=title.replace(" ", "_"), ref=ref, autoFilter=AutoFilter(ref=ref),
@@ -173,11 +382,52 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     with warnings.catch_warnings():  # openpyxl warns on every write-only table; its columns are set above
         warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
         ws.add_table(table)
+    if len(frame):
+        for index, column in enumerate(columns, start=1):
+            letter = get_column_letter(index)
+            for highlight in HIGHLIGHTS.get(column, ()):
+                target = f"{letter}2:{letter}{n_rows + 1}" if highlight.data_bar else ref.replace("A1", "A2")
+                ws.conditional_formatting.add(target, highlight.rule(f"${letter}2"))
+    ws.content_rows = n_rows + 1
+    ws.one_page = one_page
+    ws.columns_written = columns
+    _print_setup(ws, landscape=total_width > PORTRAIT_WIDTH, labels=labels)
     return ws
 
 
+def _wrapped_lines(frame: pd.DataFrame, columns: list[str], wrap: set[str], ws) -> list[int]:
+    """The lines each row's wrapped text takes in its column's width (1 without wrapped columns)."""
+    lines = [1] * len(frame)
+    for column in wrap:
+        width = ws.column_dimensions[get_column_letter(columns.index(column) + 1)].width
+        for i, text in enumerate(frame[column].tolist()):
+            if isinstance(text, str):
+                lines[i] = max(lines[i], math.ceil(len(text) * 1.1 / max(width - 1, 1)))
+    return lines
+
+
+def _render_rows(ws: StreamedSheet, frame: pd.DataFrame, styles: list[dict], heights: list) -> bool:
+    """Render the rows of ``frame`` as sheet XML below the header row, a chunk of rows at a time (row heights
+    ``heights``, None for the default); False (nothing written) when a value is not text, a number or
+    TRUE/FALSE."""
+    attributes = [style_attribute(ws, **style) for style in styles]
+    quoted = [style_attribute(ws, **style, quotePrefix=True) for style in styles]
+    try:
+        for start in range(0, len(frame), CHUNK_ROWS):
+            chunk = frame.iloc[start:start + CHUNK_ROWS]
+            cells = [column_cells(chunk.iloc[:, i], attributes[i], quoted[i]) for i in range(len(styles))]
+            ws.append_xml(rows_xml(cells, start + 2, heights[start:start + CHUNK_ROWS]))
+    except Unrenderable:
+        if ws.rows_path is not None:
+            os.remove(ws.rows_path)
+            ws.rows_path = None
+        return False
+    return True
+
+
 def _write_rows(ws, frame: pd.DataFrame, styles: list[dict], row_style) -> None:
-    """Append the rows of ``frame`` to the write-only sheet ``ws``, column ``i`` styled ``styles[i]``.
+    """Append the rows of ``frame`` to the write-only sheet ``ws`` as openpyxl cells, column ``i`` styled
+    ``styles[i]`` (a table with per-row styles, or with values the XML renderer does not write).
 
     A styled column reuses one cell: appending a row writes its cells at once, so the cell is free
     again for the next row. Dates in a styled column keep the column's format (as they would once
@@ -202,11 +452,63 @@ def _write_rows(ws, frame: pd.DataFrame, styles: list[dict], row_style) -> None:
             ws.append(row)
 
 
+def _print_setup(ws: StreamedSheet, landscape: bool, labels: Labels) -> None:
+    """Landscape when wide, one page wide, the header row on every page, the footer; one page tall and the
+    page breaks as :func:`_paginate` decides."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+    left, centre, right = labels.footer()
+    ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text = left, centre, right
+    ws.oddFooter.left.size = ws.oddFooter.center.size = ws.oddFooter.right.size = 8
+    _paginate(ws)
+
+
+def _paginate(ws: StreamedSheet) -> None:
+    """One page tall when the layout asks or the sheet is short; otherwise as many pages as it takes, with
+    a page break before each chart, so that no chart is cut (a chart is shorter than a page)."""
+    one_page = ws.one_page if ws.one_page is not None else ws.content_rows <= ONE_PAGE_ROWS
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.row_breaks = RowBreak()
+    if not one_page:
+        for row in ws.chart_rows:
+            ws.row_breaks.append(Break(id=row - 1))
+
+
+def reference(ws: StreamedSheet, column: str, first: int, last: int | None = None) -> str:
+    """Where the values of ``column`` in frame rows ``first`` to ``last`` (positions, from 0) of the table
+    written on ``ws`` stand: ``Compliance!S2:S6`` (one cell when ``last`` is None or ``first``)."""
+    letter = get_column_letter(ws.columns_written.index(column) + 1)
+    title = f"'{ws.title}'" if not ws.title.replace("_", "").isalnum() else ws.title
+    cells = f"{letter}{first + 2}" + (f":{letter}{last + 2}" if last is not None and last != first else "")
+    return f"{title}!{cells}"
+
+
+def chart_rows(chart) -> int:
+    """The rows a chart covers, and one blank row below it."""
+    return math.ceil(chart.height / ROW_CM) + 1
+
+
+def add_chart(ws: StreamedSheet, chart, row: int | None = None, column: str = "A") -> int:
+    """Place ``chart`` at ``column`` of ``row`` (default: two rows below what the sheet holds) so that no
+    page break cuts it; return the first row below it."""
+    row = row or ws.content_rows + 2
+    ws.add_chart(chart, f"{column}{row}")
+    if row not in ws.chart_rows:
+        ws.chart_rows.append(row)
+    ws.content_rows = max(ws.content_rows, row + chart_rows(chart))
+    _paginate(ws)
+    return row + chart_rows(chart)
+
+
 @contextlib.contextmanager
-def streaming_workbook() -> Iterator[Workbook]:
-    """A write-only workbook whose sheets' temporary files are removed if it is never saved
-    (saving removes them; a failure before or while saving would leave them until exit)."""
+def streaming_workbook(labels: Labels | None = None) -> Iterator[Workbook]:
+    """A write-only workbook whose sheets carry ``labels`` (footer, units), and whose sheets' temporary
+    files are removed whether it is saved or not (saving removes openpyxl's own; a failure before or
+    while saving would leave them until exit)."""
     wb = Workbook(write_only=True)
+    wb.labels = labels or Labels()
     try:
         yield wb
     finally:
@@ -214,8 +516,13 @@ def streaming_workbook() -> Iterator[Workbook]:
 
 
 def _discard_streams(wb: Workbook) -> None:
-    """Remove the temporary files of the write-only sheets of ``wb`` that were not saved."""
+    """Remove the temporary files of the write-only sheets of ``wb``: rendered rows always (they are zipped
+    by then, or never will be), openpyxl's streams when they were not saved."""
     for ws in wb.worksheets:
+        rows = getattr(ws, "rows_path", None)
+        if rows:
+            with contextlib.suppress(OSError):
+                os.remove(rows)
         writer = getattr(ws, "_writer", None)
         if writer is None or not isinstance(writer.out, str) or not os.path.exists(writer.out):
             continue  # never written to, or saved (saving removes the file)

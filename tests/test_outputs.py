@@ -1,0 +1,282 @@
+"""Outputs an analyst can hand to management (issue 16), read back from the written workbooks: the print setup
+of every sheet, units in headers, the conditional formats, the Overview (its figures are those of the sheets
+it points to) and the currency of the Settings sheet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from optimizer import load_workbook, solve, write_plan, write_workbook
+from optimizer.compare import compare, sweep
+from optimizer.writing.comparison import write_comparison
+from optimizer.writing.sweep import write_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
+
+# Two items of different units, a currency. Landed: Korea 10 + 2 = 12, Cells_US 18 + 1 = 19 (at most 40), CAM 3 + 2;
+# Korea at most 30% of the cells by quantity (binding): 15 from Korea, 35 from Cells_US a period.
+SHEETS = {
+    "Sites": [{"site": "Cells_KR", "country": "Korea"}, {"site": "Cells_US", "country": "United States"},
+              {"site": "Plant", "country": "United States"}],
+    "Groups": [{"group": "north_america", "country": "United States"}],
+    "Items": [{"item": "cells", "unit": "GWh"}, {"item": "cam", "unit": "kt"}],
+    "Supply": [{"site": "Cells_KR", "item": "cells", "unit_cost": 10}, {"site": "Cells_US", "item": "cells",
+                                                                         "capacity": 40, "unit_cost": 18},
+               {"site": "Cells_KR", "item": "cam", "unit_cost": 3}],
+    "Demand": [{"site": "Plant", "item": "cells", "quantity": 50}, {"site": "Plant", "item": "cam", "quantity": 5}],
+    "Lanes": [{"origin": "Cells_KR", "destination": "Plant", "unit_cost": 2},
+              {"origin": "Cells_US", "destination": "Plant", "unit_cost": 1}],
+    "Policies": [{"policy": "mix", "rule": "max_share", "items": "cells", "from": "Korea", "value": 0.3,
+                  "basis": "quantity"}],
+    "Periods": [{"period": 2026}, {"period": 2027}],
+    "Settings": [{"key": "currency", "value": "USD M"}],
+}
+
+
+def headers(ws) -> list:
+    return [c.value for c in ws[1]]
+
+
+def table_rows(ws) -> list[dict]:
+    values = list(ws.iter_rows(values_only=True))
+    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+
+
+def resolve(wb, see: str) -> list:
+    """The values of the cells an Overview ``see`` names: ``Summary!B6``, ``'Costs by period'!B2``,
+    ``Compliance!Q2:Q6`` or ``Compliance!Q21, Q24``."""
+    sheet, cells = see.replace(" ...", "").split("!")
+    ws = wb[sheet.strip("'")]
+    values = []
+    for part in cells.split(", "):
+        found = ws[part]
+        values += [c.value for row in found for c in row] if isinstance(found, tuple) else [found.value]
+    return values
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small")
+    network = load_workbook(write_workbook(folder / "in.xlsx", SHEETS))
+    result = solve(network, policy="mix")
+    assert result.status == "optimal"
+    plan = openpyxl.load_workbook(write_plan(result, folder / "plan.xlsx"))
+    comparison = openpyxl.load_workbook(write_comparison(compare(network), folder / "comparison.xlsx"))
+    swept = openpyxl.load_workbook(write_sweep(sweep(network, "mix", 2, [0.2, 0.3]), folder / "sweep.xlsx"))
+    return network, result, plan, comparison, swept
+
+
+@pytest.fixture(scope="module")
+def ira(tmp_path_factory):
+    result = solve(load_workbook(EXAMPLE), policy="ira_30d_whatif")
+    return result, openpyxl.load_workbook(write_plan(result, tmp_path_factory.mktemp("ira") / "plan.xlsx"))
+
+
+# --------------------------------------------------------------------------- print setup
+
+
+def test_every_sheet_prints_one_page_wide_with_its_header_and_footer(small):
+    _, _, plan, comparison, swept = small
+    outputs = (("plan", plan, "policy set mix"), ("comparison", comparison, "comparison of 2 policy sets"),
+               ("sweep", swept, "sweep of Policies row 2 (mix)"))
+    for name, wb, subject in outputs:
+        for ws in wb.worksheets:
+            where = (name, ws.title)
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, where
+            assert ws.page_setup.fitToWidth == 1, where
+            assert ws.print_title_rows == "$1:$1", where
+            footer = (ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text)
+            assert footer == ("in.xlsx", "&A", f"{subject}, page &P of &N"), where
+            assert not any(code in "".join(footer) for code in ("&D", "&T")), where  # no time of writing
+            wide = sum(ws.column_dimensions[c.column_letter].width for c in ws[1]) > 100
+            assert ws.page_setup.orientation == ("landscape" if wide else "portrait"), where
+
+
+def test_the_pages_management_reads_first_print_on_one_page(small, ira):
+    _, _, plan, comparison, swept = small
+    for ws in (plan["Overview"], plan["Summary"], comparison["Overview"], comparison["Comparison"],
+               swept["Summary"], ira[1]["Overview"]):
+        assert ws.page_setup.fitToHeight == 1, ws.title
+
+
+def test_a_chart_on_a_long_sheet_starts_a_page(tmp_path):
+    """A sheet longer than a page runs on, and each chart starts after a page break (a chart is shorter than a
+    page, so no break cuts it); a short sheet prints whole on one page, its chart with it."""
+    import pandas as pd
+
+    from optimizer.writing.charts import bar_chart
+    from optimizer.writing.save import save_atomically
+    from optimizer.writing.table import ONE_PAGE_ROWS, add_chart, chart_rows, streaming_workbook, write_table
+
+    with streaming_workbook() as wb:
+        for title, n in (("Long", 200), ("Short", 5)):
+            ws = write_table(wb, title, pd.DataFrame({"period": [str(i) for i in range(n)], "x": range(n)}))
+            add_chart(ws, bar_chart("x", "x"))
+            add_chart(ws, bar_chart("y", "y"))
+        wb = openpyxl.load_workbook(save_atomically(wb, tmp_path / "charts.xlsx"))
+    long, short = wb["Long"], wb["Short"]
+    starts = [chart.anchor._from.row + 1 for chart in long._charts]  # 1-based rows where the charts begin
+    rows = chart_rows(bar_chart("x", "x"))  # 18: 9 cm, and a blank row
+    assert starts == [203, 203 + rows + 2] and [b.id for b in long.row_breaks.brk] == [s - 1 for s in starts]
+    assert long.page_setup.fitToHeight == 0
+    assert short.page_setup.fitToHeight == 1 and not short.row_breaks.brk
+    assert 6 + 2 * (rows + 2) <= ONE_PAGE_ROWS
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_quantities_and_costs_carry_their_units(small):
+    _, _, plan, comparison, swept = small
+    flows = headers(plan["Flows"])
+    assert flows[:4] == ["period", "item", "unit", "origin"]  # rows of two items: a unit per row
+    assert {"quantity", "total_cost (USD M)", "landed_unit_cost (USD M per unit)"} <= set(flows)
+    assert {(r["item"], r["unit"]) for r in table_rows(plan["Flows"])} == {("cells", "GWh"), ("cam", "kt")}
+    mix = table_rows(plan["Supply mix"])
+    assert {(r["item"], r["unit"]) for r in mix} == {("cells", "GWh"), ("cam", "kt")}
+    summary = {r["field"]: r["value"] for r in table_rows(plan["Summary"])}
+    assert summary["Total cost (USD M)"] == pytest.approx(2 * (15 * 12 + 35 * 19 + 5 * 5))
+    compliance = table_rows(plan["Compliance"])
+    assert [r["flow unit"] for r in compliance] == ["GWh", "GWh"]  # a quantity basis on cells
+    assert "total cost (USD M)" in headers(comparison["Comparison"])
+    assert headers(swept["Sweep"])[:3] == ["max_share value", "status", "total cost (USD M)"]  # a share: no unit
+    sensitivity = headers(plan["Sensitivity"])
+    assert "price (USD M per unit)" in sensitivity and "unit" in sensitivity
+
+
+def test_one_item_shown_puts_its_unit_in_the_header(ira):
+    result, wb = ira
+    flows = headers(wb["Flows"])
+    assert "quantity" in flows and "unit" in flows  # the example's flows mix GWh of cells and kt of CAM
+    cells_only = [r for r in table_rows(wb["Utilization"]) if r["item"] == "cells_nmc"]
+    assert {r["unit"] for r in cells_only} == {"GWh"}
+    assert [c.number_format for c in wb["Flows"]["H"][1:3]] == ["#,##0.###"] * 2  # thousands separators
+    assert wb["Utilization"]["I2"].number_format == "0.0%"  # shares as percentages
+
+
+def test_a_single_item_plan_names_its_unit_in_the_quantity_headers(tmp_path):
+    sheets = {**SHEETS, "Items": [{"item": "cells", "unit": "GWh"}],
+              "Supply": SHEETS["Supply"][:2], "Demand": SHEETS["Demand"][:1]}
+    del sheets["Settings"]
+    wb = openpyxl.load_workbook(write_plan(solve(load_workbook(write_workbook(tmp_path / "in.xlsx", sheets)), "mix"),
+                                           tmp_path / "plan.xlsx"))
+    assert {"quantity (GWh)", "total_cost", "landed_unit_cost"} <= set(headers(wb["Flows"]))  # no currency set
+    assert "unit" not in headers(wb["Flows"])
+    assert {"used (GWh)", "capacity (GWh)"} <= set(headers(wb["Utilization"]))
+
+
+# --------------------------------------------------------------------------- highlights
+
+
+def rules_of(ws) -> dict[str, list]:
+    return {str(cf.sqref): [(r.type, r.formula) for r in cf.rules] for cf in ws.conditional_formatting}
+
+
+def test_binding_rules_full_capacity_and_plans_without_one_are_highlighted(small, ira):
+    _, _, plan, comparison, _ = small
+    compliance = plan["Compliance"]
+    binding = headers(compliance).index("binding") + 1
+    letter = openpyxl.utils.get_column_letter(binding)
+    last = openpyxl.utils.get_column_letter(compliance.max_column)
+    met = openpyxl.utils.get_column_letter(headers(compliance).index("met") + 1)
+    assert rules_of(compliance)[f"A2:{last}3"] == [("expression", [f"${letter}2=TRUE"]),
+                                                   ("expression", [f"${met}2=FALSE"])]
+    assert [r["binding"] for r in table_rows(compliance)] == [True, True]
+    ws = ira[1]["Utilization"]
+    assert headers(ws)[8] == "utilization" and ws.max_row == len(ira[0].utilization) + 1 == 59
+    assert rules_of(ws) == {"I2:I59": [("dataBar", [])], "A2:L59": [("expression", ["$I2>=0.99995"])]}
+    bar = next(iter(ws.conditional_formatting)).rules[0].dataBar
+    assert [(v.type, v.val) for v in bar.cfvo] == [("num", 0), ("num", 1)]
+    assert rules_of(comparison["Comparison"])["A2:Q3"] == [("expression", ['$B2<>"optimal"'])]
+
+
+def test_infeasible_policy_sets_are_marked_and_stated(tmp_path):
+    sheets = {**SHEETS, "Policies": [*SHEETS["Policies"], {"policy": "impossible", "rule": "min_share",
+                                                           "items": "cells", "from": "United States", "value": 0.9,
+                                                           "basis": "quantity"}]}
+    network = load_workbook(write_workbook(tmp_path / "in.xlsx", sheets))
+    wb = openpyxl.load_workbook(write_comparison(compare(network), tmp_path / "comparison.xlsx"))
+    overview = table_rows(wb["Overview"])
+    [fact] = [r for r in overview if r["item"].startswith("No plan")]
+    assert fact["item"].startswith("No plan: impossible is infeasible")
+    assert resolve(wb, fact["see"]) == ["infeasible"]
+
+
+# --------------------------------------------------------------------------- the Overview
+
+
+def test_the_overview_of_the_ira_plan_states_its_binding_rules_with_their_cost_per_pp(ira):
+    result, wb = ira
+    assert wb.sheetnames[0] == "Overview"
+    overview = table_rows(wb["Overview"])
+    answer = {r["item"]: r["value"] for r in overview if r["section"] == "answer"}
+    assert answer["total cost"] == pytest.approx(result.total_cost)
+    facts = [r for r in overview if r["section"].startswith("fact")]
+    assert 3 <= len(facts) <= 5
+    binding = result.compliance[result.compliance["binding"] & result.compliance["cost_per_point"].notna()]
+    rule = facts[0]["item"]
+    assert rule.startswith("Binding: min_share battery_component from north_america (Policies rows 2, 3, 4, 5, 6)")
+    for value, period in zip(binding["cost_per_point"], binding["period"], strict=True):
+        assert f"{value:,.2f} ({period})" in rule
+    assert any(f["item"].startswith("At capacity: Ultium_SpringHill_TN makes cells_nmc") for f in facts)
+
+
+def test_every_overview_figure_stands_in_the_sheet_it_names(small, ira):
+    """Each line's value equals the cell its ``see`` names; each figure of a fact is one of its cells."""
+    _, _, plan, comparison, _ = small
+    for wb in (plan, comparison, ira[1]):
+        for row in table_rows(wb["Overview"]):
+            if not row["see"]:
+                continue
+            cells = resolve(wb, row["see"])
+            if row["section"].startswith("fact"):
+                numbers = [float(n.replace(",", "")) for n in re.findall(r"-?[\d,]+\.\d\d(?= \()", row["item"])]
+                shown = [round(float(c), 2) for c in cells if isinstance(c, (int, float)) and not isinstance(c, bool)]
+                assert numbers == pytest.approx(shown[:len(numbers)]) or not numbers, row
+            elif isinstance(row["value"], float):
+                assert cells == [pytest.approx(row["value"])], row
+            else:
+                assert cells[0] == row["value"] or row["value"] == ", ".join(cells), row
+
+
+def test_the_overview_chart_is_the_supply_mix_or_the_cost_by_policy_set(small):
+    _, _, plan, comparison, _ = small
+    [chart] = plan["Overview"]._charts
+    assert chart.grouping == "stacked"
+    refs = [s.val.numRef.f for s in chart.series]
+    assert refs == ["'Supply mix'!$D$2:$D$3", "'Supply mix'!$E$2:$E$3"]  # cells by group, per period
+    [cost] = comparison["Overview"]._charts
+    assert [s.val.numRef.f for s in cost.series] == ["'Comparison'!$C$2:$C$3"]
+
+
+# --------------------------------------------------------------------------- Settings (its validation:
+# tests/test_validation.py)
+
+
+def test_a_blank_currency_shows_no_unit(tmp_path):
+    blank = {**SHEETS, "Settings": [{"key": "currency", "value": None}]}
+    network = load_workbook(write_workbook(tmp_path / "blank.xlsx", blank))
+    wb = openpyxl.load_workbook(write_plan(solve(network, "mix"), tmp_path / "plan.xlsx"))
+    assert {"total_cost", "landed_unit_cost"} <= set(headers(wb["Flows"]))
+
+
+def test_a_layout_names_its_own_per_unit_costs(tmp_path):
+    """A credit swept is a cost per unit: the layout says so, the table writer labels it."""
+    import pandas as pd
+
+    from optimizer.writing.save import save_atomically
+    from optimizer.writing.table import MONEY, Labels, streaming_workbook, write_table
+
+    labels = Labels(currency="USD M", units={"cells": "GWh"})
+    frame = pd.DataFrame({"value": [35.0], "total_cost": [1.0]})
+    with streaming_workbook(labels) as wb:
+        write_table(wb, "Plain", frame, {"value": MONEY, "total_cost": MONEY})
+        write_table(wb, "Credit", frame, {"value": MONEY, "total_cost": MONEY}, per_unit=("value",))
+        wb = openpyxl.load_workbook(save_atomically(wb, tmp_path / "t.xlsx"))
+    assert headers(wb["Plain"]) == ["value (USD M)", "total_cost (USD M)"]
+    assert headers(wb["Credit"]) == ["value (USD M per GWh)", "total_cost (USD M)"]  # the workbook's one unit
