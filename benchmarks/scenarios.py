@@ -42,6 +42,7 @@ tiny case).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -281,9 +282,52 @@ def draw_subset(scenarios: list[dict], changes: list[dict], count: int) -> tuple
 # --------------------------------------------------------------------------- measuring (child process)
 
 
-def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    value = resource.getrusage(who).ru_maxrss
+def _peak_rss_mb() -> float:
+    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return value / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+class WorkerPeaks:
+    """The peak RSS of each worker process, read from /proc (Linux) by a thread every 0.2 s.
+
+    Not ``RUSAGE_CHILDREN``: a spawned worker is forked from this process before it runs a fresh
+    interpreter, and Linux carries the parent's high-water mark at the fork over into the child's
+    ``ru_maxrss``, so that figure would be this process's size, not the worker's. ``VmHWM`` belongs to the
+    worker's own address space."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> WorkerPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid in self._children():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks[pid] = max(self.peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+    @staticmethod
+    def _children() -> list[int]:
+        pids: list[int] = []
+        for task in Path("/proc/self/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids += [int(p) for p in (task / "children").read_text().split()]
+        return pids
 
 
 def measure(workbook: Path, workers: int, objective: str, label: str) -> dict:
@@ -304,7 +348,8 @@ def measure(workbook: Path, workers: int, objective: str, label: str) -> dict:
             print(f"  [{label}] {done}/{of} solves, {now - started:.0f}s", file=sys.stderr, flush=True)
 
     before = os.times()
-    result = robust(network, objective, workers=workers, progress=progress)
+    with WorkerPeaks() as workers_seen:
+        result = robust(network, objective, workers=workers, progress=progress)
     finished = time.perf_counter()
     after = os.times()
     count = len(network.scenarios)
@@ -328,7 +373,8 @@ def measure(workbook: Path, workers: int, objective: str, label: str) -> dict:
         "solves": state["of"], "evaluation_solves": max(0, state["of"] - count),
         "distinct_plans": len({_decision_key(p.decisions) for p in result.plans}),
         "scenario_variables": first.stats.get("variables"), "scenario_constraints": first.stats.get("constraints"),
-        "peak_rss_mb": _peak_rss_mb(), "peak_rss_children_mb": _peak_rss_mb(resource.RUSAGE_CHILDREN),
+        "peak_rss_mb": _peak_rss_mb(), "child_processes": len(workers_seen.peaks),  # pool workers, resource tracker
+        "peak_rss_worker_mb": max(workers_seen.peaks.values(), default=None),
     }
 
 
