@@ -440,6 +440,8 @@ def row_cells(entry: dict) -> list[str]:
         return "-" if x is None else f"{x:.2f}" if x < 100 else f"{x:.1f}"
 
     value = model.get("value")
+    if value is not None and abs(value) < 0.005:
+        value = 0.0  # not -0.00
     return [str(entry["scenarios"]), shape, s(model.get("seconds_build")), s(model.get("seconds_solve")),
             s(one["seconds"].get("wait_and_see")), s(two["seconds"].get("wait_and_see")),
             s(one["seconds"].get("evaluation")), s(two["seconds"].get("evaluation")), str(one["evaluation_solves"]),
