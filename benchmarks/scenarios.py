@@ -22,18 +22,18 @@ For every S (``--scenarios``) two fresh child processes each load the workbook (
 with ``workers=2``. The wait-and-see solves and the plans x scenarios evaluations are runner tasks (spawned
 processes with 2 workers); the robust model is one HiGHS MILP over all scenarios, built and solved in the
 parent either way. One row per S: the robust model's columns x rows, its build and solve seconds, the
-wait-and-see and evaluation seconds with 1 and with 2 workers, the number of evaluation solves, the
-end-to-end seconds (load + robust) with 1 and 2 workers, the CPU seconds of the robust run (the process and
-its worker processes) with 1 and 2 workers, the peak RSS of the 1-worker process (which holds everything),
-and the robust objective value. Both worker counts must give the same robust decisions and objective value; a mismatch
-is printed loudly and the exit status is 1 (as for any robust run that is not optimal).
+wait-and-see and evaluation seconds with 1 and with 2 workers, the number of evaluation solves, the end-to-end
+seconds (load + robust) with 1 and 2 workers, the CPU seconds of the robust run (the process and its worker
+processes) with 1 and 2 workers, the peak RSS of the 1-worker process (which holds everything), and the robust
+objective value. Both worker counts must give the same robust decisions and objective value; a mismatch is
+printed loudly and the exit status is 1 (as for any robust run that is not optimal).
 
-Run time: the default (``--size 1``, S = 1, 5, 20, 50) takes about 9 minutes on this 2-core machine while
-other jobs keep the load average near 4 (see benchmarks/README.md for the measured table); three quarters
-of it is S = 50, mostly its 450 evaluation solves, which run twice (1 and 2 workers). The number of
-evaluation solves grows like S x the number of distinct plans, so S = 100 would take several times as long.
-``--size`` scales the numbers of sites; the flows grow about with its square (0.3: ~300 flows a scenario,
-2: ~11,000).
+Run time: the default (``--size 1``, S = 1, 5, 20, 50) took 5 1/2 minutes on this 2-core machine with other
+jobs keeping the load average near 3, and 8 minutes near 4 (the README's "Scenarios" section has the measured
+table); three quarters of it is S = 50, mostly its 450 evaluation solves, which run twice (1 and 2 workers).
+The number of evaluation solves grows like S x the number of distinct plans, so S = 100 would take several
+times as long. ``--size`` scales the numbers of sites; the flows grow about with its square (0.3: ~300 flows a
+scenario, 2: ~11,000).
 
 Progress goes to stderr, the table to stdout. Nothing here is a test (tests/test_benchmark_smoke.py runs a
 tiny case).
