@@ -212,8 +212,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("set", "number", meaning="set the values to this"),
     )),
     Sheet("Settings", False, "workbook-wide settings, one key per row", (
-        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs)"),
-        Column("value", "text", meaning="its value, e.g. USD M", blank="not set (costs show no unit)"),
+        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs) or emissions_unit "
+                                    "(the unit of emissions)"),
+        Column("value", "text", meaning="its value, e.g. USD M or t CO2e", blank="not set (no unit shown)"),
     )),
 )
 
@@ -222,4 +223,6 @@ SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 #: The keys the Settings sheet knows, with what each means; another key is a warning naming its cell.
 SETTINGS: dict[str, str] = {
     "currency": "the unit of every cost in the outputs, e.g. USD M (column headers show it); blank = no unit",
+    "emissions_unit": "the unit of emissions (co2_per_unit x quantity), e.g. t CO2e (column headers show it); "
+                      "blank = no unit",
 }

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimizer import highs
-from optimizer.direct import solve_direct
+from optimizer.direct import arrays_from, solve_direct
+from optimizer.marginals import Marginals, Pricing
 from optimizer.model import ConstraintBlock, Formulation
 from optimizer.options import DEFAULT_MIP_GAP, SOLVERS, SolverOptions, SolverUnavailable, check_solver, mip_rel_gap
 
@@ -72,6 +73,8 @@ class SolverOutput:
     row_ranges: tuple[np.ndarray, np.ndarray] | None = None
     ranging_note: str = ""
     seconds_solver_run: float | None = None  # time inside the solver's own run (HiGHS)
+    #: The one-sided marginal costs of the plan's rule bounds (``optimizer.marginals``; None without prices).
+    marginals: Marginals | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -234,8 +237,10 @@ def solve_formulation(formulation: Formulation, options: SolverOptions | None = 
         solved = solve_direct(formulation, options)
         output.seconds_build, output.seconds_solve = solved.seconds_build, solved.seconds_solve
         output.seconds_solver_run = solved.seconds_solver_run
-        return _take(output, formulation, solved.readback, solved.values, solved.duals, solved.reduced_costs,
-                     solved.row_positions)
+        _take(output, formulation, solved.readback, solved.values, solved.duals, solved.reduced_costs,
+              solved.row_positions)
+        output.marginals = solved.marginals
+        return output
     return _solve_pulp(formulation, options, solver, output)
 
 
@@ -280,11 +285,14 @@ def _read_highs(model: PulpModel, formulation: Formulation, output: SolverOutput
     columns = np.array([v.index for v in model.variables], dtype=np.int64)
     rows = {block: np.array([-1 if c is None else c.index for c in constraints], dtype=np.int64)
             for block, constraints in model.constraints.items()}
-    back = highs.read_back(model.problem.solverModel, columns[formulation.integer])
+    pricing = Pricing(formulation, rows, expand=lambda values: values[columns])
+    back = highs.read_back(model.problem.solverModel, columns[formulation.integer], pricing)
     if back.values is None:
         return _take(output, formulation, back)
     duals = {block: _by_row(back.row_duals, positions) for block, positions in rows.items()}
-    return _take(output, formulation, back, back.values[columns], duals, back.col_duals[columns], rows)
+    _take(output, formulation, back, back.values[columns], duals, back.col_duals[columns], rows)
+    output.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None else None
+    return output
 
 
 def _by_row(row_values: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -321,7 +329,28 @@ def _read_cbc(model: PulpModel, formulation: Formulation, solver, options: Solve
     output.row_positions = {block: np.full(len(constraints), -1, dtype=np.int64)
                             for block, constraints in model.constraints.items()}
     output.ranging_note = highs.ranging_unavailable(output.solver)
+    if output.status == "optimal" and output.duals_from != "none":
+        output.marginals = _marginals_with_highs(formulation, output.values, options)
     return output
+
+
+def _marginals_with_highs(formulation: Formulation, values: np.ndarray, options: SolverOptions) -> Marginals | None:
+    """The one-sided marginal costs of a plan found by another solver: HiGHS solves the plan's LP (its
+    discrete choices fixed) to price them, since CBC gives neither ranges nor a model to re-solve."""
+    if not any(model.type.marginal_column for model in formulation.rules.values()):
+        return Marginals()
+    lp = arrays_from(formulation)
+    discrete = np.flatnonzero(formulation.integer)
+    lp.col_lower[discrete] = lp.col_upper[discrete] = np.round(values[discrete])
+    h = highs.new_highs(SolverOptions(time_limit=options.time_limit, threads=options.threads))
+    highs.load_arrays(h, lp)
+    h.run()
+    if highs.model_status(h) != "optimal":
+        return None
+    pricing = Pricing(formulation, {name: lp.row_offset[name] + np.arange(len(block))
+                                    for name, block in formulation.blocks.items()})
+    rates, _, _ = highs.one_sided_rates(h, pricing(values))
+    return pricing.marginals(rates)
 
 
 def _cbc_status(problem: pulp.LpProblem) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -48,9 +49,14 @@ Scheduler = Annotated[str | None, typer.Option(
 
 
 def _amount(value, signed: bool = False) -> str:
-    """A cost for the terminal; blank when there is none (None or NaN)."""
+    """A cost for the terminal; blank when there is none (None or NaN), AT_THE_LIMIT for a marginal cost
+    at the limit (infinite)."""
     if value is None or value != value:
         return ""
+    if value == math.inf:
+        from optimizer.marginals import AT_THE_LIMIT
+
+        return AT_THE_LIMIT
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
 
 
@@ -68,8 +74,28 @@ class Stop(Exception):
         self.code = code
 
 
+#: Keys whose value is a one-sided marginal cost: infinite at the limit (``optimizer.marginals``).
+MARGINAL_KEYS = frozenset({"marginal", "cost_per_point", "marginal_abatement_cost"})
+
+
+def _plain_json(value, key: str = ""):
+    """``value`` as strict JSON has it: a marginal cost at the limit as the text ``at the limit``, any other
+    number that is not finite (NaN, a blank) as null."""
+    if isinstance(value, dict):
+        return {k: _plain_json(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(v, key) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        if value > 0 and key in MARGINAL_KEYS:
+            from optimizer.marginals import AT_THE_LIMIT
+
+            return AT_THE_LIMIT
+        return None
+    return value
+
+
 def _emit_json(payload: dict) -> None:
-    print(json.dumps(payload, indent=2, default=str))
+    print(json.dumps(_plain_json(payload), indent=2, default=str, allow_nan=False))
 
 
 def _invalid(problems: list, as_json: bool, status: str = "error") -> None:
@@ -429,11 +455,11 @@ def sweep(
                     "first_infeasible": result.first_infeasible(), "points": records})
     else:
         view = Table(show_header=True, header_style="bold")
-        for column in ("value", "status", "total cost", "cost per +1 pp"):
+        for column in ("value", "status", "total cost", result.marginal_label()):
             view.add_column(column, justify="right")
         for _, row in table.iterrows():
             view.add_row(f"{row['value']:g}", row["status"],
-                         _amount(row["total_cost"]), _amount(row["cost_per_point"]))
+                         _amount(row["total_cost"]), _amount(row["marginal"]))
         out.print(view)
         first = result.first_infeasible()
         if first is not None:

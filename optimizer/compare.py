@@ -11,11 +11,13 @@ import pandas as pd
 
 from models.network import BASELINE, Network, PolicySet
 from optimizer.backend import SolverOptions
-from optimizer.results import COST_PARTS, SolveResult
+from optimizer.results import COST_PARTS, SolveResult, gives_emissions
 from optimizer.rules import RULE_TYPES
 from optimizer.runner import ProgressCallback, SolveTask, run_tasks
 
 OTHER_GROUP = "other"
+#: Emissions avoided below this are none (solver round-off): no cost per unit avoided.
+EMISSIONS_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -92,9 +94,11 @@ def _rule_summary(result: SolveResult) -> str:
 def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFrame:
     """The Comparison sheet: one row per policy set."""
     demand = float(network.demand["quantity"].sum())
-    # Investment and holding costs only where the workbook can have them.
+    # Investment, holding and carbon costs, and emissions, only where the workbook can have them.
+    carbon = gives_emissions(network) or any(RULE_TYPES[r.type].carbon for p in network.policies.values()
+                                             for r in p.rules)
     parts = [p for p in COST_PARTS if (p not in ("capex", "investment_fixed") or len(network.investments))
-             and (p != "holding" or len(network.inventory))]
+             and (p != "holding" or len(network.inventory)) and (p != "carbon" or carbon)]
     baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
     rows = []
     for result in results:
@@ -107,12 +111,17 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
         else:
             row["vs_baseline"] = row["vs_baseline_pct"] = np.nan
         row["cost_per_unit_demand"] = result.total_cost / demand if result.has_plan and demand else np.nan
+        if carbon:
+            row["emissions"] = float(result.emissions.sum()) if result.has_plan else np.nan
+            avoided = float(baseline.emissions.sum()) - row["emissions"] if result.has_plan and baseline else np.nan
+            # what each unit of emissions avoided against baseline cost (only where some were avoided)
+            row["cost_per_emission_avoided"] = row["vs_baseline"] / avoided if avoided > EMISSIONS_TOLERANCE \
+                else np.nan
         compliance = result.compliance
-        shares = compliance[compliance["rule"].map(lambda name: RULE_TYPES[name].priced).astype(bool)] \
-            if len(compliance) else compliance
         row["rule_checks"] = len(compliance)
         row["binding_checks"] = int(compliance["binding"].fillna(False).astype(bool).sum()) if len(compliance) else 0
-        row["cost_per_point"] = float(shares["cost_per_point"].sum()) if len(shares) else np.nan
+        shares = result.marginals.all_shares
+        row["cost_per_point"] = shares.rate if shares is not None else np.nan
         row["rules"] = _rule_summary(result)
         row["message"] = result.message
         rows.append(row)
@@ -189,8 +198,9 @@ class Sweep:
     results: list[SolveResult]
 
     def table(self) -> pd.DataFrame:
-        """value, status, total cost, change from the first feasible point, and the dual-based
-        cost per +1 pp of the bound at that point (share rules)."""
+        """value, status, total cost, change from the first feasible point, the one-sided marginal cost of
+        tightening the rule at that point (``optimizer.marginals``: per +1 pp of a share, per unit of a cap's
+        value; inf at the limit), and the lowest share achieved."""
         rows = []
         first = next((r.total_cost for r in self.results if r.has_plan), None)
         for value, result in zip(self.values, self.results, strict=True):
@@ -199,12 +209,17 @@ class Sweep:
             rows.append({
                 "value": value, "status": result.status, "total_cost": result.total_cost,
                 "vs_first": result.total_cost - first if result.has_plan and first is not None else np.nan,
-                "cost_per_point": float(mine["cost_per_point"].sum()) if mine is not None and len(mine)
-                else np.nan,
+                "marginal": result.marginals.rule_rate(self.rule_row),
                 "share_min": float(mine["share"].min()) if mine is not None and len(mine) else np.nan,
                 "message": result.message,
             })
         return pd.DataFrame(rows)
+
+    def marginal_label(self) -> str:
+        """What the ``marginal`` column is: per +1 pp for a share, per unit of the value otherwise."""
+        rule = next(r for r in self.policy.rules if r.row == self.rule_row)
+        return "cost per +1 pp tighter" if RULE_TYPES[rule.type].value_format == "percent" else \
+            "cost per unit tighter"
 
     def first_infeasible(self) -> float | None:
         return next((v for v, r in zip(self.values, self.results, strict=True) if not r.has_plan), None)

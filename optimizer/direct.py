@@ -23,6 +23,7 @@ import numpy as np
 
 from optimizer import highs
 from optimizer.highs import INF, LinearArrays
+from optimizer.marginals import Marginals, Pricing
 from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 
@@ -190,6 +191,7 @@ class DirectSolve:
     seconds_build: float = 0.0
     seconds_solve: float = 0.0
     seconds_solver_run: float | None = None
+    marginals: Marginals | None = None
 
 
 def solve_direct(formulation: Formulation, options: SolverOptions) -> DirectSolve:
@@ -219,22 +221,28 @@ def _solve(formulation: Formulation, options: SolverOptions) -> DirectSolve:
     built = time.perf_counter()
     h.run()
     seconds_solve, seconds_solver_run = time.perf_counter() - built, h.getRunTime()
-    back = highs.read_back(h, np.flatnonzero(integer))
+    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
+    if substitution is None:
+        positions, expand = full_rows, None
+    else:
+        row_map = substitution.row_map
+        positions = {name: row_map[rows] for name, rows in full_rows.items()}
+        expand = substitution.expand_values
+    pricing = Pricing(formulation, positions, expand)
+    back = highs.read_back(h, np.flatnonzero(integer), pricing)
     solved = DirectSolve(back, seconds_build=built - started, seconds_solve=seconds_solve,
                          seconds_solver_run=seconds_solver_run)
     if back.values is None:
         return solved
-    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
+    solved.row_positions = positions
+    solved.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None else None
     row_dual, col_dual = back.row_duals, back.col_duals
     if substitution is None:
         solved.values = back.values
-        solved.row_positions = full_rows
     else:
         solved.values = substitution.expand_values(back.values)
         row_dual = substitution.expand_row_duals(row_dual)
         col_dual = substitution.expand_col_duals(col_dual)
-        row_map = substitution.row_map
-        solved.row_positions = {name: row_map[rows] for name, rows in full_rows.items()}
     solved.reduced_costs = col_dual
     solved.duals = {name: row_dual[rows] for name, rows in full_rows.items()}
     return solved

@@ -4,7 +4,8 @@ It owns, once each: creating an instance configured from ``SolverOptions`` (log,
 relative MIP gap, threads); what HiGHS's model status means here (optimal, infeasible, unbounded,
 time_limit or error); whether a stopped run left a plan; a MILP plan's gap and best bound; fixing
 the discrete columns at the plan's values and re-solving that LP for prices; reading values, row
-duals, column duals and right-hand-side ranges (``read_back`` runs those steps in order).
+duals, column duals and right-hand-side ranges; the one-sided rates at which the optimal cost rises
+as bounds tighten (``one_sided_rates``); ``read_back`` runs those steps in order.
 
 The PuLP backend hands it the instance PuLP built and ran (``problem.solverModel``); the direct
 backend (``optimizer.direct``) one it loaded from arrays (``LinearArrays``, ``load_arrays``).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -111,16 +113,6 @@ def solution(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.asarray(s.col_dual, dtype=float))
 
 
-def row_ranges(h: highspy.Highs) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
-    """HiGHS's ranging of the right-hand sides of an optimal LP, by row: ((low, high), "") or
-    (None, the note that says why there are none)."""
-    status, ranging = h.getRanging()
-    if status != highspy.HighsStatus.kOk:
-        return None, RANGING_FAILED
-    return (np.asarray(ranging.row_bound_dn.value_, dtype=float),
-            np.asarray(ranging.row_bound_up.value_, dtype=float)), ""
-
-
 @dataclass
 class Readback:
     """What a run says, by HiGHS column and row; ``values`` is None when there is no plan."""
@@ -134,15 +126,20 @@ class Readback:
     duals_from: str = "lp"  # "lp", "fixed_lp" (MILP with its discrete choices fixed) or "none"
     row_ranges: tuple[np.ndarray, np.ndarray] | None = None
     ranging_note: str = ""
+    #: The one-sided rate of each tightening asked for (``one_sided_rates``), in order.
+    one_sided: list[OneSided] = field(default_factory=list)
 
 
-def read_back(h: highspy.Highs, discrete: np.ndarray) -> Readback:
+def read_back(h: highspy.Highs, discrete: np.ndarray,
+              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None) -> Readback:
     """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
 
     ``discrete``: the HiGHS columns of the discrete decisions (empty for an LP). A MILP's plan has
     them fixed at its values and the LP re-solved on the same instance (``fix_and_resolve``): the
     duals, reduced costs and ranges are then that LP's (``duals_from`` "fixed_lp", or "none" when
-    it did not solve). Ranges are read for an optimal plan with prices only."""
+    it did not solve). Ranges are read for an optimal plan with prices only, and with them the one-sided
+    rates of the ``tightenings`` that the plan's values give (``one_sided_rates``): read last, as
+    they may leave ``h`` at another optimum."""
     out = Readback(model_status(h))
     if not has_plan(h, out.status):
         return out
@@ -153,8 +150,106 @@ def read_back(h: highspy.Highs, discrete: np.ndarray) -> Readback:
         out.duals_from = "fixed_lp" if resolved == "optimal" else "none"
         _, out.row_duals, out.col_duals = solution(h)
     if out.status == "optimal" and out.duals_from != "none":
-        out.row_ranges, out.ranging_note = row_ranges(h)
+        directions = tightenings(out.values) if tightenings is not None else []
+        out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions)
     return out
+
+
+@dataclass(frozen=True)
+class Tightening:
+    """A direction in which bounds tighten, as a column HiGHS can price: one unit of ``t`` moves each of
+    HiGHS ``rows`` by ``coef`` (signed: +f on a ``<=`` row, -f on a ``>=`` row, so that ``a x + coef t``
+    against the old bound is the tightened row). ``step`` is the first re-solve's ``t`` when the plan's
+    price does not hold past the bound."""
+
+    rows: np.ndarray
+    coef: np.ndarray
+    step: float
+
+
+@dataclass(frozen=True)
+class OneSided:
+    """The rate at which the optimal cost rises per unit of a tightening ``t``, just past ``t = 0``
+    (``inf``: no plan past it, the bound is at the limit; ``nan``: HiGHS could not say), and the interval
+    ``[low, high]`` of ``t`` on which that rate holds (it reaches from 0 or below to past 0; below 0
+    is loosening)."""
+
+    rate: float
+    low: float = float("nan")
+    high: float = float("nan")
+
+
+#: Re-solves per tightening before giving up on a rate (each halves the step at least).
+MAX_RESOLVES = 30
+
+
+def one_sided_rates(h: highspy.Highs, directions: list[Tightening]) -> tuple[list[OneSided], tuple | None, str]:
+    """The one-sided rate of each tightening at the LP optimum ``h`` holds (every discrete column fixed),
+    and the right-hand-side ranges of its rows as ``row_ranges`` gives them (one ranging run for both).
+
+    Each direction becomes a column fixed at 0, so the optimum does not move (no simplex iteration):
+    its reduced cost is the cost per unit of ``t``, and HiGHS's bound ranging says on which interval of
+    ``t`` the basis, and so that rate, holds. Where the interval reaches past 0 the rate is exact
+    whichever optimal dual HiGHS returned. Where it stops at 0 (a degenerate optimum), the column is
+    fixed at a small ``t`` and re-solved: that basis's rate holds back to 0 when its interval reaches
+    it, which makes it the rate just past the bound; else the step shrinks to inside that interval.
+    No plan at the step means the bound is at the limit. ``h`` is left at another optimum after that."""
+    first, n = h.getNumCol(), len(directions)
+    if n:
+        starts = np.cumsum([0] + [len(d.rows) for d in directions[:-1]]).astype(np.int32)
+        index = np.concatenate([d.rows for d in directions]).astype(np.int32)
+        value = np.concatenate([d.coef for d in directions]).astype(float)
+        h.addCols(n, np.zeros(n), np.zeros(n), np.zeros(n), len(index), starts, index, value)
+        h.run()  # a fixed column at 0 leaves the basis optimal: this only prices the new columns
+    status, ranging = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return [OneSided(float("nan"))] * n, None, RANGING_FAILED
+    ranges = (np.asarray(ranging.row_bound_dn.value_, dtype=float),
+              np.asarray(ranging.row_bound_up.value_, dtype=float))
+    if not n:
+        return [], ranges, ""
+    rates = np.asarray(h.getSolution().col_dual, dtype=float)[first:]
+    low = np.asarray(ranging.col_bound_dn.value_, dtype=float)[first:]
+    high = np.asarray(ranging.col_bound_up.value_, dtype=float)[first:]
+    out = [OneSided(float(rates[j]), float(low[j]), float(high[j])) if high[j] > _RANGE_TOLERANCE * d.step
+           else None for j, d in enumerate(directions)]
+    for j in (j for j in range(n) if out[j] is None):
+        out[j] = _past_the_bound(h, first + j, directions[j].step)
+        h.changeColBounds(first + j, 0.0, 0.0)
+    return out, ranges, ""  # type: ignore[return-value]
+
+
+#: A ranging bound within this fraction of the step from 0 counts as 0.
+_RANGE_TOLERANCE = 1e-6
+
+
+def _column_price(h: highspy.Highs, column: int) -> tuple[float, float, float]:
+    """(reduced cost, low end, high end of the value range on which it holds) of ``column``."""
+    dual = float(h.getSolution().col_dual[column])
+    status, ranging = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return dual, float("nan"), float("nan")
+    return dual, float(ranging.col_bound_dn.value_[column]), float(ranging.col_bound_up.value_[column])
+
+
+def _past_the_bound(h: highspy.Highs, column: int, step: float) -> OneSided:
+    """The rate of ``column`` (a tightening) just past 0, from re-solves at small positive values."""
+    t = step
+    for _ in range(MAX_RESOLVES):
+        h.changeColBounds(column, t, t)
+        h.run()
+        status = model_status(h)
+        if status == "infeasible":
+            return OneSided(float("inf"), 0.0, 0.0)
+        if status != "optimal":
+            return OneSided(float("nan"))
+        rate, low, high = _column_price(h, column)
+        if not np.isfinite(low):
+            return OneSided(float("nan"))
+        if low <= _RANGE_TOLERANCE * step:
+            return OneSided(rate, low, high)
+        t = min(t, low) / 2  # a breakpoint lies at low: the piece next to 0 is below it
+    return OneSided(float("nan"))
 
 
 @dataclass

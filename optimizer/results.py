@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backend import SolverOutput
+from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.rules.base import FLOW_TOLERANCE
@@ -49,6 +50,8 @@ class SolveResult:
     costs_by_period: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The plan's emissions per period (empty without a plan).
     emissions: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    #: The one-sided marginal costs of its rule bounds (empty without a priced plan).
+    marginals: Marginals = field(default_factory=Marginals)
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -280,12 +283,17 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
 
 def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.DataFrame:
     """For every rule and period (and destination, for scope each_destination): what the rule measures
-    in the plan against its bound, each rule type reporting its own rows (``RuleType.compliance``).
-    ``rule_row`` keys each row to its rule's Policies row."""
+    in the plan against its bound, each rule type reporting its own rows (``RuleType.compliance``), with
+    the one-sided marginal cost of its bound (``optimizer.marginals``: ``inf`` at the limit, blank where
+    the plan has no prices). ``rule_row`` keys each row to its rule's Policies row."""
     frames = []
+    marginals = output.marginals or Marginals()
     for model in formulation.rules.values():  # in Policies-row order
         frame = model.type.compliance(formulation, model, output.values, output.duals)
         if frame is not None and len(frame):
+            column = model.type.marginal_column
+            if column is not None and model.row in marginals.rows:
+                frame[column] = [m.rate for m in marginals.rows[model.row]]
             frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
@@ -417,12 +425,16 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
                        costs=costs, flows=flows, utilization=utilization, compliance=compliance,
                        summary=summary, message=output.message, stats=stats, nominal_total=nominal,
                        investments=investments, inventory=inventory, costs_by_period=by_period,
-                       emissions=emissions, formulation=formulation, output=output)
+                       emissions=emissions, marginals=(output.marginals or Marginals()) if output.has_plan
+                       else Marginals(), formulation=formulation, output=output)
+
+
+def gives_emissions(network) -> bool:
+    """Whether the workbook gives any emissions: a non-zero co2_per_unit on Supply, Lanes or Investments."""
+    return bool(any(len(t) and (t["co2_per_unit"].fillna(0) != 0).any()
+                    for t in (network.supply, network.lanes, network.investments)))
 
 
 def _has_carbon(formulation: Formulation) -> bool:
-    """Whether the workbook gives any emissions (a co2_per_unit) or the policy set a carbon rule."""
-    network = formulation.network
-    given = any(len(t) and (t["co2_per_unit"].fillna(0) != 0).any()
-                for t in (network.supply, network.lanes, network.investments))
-    return bool(given or any(m.type.carbon for m in formulation.rules.values()))
+    """Whether the workbook gives any emissions or the policy set has a carbon rule."""
+    return gives_emissions(formulation.network) or any(m.type.carbon for m in formulation.rules.values())

@@ -1,10 +1,12 @@
-"""What the optimal plan's prices say: shadow prices of capacities, marginal cost of demand, cost
-per point of each share rule, and how much cheaper an unused supplier must get to be used.
+"""What the optimal plan's prices say: shadow prices of capacities, marginal cost of demand, the
+one-sided cost of tightening each share rule and carbon cap, and how much cheaper an unused supplier
+must get to be used.
 
-All figures come from the LP duals and reduced costs of the solved model, and the ranges from HiGHS
-ranging, which the backend reads right after the solve (rows are found by their position in the
-model, never by name). They hold for small changes around this plan; ``range_low`` and
-``range_high`` bound the right-hand side within which a shadow price stays valid.
+Capacity and demand prices come from the LP duals and reduced costs of the solved model, and their
+ranges from HiGHS ranging, which the backend reads right after the solve (rows are found by their
+position in the model, never by name): they hold for small changes around this plan; ``range_low``
+and ``range_high`` bound the right-hand side within which a shadow price stays valid. Rule prices are
+the one-sided rates of ``optimizer.marginals``, each rule type pricing its own Compliance rows.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
             "note": note}))
     if len(result.compliance):  # each rule type prices its own Compliance rows, in their order
         for row, rows in result.compliance.groupby("rule_row", sort=False):
-            priced = formulation.rules[row].type.sensitivity(rows)
+            priced = formulation.rules[row].type.sensitivity(rows, result.marginals.rows.get(row))
             if priced is not None:
                 frames.append(priced)
     frames.append(_unused_supply(formulation, output))

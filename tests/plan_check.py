@@ -98,14 +98,59 @@ class PlanCheck:
         key = (origin, item, period)
         return self.standard[key] if key in self.standard else self.mean.get((item, period), 0.0)
 
-    def lane_cost(self, origin: str, destination: str, item: str, period: str) -> float:
+    def lane(self, origin: str, destination: str, item: str, period: str):
+        """The Lanes row of a flow: the item's own row, else the blank-item row of the pair."""
         lanes = self.network.lanes
         on_pair = lanes[(lanes["origin"] == origin) & (lanes["destination"] == destination)]
         if "period" in lanes.columns:  # a scenario changed a lane in one period
             on_pair = on_pair[on_pair["period"] == period]
         own = on_pair[on_pair["item"] == item]
         assert len(own) or len(on_pair[on_pair["item"].isna()]), f"no lane {origin} -> {destination} for {item}"
-        return float(own.iloc[0]["unit_cost"] if len(own) else on_pair[on_pair["item"].isna()].iloc[0]["unit_cost"])
+        return own.iloc[0] if len(own) else on_pair[on_pair["item"].isna()].iloc[0]
+
+    def lane_cost(self, origin: str, destination: str, item: str, period: str) -> float:
+        return float(self.lane(origin, destination, item, period)["unit_cost"])
+
+    def lane_co2(self, origin: str, destination: str, item: str, period: str) -> float:
+        """Emissions per unit shipped: the lane row's co2_per_unit (blank: 0, an item row's blank too)."""
+        value = self.lane(origin, destination, item, period)["co2_per_unit"]
+        return 0.0 if pd.isna(value) else float(value)
+
+    def option_co2(self, option: str, period: str) -> float:
+        """Emissions per unit made on an option (blank: the site's Supply value for the item then, or 0)."""
+        terms = self.terms[(option, period)]
+        if not pd.isna(terms.co2_per_unit):
+            return float(terms.co2_per_unit)
+        supply = self.options.get((terms.site, terms.item, period))
+        return 0.0 if supply is None or pd.isna(supply.co2_per_unit) else float(supply.co2_per_unit)
+
+    def emitting(self):
+        """Every activity of the plan with its emissions: (period, item, site made or shipped from, shipped to
+        (None for production), emissions)."""
+        for (site, item, period), p in self.produced.items():
+            co2 = self.options[(site, item, period)].co2_per_unit
+            yield period, item, site, None, p * (0.0 if pd.isna(co2) else float(co2))
+        for (option, period), q in self.option_output.items():
+            terms = self.terms[(option, period)]
+            yield period, terms.item, terms.site, None, q * self.option_co2(option, period)
+        for period, item, origin, destination, q in self.flows:
+            yield period, item, origin, destination, q * self.lane_co2(origin, destination, item, period)
+
+    def carbon_matching(self, rule) -> dict[str, float]:
+        """A carbon rule's matching emissions per covered period: production of its items at `from` sites, and
+        flows of its items from `from` sites into `to` sites."""
+        out = dict.fromkeys(rule.periods(self.periods), 0.0)
+        for period, item, site, destination, emissions in self.emitting():
+            if period in out and item in rule.items and site in rule.from_sites and \
+                    (destination is None or destination in rule.to_sites):
+                out[period] += emissions
+        return out
+
+    def co2_cap(self, rule, period: str) -> float:
+        if rule.basis != "per_unit":
+            return float(rule.value)
+        return float(rule.value) * sum(q for (site, item, p), q in self.demand().items()
+                                       if p == period and item in rule.items and site in rule.to_sites)
 
     def matches(self, rule, origin, destination, item, period) -> bool:
         return (item in rule.items and origin in rule.from_sites and destination in rule.to_sites
@@ -245,6 +290,20 @@ class PlanCheck:
                 assert banned <= TOL * self.scale, f"Policies row {rule.row}: {banned} from excluded sites"
             elif rule.type in ("max_suppliers", "single_source", "min_suppliers"):
                 self.check_count(rule, reported)
+            elif rule.type in ("co2_price", "co2_cap"):
+                for period, emissions in self.carbon_matching(rule).items():
+                    line = reported[reported["period"] == period]
+                    assert len(line) and close(float(line.iloc[0]["emissions"]), emissions, self.scale), rule.row
+                    if rule.type == "co2_cap":
+                        cap = self.co2_cap(rule, period)
+                        assert emissions <= cap + TOL * max(self.scale, abs(cap)), \
+                            f"Policies row {rule.row}: emissions {emissions} over the cap {cap} in {period}"
+        emissions = defaultdict(float)
+        for period, *_, amount in self.emitting():
+            emissions[period] += amount
+        reported = self.result.emissions
+        for period in self.periods:
+            assert close(float(reported.get(period, 0.0)), emissions[period], self.scale), f"emissions in {period}"
 
     def check_count(self, rule, reported) -> None:
         delivered, inbound = defaultdict(float), defaultdict(float)
@@ -320,6 +379,9 @@ class PlanCheck:
             add("credits", period, -q * self.credit(origin, destination, item, period))
         for period, earned in self.earned_threshold_credits().items():
             add("credits", period, -earned)
+        for rule in (r for r in self.policy.rules if r.type == "co2_price"):
+            for period, emissions in self.carbon_matching(rule).items():
+                add("carbon", period, float(rule.value) * emissions)
         costs = self.result.costs
         scale = max(1.0, *map(abs, parts.values()))
         for part, value in parts.items():

@@ -127,12 +127,13 @@ def test_cost_per_point_of_a_value_share_matches_the_derivative(solve_sheets):
     assert result.compliance.iloc[0]["cost_per_point"] == pytest.approx(10 / 1.96)
 
 
-def test_cost_per_point_of_a_max_share_is_a_saving(solve_sheets):
-    # At most 40% from China: raising the cap by 1 point lets 1 unit move from A (10) to B (5): -5.
+def test_cost_per_point_of_a_max_share_is_the_cost_of_lowering_it(solve_sheets):
+    # At most 40% from China: lowering the cap by 1 point moves 1 unit from B (5) to A (10): +5.
     result = solve_sheets(policy="q", **two_suppliers(
         [{"policy": "q", "rule": "max_share", "from": "China", "value": 0.4, "basis": "quantity"}]))
     assert result.total_cost == pytest.approx(800.0)
-    assert result.compliance.iloc[0]["cost_per_point"] == pytest.approx(-5.0)
+    assert result.compliance.iloc[0]["cost_per_point"] == pytest.approx(5.0)
+    assert result.marginals.rule_rate(2) == pytest.approx(5.0)
 
 
 # ------------------------------------------------------------------ sweeps
@@ -157,7 +158,8 @@ def test_sweep_traces_the_known_cost_curve_and_marks_infeasibility(make_workbook
     table = result.table()
     assert table["status"].tolist() == ["optimal"] * 4 + ["infeasible"] * 2
     assert table["total_cost"].iloc[:4].tolist() == pytest.approx([750.0, 800.0, 850.0, 900.0])
-    assert table["cost_per_point"].iloc[:4].tolist() == pytest.approx([5.0] * 4)
+    # one-sided, tightening: at 80% A is full and there is no plan beyond, the bound is at the limit
+    assert table["marginal"].iloc[:4].tolist() == pytest.approx([5.0] * 3 + [float("inf")])
     assert result.first_infeasible() == pytest.approx(0.9)
     written = write_sweep(result, tmp_path / "sweep.xlsx", inputs=[path])
     wb = openpyxl.load_workbook(written)

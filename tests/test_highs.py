@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from optimizer.backend import SolverUnavailable, check_solver
-from optimizer.highs import INF, LinearArrays, load_arrays, model_status, new_highs, read_back, row_ranges, solve_arrays
+from optimizer.highs import (
+    INF,
+    LinearArrays,
+    Tightening,
+    load_arrays,
+    model_status,
+    new_highs,
+    one_sided_rates,
+    read_back,
+    solve_arrays,
+)
 from optimizer.options import DEFAULT_MIP_GAP, SolverOptions
 
 NONE = np.array([], dtype=np.int64)  # no discrete column: an LP
@@ -108,13 +118,42 @@ def test_ranges_of_the_right_hand_sides():
     assert back.row_duals.tolist() == [3.0, -2.0]
     low, high = back.row_ranges
     assert (low.tolist(), high.tolist(), back.ranging_note) == ([10.0, 0.0], [INF, 20.0], "")
-    assert row_ranges(h)[0][1].tolist() == [INF, 20.0]
+    assert one_sided_rates(h, [])[1][1].tolist() == [INF, 20.0]  # the same ranging without tightenings
 
 
 def test_ranges_are_not_read_without_an_optimal_plan():
     h = solved(arrays([1, 1], [[1, 1]], [3], [INF], col_upper=[1, 1]))
     assert read_back(h, NONE).row_ranges is None
-    assert row_ranges(h) == (None, "HiGHS could not compute ranges for this model")
+    assert one_sided_rates(h, []) == ([], None, "HiGHS could not compute ranges for this model")
+
+
+# Demand 10 = x1 + x2 + x3; local share (x1 + x3) >= 50%, stated 0.5 x1 - 0.5 x2 + 0.5 x3 >= 0.
+# x1 is local at 3 (capacity 5 or 8), x2 imported at 1, x3 local at 4 (or absent). The optimum is
+# x1 = x2 = 5, cost 20, share exactly 50%. One point more moves the share row by 10 / 100.
+def share_lp(x1_capacity: float, x3: bool) -> LinearArrays:
+    return arrays([3, 1, 4], [[1, 1, 1], [0.5, -0.5, 0.5]], [10, 0], [10, INF],
+                  col_upper=[x1_capacity, INF, INF if x3 else 0])
+
+
+ONE_POINT = Tightening(np.array([1]), np.array([-0.1]), step=1e-4)
+
+
+def test_a_price_that_holds_past_the_bound_is_the_one_sided_rate():
+    # x1 can grow to 8: each point moves 0.1 from x2 (1) to x1 (3), 0.2 a point, up to 30 points more.
+    (rate,), _, _ = one_sided_rates(solved(share_lp(8, x3=True)), [ONE_POINT])
+    assert rate.rate == pytest.approx(0.2) and rate.high == pytest.approx(30)
+
+
+def test_a_degenerate_optimum_gives_the_rate_of_tightening_not_the_dual():
+    # x1 is at its capacity exactly at 50%: any share dual from 0.2 a point (as if x1 could grow; HiGHS
+    # 1.16 returns that one) to 0.3 is optimal, but the next point has to come from x3 at 4: 0.1 x (4 - 1).
+    (rate,), _, _ = one_sided_rates(solved(share_lp(5, x3=True)), [ONE_POINT])
+    assert rate.rate == pytest.approx(0.3)
+
+
+def test_a_bound_that_cannot_tighten_is_at_the_limit():
+    (rate,), _, _ = one_sided_rates(solved(share_lp(5, x3=False)), [ONE_POINT])  # no local unit beyond x1's 5
+    assert rate.rate == float("inf")
 
 
 def option(h, name: str):

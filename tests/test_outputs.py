@@ -192,7 +192,7 @@ def test_binding_rules_full_capacity_and_plans_without_one_are_highlighted(small
     assert rules_of(ws) == {"I2:I59": [("dataBar", [])], "A2:L59": [("expression", ["$I2>=0.99995"])]}
     bar = next(iter(ws.conditional_formatting)).rules[0].dataBar
     assert [(v.type, v.val) for v in bar.cfvo] == [("num", 0), ("num", 1)]
-    assert rules_of(comparison["Comparison"])["A2:Q3"] == [("expression", ['$B2<>"optimal"'])]
+    assert rules_of(comparison["Comparison"])["A2:P3"] == [("expression", ['$B2<>"optimal"'])]
 
 
 def test_infeasible_policy_sets_are_marked_and_stated(tmp_path):

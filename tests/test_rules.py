@@ -259,17 +259,21 @@ def test_min_share_rows_per_destination_weighted_by_value():
         ("all", "E"): (">=", 0.0, {FLOWS[3]: -0.5, FLOWS[4]: 3.0})}}
     model = formulation.rules[2]
     assert model.blocks == {"share": "rule_row_2"} and model.type.relaxable(formulation, model) == ["rule_row_2"]
-    # A>D 10, B>D 4, K>D 6: 36 of 10 + 8 + 36 = 54 (2/3); A>E 6, K>E 1: 6 of 12, exactly 50%, binding. Cost per
-    # point = dual * weighted total / 100: 0 and 3 * 12 / 100.
+    # A>D 10, B>D 4, K>D 6: 36 of 10 + 8 + 36 = 54 (2/3); A>E 6, K>E 1: 6 of 12, exactly 50%, binding. The cost
+    # per point is the solve's one-sided rate (optimizer.marginals), blank here; one point moves each row by its
+    # weighted total / 100, for the row alone and for the rule's value alike.
     x = plan(formulation, ad=10, bd=4, kd=6, ae=6, ke=1)
     rows = compliance(formulation, x, {"rule_row_2": np.array([0.0, 3.0])})
     assert rows == [
         common(rule="min_share", **{"from": "Canada"}, basis="value", scope="each_destination", period="all",
                destination=d, from_flow=f, total_flow=t, share=pytest.approx(s), sense=">=", bound=0.5, binding=b,
-               cost_per_point=pytest.approx(c), met=True)
-        for d, f, t, s, b, c in (("D", 36.0, 54.0, 2 / 3, False, 0.0), ("E", 6.0, 12.0, 0.5, True, 0.36))]
+               cost_per_point=pytest.approx(np.nan, nan_ok=True), met=True)
+        for d, f, t, s, b in (("D", 36.0, 54.0, 2 / 3, False), ("E", 6.0, 12.0, 0.5, True))]
     assert list(pd.DataFrame(rows).columns) == [*COMPLIANCE_COLUMNS[:-3], "rule_row"]  # the carbon columns dropped
-    priced = model.type.sensitivity(pd.DataFrame(rows))
+    tightening = model.type.tightening(formulation, model, x)
+    assert (tightening.block, tightening.per_row.tolist(), tightening.per_value.tolist()) == (
+        "rule_row_2", [0.54, 0.12], [0.54, 0.12])
+    priced = model.type.sensitivity(pd.DataFrame(rows).assign(cost_per_point=[0.0, 0.36]))
     assert priced[["destination", "value", "used", "price"]].to_numpy().tolist() == [
         ["D", 0.5, pytest.approx(2 / 3), 0.0], ["E", 0.5, 0.5, pytest.approx(0.36)]]
 
@@ -280,12 +284,14 @@ def test_max_share_one_row_over_every_to_site_by_quantity():
     assert only_rule_blocks(formulation) == {"rule_row_2": {
         ("all", "(all)"): ("<=", 0.0, {FLOWS[0]: -0.6, FLOWS[1]: -0.6, FLOWS[2]: 0.4, FLOWS[3]: -0.6,
                                       FLOWS[4]: pytest.approx(0.4)})}}
-    # K>D 12, A>D 8, K>E 6, A>E 4: 18 of 30, exactly 60%: binding; the dual -2 prices a point at -2 * 30 / 100.
+    # K>D 12, A>D 8, K>E 6, A>E 4: 18 of 30, exactly 60%: binding; a point moves the row by 30 / 100.
     x = plan(formulation, ad=8, kd=12, ae=4, ke=6)
     [row] = compliance(formulation, x, {"rule_row_2": np.array([-2.0])})
     assert row == common(rule="max_share", **{"from": "K"}, basis="quantity", scope="total", period="all",
                          destination="(all)", from_flow=18.0, total_flow=30.0, share=pytest.approx(0.6), sense="<=",
-                         bound=0.6, binding=True, cost_per_point=pytest.approx(-0.6), met=True)
+                         bound=0.6, binding=True, cost_per_point=pytest.approx(np.nan, nan_ok=True), met=True)
+    model = formulation.rules[2]
+    assert model.type.tightening(formulation, model, x).per_row.tolist() == [pytest.approx(0.3)]
 
 
 def test_a_share_rule_with_nothing_flowing_in_has_no_share_and_is_not_binding():

@@ -705,8 +705,8 @@ def test_settings_are_read_by_key_and_an_unknown_key_is_a_warning_naming_the_cel
     network = load_workbook(make_workbook(**SETTINGS_BASE, Settings=[{"key": " Currency ", "value": " USD M "},
                                                                       {"key": "curency", "value": "x"}]))
     assert network.settings == {"currency": "USD M"}
-    assert network.warnings == ("Settings row 3, column key: 'curency' is not a setting (known: currency); "
-                                "it was ignored",)
+    assert network.warnings == ("Settings row 3, column key: 'curency' is not a setting (known: currency, "
+                                "emissions_unit); it was ignored",)
 
 
 def test_a_setting_given_twice_is_an_error_naming_the_second_row(make_workbook):

@@ -121,6 +121,20 @@ class RuleModel:
 
 
 @dataclass
+class BoundTightening:
+    """How a rule's bound tightens, for its one-sided marginal costs (``optimizer.marginals``): its block
+    (``block``, one row per Compliance row of the rule, in the same order), how far one unit of the
+    Compliance marginal moves each row's right-hand side (``per_row``: a percentage point of a share, a
+    unit of emissions) and how far one unit of the Policies row's ``value`` moves it (``per_value``), and
+    the first step of a re-solve, in units of the Compliance marginal."""
+
+    block: str
+    per_row: np.ndarray
+    per_value: np.ndarray
+    step: float
+
+
+@dataclass
 class Violation:
     """Rows of a rule that the rule-relaxation LP of diagnosis had to violate, with what a rule type
     needs to explain them: the physical model's arrays alone, and with the other rules added."""
@@ -144,6 +158,8 @@ class RuleType:
     priced: ClassVar[bool] = False
     #: It prices or caps emissions (the plan then reports them).
     carbon: ClassVar[bool] = False
+    #: The Compliance column its one-sided marginal cost fills (None: it has none).
+    marginal_column: ClassVar[str | None] = None
 
     # ----------------------------------------------------------------- the model
     def state(self, formulation: Formulation, model: RuleModel) -> None:
@@ -159,6 +175,10 @@ class RuleType:
         """The Compliance rows of this rule in a plan (None: it has none)."""
         return None
 
+    def tightening(self, formulation: Formulation, model: RuleModel, values: np.ndarray) -> BoundTightening | None:
+        """How this rule's bound tightens in the plan ``values`` (None: it has no marginal cost)."""
+        return None
+
     def summary(self, rows: pd.DataFrame) -> str:
         """One line for the Comparison sheet from the rule's Compliance rows."""
         first = rows.iloc[0]
@@ -169,8 +189,9 @@ class RuleType:
                 f"{first['sense']} {first['bound']:.0%}: {span}, binding "
                 f"{int(rows['binding'].astype(bool).sum())}/{len(rows)}")
 
-    def sensitivity(self, rows: pd.DataFrame) -> pd.DataFrame | None:
-        """Sensitivity rows priced from the rule's Compliance rows (None: nothing to price)."""
+    def sensitivity(self, rows: pd.DataFrame, marginals: list | None = None) -> pd.DataFrame | None:
+        """Sensitivity rows priced from the rule's Compliance rows (None: nothing to price); ``marginals``: the
+        one-sided rates of those rows (``optimizer.highs.OneSided``, with the interval each holds on), if any."""
         return None
 
     # ----------------------------------------------------------------- diagnosis

@@ -20,7 +20,15 @@ import pandas as pd
 from models.network import RuleSpec
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period
 from optimizer.highs import solve_arrays
-from optimizer.rules.base import COMPLIANCE_COLUMNS, FLOW_TOLERANCE, RuleModel, RuleType, add_block, register
+from optimizer.rules.base import (
+    COMPLIANCE_COLUMNS,
+    FLOW_TOLERANCE,
+    BoundTightening,
+    RuleModel,
+    RuleType,
+    add_block,
+    register,
+)
 from optimizer.rules.shares import rule_label
 
 
@@ -135,11 +143,12 @@ class Co2Cap(RuleType):
                     bases=("total", "per_unit"), scopes=("total",))
     value_format = "number"
     carbon = True
+    marginal_column = "marginal_abatement_cost"
 
-    def bound(self, formulation, model: RuleModel, periods: list[str]) -> np.ndarray:
-        """The cap in each covered period."""
+    def bound(self, formulation, model: RuleModel, periods: list[str], value: float | None = None) -> np.ndarray:
+        """The cap in each covered period (of the rule's value, or of ``value``)."""
         rule = model.rule
-        value = float(rule.value)
+        value = float(rule.value if value is None else value)
         if rule.basis != "per_unit":
             return np.full(len(periods), value)
         demand = formulation.network.demand
@@ -153,6 +162,17 @@ class Co2Cap(RuleType):
         rows = pd.DataFrame({"period": emit.periods, "destination": "(all)"})
         add_block(formulation, model, "cap", rows, "<=", self.bound(formulation, model, emit.periods),
                   emit.row, emit.var, emit.co2)
+
+    def tightening(self, formulation, model, values):
+        """A unit of emissions less moves a period's cap by 1; a unit of ``value`` by 1 (basis total) or by the
+        period's demand of the rule's items (per_unit)."""
+        if "cap" not in model.blocks:
+            return None
+        emit = model.data["emitters"]
+        bound = self.bound(formulation, model, emit.periods)
+        return BoundTightening(model.blocks["cap"], np.ones(len(bound)),
+                               self.bound(formulation, model, emit.periods, value=1.0),
+                               step=1e-6 * max(1.0, float(np.abs(bound).max(initial=0.0))))
 
     def compliance(self, formulation, model, values, duals):
         emit = model.data["emitters"]
@@ -170,13 +190,24 @@ class Co2Cap(RuleType):
                 f"{rows['emissions'].min():,.6g}-{rows['emissions'].max():,.6g} against {rows['bound'].min():,.6g}"
                 f"-{rows['bound'].max():,.6g}, binding {int(rows['binding'].astype(bool).sum())}/{len(rows)}")
 
-    def sensitivity(self, rows):
+    def sensitivity(self, rows, marginals=None):
+        """Each period's cap with its marginal abatement cost, and the caps between which that cost holds (a
+        tightening t of the cap holds on [low, high]: the cap from bound - high to bound - low)."""
+        bound = rows["bound"].to_numpy(dtype=float)
+        if marginals is not None and len(marginals) == len(rows):
+            low = np.array([m.low for m in marginals], dtype=float)
+            high = np.array([m.high for m in marginals], dtype=float)
+            limited = np.isinf([m.rate for m in marginals])
+            range_low = np.where(np.isfinite(high) & ~limited, bound - high, np.nan)
+            range_high = np.where(np.isfinite(low) & ~limited, bound - low, np.nan)
+        else:
+            range_low = range_high = np.full(len(rows), np.nan)
         return pd.DataFrame({
             "kind": "co2 cap", "source": rows["source"], "site": "", "destination": "", "item": rows["items"],
-            "period": rows["period"], "value": rows["bound"], "used": rows["emissions"],
+            "period": rows["period"], "value": bound, "used": rows["emissions"],
             "price": rows["marginal_abatement_cost"],
-            "meaning": "cost of one unit of emissions less (one-sided, tightening the cap)",
-            "range_low": np.nan, "range_high": np.nan, "note": ""})
+            "meaning": "cost of one unit of emissions less (one-sided, tightening the cap; inf: at the limit)",
+            "range_low": range_low, "range_high": range_high, "note": ""})
 
     def relaxable(self, formulation, model):
         return [model.blocks["cap"]] if "cap" in model.blocks else []

@@ -21,6 +21,7 @@ from optimizer.rules.base import (
     FLOW_TOLERANCE,
     RULE_TYPES,
     SHARE_TOLERANCE,
+    BoundTightening,
     RuleModel,
     RuleTerms,
     RuleType,
@@ -93,6 +94,7 @@ class ShareRule(RuleType):
     sense: str
     value_format = "percent"
     priced = True
+    marginal_column = "cost_per_point"
 
     def required_by_credit(self, formulation: Formulation, model: RuleModel) -> bool:
         """Whether a rule of the policy set (a threshold credit) makes this rule its condition."""
@@ -122,20 +124,27 @@ class ShareRule(RuleType):
                   np.r_[coef[keep], -sign * big_m])
 
     def compliance(self, formulation, model, values, duals):
+        # cost_per_point is the one-sided marginal cost, filled in from the solve (optimizer.marginals)
         met = model.family_values(formulation, values, "met")
-        block = model.blocks.get("share")
-        dual = duals.get(block) if block is not None and met is None else None  # a conditional row's dual
-        terms = model.terms                                                      # does not price the bound
-        total = np.bincount(terms.row, weights=terms.weight * values[terms.var], minlength=len(terms.rows))
-        # Envelope theorem on sum (1[from] - value) w x >= 0: d cost / d value = dual * sum w x.
-        cost_per_point = dual * total / 100.0 if dual is not None else np.full(len(terms.rows), np.nan)
-        return measured_compliance(model, values, float(model.rule.value), self.sense, None, cost_per_point, met)
+        n = len(model.terms.rows)
+        return measured_compliance(model, values, float(model.rule.value), self.sense, None, np.full(n, np.nan), met)
 
-    def sensitivity(self, rows):
+    def tightening(self, formulation, model, values):
+        """One point of the share moves row ``sum (1[from] - value) w x`` by the row's total ``sum w x`` / 100
+        (a conditional row, the condition of a threshold credit, has no marginal cost)."""
+        if "share" not in model.blocks or "met" in model.families:
+            return None
+        terms = model.terms
+        total = np.bincount(terms.row, weights=terms.weight * values[terms.var], minlength=len(terms.rows))
+        per_point = np.where(total > FLOW_TOLERANCE, total, 0.0) / 100.0
+        return BoundTightening(model.blocks["share"], per_point, per_point, step=1e-4)
+
+    def sensitivity(self, rows, marginals=None):
         return pd.DataFrame({
             "kind": "policy rule", "source": rows["source"], "site": "", "destination": rows["destination"],
             "item": rows["items"], "period": rows["period"], "value": rows["bound"], "used": rows["share"],
-            "price": rows["cost_per_point"], "meaning": "cost change per +1 percentage point of the bound",
+            "price": rows["cost_per_point"],
+            "meaning": "cost of tightening the bound by 1 percentage point (one-sided; inf: at the limit)",
             "range_low": np.nan, "range_high": np.nan, "note": ""})
 
     def relaxable(self, formulation, model):

@@ -30,8 +30,8 @@ from optimizer.writing.table import (
 COMPARISON_HEADERS = {
     "total_cost": "total cost", "vs_baseline": "vs baseline", "vs_baseline_pct": "vs baseline %",
     "cost_per_unit_demand": "cost per unit of demand", "rule_checks": "rule checks",
-    "binding_checks": "binding checks", "cost_per_point": "cost change per +1 pp of all share bounds",
-    "investment_fixed": "investment fixed",
+    "binding_checks": "binding checks", "cost_per_point": "cost per +1 pp tighter on every share rule",
+    "investment_fixed": "investment fixed", "cost_per_emission_avoided": "cost per unit of emissions avoided",
 }
 
 
@@ -44,9 +44,13 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
     with streaming_workbook(labels) as wb:
         table = comparison.table()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
-                   "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY}
+                   "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY,
+                   "cost_per_emission_avoided": MONEY}
         ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True)
-        add_chart(ws, _cost_chart(ws, table, labels))
+        row = ws.content_rows + 2
+        add_chart(ws, _cost_chart(ws, table, labels), row)
+        if "emissions" in table:  # the emissions bar beside the cost bar
+            add_chart(ws, _emissions_chart(ws, table, labels), row, column="L")
         _write_supply_mix(wb, comparison, labels)
         facts = []
         if len(network.investments):
@@ -76,6 +80,14 @@ def _cost_chart(ws, table: pd.DataFrame, labels: Labels):
     """Total cost by policy set, from the Comparison sheet."""
     chart = bar_chart("Total cost by policy set", labels.money("total cost"))
     plot_rows(ws, chart, 0, len(table) - 1, "policy", ["total_cost"])
+    chart.legend = None
+    return chart
+
+
+def _emissions_chart(ws, table: pd.DataFrame, labels: Labels):
+    """Emissions by policy set, from the Comparison sheet."""
+    chart = bar_chart("Emissions by policy set", labels.with_unit("emissions", labels.emissions_unit))
+    plot_rows(ws, chart, 0, len(table) - 1, "policy", ["emissions"])
     chart.legend = None
     return chart
 

@@ -39,13 +39,14 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
     # A count rule's value is a number of sites, not a quantity of an item: a format that carries no unit.
     value_format = {"percent": PERCENT, "money": MONEY}.get(RULE_TYPES[rule.type].value_format, "#,##0")
     formats = {**FORMATS, "value": value_format,
-               "total_cost": MONEY, "vs_first": MONEY, "share_min": PERCENT}
+               "total_cost": MONEY, "vs_first": MONEY, "marginal": MONEY, "share_min": PERCENT}
     labels = Labels.of(result.network, f"sweep of Policies row {result.rule_row} ({result.policy.name})")
     with streaming_workbook(labels) as wb:
         write_table(wb, "Summary", summary, one_page=True, widths={"field": 24, "value": 62}, wrap=("value",))
         ws = write_table(wb, "Sweep", table, formats, headers={
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
-            "share_min": "lowest share achieved", "value": f"{rule.type} value"}, per_unit=("value",))
+            "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label()},
+            per_unit=("value",))
         chart = LineChart()
         chart.title = f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})"
         chart.y_axis.title = labels.money("total cost")

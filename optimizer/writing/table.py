@@ -52,6 +52,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
+from optimizer.marginals import AT_THE_LIMIT
 from optimizer.writing.guard import FORMULA_TRIGGERS, safe_text, text_cell
 from optimizer.writing.sheet_xml import Unrenderable, column_cells, rows_xml, style_attribute
 
@@ -67,12 +68,20 @@ FORMATS = {
     "supply_cost": MONEY, "transport_cost": MONEY, "tariff_cost": MONEY, "total_cost": MONEY,
     "credit_per_unit": MONEY, "credit_cost": MONEY,
     "tariff_rate": PERCENT, "utilization": PERCENT, "share": PERCENT, "bound": PERCENT,
-    "cost_per_point": MONEY,
+    "cost_per_point": MONEY, "marginal_abatement_cost": MONEY, "carbon_cost": MONEY,
+    "emissions": QUANTITY, "co2": QUANTITY,
 }
 
 #: Money columns that are a cost per unit of an item: their unit is the currency per the item's unit.
 PER_UNIT = frozenset({"supply_unit_cost", "lane_unit_cost", "landed_unit_cost", "credit_per_unit", "unit_cost",
                       "price", "holding_cost", "cost_per_unit_demand"})
+
+#: Columns of emissions (their unit: the Settings ``emissions_unit``) and money columns that are a cost per unit of
+#: emissions (the currency per that unit).
+EMISSIONS = frozenset({"emissions", "co2"})
+PER_EMISSION = frozenset({"marginal_abatement_cost", "cost_per_emission_avoided"})
+#: Columns of one-sided marginal costs (``optimizer.marginals``): infinite at the limit, written as AT_THE_LIMIT.
+MARGINAL_COLUMNS = frozenset({"cost_per_point", "marginal_abatement_cost", "marginal", "price"})
 
 #: A rule's measured flows (Compliance): in currency for a value basis, in the items' unit for a quantity basis;
 #: a ``flow unit`` column says which, row by row.
@@ -80,7 +89,8 @@ FLOWS = ("from_flow", "total_flow")
 
 #: Column headers shown in Excel where the DataFrame name needs its sign and unit spelled out.
 HEADERS = {
-    "cost_per_point": "cost change per +1 pp of bound",
+    "cost_per_point": "cost per +1 pp tighter",
+    "marginal_abatement_cost": "marginal abatement cost",
 }
 
 BOLD = Font(bold=True)
@@ -142,6 +152,7 @@ class Labels:
     workbook: str = ""
     subject: str = ""
     currency: str = ""
+    emissions_unit: str = ""
     units: Mapping[str, str] = field(default_factory=dict)
     #: The items of each category (to find the unit of a rule's item list).
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -155,7 +166,7 @@ class Labels:
             if item.category:
                 categories[item.category.lower()] = (*categories.get(item.category.lower(), ()), i)
         return cls(workbook=Path(network.source).name if network.source else "", subject=subject,
-                   currency=settings.get("currency") or "",
+                   currency=settings.get("currency") or "", emissions_unit=settings.get("emissions_unit") or "",
                    units={i: item.unit for i, item in network.items.items() if item.unit}, categories=categories)
 
     def footer(self) -> tuple[str, str, str]:
@@ -303,7 +314,7 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels,
         columns_with_units = [c for c in columns if c not in FLOWS]
     else:
         columns_with_units = columns
-    quantities = [c for c in columns_with_units if formats.get(c) == QUANTITY]
+    quantities = [c for c in columns_with_units if formats.get(c) == QUANTITY and c not in EMISSIONS]
     money = [c for c in columns_with_units if formats.get(c) == MONEY]
     if "item" in columns:
         unit = labels.unit_of(frame["item"])
@@ -318,9 +329,27 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels,
     suffix = dict.fromkeys(quantities, unit) if unit else {}
     for column in money:
         if labels.currency:
-            per = (unit or "unit") if column in per_unit else None
+            per = (unit or "unit") if column in per_unit else (labels.emissions_unit or "unit of emissions") \
+                if column in PER_EMISSION else None
             suffix[column] = f"{labels.currency} per {per}" if per else labels.currency
+    for column in EMISSIONS.intersection(columns):
+        suffix[column] = labels.emissions_unit or None
     return frame, {c: u for c, u in suffix.items() if u}
+
+
+def limits_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each infinite marginal cost (MARGINAL_COLUMNS: a bound at the limit) as the text
+    AT_THE_LIMIT, which is what it means; Excel has no infinity."""
+    columns = [c for c in MARGINAL_COLUMNS.intersection(map(str, frame.columns))
+               if frame[c].dtype.kind == "f" and np.isposinf(frame[c].to_numpy()).any()]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column].astype(object)
+        values[np.isposinf(frame[column].to_numpy())] = AT_THE_LIMIT
+        frame[column] = values
+    return frame
 
 
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
@@ -335,6 +364,7 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     if not len(frame.columns):  # nothing was computed for this sheet: say so rather than fail
         frame = pd.DataFrame({"note": ["no rows"]})
     labels = labels_of(wb)
+    frame = limits_as_text(frame)
     frame, units = _with_units(frame, formats, labels, PER_UNIT | set(per_unit))
     ws = create_sheet(wb, title)
     columns = [str(c) for c in frame.columns]
