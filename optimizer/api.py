@@ -16,7 +16,17 @@ from optimizer.sensitivity import sensitivity_table
 
 
 def peak_memory_mb() -> float | None:
-    """The process's peak resident memory so far, in MiB (None where the OS does not say)."""
+    """The process's peak resident memory so far, in MiB (None where the OS does not say).
+
+    On Linux it is the kernel's own high-water mark of this process image (``VmHWM``): getrusage's figure
+    survives ``exec``, so a worker process started by ``spawn`` would report its parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # Windows

@@ -468,6 +468,59 @@ def sweep(
 
 
 @app.command()
+def frontier(
+    workbook: Workbook,
+    policy: Annotated[str, typer.Option(help="Policy set holding the rule.")],
+    rule: Annotated[int, typer.Option(help="Excel row number of the rule on the Policies sheet: a min_share, "
+                                           "max_share or co2_cap (basis total) rule.")],
+    points: Annotated[int, typer.Option(help="Points from start to end, both included.")] = 11,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Frontier workbook to write "
+                                                "(default: <input>-frontier.xlsx in the current folder).")] = None,
+    solver: Solver = "highs",
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
+):
+    """The cost of one rule over its whole achievable range: from where it starts to bind to the most demanding
+    value that still has a plan."""
+    from rich.table import Table
+
+    from optimizer.frontier import FrontierError
+    from optimizer.frontier import frontier as frontier_of
+    from optimizer.writing.frontier import value_text, write_frontier
+    from optimizer.writing.save import check_output_path
+
+    _check_common(solver, time_limit, workers, as_json, mip_gap)
+    output = output or Path(f"{workbook.stem}-frontier.xlsx")
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
+    network = _load(workbook, as_json)
+    options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
+    try:
+        result = _run_many(as_json, "drawing the frontier", lambda tick: frontier_of(
+            network, policy, rule, points, options, workers=workers, scheduler=scheduler, progress=tick))
+    except FrontierError as exc:
+        _fail(str(exc), as_json, EXIT_NO_PLAN if exc.no_plan else EXIT_INVALID)
+    written = _or_fail(lambda: write_frontier(result, output, inputs=[workbook]), as_json)
+    if as_json:
+        _emit_json(result.as_dict(str(written)))
+        return
+    view = Table(show_header=True, header_style="bold")
+    for column in ("value", "status", "total cost", "change", result.marginal_label()):
+        view.add_column(column, justify="right")
+    for row in result.table().itertuples():
+        view.add_row(value_text(result, row.value), row.status, _amount(row.total_cost),
+                     _amount(row.vs_start, signed=True), _amount(row.marginal))
+    out.print(view)
+    for name, end in (("Start", result.start), ("End", result.end)):
+        cost = f", total cost {_amount(end.result.total_cost)}" if end.result is not None and end.result.has_plan \
+            else ""
+        out.print(f"{name} {value_text(result, end.value)}: {end.how}{cost}.", markup=False)
+    out.print(f"Frontier written to {written}")
+
+
+@app.command()
 def robust(
     workbook: Workbook,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Robust-plan workbook to write "

@@ -1,0 +1,97 @@
+"""The frontier workbook (``sourcing frontier``): a Summary naming the rule and the two ends with their plans'
+key figures (one page), the Frontier table (value, total cost, change from the start, one-sided marginal
+cost), and a line chart of total cost against the value. Print setup, units and highlights come with every
+table (``optimizer.writing.table``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from openpyxl.chart import LineChart
+
+from optimizer.frontier import End, Frontier
+from optimizer.marginals import AT_THE_LIMIT
+from optimizer.writing.charts import plot_rows
+from optimizer.writing.plan import summary_style
+from optimizer.writing.save import check_output_path, save_atomically
+from optimizer.writing.table import (
+    FORMATS,
+    MONEY,
+    PERCENT,
+    QUANTITY,
+    Labels,
+    add_chart,
+    streaming_workbook,
+    write_table,
+)
+
+
+def value_text(frontier: Frontier, value: float) -> str:
+    """A value of the rule as the analyst reads it: a share in percent, a cap as a quantity."""
+    return f"{value:.2%}" if frontier.is_share else f"{value:,.6g}"
+
+
+def end_rows(frontier: Frontier, name: str, end: End, labels: Labels) -> list[tuple[str, object]]:
+    """The Summary's rows of one end: its value, how it was found, and its plan's key figures."""
+    rows: list[tuple[str, object]] = [(f"{name}: value", value_text(frontier, end.value)),
+                                      (f"{name}: what it is", end.how)]
+    result = end.result
+    if result is None or not result.has_plan:
+        return [*rows, (f"{name}: status", result.status if result is not None else "not solved")]
+    rows.append((labels.money(f"{name}: total cost"), float(result.total_cost)))
+    if result.emissions.sum() or frontier.rule.type == "co2_cap":
+        rows.append((labels.with_unit(f"{name}: emissions", labels.emissions_unit), float(result.emissions.sum())))
+    marginal = result.marginals.rule_rate(frontier.rule.row)
+    rows.append((labels.money(f"{name}: {frontier.marginal_label()}"), AT_THE_LIMIT if marginal == math.inf
+                 else marginal))
+    return rows
+
+
+def summary_rows(frontier: Frontier, labels: Labels) -> pd.DataFrame:
+    rule = frontier.rule
+    table = frontier.table()
+    rows: list[tuple[str, object]] = [
+        ("Workbook", frontier.network.source or ""), ("Policy set", frontier.policy.name),
+        ("Rule", f"Policies row {rule.row}: {rule.label()}"),
+        ("Value", "a share of the flow (Policies value)" if frontier.is_share
+         else "the cap on each covered period's matching emissions" + (f" ({labels.emissions_unit})"
+                                                                       if labels.emissions_unit else "")),
+        ("Points", len(table)), ("Points with a plan", int(table["status"].eq("optimal").sum())),
+        *end_rows(frontier, "Start", frontier.start, labels), *end_rows(frontier, "End", frontier.end, labels)]
+    if frontier.start.result is not None and frontier.end.result is not None and frontier.end.result.has_plan:
+        rows.append((labels.money("Cost from start to end"),
+                     float(frontier.end.result.total_cost - frontier.start.result.total_cost)))
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path] = ()) -> Path:
+    """Summary, the Frontier table and its cost-versus-value line chart."""
+    path = check_output_path(path, list(inputs))
+    rule = frontier.rule
+    labels = Labels.of(frontier.network, f"frontier of Policies row {rule.row} ({frontier.policy.name})")
+    table = frontier.table()
+    value_header = f"{rule.type} value"
+    value_column = "value" if frontier.is_share else "emissions"  # a cap's value carries the emissions unit
+    marginal_column = "marginal" if frontier.is_share else "marginal_abatement_cost"  # per unit of emissions
+    table = table.rename(columns={"value": value_column, "marginal": marginal_column})
+    formats = {**FORMATS, value_column: PERCENT if frontier.is_share else QUANTITY, "total_cost": MONEY,
+               "vs_start": MONEY, marginal_column: MONEY}
+    headers = {value_column: value_header, "total_cost": "total cost", "vs_start": "change from the start",
+               marginal_column: frontier.marginal_label()}
+    with streaming_workbook(labels) as wb:
+        write_table(wb, "Summary", summary_rows(frontier, labels), row_style=summary_style, one_page=True,
+                    widths={"field": 40, "value": 62}, wrap=("value",))
+        ws = write_table(wb, "Frontier", table, formats, headers)
+        chart = LineChart()
+        chart.title = f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})"
+        chart.y_axis.title = labels.money("total cost")
+        chart.x_axis.title = value_header
+        chart.height, chart.width = 9, 18
+        chart.x_axis.delete = chart.y_axis.delete = False
+        chart.x_axis.number_format = "0.0%" if frontier.is_share else "#,##0"
+        plot_rows(ws, chart, 0, len(table) - 1, value_column, ["total_cost"])
+        chart.legend = None
+        add_chart(ws, chart)
+        return save_atomically(wb, path)
