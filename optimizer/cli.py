@@ -24,6 +24,7 @@ from models.problems import WorkbookError
 from optimizer.options import SOLVERS, SolverOptions, SolverUnavailable, check_solver
 
 if TYPE_CHECKING:
+    from models.network import Network
     from optimizer.results import SolveResult
 
 # Each command imports what it uses when it starts (reading, the model, the solver layer, the writer), so that
@@ -350,6 +351,16 @@ def _run_many(as_json: bool, label: str, run):
             _fail(str(exc.args[0]), as_json)
 
 
+def _output_and_network(workbook: Path, output: Path | None, kind: str, as_json: bool) -> tuple[Path, Network]:
+    """The output path (default ``<input>-<kind>.xlsx`` here), refused before any work if it would overwrite an
+    input, and the validated network."""
+    from optimizer.writing.save import check_output_path
+
+    output = output or Path(f"{workbook.stem}-{kind}.xlsx")
+    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
+    return output, _load(workbook, as_json)
+
+
 def _check_common(solver: str, time_limit: float | None, workers: int, as_json: bool,
                   mip_gap: float | None = None) -> None:
     try:
@@ -383,12 +394,9 @@ def compare(
 
     from optimizer.compare import compare as compare_policies
     from optimizer.writing.comparison import write_comparison
-    from optimizer.writing.save import check_output_path
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
-    output = output or Path(f"{workbook.stem}-comparison.xlsx")
-    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
-    network = _load(workbook, as_json)
+    output, network = _output_and_network(workbook, output, "comparison", as_json)
     options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     comparison = _run_many(as_json, "solving policy sets", lambda tick: compare_policies(
         network, policies, options, workers=workers, scheduler=scheduler, progress=tick))
@@ -433,7 +441,6 @@ def sweep(
 
     from optimizer.compare import SweepError, parse_values
     from optimizer.compare import sweep as sweep_rule
-    from optimizer.writing.save import check_output_path
     from optimizer.writing.sweep import write_sweep
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
@@ -441,9 +448,7 @@ def sweep(
         points = parse_values(values)
     except SweepError as exc:
         _fail(str(exc), as_json)
-    output = output or Path(f"{workbook.stem}-sweep.xlsx")
-    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
-    network = _load(workbook, as_json)
+    output, network = _output_and_network(workbook, output, "sweep", as_json)
     options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     result = _run_many(as_json, "sweeping", lambda tick: sweep_rule(
         network, policy, rule, points, options, workers=workers, scheduler=scheduler, progress=tick))
@@ -490,12 +495,9 @@ def frontier(
     from optimizer.frontier import FrontierError
     from optimizer.frontier import frontier as frontier_of
     from optimizer.writing.frontier import value_text, write_frontier
-    from optimizer.writing.save import check_output_path
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
-    output = output or Path(f"{workbook.stem}-frontier.xlsx")
-    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
-    network = _load(workbook, as_json)
+    output, network = _output_and_network(workbook, output, "frontier", as_json)
     options = SolverOptions(solver=solver.lower(), time_limit=time_limit, mip_gap=mip_gap)
     try:
         result = _run_many(as_json, "drawing the frontier", lambda tick: frontier_of(
@@ -537,16 +539,13 @@ def robust(
     from optimizer.robust import OBJECTIVES, ROBUST, RobustError, as_dict
     from optimizer.robust import robust as robust_plan
     from optimizer.writing.robust import write_robust
-    from optimizer.writing.save import check_output_path
 
     _check_common(solver, time_limit, workers, as_json, mip_gap)
     if objective not in OBJECTIVES:
         _fail(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVES)}", as_json)
     if solver.lower() != "highs":
         _fail("the robust model is passed to HiGHS directly; use --solver highs", as_json)
-    output = output or Path(f"{workbook.stem}-robust.xlsx")
-    _or_fail(lambda: check_output_path(output, [workbook]), as_json)
-    network = _load(workbook, as_json)
+    output, network = _output_and_network(workbook, output, "robust", as_json)
     options = SolverOptions(solver="highs", time_limit=time_limit, mip_gap=mip_gap)
     try:
         result = _run_many(as_json, "solving scenarios", lambda tick: robust_plan(

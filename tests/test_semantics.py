@@ -1,4 +1,7 @@
-"""Workbook contract v1, pinned by small solved cases whose optimum is worked out by hand.
+"""The workbook contract's core (periods, lanes, supply, demand, tariffs, share and exclude rules: what v1
+defined and v2 and v3 keep unchanged), pinned by small solved cases whose optimum is worked out by hand. The
+later parts are pinned in test_milp.py and test_counts.py (v2), test_horizon.py, test_robust.py and
+test_carbon.py (v3).
 
 Every case asserts the optimal total cost (arithmetic in the comment), the flows by
 (period, item, origin, destination) and, for policy rules, the shares in the compliance table.
