@@ -39,13 +39,16 @@ for args in sys.argv[1:]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> list[Path]:
-    """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans, comparison and sweep."""
+    """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans, comparison, sweep, frontier and
+    robust plan."""
     folders = [tmp_path_factory.mktemp(f"seed{seed}") for seed in (1, 2)]
     template = write_template(tmp_path_factory.mktemp("input") / "template.xlsx")
     jobs = [f"solve|{EXAMPLE}|--policy|ira_30d_whatif|-o|ira.xlsx",
             f"solve|{template}|--policy|local_60|-o|local.xlsx",
             f"compare|{template}|-o|comparison.xlsx",
-            f"sweep|{template}|--policy|local_60|--rule|2|--values|0.5,0.7|-o|sweep.xlsx"]
+            f"sweep|{template}|--policy|local_60|--rule|2|--values|0.5,0.7|-o|sweep.xlsx",
+            f"frontier|{template}|--policy|local_60|--rule|2|--points|3|-o|frontier.xlsx",
+            f"robust|{EXAMPLE}|-o|robust.xlsx"]
     processes = [subprocess.Popen([sys.executable, "-c", SCRIPT, *jobs], cwd=folder, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=dict(os.environ, PYTHONHASHSEED=str(seed)))
@@ -56,7 +59,7 @@ def runs(tmp_path_factory) -> list[Path]:
     return folders
 
 
-OUTPUTS = ["ira.xlsx", "local.xlsx", "comparison.xlsx", "sweep.xlsx"]
+OUTPUTS = ["ira.xlsx", "local.xlsx", "comparison.xlsx", "sweep.xlsx", "frontier.xlsx", "robust.xlsx"]
 
 
 @pytest.mark.parametrize("name", OUTPUTS)

@@ -35,10 +35,8 @@ def summary(result: RobustResult) -> pd.DataFrame:
             ("Value of hedging", result.value_of_hedging if result.value_of_hedging is not None
              else result.hedging_note or None)]
     if result.model is not None:
-        rows += [("Robust model size", f"{result.model.variables:,} variables x {result.model.constraints:,} rows"),
-                 ("Seconds: wait and see, robust model, evaluation",
-                  ", ".join(f"{result.seconds.get(k, 0.0):.2f}" for k in ("wait_and_see", "robust_model",
-                                                                            "evaluation")))]
+        # no run times here: the same workbook gives the same bytes (they are in --json stats)
+        rows += [("Robust model size", f"{result.model.variables:,} variables x {result.model.constraints:,} rows")]
     if result.message:
         rows.append(("Message", result.message))
     return pd.DataFrame(rows, columns=["field", "value"])
@@ -50,7 +48,7 @@ def write_robust(result: RobustResult, path: str | Path, inputs: list[str | Path
     labels = Labels.of(result.network, f"robust plan ({result.objective} cost)")
     with streaming_workbook(labels) as wb:
         rows = summary(result)
-        money = [isinstance(v, float) and not f.startswith(("Scenarios", "Seconds")) for f, v in
+        money = [isinstance(v, float) and not f.startswith("Scenarios") for f, v in
                  zip(rows["field"], rows["value"], strict=True)]
         rows["field"] = [labels.money(f) if m else f for f, m in zip(rows["field"], money, strict=True)]
         write_table(wb, "Summary", rows, row_style=summary_style, one_page=True)
