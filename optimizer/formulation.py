@@ -112,30 +112,138 @@ def option_standard_costs(network: Network, recipe: pd.DataFrame, supply_costs: 
         pd.MultiIndex.from_frame(own[["site", "item", "period"]])).fillna(0.0).to_numpy(dtype=float))
 
 
-def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Network | None = None,
+def key_codes(*columns: pd.Series) -> tuple[np.ndarray, list[pd.Index]]:
+    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes), and each column's
+    distinct values: code = ((c0 * n1) + c1) * n2 + c2 ... Joins on the codes are integer joins, where the
+    same joins on text columns spend most of their time hashing strings."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    uniques = []
+    for column in columns:
+        codes, values = pd.factorize(column)
+        key = key * max(len(values), 1) + codes
+        uniques.append(pd.Index(values))
+    return key, uniques
+
+
+def split_codes(key: np.ndarray, uniques: list[pd.Index]) -> list[np.ndarray]:
+    """The per-column codes of ``key_codes`` keys."""
+    parts = []
+    for values in reversed(uniques[1:]):
+        key, code = np.divmod(key, max(len(values), 1))
+        parts.append(code)
+    return [key, *reversed(parts)]
+
+
+class FlowKeys:
+    """Integer keys of the flows' (site, item, period) at their origin and at their destination, and of any
+    table's rows in the same code space: joins on them are integer joins, where the same joins on text
+    columns spend most of their time hashing strings. Each text column of the flows is factorized once."""
+
+    def __init__(self, flows: pd.DataFrame, periods: list):
+        codes, self.sites = pd.factorize(pd.concat([flows["origin"], flows["destination"]], ignore_index=True))
+        self.origin, self.destination = codes[:len(flows)], codes[len(flows):]
+        self.item, self.items = pd.factorize(flows["item"])
+        self.periods = pd.Index(periods)
+        self.period = self.periods.get_indexer(flows["period"])
+
+    def subset(self, keep: np.ndarray) -> FlowKeys:
+        """The keys of the flows ``keep`` selects (the same code space)."""
+        kept = object.__new__(FlowKeys)
+        kept.__dict__.update(self.__dict__)
+        kept.origin, kept.destination = self.origin[keep], self.destination[keep]
+        kept.item, kept.period = self.item[keep], self.period[keep]
+        return kept
+
+    def key(self, site: np.ndarray | None, item: np.ndarray, period: np.ndarray) -> np.ndarray:
+        key = item.astype(np.int64) * len(self.periods) + period
+        if site is not None:
+            key = site.astype(np.int64) * (len(self.items) * len(self.periods)) + key
+        return np.where((item < 0) | (period < 0) | ((site if site is not None else item) < 0), -1, key)
+
+    def at(self, end: str) -> np.ndarray:
+        """The flows' keys at ``end`` (origin or destination)."""
+        return self.key(self.origin if end == "origin" else self.destination, self.item, self.period)
+
+    def of(self, table: pd.DataFrame, site: str | None = "site") -> np.ndarray:
+        """The keys of ``table``'s rows (by site, item and period; without a site with ``site=None``); -1 for a
+        row naming a site, item or period no flow has."""
+        return self.key(pd.Index(self.sites).get_indexer(table[site]) if site else None,
+                        pd.Index(self.items).get_indexer(table["item"]), self.periods.get_indexer(table["period"]))
+
+    def ranks(self, codes: np.ndarray, uniques) -> np.ndarray:
+        """``codes`` replaced by the rank of their value in sorted order (for sorting by the text)."""
+        rank = np.empty(len(uniques), dtype=np.int64)
+        rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+        return rank[codes]
+
+
+def looked_up(keys: np.ndarray, table: pd.DataFrame, table_keys: np.ndarray, value: str) -> pd.Series:
+    """``table[value]`` of the row whose key equals each of ``keys`` (table keys are unique), NaN where there is
+    none: a left join of one column, as ``merge`` gives it (integer when none is missing)."""
+    known = table_keys >= 0
+    position = pd.Index(table_keys[known]).get_indexer(keys)  # raises if table repeats a key, as it must not
+    position = np.where(position >= 0, np.flatnonzero(known)[np.maximum(position, 0)], -1)
+    return table[value].reset_index(drop=True).reindex(position).set_axis(pd.RangeIndex(len(keys)))
+
+
+def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with left[i] == right[j], as two index arrays (an inner join on integer keys)."""
+    order = np.argsort(right, kind="stable")
+    ordered = right[order]
+    low, high = np.searchsorted(ordered, left, "left"), np.searchsorted(ordered, left, "right")
+    counts = high - low
+    i = np.repeat(np.arange(len(left)), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return i, order[np.repeat(low, counts) + within]
+
+
+def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Network,
              stock: pd.DataFrame | None = None) -> pd.DataFrame:
     """(site, item, period) reachable from ``seed`` along ``lanes`` (forward) or against them: the least
     fixed point, so a cycle of lanes alone adds nothing. Forward, an item available at a site that
-    stocks it (``stock``: site, item) stays available in every later period."""
+    stocks it (``stock``: site, item) stays available in every later period. Computed on integer codes
+    (sites, items, and periods in the network's order)."""
     src, dst = ("origin", "destination") if forward else ("destination", "origin")
-    known = seed[["site", "item", "period"]].drop_duplicates()
-    carry = forward and stock is not None and len(stock)
-    if carry:
-        index = {p: i for i, p in enumerate(network.periods)}
-        periods = pd.DataFrame({"period": list(network.periods), "later": range(len(network.periods))})
+    periods = pd.Index(list(network.periods))
+    n_seed, n_lanes = len(seed), len(lanes)
+    stock = stock if forward and stock is not None and len(stock) else None
+    n_stock = len(stock) if stock is not None else 0
+    site_key, (sites,) = key_codes(pd.concat([seed["site"], lanes[src], lanes[dst],
+                                              *([stock["site"]] if n_stock else [])], ignore_index=True))
+    item_key, (items,) = key_codes(pd.concat([seed["item"], lanes["item"], *([stock["item"]] if n_stock else [])],
+                                             ignore_index=True))
+    n_items, n_periods = max(len(items), 1), max(len(periods), 1)
+    lane_src, lane_dst = site_key[n_seed:n_seed + n_lanes], site_key[n_seed + n_lanes:n_seed + 2 * n_lanes]
+    lane_item = item_key[n_seed:n_seed + n_lanes]
+    lane_period = periods.get_indexer(lanes["period"]) if "period" in lanes.columns else None
+    lane_pair = lane_src * n_items + lane_item
+
+    def encode(site, item, period):
+        return (site * n_items + item) * n_periods + period
+
+    known = np.unique(encode(site_key[:n_seed], item_key[:n_seed], periods.get_indexer(seed["period"])))
+    if stock is not None:
+        stocked = np.unique(site_key[-n_stock:] * n_items + item_key[-n_stock:])
     while True:
-        step = lanes.merge(known.rename(columns={"site": src}), on=[src, "item"])
-        step = step[[dst, "item", "period"]].rename(columns={dst: "site"})
-        steps = [known, step]
-        if carry:
-            held = known.merge(stock[["site", "item"]]).assign(at=lambda k: k["period"].map(index))
-            first = held.groupby(["site", "item"], as_index=False)["at"].min()
-            later = first.merge(periods, how="cross")
-            steps.append(later[later["later"] >= later["at"]][["site", "item", "period"]])
-        grown = pd.concat(steps, ignore_index=True).drop_duplicates()
+        pair, period = np.divmod(known, n_periods)
+        at, lane = _join(pair, lane_pair)
+        if lane_period is not None:
+            same = lane_period[lane] == period[at]
+            at, lane = at[same], lane[same]
+        steps = [known, encode(lane_dst[lane], lane_item[lane], period[at])]
+        if stock is not None:
+            held = np.isin(pair, stocked)
+            first = pd.Series(period[held]).groupby(pair[held]).min()
+            counts = n_periods - first.to_numpy()
+            later = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            steps.append(np.repeat(first.index.to_numpy() * n_periods + first.to_numpy(), counts) + later)
+        grown = np.unique(np.concatenate(steps))
         if len(grown) == len(known):
-            return known
+            break
         known = grown
+    pair, period = np.divmod(known, n_periods)
+    site, item = np.divmod(pair, n_items)
+    return pd.DataFrame({"site": sites.take(site), "item": items.take(item), "period": periods.take(period)})
 
 
 def lane_items(network: Network, items: list[str]) -> pd.DataFrame:
@@ -176,34 +284,34 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     if len(recipe):
         needed.append(recipe.merge(made, on=["site", "item"])[
             ["site", "input", "period"]].rename(columns={"input": "item"}))
-    useful = _closure(pd.concat(needed, ignore_index=True), lanes, forward=False)
+    useful = _closure(pd.concat(needed, ignore_index=True), lanes, forward=False, network=network)
 
     flows = lanes.merge(available.rename(columns={"site": "origin"}),
                         on=["origin", "item", *(["period"] if "period" in lanes.columns else [])])
-    flows = flows.merge(useful.rename(columns={"site": "destination"}), on=["destination", "item", "period"])
+    coder = FlowKeys(flows, list(network.periods))
+    keep = np.isin(coder.at("destination"), coder.of(useful))
+    flows, coder = flows[keep].reset_index(drop=True), coder.subset(keep)
     costs = standard_costs(network, recipe)
-    own = costs.rename(columns={"site": "origin"})[["origin", "item", "period", "standard_cost"]]
+    own = costs[["site", "item", "period", "standard_cost"]]
     optional = option_standard_costs(network, recipe, costs)
     if len(optional):
-        own = pd.concat([own, optional.rename(columns={"site": "origin"})[["origin", "item", "period",
-                                                                            "standard_cost"]]], ignore_index=True)
+        own = pd.concat([own, optional[["site", "item", "period", "standard_cost"]]], ignore_index=True)
     average = costs.groupby(["item", "period"])["standard_cost"].mean().rename("average_cost").reset_index()
-    flows = flows.merge(own, on=["origin", "item", "period"], how="left").merge(
-        average, on=["item", "period"], how="left")
-    flows["supply_unit_cost"] = flows["standard_cost"].fillna(flows["average_cost"]).fillna(0.0)
-    flows = flows.merge(supply[["site", "item", "period", "row"]].rename(
-        columns={"site": "origin", "row": "supply_row"}), on=["origin", "item", "period"], how="left")
-    flows = flows.merge(demand[["site", "item", "period", "row"]].rename(
-        columns={"site": "destination", "row": "demand_row"}), on=["destination", "item", "period"], how="left")
+    at_origin, at_destination = coder.at("origin"), coder.at("destination")
+    flows["supply_unit_cost"] = looked_up(at_origin, own, coder.of(own), "standard_cost").fillna(
+        looked_up(coder.key(None, coder.item, coder.period), average, coder.of(average, None), "average_cost")
+    ).fillna(0.0)
+    flows["supply_row"] = looked_up(at_origin, supply, coder.of(supply), "row")
+    flows["demand_row"] = looked_up(at_destination, demand, coder.of(demand), "row")
     flows["tariff_rate"] = tariff_rates(network, flows)
     flows["policy_tariff_rate"] = 0.0
     flows["credit"] = 0.0
     flows["carbon"] = 0.0
     flows["unit_cost"] = flow_unit_cost(flows)
-    order = {p: i for i, p in enumerate(network.periods)}
-    flows = flows.assign(_p=flows["period"].map(order)).sort_values(
-        ["_p", "item", "destination", "origin"], kind="stable").drop(columns="_p")
-    return flows[columns].reset_index(drop=True)
+    # by period (in the network's order), item, destination, origin; stable, on integer codes
+    order = np.lexsort([coder.ranks(coder.origin, coder.sites), coder.ranks(coder.destination, coder.sites),
+                        coder.ranks(coder.item, coder.items), coder.period])
+    return flows[columns].take(order).reset_index(drop=True)
 
 
 def flow_unit_cost(flows: pd.DataFrame) -> pd.Series:
@@ -311,17 +419,19 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         terms.append(stock)
     terms = pd.concat(terms, ignore_index=True)
     demand = network.demand[["site", "item", "period", "quantity", "row"]]
-    keys = terms[["site", "item", "period"]].drop_duplicates()
-    extra = keys.merge(demand[["site", "item", "period"]], how="left", indicator=True)
-    extra = keys[(extra["_merge"] == "left_only").to_numpy()].assign(quantity=0.0, row=None)
+    key, _ = key_codes(*(pd.concat([terms[c], demand[c]], ignore_index=True) for c in ("site", "item", "period")))
+    term_key, demand_key = key[:len(terms)], key[len(terms):]
+    first = ~pd.Index(term_key).duplicated()  # each (site, item, period) once, in order of first appearance
+    keys = terms.loc[first, ["site", "item", "period"]]
+    other = ~np.isin(term_key[first], demand_key)
+    extra = keys[other].assign(quantity=0.0, row=None)
     opening = initial_stock(network).set_index(["site", "item", "period"])["initial"]
     blocks = []
-    for name, rows, sheet in (("demand", demand, "Demand"), ("balance", extra, "")):
+    for name, rows, row_key, sheet in (("demand", demand, demand_key, "Demand"),
+                                       ("balance", extra, term_key[first][other], "")):
         rows = rows.reset_index(drop=True)
-        position = pd.Series(np.arange(len(rows)), index=pd.MultiIndex.from_frame(rows[["site", "item", "period"]])) \
-            if len(rows) else pd.Series(dtype=float)
-        row_of = position.reindex(pd.MultiIndex.from_frame(terms[["site", "item", "period"]])).to_numpy() \
-            if len(rows) else np.full(len(terms), np.nan)
+        row_of = pd.Index(row_key).get_indexer(term_key).astype(float)
+        row_of[row_of < 0] = np.nan
         hit = ~np.isnan(row_of)
         rhs = rows["quantity"].astype(float)
         if len(opening) and len(rows):
