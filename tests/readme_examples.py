@@ -225,6 +225,10 @@ def sweep_output() -> str:
                         "0.5:1.0:0.1"))
 
 
+def frontier_local() -> str:
+    return code(run_cli("frontier", NORTH_AMERICA, "--policy", "local_for_local", "--rule", "13", "--points", "6"))
+
+
 def diagnosis_output() -> str:
     """The example with the AESC Florence restart taking a year and its 2026 cells rule (Policies row 2) at 100%."""
     import openpyxl
@@ -262,6 +266,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "compare-output": compare_output,
     "supply-mix": supply_mix,
     "sweep-output": sweep_output,
+    "frontier-local": frontier_local,
     "diagnosis-output": diagnosis_output,
 }
 
