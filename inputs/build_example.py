@@ -13,7 +13,8 @@ Every number is explained in ``inputs/EXAMPLE.md`` (facts with their section in
 ``ev-battery-supply-chain.md`` and source URL; everything else is labelled "Assumption").
 The ``source`` / ``notes`` columns and the ``Notes`` sheet are ignored by the tool.
 Units: cells in GWh with costs in USD million per GWh (= $/kWh); cathode active material
-(CAM) in kt with costs in USD million per kt (= $/kg).
+(CAM) in kt with costs in USD million per kt (= $/kg); emissions in t CO2e (per GWh, per kt). The Settings
+sheet names both units (currency USD M, emissions_unit t CO2e).
 """
 
 from __future__ import annotations
@@ -35,6 +36,107 @@ IEEPA_OUTPUT = HERE / "ev_battery_north_america_ieepa.xlsx"
 FIXED_TIME = dt.datetime(2026, 12, 2, 0, 0)
 PERIODS = [2026, 2027, 2028, 2029, 2030]
 A = "assumption"
+
+# --------------------------------------------------------------------------------------------
+# Emissions (contract v3 part 3), in t CO2e: per GWh of cells, per kt of CAM (and LiOH in the
+# multi-tier example). Production emissions are driven by the grid of the site's country (Canadian
+# sites: their province); see EXAMPLE.md "Emissions" for every figure with its URL.
+# --------------------------------------------------------------------------------------------
+
+EMBER = "Ember 2023 via ourworldindata.org"
+LCP = "lowcarbonpower.org 2023"
+#: Grid intensity of electricity, g CO2e per kWh (lifecycle), with its short source.
+GRID = {
+    "China": (582, EMBER),
+    "Hungary": (204, EMBER),
+    "Chile": (291, EMBER),
+    "United States": (354, LCP),
+    "South Korea": (413, LCP),
+    "Poland": (575, LCP),
+    "Quebec": (10, "Hydro-Quebec, reservoir hydropower"),
+    "Ontario": (40, "derived: 6% gas x 490 g + 94% clean x 12 g"),
+}
+CELL_KWH = 30           # kWh of electricity per kWh of cells made (Degen et al. 2023: 20.3-37.5 kWh/kWh)
+CELL_MATERIALS = 15.0   # kg CO2e per kWh: anode, foils, electrolyte, separator, casing (assumption)
+CAM_PER_KWH = 1.4       # kg CAM per kWh of NMC811 cells (ref §5.4, derived; as the BOM)
+CAM_KWH = 15            # kWh of electricity per kg CAM: pCAM precipitation and calcination (assumption)
+CAM_METALS = 8.0        # kg CO2e per kg CAM: nickel, cobalt and manganese sulphates (assumption)
+LIOH_KWH = 10           # kWh of electricity per kg LiOH.H2O refined (assumption)
+LIOH_FIXED = 6.0        # kg CO2e per kg LiOH.H2O: mining, process fuel, reagents (assumption)
+LIOH_PER_CAM = 0.43     # kg LiOH.H2O per kg NMC811 CAM (ref §5.4, derived; MULTITIER.md BOM)
+#: kg CO2e per kg of finished CAM besides its own electricity: the metals plus its lithium, refined in China.
+CAM_MATERIALS = round(CAM_METALS + LIOH_PER_CAM * (LIOH_FIXED + LIOH_KWH * GRID["China"][0] / 1000), 1)  # 13.1
+
+#: Freight emissions. Truck: 90 g CO2e per t-km (assumption) over the truck rate behind the freight costs
+#: ($3/mile for a 20 t load, EXAMPLE.md "Lanes") = 965 g CO2e per $ of truck freight, i.e. 965.4 t CO2e per
+#: USD M. Ocean: GLEC v3.2 default 8.15 g CO2e/t-km (container ship, average fleet) plus rail inland.
+TRUCK_T_PER_USD_M = round(90 / (3 / 1.609 / 20), 1)  # 965.4 t CO2e per USD M of truck freight
+CELLS_T_PER_GWH = 4000  # t of NMC cells per GWh at 250 Wh/kg (ref §5.5)
+OCEAN = {  # kg CO2e per t shipped: ocean km x 8.15 g/t-km (GLEC v3.2) + rail km x 25 g/t-km (assumption)
+    "Asia": (10500, 3000),     # China/Korea -> a North American port, then rail
+    "Europe": (7500, 2000),    # Hungary/Poland -> US East Coast, rail at both ends
+    "Chile": (9000, 0),        # Chile -> Becancour QC by sea (St. Lawrence port)
+}
+
+
+def grid_region(site: str, country: str) -> str:
+    """The grid a site draws on: its province for the Canadian sites, else its country."""
+    return {"_QC": "Quebec", "_ON": "Ontario"}.get(site[-3:], country)
+
+
+def _grid(site: str, country: str) -> tuple[str, int, str]:
+    region = grid_region(site, country)
+    return region, *GRID[region]
+
+
+def cell_co2(site: str, country: str, with_cam: bool) -> tuple[float, str]:
+    """t CO2e per GWh of cells made at the site; ``with_cam``: bought finished, so with the CAM in them (made
+    on the same grid, assumption); otherwise the site's CAM is a BOM input with its own emissions."""
+    region, g, source = _grid(site, country)
+    kwh = CELL_KWH + (CAM_PER_KWH * CAM_KWH if with_cam else 0)
+    materials = 1000 * (CELL_MATERIALS + (CAM_PER_KWH * CAM_MATERIALS if with_cam else 0))
+    value = round(kwh * g + materials)
+    what = (f"{CELL_KWH} kWh/kWh cell making (Degen 2023) + 1.4 kg CAM x {CAM_KWH} kWh/kg" if with_cam
+            else f"{CELL_KWH} kWh/kWh cell making (Degen 2023), CAM a BOM input")
+    return value, (f"co2: {what} = {kwh:g} kWh x {g} g/kWh {region} ({source}) + {materials:,.0f} t materials "
+                   f"(assumption) = {value:,} t CO2e/GWh")
+
+
+def cam_co2(site: str, country: str, with_lithium: bool = True) -> tuple[float, str]:
+    """t CO2e per kt of CAM made at the site; ``with_lithium``: its lithium bought in (Chinese-refined LiOH,
+    assumption), otherwise the site's LiOH is a BOM input with its own emissions."""
+    region, g, source = _grid(site, country)
+    materials = 1000 * (CAM_MATERIALS if with_lithium else CAM_METALS)
+    value = round(CAM_KWH * g + materials)
+    what = "metals and LiOH" if with_lithium else "metals; LiOH a BOM input"
+    return value, (f"co2: {CAM_KWH} kWh/kg x {g} g/kWh {region} ({source}) + {materials:,.0f} t {what} "
+                   f"(assumption) = {value:,} t CO2e/kt")
+
+
+def lioh_co2(site: str, country: str) -> tuple[float, str]:
+    """t CO2e per kt of LiOH.H2O refined at the site."""
+    region, g, source = _grid(site, country)
+    value = round(LIOH_KWH * g + 1000 * LIOH_FIXED)
+    return value, (f"co2: {LIOH_KWH} kWh/kg x {g} g/kWh {region} ({source}) + {1000 * LIOH_FIXED:,.0f} t mining "
+                   f"and process fuel (assumption) = {value:,} t CO2e/kt")
+
+
+def lane_co2(origin: str, unit: str, freight: float) -> tuple[float, str]:
+    """t CO2e per unit shipped (a GWh of cells weighs 4,000 t, a kt 1,000 t), with its derivation: truck within
+    North America follows its freight cost, an ocean lane its route."""
+    route = ("Asia" if origin.endswith(("_CN", "_KR")) else "Europe" if origin.endswith(("_HU", "_PL"))
+             else "Chile" if origin.endswith("_CL") else None)
+    if route is None:
+        value = round(freight * TRUCK_T_PER_USD_M, 1)
+        return value, (f"co2: truck, {freight:g} USD M freight x {TRUCK_T_PER_USD_M:g} t per USD M (90 g/t-km at "
+                       f"$3/mile for 20 t: assumption) = {value:g} t CO2e/{unit}")
+    ocean, rail = OCEAN[route]
+    tonnes = CELLS_T_PER_GWH if unit == "GWh" else 1000
+    value = round(tonnes * (ocean * 8.15 + rail * 25) / 1e6, 1)
+    inland = f" + {rail:,} km rail x 25 g" if rail else ""
+    return value, (f"co2: {tonnes:,} t x ({ocean:,} km ocean x 8.15 g/t-km GLEC v3.2{inland}; km: assumption) "
+                   f"= {value:g} t CO2e/{unit}")
+
 
 # --------------------------------------------------------------------------------------------
 # Sheet data. Each sheet: (headers, rows). None = blank cell.
@@ -117,6 +219,33 @@ SUPPLY = (
         ["CAM_Generic_CN", M, None, None, 17.6, "NCM811 CAM $17.64/kg ref §5.3; unlimited: assumption"],
     ],
 )
+# The CAM in a GWh of cells: site recipes of the two North American cell plants that make cells here.
+_CELL_PLANTS_NEEDING_CAM = ("AESC_Florence_SC", "PowerCo_StThomas_ON")
+COUNTRY = {row[0]: row[1] for row in SITES[1]}
+
+
+def production_co2(site: str, item: str) -> tuple[float, str]:
+    """t CO2e per unit the site makes of the item: cells with their CAM unless the site's BOM brings it in."""
+    if item == C:
+        return cell_co2(site, COUNTRY[site], with_cam=site not in _CELL_PLANTS_NEEDING_CAM)
+    return cam_co2(site, COUNTRY[site])
+
+
+def with_co2(table: tuple[list, list], production, inherit: frozenset = frozenset()) -> tuple[list, list]:
+    """Insert a co2_per_unit column before the last (source) column: ``production(site, item)`` gives the value
+    and its derivation, appended to the source. Blank for the (site, item) pairs of ``inherit`` (an option on a
+    site with Supply rows takes their value)."""
+    headers, rows = table
+    out = []
+    for row in rows:
+        site, item = row[headers.index("site")], row[headers.index("item")]
+        value, text = (None, "co2: blank, the site's Supply value") if (site, item) in inherit \
+            else production(site, item)
+        out.append([*row[:-1], value, f"{row[-1]}; {text}"])
+    return [*headers[:-1], "co2_per_unit", headers[-1]], out
+
+
+SUPPLY = with_co2(SUPPLY, production_co2)
 
 DEMAND = (
     ["site", "item", "period", "quantity", "source"],
@@ -156,7 +285,6 @@ _CAM_FREIGHT = {
     "Umicore_Cheonan_KR": (0.30, 0.32),
     "CAM_Generic_CN": (0.30, 0.32),
 }
-_CELL_PLANTS_NEEDING_CAM = ("AESC_Florence_SC", "PowerCo_StThomas_ON")
 
 
 def _lane_source(origin: str) -> str:
@@ -167,11 +295,15 @@ def _lane_source(origin: str) -> str:
     return "assumption (truck/rail within North America)"
 
 
+def _lane(origin: str, destination: str, item: str, cost: float) -> list:
+    co2, text = lane_co2(origin, "GWh" if item == C else "kt", cost)
+    return [origin, destination, item, cost, None, co2, f"{_lane_source(origin)}; {text}"]
+
+
 LANES = (
-    ["origin", "destination", "item", "unit_cost", "capacity", "source"],
-    [[o, d, "cells_nmc", cost, None, _lane_source(o)]
-     for o, costs in _CELL_FREIGHT.items() for d, cost in zip(_PACK_PLANTS, costs, strict=True)]
-    + [[o, d, "cam_nmc", cost, None, _lane_source(o)]
+    ["origin", "destination", "item", "unit_cost", "capacity", "co2_per_unit", "source"],
+    [_lane(o, d, C, cost) for o, costs in _CELL_FREIGHT.items() for d, cost in zip(_PACK_PLANTS, costs, strict=True)]
+    + [_lane(o, d, M, cost)
        for o, costs in _CAM_FREIGHT.items() for d, cost in zip(_CELL_PLANTS_NEEDING_CAM, costs, strict=True)],
 )
 
@@ -197,6 +329,8 @@ IEEPA_TARIFFS = [
      "IEEPA EU 15% all-in minus 3.4% MFN (ref §3.2; struck down 20 Feb 2026 per ref §3.2)"],
 ]
 
+CARBON_PRICE = 190 / 1e6  # USD M per t CO2e: $190/t (US EPA social cost of carbon, 2023 report)
+CARBON_CAP = 2_200_000    # t CO2e per period (assumption, see EXAMPLE.md "Carbon policy sets")
 _45X_CELLS = [2026, 35.0], [2027, 35.0], [2028, 35.0], [2029, 35.0], [2030, 26.25]
 _IRA_CELLS = [2026, 0.70], [2027, 0.80], [2028, 0.90], [2029, 1.00], [2030, 1.00]
 _IRA_MINERALS = [2026, 0.70], [2027, 0.80], [2028, 0.80], [2029, 0.80], [2030, 0.80]
@@ -231,10 +365,15 @@ POLICIES = (
     + [["s232", "tariff", "battery_component;critical_mineral", "China;Hungary;Poland;South Korea",
         "United States", 0.25, None, None, None,
         "Section 232 on processed critical minerals and derivatives pending (ref §7.2: no tariff yet, "
-        "tariffs could follow); 25% on imported cells and CAM: assumption"]],
+        "tariffs could follow); 25% on imported cells and CAM: assumption"]]
+    + [["carbon_price", "co2_price", None, None, None, CARBON_PRICE, None, None, None,
+        "US EPA social cost of CO2 $190/t (2020 emissions, 2023 report) as the buyer's internal shadow price: "
+        "assumption; 0.00019 USD M per t CO2e, on every site's production and every lane"],
+       ["carbon_cap", "co2_cap", None, None, None, CARBON_CAP, "total", "total", None,
+        "a flat budget of 2.2 Mt CO2e a year for the cells and CAM bought, production and freight (the baseline "
+        "plan emits 1.2-2.8 Mt a year; 1.72 Mt in 2030 is unavoidable): assumption"]],
 )
 
-# The CAM in a GWh of cells: site recipes of the two North American cell plants that make cells here.
 BOM = (
     ["item", "input", "quantity", "site", "source"],
     [["cells_nmc", "cam_nmc", 1.4, site, "1.3-1.5 kg CAM per kWh for NMC811 (ref §5.4, derived); 1.4: midpoint"]
@@ -261,6 +400,9 @@ INVESTMENTS = (
          "all-in less CAM) and two-year build: assumptions"],
     ],
 )
+# co2_per_unit of an option: the site's production value, explicit where the site has no Supply row (a
+# paused plant), blank where its Supply value applies (PowerCo St. Thomas).
+INVESTMENTS = with_co2(INVESTMENTS, production_co2, inherit=frozenset((r[0], r[1]) for r in SUPPLY[1]))
 
 INVENTORY = (
     ["site", "item", "holding_cost", "capacity", "initial", "final", "source"],
@@ -296,6 +438,30 @@ SCENARIO_CHANGES = (
 PERIODS_SHEET = (["period", "discount_factor", "source"],
                  [[p, round(1 / 1.08 ** (p - PERIODS[0]), 4), "8% a year: assumption"] for p in PERIODS])
 
+SETTINGS = (
+    ["key", "value", "source"],
+    [["currency", "USD M", "every cost is in USD million (cells at $/kWh x GWh, CAM at $/kg x kt)"],
+     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM (EXAMPLE.md)"]],
+)
+
+EMISSIONS_NOTE = (
+    "co2_per_unit in t CO2e per GWh of cells and per kt of CAM (Settings emissions_unit), production and freight. "
+    "Production = electricity x the grid of the site's country (Canadian sites: their province) + materials. Cells: "
+    f"{CELL_KWH} kWh per kWh (Degen et al. 2023, Nature Energy, https://doi.org/10.1038/s41560-023-01355-z: "
+    f"20.3-37.5) + {CELL_MATERIALS:g} kg CO2e/kWh other materials (assumption); cells bought finished also carry "
+    f"1.4 kg CAM made on the same grid (assumption); at a BOM site the CAM comes with its own emissions. CAM: "
+    f"{CAM_KWH} kWh/kg + {CAM_MATERIALS:g} kg CO2e/kg metals and lithium (assumptions). Freight: truck 90 g/t-km "
+    "(assumption) scaled by the freight cost; ocean 8.15 g/t-km (GLEC v3.2 default, "
+    "https://ecofreight.co/blog/how-we-calculate-emissions) + rail 25 g/t-km (assumption). Check: a Chinese cell "
+    "63 kg CO2e/kWh vs 17.63 kg/kg battery (ref §7.3) and 61-106 kg/kWh (IVL 2019).")
+GRID_NOTE = (
+    "Grid intensity, g CO2e/kWh (lifecycle, 2023): China 582, Hungary 204, Chile 291 (Ember via "
+    "https://ourworldindata.org/grapher/carbon-intensity-electricity?tab=table); United States 354, South Korea "
+    "413, Poland 575 (https://lowcarbonpower.org/region/United_States, /South_Korea, /Poland); Quebec 10 "
+    "(reservoir hydropower, http://www.hydroforthefuture.com/energie/2/one-of-the-cleanest-generating-options); "
+    "Ontario 40 (derived: 94% emissions-free, https://www.ontarioscleanenergyadvantage.ca/faqs, the rest gas at "
+    "490 g, https://www.lowcarbonpower.org/type/fossil).")
+
 NOTES = (
     ["topic", "note"],
     [
@@ -329,9 +495,16 @@ NOTES = (
                      "per pack plant and 50% NA CAM into the cell plants (assumptions). china_cap: max 20% "
                      "from China per item (assumption). feoc_ban: FEOC exclusion only. current_law: the 45X "
                      "credit on US-made cells, $35/kWh, 75% of it in 2030 (ref §2, §7.2). s232: current_law "
-                     "plus a 25% Section 232 tariff on imported cells and CAM (pending, ref §7.2: assumption)."],
+                     "plus a 25% Section 232 tariff on imported cells and CAM (pending, ref §7.2: assumption). "
+                     "carbon_price and carbon_cap: see Carbon."],
         ["Scenarios", "Five futures for sourcing robust: status quo, a Section 232 tariff, 45X repealed, demand "
                       "30% lower, the AESC restart delayed a year; probabilities are assumptions."],
+        ["Emissions", EMISSIONS_NOTE],
+        ["Grid", GRID_NOTE],
+        ["Carbon", "carbon_price: a co2_price of $190 per t CO2e (US EPA social cost of carbon, 2023 report; an "
+                   "internal shadow price: assumption) = 0.00019 USD M per t, on all production and freight. "
+                   "carbon_cap: a co2_cap of 2.2 Mt CO2e per year (basis total, every period; assumption)."],
+        ["Settings", "currency USD M, emissions_unit t CO2e: the units the outputs' headers show."],
         ["Not modelled", "§45X on CAM (10% of cost, only US-made; none here), MACR/PFE ratios, USMCA rules "
                          "of origin, Northvolt Six QC (delayed, ref §4.1), LFP cells."],
     ],
@@ -352,6 +525,7 @@ SHEETS = [
     ("Inventory", INVENTORY),
     ("Scenarios", SCENARIOS),
     ("ScenarioChanges", SCENARIO_CHANGES),
+    ("Settings", SETTINGS),
     ("Notes", NOTES),
 ]
 

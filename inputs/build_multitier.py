@@ -18,7 +18,8 @@ the output is byte-for-byte reproducible. Every number is explained in ``inputs/
 with their section in ``ev-battery-supply-chain.md`` and source URL; everything else is labelled
 "Assumption"). The ``source`` columns and the ``Notes`` sheet are ignored by the tool.
 Units: cells in GWh, costs in USD million per GWh (= $/kWh); CAM and LiOH in kt, costs in USD million
-per kt (= $/kg). All totals are in USD million.
+per kt (= $/kg). All totals are in USD million; emissions in t CO2e (per GWh, per kt), with the emission
+factors of ``build_example.py`` (the Settings sheet names both units).
 """
 
 from __future__ import annotations
@@ -228,13 +229,18 @@ def _lane_source(origin: str) -> str:
     return "assumption (truck/rail within North America)"
 
 
+def _lane(origin: str, destination: str, item: str, cost: float) -> list:
+    co2, text = _EXAMPLE.lane_co2(origin, "GWh" if item == C else "kt", cost)
+    return [origin, destination, item, cost, None, co2, f"{_lane_source(origin)}; {text}"]
+
+
 def _lanes(item: str, freight: dict[str, tuple[float, ...]], destinations: tuple[str, ...]) -> list[list]:
-    return [[o, d, item, cost, None, _lane_source(o)]
+    return [_lane(o, d, item, cost)
             for o, costs in freight.items() for d, cost in zip(destinations, costs, strict=True)]
 
 
 LANES = (
-    ["origin", "destination", "item", "unit_cost", "capacity", "source"],
+    ["origin", "destination", "item", "unit_cost", "capacity", "co2_per_unit", "source"],
     _lanes(C, _CELL_FREIGHT, _PACK_PLANTS) + _lanes(M, _CAM_FREIGHT, _NA_CELL_PLANTS)
     + _lanes(L, _LIOH_FREIGHT, _NA_CAM_PLANTS),
 )
@@ -251,6 +257,28 @@ TARIFFS = (
          "Section 301 critical minerals 25% (ref §3.1); applies to CAM and LiOH: assumption"],
     ],
 )
+
+# --------------------------------------------------------------------------------------------
+# Emissions (t CO2e per GWh / kt), with the grid intensities and factors of build_example.py. At a BOM
+# site the input's emissions come with the input (its own Supply row and lane), so cells made here
+# exclude their CAM and CAM made here excludes its LiOH; an item bought finished carries its inputs.
+# --------------------------------------------------------------------------------------------
+
+COUNTRY = {row[0]: row[1] for row in SITES[1]}
+_BOM_SITES = {(row[0], row[3]) for row in BOM[1]}  # (item made, site)
+
+
+def production_co2(site: str, item: str) -> tuple[float, str]:
+    """t CO2e per unit the site makes of the item, with its derivation."""
+    country, bom = COUNTRY[site], (item, site) in _BOM_SITES
+    if item == C:
+        return _EXAMPLE.cell_co2(site, country, with_cam=not bom)
+    if item == M:
+        return _EXAMPLE.cam_co2(site, country, with_lithium=not bom)
+    return _EXAMPLE.lioh_co2(site, country)
+
+
+SUPPLY = _EXAMPLE.with_co2(SUPPLY, production_co2)
 
 # --------------------------------------------------------------------------------------------
 # Policies. `requires` holds the Excel row number of a share rule, so rows are laid out first and
@@ -305,6 +333,12 @@ def _policy_rows() -> list[list]:
               "§30D ended 30 Sep 2025 (ref §1.5): what-if"] for p in PERIODS]
     rows += [["credit_30d", "credit", C, "United States", None, _45X_CELLS[p], None, None, p, None,
               "45X $35/kWh US-made cells, 75% in 2030 (ref §2)"] for p in PERIODS]
+    rows += [["carbon_price", "co2_price", None, None, None, _EXAMPLE.CARBON_PRICE, None, None, None, None,
+              "US EPA social cost of CO2 $190/t (2023 report) as an internal shadow price, as EXAMPLE.md: "
+              "assumption; 0.00019 USD M per t CO2e, on production at every tier and every lane"],
+             ["carbon_cap", "co2_cap", None, None, None, _EXAMPLE.CARBON_CAP, "total", "total", None, None,
+              "a flat budget of 2.2 Mt CO2e a year over the three tiers, production and freight, as EXAMPLE.md "
+              "(the baseline plan emits 1.2-2.8 Mt a year; 1.84 Mt in 2030 is unavoidable): assumption"]]
     return rows
 
 
@@ -324,6 +358,8 @@ INVESTMENTS = (
          "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions"],
     ],
 )
+# Both paused plants have no Supply row: their options carry the site's production value explicitly.
+INVESTMENTS = _EXAMPLE.with_co2(INVESTMENTS, production_co2, inherit=frozenset((r[0], r[1]) for r in SUPPLY[1]))
 
 INVENTORY = (
     ["site", "item", "holding_cost", "capacity", "initial", "final", "source"],
@@ -334,6 +370,12 @@ INVENTORY = (
 # An 8% cost of capital (assumption): factor 1 / 1.08^(year - 2026).
 PERIODS_SHEET = (["period", "discount_factor", "source"],
                  [[p, round(1 / 1.08 ** (p - PERIODS[0]), 4), "8% a year: assumption"] for p in PERIODS])
+
+SETTINGS = (
+    ["key", "value", "source"],
+    [["currency", "USD M", "every cost is in USD million (cells at $/kWh x GWh, CAM and LiOH at $/kg x kt)"],
+     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH"]],
+)
 
 NOTES = (
     ["topic", "note"],
@@ -355,6 +397,14 @@ NOTES = (
                      "(assumption)."],
         ["Reference", "Facts come from ev-battery-supply-chain.md (sections quoted as 'ref §x' in the "
                       "source columns). Anything marked UNVERIFIED there is treated as an assumption."],
+        ["Emissions", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH, the factors of "
+                      "build_example.py (EXAMPLE.md 'Emissions'): at a BOM site the input brings its own emissions, "
+                      "so cells made here exclude their CAM and CAM made here its LiOH. LiOH: "
+                      f"{_EXAMPLE.LIOH_KWH} kWh/kg x the grid + {_EXAMPLE.LIOH_FIXED:g} kg CO2e/kg mining, "
+                      "process fuel and reagents (assumptions)."],
+        ["Grid", _EXAMPLE.GRID_NOTE],
+        ["Carbon", "carbon_price: $190 per t CO2e (US EPA social cost of carbon, 2023; a shadow price: assumption) "
+                   "= 0.00019 USD M per t on every tier. carbon_cap: at most 2.2 Mt CO2e a year (assumption)."],
         ["Policies", "Share rules are by quantity (the Supply unit_cost of a BOM site excludes its inputs, so "
                      "value weights would compare conversion cost with finished-goods prices). In credit_30d "
                      "the min_share rows are the conditions named by the threshold_credit rows' `requires`."],
@@ -374,6 +424,7 @@ SHEETS = [
     ("Periods", PERIODS_SHEET),
     ("Investments", INVESTMENTS),
     ("Inventory", INVENTORY),
+    ("Settings", SETTINGS),
     ("Notes", NOTES),
 ]
 

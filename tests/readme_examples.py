@@ -80,6 +80,8 @@ NA_ASKS = {
     "local_for_local": "each NA pack plant gets >= 70% of cells from NA; >= 50% NA CAM",
     "feoc_ban": "no supply from FEOC nations or FEOC-owned plants",
     "ira_30d_whatif": "cells >= 70/80/90/100/100% NA by value, CAM >= 70-80% NA or FTA, no FEOC",
+    "carbon_price": "$190 per t CO2e on every t emitted (production and freight)",
+    "carbon_cap": "at most 2.2 Mt CO2e a year",
 }
 
 
@@ -113,16 +115,21 @@ def resumed(result) -> str:
 def policy_sets() -> str:
     base = plan(NORTH_AMERICA, "baseline").total_cost
     lines = ["| policy set | what it asks | total cost 2026-30 (discounted) | nominal | vs baseline "
-             "| NA share of cells | FEOC supply | plants resumed (build year) |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+             "| NA share of cells | FEOC supply | emissions (Mt CO2e) | plants resumed (build year) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for name in NA_ASKS:
         result = plan(NORTH_AMERICA, name)
         delta = "" if name == "baseline" else money(result.total_cost - base, signed=True)
         feoc = feoc_supply(result)
         lines.append(f"| `{name}` | {NA_ASKS[name]} | {money(result.total_cost)} | {money(result.nominal_total)} "
-                     f"| {delta} | {na_share_of_cells(result):.1%} | {feoc:,.1f} | {resumed(result)} |"
-                     .replace("| 0.0 |", "| 0 |"))
+                     f"| {delta} | {na_share_of_cells(result):.1%} | {feoc:,.1f} | {megatonnes(result)} "
+                     f"| {resumed(result)} |".replace("| 0.0 |", "| 0 |"))
     return "\n".join(lines) + "\n"
+
+
+def megatonnes(result) -> str:
+    """The plan's emissions over all periods, in Mt CO2e (the examples' co2_per_unit is in t CO2e)."""
+    return f"{result.emissions.sum() / 1e6:,.2f}"
 
 
 @cache
@@ -174,18 +181,21 @@ MULTITIER_SHOWS = {
     "ira_tiers": "both rules: the LiOH tier comes alive (Livent's minimum binds)",
     "dual_sourcing": "at least two CAM suppliers per NA cell plant",
     "credit_30d": "45X cell credit and a $3,750-per-vehicle-style threshold credit",
+    "carbon_price": "$190 per t CO2e: abatement does not pay at that price, the plan stays",
+    "carbon_cap": "at most 2.2 Mt CO2e a year: binds from 2028",
 }
 
 
 def multitier() -> str:
-    lines = ["| policy set | total cost 2026-30 (discounted) | nominal | plants resumed (build year) | what it shows |",
-             "|---|---:|---:|---|---|"]
+    lines = ["| policy set | total cost 2026-30 (discounted) | nominal | emissions (Mt CO2e) "
+             "| plants resumed (build year) | what it shows |",
+             "|---|---:|---:|---:|---|---|"]
     total = {}
     for name, shows in MULTITIER_SHOWS.items():
         result = plan(MULTITIER, name)
         total[name] = result.total_cost
-        lines.append(f"| `{name}` | {money(result.total_cost)} | {money(result.nominal_total)} | {resumed(result)} "
-                     f"| {shows} |")
+        lines.append(f"| `{name}` | {money(result.total_cost)} | {money(result.nominal_total)} | {megatonnes(result)} "
+                     f"| {resumed(result)} | {shows} |")
     cam_alone = total["ira_cam_only"] - total["feoc_ban"]
     cam_after_cells = total["ira_tiers"] - total["ira_cells_only"]
     return "\n".join(lines) + (

@@ -201,12 +201,14 @@ def test_comparison_numbers_equal_individual_solves(example_comparison):
     assert table.index.tolist()[0] == "baseline"
     assert set(table.index) == set(network.policies)
     baseline = solve(network, "baseline").total_cost
-    for policy in network.policies:
+    for policy in network.policies:  # the example's Settings give the units: USD M and t CO2e
         single = solve(network, policy)
         assert table.loc[policy, "status"] == "optimal"
-        assert table.loc[policy, "total cost"] == pytest.approx(single.total_cost, rel=1e-9)
-        assert table.loc[policy, "tariffs"] == pytest.approx(single.costs["tariffs"], rel=1e-9, abs=1e-9)
-        assert table.loc[policy, "vs baseline"] == pytest.approx(single.total_cost - baseline, abs=1e-6)
+        assert table.loc[policy, "total cost (USD M)"] == pytest.approx(single.total_cost, rel=1e-9)
+        assert table.loc[policy, "tariffs (USD M)"] == pytest.approx(single.costs["tariffs"], rel=1e-9, abs=1e-9)
+        assert table.loc[policy, "carbon (USD M)"] == pytest.approx(single.costs["carbon"], rel=1e-9, abs=1e-9)
+        assert table.loc[policy, "vs baseline (USD M)"] == pytest.approx(single.total_cost - baseline, abs=1e-6)
+        assert table.loc[policy, "emissions (t CO2e)"] == pytest.approx(single.emissions.sum(), rel=1e-9)
     flows = pd.DataFrame(list(wb["Flows"].iter_rows(min_row=2, values_only=True)),
                          columns=[c.value for c in wb["Flows"][1]])
     ira = solve(network, "ira_30d_whatif").flows
@@ -222,11 +224,12 @@ def test_comparison_workbook_carries_native_charts(example_comparison):
         charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
         xml = [archive.read(n) for n in charts]
         media = [n for n in archive.namelist() if n.startswith("xl/media/")]
-    # the Overview's and the Comparison's cost bars, one stacked bar per item, no pictures
-    assert len(charts) == 4 and not media
+    # the Overview's and the Comparison's cost bars, the emissions bar, one stacked bar per item, no pictures
+    assert len(charts) == 5 and not media
     assert all(b"<barChart>" in x for x in xml)
     assert sum(b'<grouping val="stacked"' in x for x in xml) == 2
-    assert sum(b"'Comparison'!$C$2:$C$8" in x for x in xml) == 2  # total cost of the seven policy sets
+    assert sum(b"'Comparison'!$C$2:$C$10" in x for x in xml) == 2  # total cost of the nine policy sets
+    assert sum(b"'Comparison'!$P$2:$P$10" in x and b"Emissions by policy set" in x for x in xml) == 1
 
 
 def test_supply_mix_groups_follow_the_workbook(example_comparison):

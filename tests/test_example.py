@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from optimizer import load_workbook, solve
@@ -20,6 +21,8 @@ EXPECTED = {
     "local_for_local": 12283.42,
     "feoc_ban": 12681.45,
     "ira_30d_whatif": 12846.48,
+    "carbon_price": 13113.36,
+    "carbon_cap": 11669.61,
 }
 
 
@@ -32,6 +35,7 @@ def test_example_is_valid_without_warnings(network):
     assert network.warnings == ()
     assert list(network.periods) == ["2026", "2027", "2028", "2029", "2030"]
     assert set(network.policies) == set(EXPECTED)
+    assert network.settings == {"currency": "USD M", "emissions_unit": "t CO2e"}
 
 
 @pytest.mark.parametrize("policy", sorted(EXPECTED))
@@ -65,13 +69,90 @@ def test_local_for_local_holds_at_every_north_american_pack_plant(network):
     assert (rows["share"] >= 0.7 - 1e-9).all()
 
 
+# ---------------------------------------------------------------- emissions (t CO2e per GWh of cells, per kt of CAM)
+
+# Grid intensities (g CO2e/kWh, inputs/EXAMPLE.md "Emissions") and the factors built on them: a cell takes 30 kWh
+# per kWh to make plus 15 kg CO2e/kWh of other materials; a kg of CAM 15 kWh plus 13.1 kg of metals and lithium.
+GRID = {"China": 582, "Hungary": 204, "Poland": 575, "United States": 354, "South Korea": 413, "Quebec": 10,
+        "Ontario": 40}
+
+
+def finished_cells(grid: float) -> float:
+    """t CO2e per GWh of cells bought finished: their own 30 kWh/kWh plus 1.4 kg of CAM made on the same grid."""
+    return (30 + 1.4 * 15) * grid + 1000 * (15 + 1.4 * 13.1)
+
+
+def test_every_supply_lane_and_option_carries_emissions_derived_from_its_grid(network):
+    supply = network.supply.drop_duplicates(["site", "item"]).set_index("site")["co2_per_unit"]
+    assert (network.supply["co2_per_unit"] > 0).all() and (network.lanes["co2_per_unit"] > 0).all()
+    assert supply["CATL_Ningde_CN"] == pytest.approx(finished_cells(GRID["China"])) == 63022
+    assert supply["CATL_Debrecen_HU"] == pytest.approx(finished_cells(GRID["Hungary"]))
+    assert supply["LGES_Wroclaw_PL"] == pytest.approx(finished_cells(GRID["Poland"]))
+    assert supply["Ultium_SpringHill_TN"] == pytest.approx(finished_cells(GRID["United States"]))
+    # PowerCo makes cells from CAM it buys (BOM): its own emissions only, the CAM's come with the CAM
+    assert supply["PowerCo_StThomas_ON"] == pytest.approx(30 * GRID["Ontario"] + 15_000)
+    assert supply["PoscoFutureM_Becancour_QC"] == pytest.approx(15 * GRID["Quebec"] + 13_100)
+    assert supply["Umicore_Cheonan_KR"] == pytest.approx(15 * GRID["South Korea"] + 13_100)
+    # a paused plant has no Supply row, so its option names its value; PowerCo's phase 2 takes its Supply value
+    options = network.investments.drop_duplicates("option").set_index("option")["co2_per_unit"]
+    assert options["AESC_Florence_restart"] == pytest.approx(30 * GRID["United States"] + 15_000)
+    assert options["Umicore_Loyalist_resume"] == pytest.approx(15 * GRID["Ontario"] + 13_100)
+    assert pd.isna(options["PowerCo_StThomas_phase2"])
+    # freight: ocean 10,500 km x 8.15 g/t-km + 3,000 km rail x 25 g for 4,000 t of cells a GWh; a truck lane
+    # follows its freight cost (90 g/t-km at $3/mile for 20 t)
+    lanes = network.lanes.set_index(["origin", "destination"])["co2_per_unit"]
+    assert lanes["CATL_Ningde_CN", "BMW_Woodruff_SC"] == pytest.approx(4000 * (10_500 * 8.15 + 3000 * 25) / 1e6,
+                                                                       abs=0.05)
+    assert lanes["AESC_Florence_SC", "BMW_Woodruff_SC"] == pytest.approx(0.15 * 90 / (3 / 1.609 / 20), abs=0.05)
+
+
+def test_the_carbon_price_is_its_own_cost_part_and_moves_cells_to_cleaner_grids(network):
+    base, priced = solve(network, "baseline"), solve(network, "carbon_price")
+    assert base.emissions.sum() == pytest.approx(10_273_029.5, abs=0.5)  # ~54.6 kg CO2e per kWh of cells
+    assert base.costs["carbon"] == 0
+    # $190 per t (0.00019 USD M) on every t of the plan, discounted like the year's other costs
+    discount = dict(zip(network.periods, network.discount, strict=True))
+    assert priced.costs["carbon"] == pytest.approx(
+        sum(0.00019 * e * discount[p] for p, e in priced.emissions.items()), rel=1e-9)
+    assert priced.emissions.sum() == pytest.approx(9_668_549.98, abs=0.5)  # 5.9% less
+    # the plan changes: Ultium to its capacity and PowerCo (Ontario grid) replace Chinese and Polish cells, for
+    # 45.40 more before the carbon cost itself
+    assert priced.total_cost - priced.costs["carbon"] - base.total_cost == pytest.approx(45.40, abs=0.005)
+    cells = {p: r.flows[r.flows["item"] == "cells_nmc"].groupby("origin")["quantity"].sum()
+             for p, r in (("baseline", base), ("carbon_price", priced))}
+    assert cells["carbon_price"]["PowerCo_StThomas_ON"] == pytest.approx(32) and "PowerCo_StThomas_ON" not in \
+        cells["baseline"]
+    assert cells["carbon_price"]["CATL_Ningde_CN"] < cells["baseline"]["CATL_Ningde_CN"]
+
+
+def test_the_carbon_cap_binds_from_2028_and_stays_feasible(network):
+    capped = solve(network, "carbon_cap")
+    rows = capped.compliance.set_index("period")
+    assert (rows["bound"] == 2_200_000).all() and rows["met"].all()
+    assert rows["binding"].to_dict() == {"2026": False, "2027": False, "2028": True, "2029": True, "2030": True}
+    assert capped.emissions["2030"] == pytest.approx(2_200_000)
+    assert solve(network, "baseline").emissions["2030"] == pytest.approx(2_824_729.4, abs=0.5)
+    # each binding year's marginal abatement cost (USD M per t): what one t less would cost
+    assert rows["marginal_abatement_cost"].round(6).tolist() == [0, 0, 0.000105, 0.000243, 0.000378]
+    # Quebec CAM (POSCO, 13,250 t per kt) now feeds PowerCo, which it did not in the baseline plan
+    cam = capped.flows[capped.flows["item"] == "cam_nmc"].groupby("origin")["quantity"].sum()
+    assert cam["PoscoFutureM_Becancour_QC"] == pytest.approx(10)
+    # 2.2 Mt lies between the baseline's 2.82 Mt in 2030 and what cannot be avoided: a flat 1.7 Mt has no plan
+    policy = network.policy("carbon_cap")
+    tight = policy.model_copy(update={"rules": tuple(r.model_copy(update={"value": 1_700_000}) for r in policy.rules)})
+    [finding] = solve(network, tight).diagnosis
+    assert (finding["row"], finding["numbers"]["period"]) == (30, "2030")
+    assert finding["numbers"]["achievable"] == pytest.approx(1_724_641.04, abs=0.5)
+
+
 MULTITIER = EXAMPLE.parent / "ev_battery_multitier.xlsx"
 
 # Optimal discounted totals of the three-tier example (LiOH -> CAM -> cells -> packs) with AESC Florence and
 # EcoPro Becancour paused (options to resume), a cell buffer and 8% discounting.
 MULTITIER_EXPECTED = {
     "baseline": 11405.87, "feoc_ban": 12376.61, "ira_cells_only": 12899.11, "ira_cam_only": 12380.79,
-    "ira_tiers": 13087.99, "dual_sourcing": 11421.80, "credit_30d": -14.95,
+    "ira_tiers": 13087.99, "dual_sourcing": 11421.80, "credit_30d": -14.95, "carbon_price": 13033.56,
+    "carbon_cap": 11616.24,
 }
 
 
@@ -93,3 +174,24 @@ def test_multitier_rules_on_cells_and_cam_interact(multitier):
     cost = {p: solve(multitier, p).total_cost for p in ("feoc_ban", "ira_cells_only", "ira_cam_only", "ira_tiers")}
     separate = (cost["ira_cells_only"] - cost["feoc_ban"]) + (cost["ira_cam_only"] - cost["feoc_ban"])
     assert cost["ira_tiers"] - cost["feoc_ban"] - separate == pytest.approx(184.70, abs=0.01)
+
+
+def test_multitier_emissions_follow_the_bom_and_only_the_cap_changes_the_plan(multitier):
+    assert multitier.warnings == () and multitier.settings["emissions_unit"] == "t CO2e"
+    supply = multitier.supply.drop_duplicates(["site", "item"]).set_index(["site", "item"])["co2_per_unit"]
+    # at a BOM site the input brings its own emissions: Ultium's cells exclude their CAM, POSCO's CAM its LiOH
+    assert supply["Ultium_SpringHill_TN", "cells_nmc"] == pytest.approx(30 * 354 + 15_000)
+    assert supply["PoscoFutureM_Becancour_QC", "cam_nmc"] == pytest.approx(15 * 10 + 8_000)
+    assert supply["LiOH_Generic_CN", "lioh"] == pytest.approx(10 * 582 + 6_000)
+    # the 13.1 kg of metals and lithium in finished CAM: 8 of metals + 0.43 kg of Chinese-refined LiOH
+    assert supply["CAM_Generic_CN", "cam_nmc"] == pytest.approx(15 * 582 + 1000 * round(8 + 0.43 * 11.82, 1))
+    base, priced, capped = (solve(multitier, p) for p in ("baseline", "carbon_price", "carbon_cap"))
+    assert base.emissions.sum() == pytest.approx(10_245_551.9, abs=0.5)
+    # $190 per t does not pay for any abatement here: the same plan, plus its carbon cost
+    assert priced.emissions.sum() == pytest.approx(base.emissions.sum())
+    assert priced.total_cost - priced.costs["carbon"] == pytest.approx(base.total_cost, abs=1e-6)
+    rows = capped.compliance.set_index("period")
+    assert rows["binding"].tolist() == [False, False, True, True, True] and rows["met"].all()
+    assert capped.emissions.sum() == pytest.approx(9_609_538, abs=1)
+    # the cap's marginal abatement cost exceeds the price where it binds hardest
+    assert rows["marginal_abatement_cost"]["2030"] > 0.00019

@@ -215,7 +215,7 @@ def test_the_overview_of_the_ira_plan_states_its_binding_rules_with_their_cost_p
     assert wb.sheetnames[0] == "Overview"
     overview = table_rows(wb["Overview"])
     answer = {r["item"]: r["value"] for r in overview if r["section"] == "answer"}
-    assert answer["total cost"] == pytest.approx(result.total_cost)
+    assert answer["total cost (USD M)"] == pytest.approx(result.total_cost)  # the example's Settings: USD M
     facts = [r for r in overview if r["section"].startswith("fact")]
     assert 3 <= len(facts) <= 5
     binding = result.compliance[result.compliance["binding"] & result.compliance["cost_per_point"].notna()]
