@@ -57,6 +57,8 @@ from optimizer.writing.guard import FORMULA_TRIGGERS, safe_text, text_cell
 from optimizer.writing.sheet_xml import Unrenderable, column_cells, rows_xml, style_attribute
 
 MONEY = "#,##0.00"
+#: A cost per unit that may be far below a cent of the currency (USD M per t CO2e): up to 8 decimals.
+RATE = "#,##0.00######"
 QUANTITY = "#,##0.###"
 PERCENT = "0.0%"
 
@@ -68,7 +70,7 @@ FORMATS = {
     "supply_cost": MONEY, "transport_cost": MONEY, "tariff_cost": MONEY, "total_cost": MONEY,
     "credit_per_unit": MONEY, "credit_cost": MONEY,
     "tariff_rate": PERCENT, "utilization": PERCENT, "share": PERCENT, "bound": PERCENT,
-    "cost_per_point": MONEY, "marginal_abatement_cost": MONEY, "carbon_cost": MONEY,
+    "cost_per_point": MONEY, "marginal_abatement_cost": RATE, "carbon_cost": MONEY,
     "emissions": QUANTITY, "co2": QUANTITY,
 }
 
@@ -94,7 +96,10 @@ HEADERS = {
 }
 
 BOLD = Font(bold=True)
-HEADER_ALIGNMENT = Alignment(vertical="center")
+HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
+#: A header longer than this (in characters) wraps onto more lines rather than widening its column, so that
+#: wide tables (a comparison's two dozen columns) stay legible when printed one page wide.
+HEADER_WIDTH = 16
 LEFT = Alignment(horizontal="left")
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
@@ -315,7 +320,7 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels,
     else:
         columns_with_units = columns
     quantities = [c for c in columns_with_units if formats.get(c) == QUANTITY and c not in EMISSIONS]
-    money = [c for c in columns_with_units if formats.get(c) == MONEY]
+    money = [c for c in columns_with_units if formats.get(c) in (MONEY, RATE)]
     if "item" in columns:
         unit = labels.unit_of(frame["item"])
         mixed = unit is None and len(frame) and any(labels.units.get(i) for i in pd.unique(frame["item"]))
@@ -378,15 +383,18 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     ws.freeze_panes = "A2"
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     total_width = 0.0
+    header_lines = 1
     wrap = set(wrap)
     for index, name in enumerate(names):
         head = frame.iloc[:200, index].tolist() if len(frame) else []
-        sample = [len(str(v)) for v in head if v is not None]
+        sample = [len(_shown(v)) for v in head if v is not None]
         if any(isinstance(v, str) and len(v) > MAX_WIDTH - 2 for v in head):
             wrap.add(columns[index])  # long text wraps in its column rather than running across the page
-        width = max([len(name) + 2] + [min(s, MAX_WIDTH - 2) + 2 for s in sample])
+        longest_word = max((len(word) for word in name.split()), default=0)
+        width = max([min(len(name), max(HEADER_WIDTH, longest_word)) + 2] + [min(s, MAX_WIDTH - 2) + 2 for s in sample])
         width = (widths or {}).get(columns[index], max(10, min(width, MAX_WIDTH)))
         ws.column_dimensions[get_column_letter(index + 1)].width = width
+        header_lines = max(header_lines, _lines_of(name, width))
         total_width += width
     if wrap:  # rows of several lines: every cell at the top, the wrapped ones wrapping
         for index, column in enumerate(columns):
@@ -398,6 +406,8 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     for row, height in enumerate(heights, start=2):
         if height:
             ws.row_dimensions[row].height = height
+    if header_lines > 1:  # as tall as its longest wrapped header
+        ws.row_dimensions[1].height = 15 * header_lines
 
     ws.append([text_cell(ws, name, font=BOLD, alignment=HEADER_ALIGNMENT) for name in names])
     if not len(frame):
@@ -423,6 +433,25 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
     ws.columns_written = columns
     _print_setup(ws, landscape=total_width > PORTRAIT_WIDTH, labels=labels)
     return ws
+
+
+def _shown(value) -> str:
+    """About what a cell shows: a number as its format writes it (thousands separators, two decimals), not
+    its full repr."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:,.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:.8f}"
+    return str(value)
+
+
+def _lines_of(text: str, width: float) -> int:
+    """The lines a (bold) header takes, wrapped at word boundaries in a column ``width`` characters wide."""
+    room, lines, used = max(width - 2, 1) / 1.1, 1, 0.0
+    for word in text.split():
+        if used and used + 1 + len(word) > room:
+            lines, used = lines + 1, len(word)
+        else:
+            used += (1 if used else 0) + len(word)
+    return lines
 
 
 def _wrapped_lines(frame: pd.DataFrame, columns: list[str], wrap: set[str], ws) -> list[int]:
