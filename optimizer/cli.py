@@ -49,6 +49,21 @@ Scheduler = Annotated[str | None, typer.Option(
     help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
 
 
+def _quantity(value) -> str:
+    """A quantity for the terminal, whole units with thousands separators; blank when there is none."""
+    return "" if value is None or value != value else f"{value:,.0f}"
+
+
+def _rate(value) -> str:
+    """A cost per unit for the terminal: as ``_amount``, with four significant digits where two decimals would
+    show 0.00 (USD M per t CO2e)."""
+    if value is not None and value == value and value != math.inf and value != 0 and abs(value) < 0.01:
+        import numpy as np
+
+        return np.format_float_positional(value, precision=4, fractional=False)  # 0.00005565, not 5.565e-05
+    return _amount(value)
+
+
 def _amount(value, signed: bool = False) -> str:
     """A cost for the terminal; blank when there is none (None or NaN), AT_THE_LIMIT for a marginal cost
     at the limit (infinite)."""
@@ -405,14 +420,19 @@ def compare(
         _emit_json({"output": str(written), "policies": [r.as_dict(str(written)) for r in comparison.results]})
     else:
         table = Table(show_header=True, header_style="bold")
-        for column in ("policy", "status", "total cost", "vs baseline", "binding checks"):
+        rows = comparison.table()
+        carbon = "emissions" in rows  # the workbook has emissions: show them beside the cost
+        for column in ("policy", "status", "total cost", "vs baseline", "binding" if carbon else "binding checks",
+                       *(["emissions"] if carbon else [])):
             table.add_column(column, justify="left" if column in ("policy", "status") else "right")
-        for _, row in comparison.table().iterrows():
+        for _, row in rows.iterrows():
             table.add_row(row["policy"], row["status"],
                           _amount(row["total_cost"]),
                           "" if row["vs_baseline"] != row["vs_baseline"]
+                          else _amount(row["vs_baseline"], signed=True) if carbon  # 80 columns: % in the workbook
                           else f"{_amount(row['vs_baseline'], signed=True)} ({row['vs_baseline_pct']:+.1%})",
-                          f"{row['binding_checks']}/{row['rule_checks']}")
+                          f"{row['binding_checks']}/{row['rule_checks']}",
+                          *([_quantity(row["emissions"])] if carbon else []))
         out.print(table)
         for result in comparison.results:
             if not result.has_plan:
@@ -513,7 +533,7 @@ def frontier(
         view.add_column(column, justify="right")
     for row in result.table().itertuples():
         view.add_row(value_text(result, row.value), row.status, _amount(row.total_cost),
-                     _amount(row.vs_start, signed=True), _amount(row.marginal))
+                     _amount(row.vs_start, signed=True), _rate(row.marginal))
     out.print(view)
     for name, end in (("Start", result.start), ("End", result.end)):
         cost = f", total cost {_amount(end.result.total_cost)}" if end.result is not None and end.result.has_plan \

@@ -239,6 +239,10 @@ def frontier_local() -> str:
     return code(run_cli("frontier", NORTH_AMERICA, "--policy", "local_for_local", "--rule", "13", "--points", "6"))
 
 
+def frontier_carbon() -> str:
+    return code(run_cli("frontier", NORTH_AMERICA, "--policy", "carbon_cap", "--rule", "30", "--points", "6"))
+
+
 def diagnosis_output() -> str:
     """The example with the AESC Florence restart taking a year and its 2026 cells rule (Policies row 2) at 100%."""
     import openpyxl
@@ -277,6 +281,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "supply-mix": supply_mix,
     "sweep-output": sweep_output,
     "frontier-local": frontier_local,
+    "frontier-carbon": frontier_carbon,
     "diagnosis-output": diagnosis_output,
 }
 

@@ -129,7 +129,12 @@ class Co2Price(RuleType):
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_price {first['items']} from {first['from']}: emissions "
-                f"{rows['emissions'].sum():,.6g}, cost {rows['carbon_cost'].sum():,.2f}")
+                f"{_shown(rows['emissions'].sum())}, cost {rows['carbon_cost'].sum():,.2f}")
+
+
+def _shown(amount: float) -> str:
+    """An amount of emissions in a sentence: whole units from a thousand on (9,668,550, not 9.66855e+06)."""
+    return f"{amount:,.0f}" if abs(amount) >= 1000 else f"{amount:,.6g}"
 
 
 @register
@@ -187,8 +192,9 @@ class Co2Cap(RuleType):
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_cap {first['items']} from {first['from']} ({first['basis']}): emissions "
-                f"{rows['emissions'].min():,.6g}-{rows['emissions'].max():,.6g} against {rows['bound'].min():,.6g}"
-                f"-{rows['bound'].max():,.6g}, binding {int(rows['binding'].astype(bool).sum())}/{len(rows)}")
+                f"{_shown(rows['emissions'].min())}-{_shown(rows['emissions'].max())} against "
+                f"{_shown(rows['bound'].min())}-{_shown(rows['bound'].max())}, binding "
+                f"{int(rows['binding'].astype(bool).sum())}/{len(rows)}")
 
     def sensitivity(self, rows, marginals=None):
         """Each period's cap with its marginal abatement cost, and the caps between which that cost holds (a

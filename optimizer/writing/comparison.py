@@ -20,6 +20,7 @@ from optimizer.writing.table import (
     MONEY,
     PERCENT,
     QUANTITY,
+    RATE,
     Labels,
     add_chart,
     reference,
@@ -45,7 +46,7 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
         table = comparison.table()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
                    "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY,
-                   "cost_per_emission_avoided": MONEY}
+                   "cost_per_emission_avoided": RATE}
         ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True)
         row = ws.content_rows + 2
         add_chart(ws, _cost_chart(ws, table, labels), row)

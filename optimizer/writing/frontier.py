@@ -21,6 +21,7 @@ from optimizer.writing.table import (
     MONEY,
     PERCENT,
     QUANTITY,
+    RATE,
     Labels,
     add_chart,
     streaming_workbook,
@@ -30,7 +31,7 @@ from optimizer.writing.table import (
 
 def value_text(frontier: Frontier, value: float) -> str:
     """A value of the rule as the analyst reads it: a share in percent, a cap as a quantity."""
-    return f"{value:.2%}" if frontier.is_share else f"{value:,.6g}"
+    return f"{value:.2%}" if frontier.is_share else f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.6g}"
 
 
 def end_rows(frontier: Frontier, name: str, end: End, labels: Labels) -> list[tuple[str, object]]:
@@ -44,8 +45,11 @@ def end_rows(frontier: Frontier, name: str, end: End, labels: Labels) -> list[tu
     if result.emissions.sum() or frontier.rule.type == "co2_cap":
         rows.append((labels.with_unit(f"{name}: emissions", labels.emissions_unit), float(result.emissions.sum())))
     marginal = result.marginals.rule_rate(frontier.rule.row)
-    rows.append((labels.money(f"{name}: {frontier.marginal_label()}"), AT_THE_LIMIT if marginal == math.inf
-                 else marginal))
+    field = f"{name}: {frontier.marginal_label()}"
+    per = labels.emissions_unit or "unit of emissions"
+    field = labels.money(field) if frontier.is_share or not labels.currency else \
+        labels.with_unit(field, f"{labels.currency} per {per}")
+    rows.append((field, AT_THE_LIMIT if marginal == math.inf else marginal))
     return rows
 
 
@@ -77,7 +81,7 @@ def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path
     marginal_column = "marginal" if frontier.is_share else "marginal_abatement_cost"  # per unit of emissions
     table = table.rename(columns={"value": value_column, "marginal": marginal_column})
     formats = {**FORMATS, value_column: PERCENT if frontier.is_share else QUANTITY, "total_cost": MONEY,
-               "vs_start": MONEY, marginal_column: MONEY}
+               "vs_start": MONEY, marginal_column: MONEY if frontier.is_share else RATE}
     headers = {value_column: value_header, "total_cost": "total cost", "vs_start": "change from the start",
                marginal_column: frontier.marginal_label()}
     with streaming_workbook(labels) as wb:

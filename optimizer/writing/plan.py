@@ -19,6 +19,7 @@ from optimizer.writing.table import (
     LEFT,
     MONEY,
     QUANTITY,
+    RATE,
     Labels,
     add_chart,
     reference,
@@ -47,7 +48,8 @@ def summary_style(values: tuple) -> dict:
     label, value = values[0], values[1]
     style = {"alignment": LEFT}
     if isinstance(value, float):
-        style["number_format"] = MONEY if _is_money(label) else QUANTITY
+        # a cost per unit of emissions may be far below a cent of the currency (USD M per t CO2e)
+        style["number_format"] = RATE if "emissions less" in str(label) else MONEY if _is_money(label) else QUANTITY
     return {1: style}
 
 
@@ -58,6 +60,8 @@ def summary_sheet(result: SolveResult, labels: Labels, network) -> pd.DataFrame:
     def label(field: str, value) -> str:
         if isinstance(value, float) and _is_money(field):
             return labels.money(field)
+        if field.startswith("Emissions"):
+            return labels.with_unit(field, labels.emissions_unit)
         return labels.with_unit(field, demand_unit) if field == "Total demand" else field
 
     summary = result.summary
@@ -99,7 +103,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         compliance = result.compliance.reindex(columns=COMPLIANCE_COLUMNS)
         ws_compliance = write_table(wb, "Compliance", compliance)
         ws_sensitivity = write_table(wb, "Sensitivity", result.sensitivity, {
-            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": MONEY, "range_low": QUANTITY,
+            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": RATE, "range_low": QUANTITY,
             "range_high": QUANTITY})
         periods = network.periods if network is not None else ()
         facts += rule_facts(compliance, ws_compliance, labels, periods)
