@@ -11,10 +11,13 @@ and move it to the front.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from optimizer.marginals import AT_THE_LIMIT
 from optimizer.writing.table import MONEY, Labels, add_chart, reference, write_table
 
 #: At most this many facts; each kind present gets at least one.
@@ -60,6 +63,12 @@ def choose(facts: list[Fact]) -> list[Fact]:
 
 
 def _number(value: float) -> str:
+    """A figure as the Overview states it: two decimals, or four significant digits where that would show 0.00
+    (USD M per t CO2e), or AT_THE_LIMIT for a marginal cost with no finite value."""
+    if value == math.inf:
+        return AT_THE_LIMIT
+    if value and abs(value) < 0.01:
+        return np.format_float_positional(value, precision=4, fractional=False)
     return f"{value:,.2f}"
 
 
@@ -124,6 +133,16 @@ def rule_facts(compliance: pd.DataFrame, ws, labels: Labels, periods: tuple[str,
             facts.append(Fact("rule", max(abs(v) for v in values),
                               f"Binding: {where}; each +1 pp of its bound costs {text}",
                               _cells(ws, "cost_per_point", [positions[i] for i in shown])))
+        elif "marginal_abatement_cost" in rows and rows["marginal_abatement_cost"].notna().any():
+            abated = rows["marginal_abatement_cost"].notna()
+            values = rows.loc[abated, "marginal_abatement_cost"].astype(float).tolist()
+            per = labels.emissions_unit or "unit of emissions"
+            text, shown = _figures(values, [t for t, a in zip(tags, abated, strict=True) if a],
+                                   f"{labels.currency} per {per}" if labels.currency else "")
+            positions = [int(i) for i in rows.index[abated]]
+            facts.append(Fact("rule", max(abs(v) for v in values),
+                              f"Binding: {where}; each {per} less costs {text}",
+                              _cells(ws, "marginal_abatement_cost", [positions[i] for i in shown])))
         else:
             facts.append(Fact("rule", -1.0, f"Binding: {where}; it has no cost per pp (not a share rule)",
                               _cells(ws, "binding", [int(i) for i in rows.index])))
