@@ -55,13 +55,12 @@ def _quantity(value) -> str:
 
 
 def _rate(value) -> str:
-    """A cost per unit for the terminal: as ``_amount``, with four significant digits where two decimals would
-    show 0.00 (USD M per t CO2e)."""
-    if value is not None and value == value and value != math.inf and value != 0 and abs(value) < 0.01:
-        import numpy as np
+    """A cost per unit for the terminal (``optimizer.figures.rate_text``); blank when there is none."""
+    if value is None or value != value:
+        return ""
+    from optimizer.figures import rate_text
 
-        return np.format_float_positional(value, precision=4, fractional=False)  # 0.00005565, not 5.565e-05
-    return _amount(value)
+    return rate_text(value)
 
 
 def _amount(value, signed: bool = False) -> str:
@@ -70,7 +69,7 @@ def _amount(value, signed: bool = False) -> str:
     if value is None or value != value:
         return ""
     if value == math.inf:
-        from optimizer.marginals import AT_THE_LIMIT
+        from optimizer.figures import AT_THE_LIMIT
 
         return AT_THE_LIMIT
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
@@ -103,7 +102,7 @@ def _plain_json(value, key: str = ""):
         return [_plain_json(v, key) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         if value > 0 and key in MARGINAL_KEYS:
-            from optimizer.marginals import AT_THE_LIMIT
+            from optimizer.figures import AT_THE_LIMIT
 
             return AT_THE_LIMIT
         return None

@@ -28,6 +28,8 @@ Blocks (one row per key, built from whole columns):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 
@@ -112,69 +114,73 @@ def option_standard_costs(network: Network, recipe: pd.DataFrame, supply_costs: 
         pd.MultiIndex.from_frame(own[["site", "item", "period"]])).fillna(0.0).to_numpy(dtype=float))
 
 
-def key_codes(*columns: pd.Series) -> tuple[np.ndarray, list[pd.Index]]:
-    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes), and each column's
-    distinct values: code = ((c0 * n1) + c1) * n2 + c2 ... Joins on the codes are integer joins, where the
-    same joins on text columns spend most of their time hashing strings."""
+def key_codes(*columns: pd.Series) -> np.ndarray:
+    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes): code = ((c0 * n1) + c1)
+    * n2 + c2 ... Joins on the codes are integer joins, where the same joins on text columns spend most of their
+    time hashing strings."""
     key = np.zeros(len(columns[0]), dtype=np.int64)
-    uniques = []
     for column in columns:
         codes, values = pd.factorize(column)
         key = key * max(len(values), 1) + codes
-        uniques.append(pd.Index(values))
-    return key, uniques
+    return key
 
 
-def split_codes(key: np.ndarray, uniques: list[pd.Index]) -> list[np.ndarray]:
-    """The per-column codes of ``key_codes`` keys."""
-    parts = []
-    for values in reversed(uniques[1:]):
-        key, code = np.divmod(key, max(len(values), 1))
-        parts.append(code)
-    return [key, *reversed(parts)]
-
-
+@dataclass(frozen=True)
 class FlowKeys:
-    """Integer keys of the flows' (site, item, period) at their origin and at their destination, and of any
-    table's rows in the same code space: joins on them are integer joins, where the same joins on text
-    columns spend most of their time hashing strings. Each text column of the flows is factorized once."""
+    """Integer codes of the flows' origin, destination, item and period, and keys of (site, item, period) built
+    from them, for the flows and for any table's rows in the same code space. Each text column of the flows is
+    factorized once."""
 
-    def __init__(self, flows: pd.DataFrame, periods: list):
-        codes, self.sites = pd.factorize(pd.concat([flows["origin"], flows["destination"]], ignore_index=True))
-        self.origin, self.destination = codes[:len(flows)], codes[len(flows):]
-        self.item, self.items = pd.factorize(flows["item"])
-        self.periods = pd.Index(periods)
-        self.period = self.periods.get_indexer(flows["period"])
+    origin: np.ndarray
+    destination: np.ndarray
+    item: np.ndarray
+    period: np.ndarray
+    sites: pd.Index
+    items: pd.Index
+    periods: pd.Index
+
+    @classmethod
+    def of_flows(cls, flows: pd.DataFrame, periods: list) -> FlowKeys:
+        codes, sites = pd.factorize(pd.concat([flows["origin"], flows["destination"]], ignore_index=True))
+        item, items = pd.factorize(flows["item"])
+        return cls(codes[:len(flows)], codes[len(flows):], item, pd.Index(periods).get_indexer(flows["period"]),
+                   pd.Index(sites), pd.Index(items), pd.Index(periods))
 
     def subset(self, keep: np.ndarray) -> FlowKeys:
-        """The keys of the flows ``keep`` selects (the same code space)."""
-        kept = object.__new__(FlowKeys)
-        kept.__dict__.update(self.__dict__)
-        kept.origin, kept.destination = self.origin[keep], self.destination[keep]
-        kept.item, kept.period = self.item[keep], self.period[keep]
-        return kept
+        """The codes of the flows ``keep`` selects (the same code space)."""
+        return replace(self, origin=self.origin[keep], destination=self.destination[keep], item=self.item[keep],
+                       period=self.period[keep])
 
     def key(self, site: np.ndarray | None, item: np.ndarray, period: np.ndarray) -> np.ndarray:
+        """The key of each (site, item, period) of codes (of (item, period) without sites); -1 where a code is
+        -1 (a value the flows do not have)."""
         key = item.astype(np.int64) * len(self.periods) + period
+        missing = (item < 0) | (period < 0)
         if site is not None:
-            key = site.astype(np.int64) * (len(self.items) * len(self.periods)) + key
-        return np.where((item < 0) | (period < 0) | ((site if site is not None else item) < 0), -1, key)
+            key += site.astype(np.int64) * (len(self.items) * len(self.periods))
+            missing |= site < 0
+        return np.where(missing, -1, key)
 
     def at(self, end: str) -> np.ndarray:
         """The flows' keys at ``end`` (origin or destination)."""
         return self.key(self.origin if end == "origin" else self.destination, self.item, self.period)
 
     def of(self, table: pd.DataFrame, site: str | None = "site") -> np.ndarray:
-        """The keys of ``table``'s rows (by site, item and period; without a site with ``site=None``); -1 for a
-        row naming a site, item or period no flow has."""
-        return self.key(pd.Index(self.sites).get_indexer(table[site]) if site else None,
-                        pd.Index(self.items).get_indexer(table["item"]), self.periods.get_indexer(table["period"]))
+        """The keys of ``table``'s rows (by site, item and period; without a site with ``site=None``)."""
+        return self.key(self.sites.get_indexer(table[site]) if site else None,
+                        self.items.get_indexer(table["item"]), self.periods.get_indexer(table["period"]))
 
-    def ranks(self, codes: np.ndarray, uniques) -> np.ndarray:
-        """``codes`` replaced by the rank of their value in sorted order (for sorting by the text)."""
-        rank = np.empty(len(uniques), dtype=np.int64)
-        rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
-        return rank[codes]
+
+def sorted_ranks(codes: np.ndarray, uniques: pd.Index) -> np.ndarray:
+    """``codes`` replaced by the rank of their value in sorted order (to sort by the text on integers)."""
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    return rank[codes]
+
+
+def _within(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count - 1 for each count, concatenated (the positions within groups of those sizes)."""
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def looked_up(keys: np.ndarray, table: pd.DataFrame, table_keys: np.ndarray, value: str) -> pd.Series:
@@ -192,9 +198,7 @@ def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ordered = right[order]
     low, high = np.searchsorted(ordered, left, "left"), np.searchsorted(ordered, left, "right")
     counts = high - low
-    i = np.repeat(np.arange(len(left)), counts)
-    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return i, order[np.repeat(low, counts) + within]
+    return np.repeat(np.arange(len(left)), counts), order[np.repeat(low, counts) + _within(counts)]
 
 
 def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Network,
@@ -208,9 +212,9 @@ def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Ne
     n_seed, n_lanes = len(seed), len(lanes)
     stock = stock if forward and stock is not None and len(stock) else None
     n_stock = len(stock) if stock is not None else 0
-    site_key, (sites,) = key_codes(pd.concat([seed["site"], lanes[src], lanes[dst],
+    site_key, sites = pd.factorize(pd.concat([seed["site"], lanes[src], lanes[dst],
                                               *([stock["site"]] if n_stock else [])], ignore_index=True))
-    item_key, (items,) = key_codes(pd.concat([seed["item"], lanes["item"], *([stock["item"]] if n_stock else [])],
+    item_key, items = pd.factorize(pd.concat([seed["item"], lanes["item"], *([stock["item"]] if n_stock else [])],
                                              ignore_index=True))
     n_items, n_periods = max(len(items), 1), max(len(periods), 1)
     lane_src, lane_dst = site_key[n_seed:n_seed + n_lanes], site_key[n_seed + n_lanes:n_seed + 2 * n_lanes]
@@ -235,8 +239,7 @@ def _closure(seed: pd.DataFrame, lanes: pd.DataFrame, forward: bool, network: Ne
             held = np.isin(pair, stocked)
             first = pd.Series(period[held]).groupby(pair[held]).min()
             counts = n_periods - first.to_numpy()
-            later = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            steps.append(np.repeat(first.index.to_numpy() * n_periods + first.to_numpy(), counts) + later)
+            steps.append(np.repeat(first.index.to_numpy() * n_periods + first.to_numpy(), counts) + _within(counts))
         grown = np.unique(np.concatenate(steps))
         if len(grown) == len(known):
             break
@@ -288,7 +291,7 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
 
     flows = lanes.merge(available.rename(columns={"site": "origin"}),
                         on=["origin", "item", *(["period"] if "period" in lanes.columns else [])])
-    coder = FlowKeys(flows, list(network.periods))
+    coder = FlowKeys.of_flows(flows, list(network.periods))
     keep = np.isin(coder.at("destination"), coder.of(useful))
     flows, coder = flows[keep].reset_index(drop=True), coder.subset(keep)
     costs = standard_costs(network, recipe)
@@ -309,8 +312,8 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     flows["carbon"] = 0.0
     flows["unit_cost"] = flow_unit_cost(flows)
     # by period (in the network's order), item, destination, origin; stable, on integer codes
-    order = np.lexsort([coder.ranks(coder.origin, coder.sites), coder.ranks(coder.destination, coder.sites),
-                        coder.ranks(coder.item, coder.items), coder.period])
+    order = np.lexsort([sorted_ranks(coder.origin, coder.sites), sorted_ranks(coder.destination, coder.sites),
+                        sorted_ranks(coder.item, coder.items), coder.period])
     return flows[columns].take(order).reset_index(drop=True)
 
 
@@ -419,7 +422,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
         terms.append(stock)
     terms = pd.concat(terms, ignore_index=True)
     demand = network.demand[["site", "item", "period", "quantity", "row"]]
-    key, _ = key_codes(*(pd.concat([terms[c], demand[c]], ignore_index=True) for c in ("site", "item", "period")))
+    key = key_codes(*(pd.concat([terms[c], demand[c]], ignore_index=True) for c in ("site", "item", "period")))
     term_key, demand_key = key[:len(terms)], key[len(terms):]
     first = ~pd.Index(term_key).duplicated()  # each (site, item, period) once, in order of first appearance
     keys = terms.loc[first, ["site", "item", "period"]]

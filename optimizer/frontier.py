@@ -17,7 +17,6 @@ one-sided marginal cost of tightening the row further (``optimizer.marginals``; 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,14 +93,10 @@ class Frontier:
         marginal per +1 pp (shares) or per unit of emissions (caps), in the tightening direction."""
         return {
             "rule": self.rule.row, "policy": self.policy.name, "start": self.start.value, "end": self.end.value,
-            "points": [{"value": float(r.value), "status": r.status, "total_cost": _number(r.total_cost),
-                        "marginal": _number(r.marginal)} for r in self.table().itertuples()],
+            "points": self.table()[["value", "status", "total_cost", "marginal"]].replace(
+                {np.nan: None}).to_dict("records"),
             "output": output,
         }
-
-
-def _number(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def check_rule(network: Network, policy: str, rule_row: int) -> tuple[PolicySet, Rule]:
@@ -223,10 +218,7 @@ def _least_peak_emissions(formulation: Formulation, model, options: SolverOption
     rows = start + np.arange(len(formulation.blocks[model.blocks["cap"]]))
     lp.cost = np.zeros(lp.n_cols)
     lp.row_lower[rows], lp.row_upper[rows] = -INF, 0.0
-    z = lp.add_columns(np.array([1.0]), rows[:1], np.array([-1.0]))[0]
-    lp.row = np.concatenate([lp.row, rows[1:]])
-    lp.col = np.concatenate([lp.col, np.full(len(rows) - 1, z)])
-    lp.value = np.concatenate([lp.value, np.full(len(rows) - 1, -1.0)])
+    lp.add_column(1.0, rows, np.full(len(rows), -1.0))  # z, the largest period's emissions
     integer = np.concatenate([formulation.integer, [False]])
     solution = solve_arrays(lp, integer=integer, options=SolverOptions(time_limit=options.time_limit))
     if solution.status != "optimal":

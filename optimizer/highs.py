@@ -289,6 +289,14 @@ class LinearArrays:
         self.value = np.concatenate([self.value, coefs])
         return new
 
+    def add_column(self, cost: float, rows: np.ndarray, coefs: np.ndarray) -> int:
+        """Append one non-negative column with coefficients ``coefs`` in ``rows``; return its index."""
+        column = self.add_columns(np.array([cost]), rows[:1], coefs[:1])[0]
+        self.row = np.concatenate([self.row, rows[1:]])
+        self.col = np.concatenate([self.col, np.full(len(rows) - 1, column)])
+        self.value = np.concatenate([self.value, coefs[1:]])
+        return int(column)
+
 
 def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
     """Pass the arrays to ``h`` in one call (column-wise CSC matrix), marking ``integer`` columns.

@@ -32,8 +32,6 @@ from optimizer.model import Formulation
 if TYPE_CHECKING:  # the rules import the backends' modules (diagnosis solves arrays): no import at run time
     from optimizer.rules.base import BoundTightening
 
-#: What a bound at the most demanding achievable value shows instead of a number.
-AT_THE_LIMIT = "at the limit"
 _NONE = OneSided(float("nan"))
 
 

@@ -129,12 +129,7 @@ class Co2Price(RuleType):
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_price {first['items']} from {first['from']}: emissions "
-                f"{_shown(rows['emissions'].sum())}, cost {rows['carbon_cost'].sum():,.2f}")
-
-
-def _shown(amount: float) -> str:
-    """An amount of emissions in a sentence: whole units from a thousand on (9,668,550, not 9.66855e+06)."""
-    return f"{amount:,.0f}" if abs(amount) >= 1000 else f"{amount:,.6g}"
+                f"{fmt(rows['emissions'].sum())}, cost {rows['carbon_cost'].sum():,.2f}")
 
 
 @register
@@ -192,8 +187,8 @@ class Co2Cap(RuleType):
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_cap {first['items']} from {first['from']} ({first['basis']}): emissions "
-                f"{_shown(rows['emissions'].min())}-{_shown(rows['emissions'].max())} against "
-                f"{_shown(rows['bound'].min())}-{_shown(rows['bound'].max())}, binding "
+                f"{fmt(rows['emissions'].min())}-{fmt(rows['emissions'].max())} against "
+                f"{fmt(rows['bound'].min())}-{fmt(rows['bound'].max())}, binding "
                 f"{int(rows['binding'].astype(bool).sum())}/{len(rows)}")
 
     def sensitivity(self, rows, marginals=None):

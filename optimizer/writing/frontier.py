@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 from openpyxl.chart import LineChart
 
+from optimizer.figures import AT_THE_LIMIT
+from optimizer.findings import fmt
 from optimizer.frontier import End, Frontier
-from optimizer.marginals import AT_THE_LIMIT
 from optimizer.writing.charts import plot_rows
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
@@ -31,7 +32,7 @@ from optimizer.writing.table import (
 
 def value_text(frontier: Frontier, value: float) -> str:
     """A value of the rule as the analyst reads it: a share in percent, a cap as a quantity."""
-    return f"{value:.2%}" if frontier.is_share else f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.6g}"
+    return f"{value:.2%}" if frontier.is_share else fmt(value)
 
 
 def end_rows(frontier: Frontier, name: str, end: End, labels: Labels) -> list[tuple[str, object]]:

@@ -11,13 +11,11 @@ and move it to the front.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from optimizer.marginals import AT_THE_LIMIT
+from optimizer.figures import rate_text
 from optimizer.writing.table import MONEY, Labels, add_chart, reference, write_table
 
 #: At most this many facts; each kind present gets at least one.
@@ -62,20 +60,10 @@ def choose(facts: list[Fact]) -> list[Fact]:
     return sorted(chosen, key=lambda f: (KINDS.index(f.kind), -f.rank))
 
 
-def _number(value: float) -> str:
-    """A figure as the Overview states it: two decimals, or four significant digits where that would show 0.00
-    (USD M per t CO2e), or AT_THE_LIMIT for a marginal cost with no finite value."""
-    if value == math.inf:
-        return AT_THE_LIMIT
-    if value and abs(value) < 0.01:
-        return np.format_float_positional(value, precision=4, fractional=False)
-    return f"{value:,.2f}"
-
-
 def _figures(values: list[float], tags: list[str], unit: str) -> tuple[str, list[int]]:
     """``0.79 (2026), 1.13 (2027) USD M``: at most MAX_FIGURES, the largest, in order; and which were shown."""
     shown = sorted(sorted(range(len(values)), key=lambda i: -abs(values[i]))[:MAX_FIGURES])
-    text = ", ".join(f"{_number(values[i])} ({tags[i]})" for i in shown)
+    text = ", ".join(f"{rate_text(values[i])} ({tags[i]})" for i in shown)
     if len(values) > len(shown):
         text += f" and {len(values) - len(shown)} more"
     return text + (f" {unit}" if unit else ""), shown
@@ -180,7 +168,7 @@ def option_facts(investments: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
         facts.append(Fact("option", capex,
                           f"Built: {share}{row.option} at {row.site} ({row.item}) in {row.build_period}, "
                           f"available from {row.available_from or 'after the horizon'}; capex "
-                          f"{_number(capex)}{' ' + labels.currency if labels.currency else ''}",
+                          f"{capex:,.2f}{' ' + labels.currency if labels.currency else ''}",
                           reference(ws, "capex", position)))
     return facts
 

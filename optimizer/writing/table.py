@@ -52,7 +52,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from optimizer.marginals import AT_THE_LIMIT
+from optimizer.figures import AT_THE_LIMIT
 from optimizer.writing.guard import FORMULA_TRIGGERS, safe_text, text_cell
 from optimizer.writing.sheet_xml import Unrenderable, column_cells, rows_xml, style_attribute
 
