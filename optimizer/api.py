@@ -11,6 +11,7 @@ from optimizer.backend import SolverOptions, solve_formulation
 from optimizer.diagnosis import diagnose
 from optimizer.formulation import build_formulation
 from optimizer.horizon import BuildChoice, fix_builds
+from optimizer.model import Formulation
 from optimizer.options import Deadline
 from optimizer.results import SolveResult, build_result
 from optimizer.sensitivity import sensitivity_table
@@ -58,10 +59,18 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     """
     options = options or SolverOptions(solver=solver, time_limit=time_limit)
     started = time.perf_counter()
-    deadline = Deadline.start(options, started)  # the solve and its diagnosis share the time limit
     formulation = build_formulation(network, policy)
     if builds:
         fix_builds(formulation, builds)
+    return solve_formulated(formulation, options, diagnosis, started)
+
+
+def solve_formulated(formulation: Formulation, options: SolverOptions, diagnosis: bool = True,
+                     started: float | None = None) -> SolveResult:
+    """Solve a built formulation cold and report every table (``solve`` after building; a family's member
+    reported in full). ``started``: when the command's work began (the time limit counts from there)."""
+    started = time.perf_counter() if started is None else started
+    deadline = Deadline.start(options, started)  # the solve and its diagnosis share the time limit
     formulated = time.perf_counter()
     peak_formulate = peak_memory_mb()
     output = solve_formulation(formulation, options)

@@ -200,8 +200,10 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         table = Table(show_header=True, header_style="bold")
         table.add_column("cost")
         table.add_column("amount", justify="right")
+        from optimizer.costs import PARTS
+
         for part, value in result.costs.items():
-            if part in ("supply", "transport", "tariffs") or value:
+            if PARTS[part].shown or value:
                 table.add_row(part.replace("_", " "), f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
         if result.nominal_total is not None and abs(result.nominal_total - result.total_cost) > 1e-6:
@@ -327,6 +329,17 @@ def solve(
             err.print(f"warning: the time limit stopped the search; the plan written is the best found, "
                       f"not proven optimal (gap {result.output.mip_gap or 0:.2%})", markup=False)
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _print_point_notes(table, shown) -> None:
+    """Below a sweep's or frontier's table: each point where a build decision changes (its cost step is not what
+    the marginal cost before it predicts), and each marginal left blank with the reason."""
+    for _, row in table.iterrows():
+        if row["decision_change"]:
+            out.print(f"At {shown(row['value'])}: {row['message']} (the step in cost is not what the marginal cost "
+                      "of the point before predicts).", markup=False)
+        elif row["status"] == "optimal" and row["message"]:
+            out.print(f"At {shown(row['value'])}: {row['message']}.", markup=False)
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -480,17 +493,18 @@ def sweep(
     written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
-        records = table.replace({float("nan"): None}).to_dict("records")
         _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
-                    "first_infeasible": result.first_infeasible(), "points": records})
+                    "first_infeasible": result.first_infeasible(), "points": result.points()})
     else:
         view = Table(show_header=True, header_style="bold")
-        for column in ("value", "status", "total cost", result.marginal_label()):
-            view.add_column(column, justify="right")
+        builds = bool(len(network.investments))
+        for column in ("value", "status", "total cost", result.marginal_label(), *(["builds"] if builds else [])):
+            view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
         for _, row in table.iterrows():
-            view.add_row(f"{row['value']:g}", row["status"],
-                         _amount(row["total_cost"]), _amount(row["marginal"]))
+            view.add_row(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]),
+                         *([row["builds"]] if builds else []))
         out.print(view)
+        _print_point_notes(table, lambda value: f"{value:g}")
         first = result.first_infeasible()
         if first is not None:
             out.print(f"Infeasible from value {first:g} on.")
@@ -534,12 +548,15 @@ def frontier(
         _emit_json(result.as_dict(str(written)))
         return
     view = Table(show_header=True, header_style="bold")
-    for column in ("value", "status", "total cost", "change", result.marginal_label()):
-        view.add_column(column, justify="right")
-    for row in result.table().itertuples():
+    builds = bool(len(network.investments))
+    for column in ("value", "status", "total cost", "change", result.marginal_label(), *(["builds"] if builds else [])):
+        view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
+    table = result.table()
+    for row in table.itertuples():
         view.add_row(value_text(result, row.value), row.status, _amount(row.total_cost),
-                     _amount(row.vs_start, signed=True), _rate(row.marginal))
+                     _amount(row.vs_start, signed=True), _rate(row.marginal), *([row.builds] if builds else []))
     out.print(view)
+    _print_point_notes(table, lambda value: value_text(result, value))
     for name, end in (("Start", result.start), ("End", result.end)):
         cost = f", total cost {_amount(end.result.total_cost)}" if end.result is not None and end.result.has_plan \
             else ""

@@ -37,11 +37,14 @@ def rule_type(rule: Rule) -> RuleType:
     return RULE_TYPES[rule.type]
 
 
-def state_rules(formulation: Formulation) -> None:
+def state_rules(formulation: Formulation, reuse: dict[int, RuleModel] | None = None) -> None:
     """State every rule of the formulation's policy set (first every rule, then the links between
-    them), then add their cost contributions to the flows and variable families."""
+    them), then add their cost contributions to the flows and variable families. ``reuse``: rules stated
+    before on the same flows, whose measured flows serve again for a rule that differs only by its value."""
     for rule in formulation.policy.rules:
-        model = RuleModel(rule, rule_type(rule), rule_terms(rule, formulation))
+        known = (reuse or {}).get(rule.row)
+        same = known is not None and known.rule.model_copy(update={"value": rule.value}) == rule
+        model = RuleModel(rule, rule_type(rule), known.terms if same else rule_terms(rule, formulation))
         model.type.state(formulation, model)
         formulation.rules[rule.row] = model
     for model in formulation.rules.values():

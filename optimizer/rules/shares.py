@@ -142,6 +142,28 @@ class ShareRule(RuleType):
         per_point = np.where(total > FLOW_TOLERANCE, total, 0.0) / 100.0
         return BoundTightening(model.blocks["share"], per_point, per_point, step=1e-4)
 
+    frontier = "share"
+
+    def measured(self, formulation, model, values):
+        terms = model.terms
+        weighted = terms.weight * values[terms.var]
+        total = np.bincount(terms.row, weights=weighted, minlength=len(terms.rows))
+        selected = np.bincount(terms.row, weights=weighted * terms.selected, minlength=len(terms.rows))
+        return (selected / np.where(total > FLOW_TOLERANCE, total, 1.0))[total > FLOW_TOLERANCE]
+
+    def frontier_end(self, formulation, model, others, deadline):
+        """One row of an LP: the best share achievable under the other rules (Dinkelbach's method, as diagnosis
+        computes it)."""
+        if len(model.terms.rows) != 1 or formulation.is_mip:
+            return None
+        maximize = self.sense == ">="
+        best = best_share(others, model.terms, 0, maximize, deadline)
+        if best is None:
+            return None
+        best = min(best, 1.0) if maximize else max(best, 0.0)
+        return float(best), (f"the {'highest' if maximize else 'lowest'} share achievable under the other rules "
+                             "(exact: Dinkelbach's method, as diagnosis computes it)")
+
     def sensitivity(self, rows, marginals=None):
         return pd.DataFrame({
             "kind": "policy rule", "source": rows["source"], "site": "", "destination": rows["destination"],
@@ -209,6 +231,16 @@ class MinShare(ShareRule):
     def meets(self, rule, share):
         return share >= float(rule.value) - TOLERANCE
 
+    def frontier_start(self, measured):
+        return float(measured.min()), "the lowest share the cost-minimal plan reaches without the rule: where it " \
+                                      "starts to bind"
+
+    def most_demanding(self):
+        return 1.0
+
+    def tightened(self, value, step):
+        return min(1.0, value + step) if value < 1.0 else None
+
     def asked(self, value: float) -> str:
         return f"{value:.1%} required"
 
@@ -235,6 +267,16 @@ class MaxShare(ShareRule):
 
     def meets(self, rule, share):
         return share <= float(rule.value) + TOLERANCE
+
+    def frontier_start(self, measured):
+        return float(measured.max()), "the highest share the cost-minimal plan reaches without the rule: where it " \
+                                      "starts to bind"
+
+    def most_demanding(self):
+        return 0.0
+
+    def tightened(self, value, step):
+        return max(0.0, value - step) if value > 0.0 else None
 
     def asked(self, value: float) -> str:
         return f"at most {value:.1%} allowed"
