@@ -236,7 +236,7 @@ def test_invalid_scenarios_and_changes_name_their_cells(make_workbook):
                                                      {"scenario": "T", "probability": 0.2, "policy": "nope"}]) == {
         ("Scenarios", 3, "scenario"), ("Scenarios", 4, "policy"), ("Scenarios", None, "probability")}
     assert problems(make_workbook,
-                    {"sheet": "Tariffs", "column": "rate", "set": 1},                                  # row 2
+                    {"sheet": "BOM", "column": "quantity", "set": 1},                                  # row 2
                     {"sheet": "Supply", "column": "quantity", "set": 1},                               # row 3
                     {"sheet": "Supply", "column": "unit_cost", "origin": "A", "set": 1},               # row 4
                     {"sheet": "Supply", "column": "unit_cost", "multiply": 2, "add": 1},               # row 5
