@@ -25,7 +25,7 @@ from optimizer.session import Session
 
 #: The most members one chain solves on one session. Longer chains warm-start more members; shorter ones
 #: spread a family over more workers. Fixed, so that results never depend on the number of workers.
-CHAIN_LENGTH = 8
+CHAIN_LENGTH = 12
 
 
 @dataclass(frozen=True)

@@ -168,16 +168,14 @@ def emissions_by_period(formulation: Formulation, values: np.ndarray) -> pd.Seri
     """The plan's emissions in each period: production x its co2_per_unit (Supply and investment options)
     plus flow x the lane's co2_per_unit."""
     periods = list(formulation.network.periods)
-    index = {p: i for i, p in enumerate(periods)}
     total = np.zeros(len(periods))
     flows = formulation.flows
     if len(flows):
-        where = flows["period"].map(index).to_numpy(dtype=np.int64)
+        where = formulation.period_index("flow")
         total += np.bincount(where, weights=flows["co2"].to_numpy(dtype=float)
                              * formulation.family_values(values, "flow"), minlength=len(periods))
     for name, co2 in _production_co2(formulation).items():
-        keys = formulation.families[name].keys
-        total += np.bincount(keys["period"].map(index).to_numpy(dtype=np.int64),
+        total += np.bincount(formulation.period_index(name),
                              weights=co2 * formulation.family_values(values, name), minlength=len(periods))
     total = np.where(np.abs(total) > 1e-9, total, 0.0)
     return pd.Series(total, index=periods, name="emissions")
@@ -224,7 +222,7 @@ def costs_by_period(formulation: Formulation, values: np.ndarray) -> pd.DataFram
     periods = list(network.periods)
     table = pd.DataFrame(0.0, index=range(len(periods)), columns=list(COST_PARTS))
     if len(formulation.flows):
-        index = formulation.flows["period"].map({p: i for i, p in enumerate(periods)}).to_numpy(dtype=np.int64)
+        index = formulation.period_index("flow")
         for part, cost in _flow_parts(formulation, values).items():
             table[part] += np.bincount(index, weights=cost, minlength=len(periods))
     for name, column, period, part, nominal in formulation.ledger:

@@ -148,6 +148,11 @@ class Session:
         old_lp, lp = old.image.lp, new_image.lp
         kept = _reduced_count(physical, new_sub)
         tail_changed = not _same_tail(old.image, new_image, kept)
+        # The basis, to hand back with each changed block's rows in the statuses they had (HiGHS would start the
+        # re-added rows basic, and not always trust the rest).
+        basis = h.getBasis() if self._solved_since_load else None
+        row_status = list(basis.row_status) if basis is not None and basis.valid and not tail_changed else None
+        carried = {}
         # Rows: blocks whose entries are unchanged keep their rows; the others are deleted and added again.
         rows = _Rows.of(new_image)
         replace_blocks, removed = [], []
@@ -176,6 +181,14 @@ class Session:
             else:
                 removed.append(old.hrow[old_at])
                 replace_blocks.append(name)
+                if row_status is not None and len(old_at) == len(new_at):
+                    carried[name] = [row_status[r] for r in old.hrow[old_at]]
+        kept_status = None
+        if row_status is not None:
+            alive = np.ones(len(row_status), dtype=bool)
+            if removed:
+                alive[np.concatenate(removed)] = False
+            kept_status = [s for s, keep in zip(row_status, alive, strict=True) if keep]
         gone = np.sort(np.concatenate(removed)) if removed else np.zeros(0, dtype=np.int64)
         if len(gone):
             h.deleteRows(len(gone), gone.astype(np.int32))
@@ -215,6 +228,14 @@ class Session:
             present = at >= 0
             hrow[at[present]] = hrow_new[name]
         self._loaded = _Loaded(new_image, rows, hrow, physical)
+        if kept_status is not None:
+            basic = highs.highspy.HighsBasisStatus.kBasic
+            for name in replace_blocks:
+                kept_status += carried.get(name, [basic] * len(hrow_new[name]))
+            rows_basic = sum(s == basic for s in kept_status)
+            if len(kept_status) == h.getNumRow() and rows_basic + _basic_columns(basis) == h.getNumRow():
+                basis.row_status = kept_status
+                h.setBasis(basis)
 
     # ----------------------------------------------------------------- solving
     def solve(self, report: str = "cost", rules: set[int] | None = None):
@@ -334,3 +355,9 @@ def _change_columns(h, old, new, old_integer, new_integer, count: int) -> None:
         kind = highs.highspy.HighsVarType
         h.changeColsIntegrality(len(kinds), kinds, np.array([kind.kInteger if new_integer[k] else kind.kContinuous
                                                              for k in kinds]))
+
+
+def _basic_columns(basis) -> int:
+    """How many columns of a HiGHS basis are basic."""
+    return int(np.count_nonzero(np.asarray([int(s) for s in basis.col_status]) == int(
+        highs.highspy.HighsBasisStatus.kBasic)))
