@@ -24,7 +24,7 @@ import pandas as pd
 
 from models.problems import Problem, WorkbookError, describe
 from models.schema import SHEETS_BY_NAME
-from models.vocabulary import Collector, Vocabulary, period_of
+from models.vocabulary import Collector, Vocabulary, did_you_mean, period_of
 
 if TYPE_CHECKING:
     from models.network import Network
@@ -94,8 +94,8 @@ def build_scenarios(scenario_rows: list, change_rows: list, vocab: Vocabulary, p
             continue
         if r.policy is not None and r.policy.strip().lower() not in policy_names:
             out.add("Scenarios", r.row, "policy",
-                    f"{describe(r.policy)} is not a policy set; the workbook has: {', '.join(policy_names.values())}",
-                    r.policy)
+                    f"{describe(r.policy)} is not a policy set; the workbook has: {', '.join(policy_names.values())}"
+                    + did_you_mean(r.policy, policy_names.values()), r.policy)
         names[key] = r
     probabilities = _probabilities(list(names.values()), out)
     changes: dict[str, list[Change]] = {key: [] for key in names}
@@ -127,8 +127,10 @@ def _build_change(r, scenarios: dict, vocab: Vocabulary, period_lookup: dict[str
                   out: Collector) -> Change | None:
     before = len(out.problems)
     if r.scenario.strip().lower() not in scenarios:
+        known = [s.scenario for s in scenarios.values()]
         out.add("ScenarioChanges", r.row, "scenario", f"{describe(r.scenario)} is not a scenario of the Scenarios "
-                                                       "sheet", r.scenario)
+                                                       "sheet" + out.did_you_mean(r.scenario, "scenario", known),
+                r.scenario)
     sheet = next((s for s in CHANGED_SHEETS if s.lower() == r.sheet.strip().lower()), None)
     if sheet is None:
         out.add("ScenarioChanges", r.row, "sheet",
@@ -155,8 +157,8 @@ def _build_change(r, scenarios: dict, vocab: Vocabulary, period_lookup: dict[str
     if option is not None and sheet == "Investments":
         option = next((o for o in options if o.lower() == option.strip().lower()), None)
         if option is None:
-            out.add("ScenarioChanges", r.row, "option", f"{describe(r.option)} is not an option of Investments",
-                    r.option)
+            out.add("ScenarioChanges", r.row, "option", f"{describe(r.option)} is not an option of Investments"
+                    + out.did_you_mean(r.option, "option", options), r.option)
 
     def selector(text, column_name):
         return vocab.sites_for(text, "ScenarioChanges", r.row, column_name, out) if text is not None else None
