@@ -11,6 +11,7 @@ from optimizer.backend import SolverOptions, solve_formulation
 from optimizer.diagnosis import diagnose
 from optimizer.formulation import build_formulation
 from optimizer.horizon import BuildChoice, fix_builds
+from optimizer.options import Deadline
 from optimizer.results import SolveResult, build_result
 from optimizer.sensitivity import sensitivity_table
 
@@ -57,6 +58,7 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     """
     options = options or SolverOptions(solver=solver, time_limit=time_limit)
     started = time.perf_counter()
+    deadline = Deadline.start(options, started)  # the solve and its diagnosis share the time limit
     formulation = build_formulation(network, policy)
     if builds:
         fix_builds(formulation, builds)
@@ -66,7 +68,7 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     peak_solve = peak_memory_mb()
     findings = []
     if output.status == "infeasible":
-        findings = diagnose(formulation) if diagnosis else []
+        findings = diagnose(formulation, deadline) if diagnosis else []
         output.message = "no plan meets every demand, capacity and rule of this policy set"
         if findings:
             more = f" (and {len(findings) - 1} more reason(s))" if len(findings) > 1 else ""

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,11 @@ Workers = Annotated[int, typer.Option(help="Local worker processes for independe
 MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
 Scheduler = Annotated[str | None, typer.Option(
     help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
+
+
+def _text(value) -> str:
+    """A name or label for the terminal: blank for None or NaN (an unbuilt option has no build period)."""
+    return "" if value is None or value != value else str(value)
 
 
 def _quantity(value) -> str:
@@ -240,7 +246,7 @@ def _print_investments(result: SolveResult) -> None:
         built = f"{row.built:.0%}" if row.divisible else ("yes" if row.built else "no")
         worth = row.value if row.built else row.break_even_capex
         shown = "" if worth is None or worth != worth else (worth if isinstance(worth, str) else _amount(worth))
-        table.add_row(row.option, built, row.build_period or "", row.available_from or "", shown)
+        table.add_row(row.option, built, _text(row.build_period), _text(row.available_from), shown)
     out.print(table)
 
 
@@ -649,6 +655,10 @@ def main() -> None:
     solver. Anything else is one line; with --json also one JSON object on stdout.
     """
     as_json = "--json" in sys.argv[1:]
+    if not os.environ.get("SOURCING_DEBUG"):
+        # Nothing but the tool's own messages reaches the user: a library's warning (numpy, pandas, openpyxl)
+        # is a defect the tests catch (they turn RuntimeWarnings into errors), never a message for an analyst.
+        warnings.simplefilter("ignore")
 
     def one_line(text: str) -> str:
         text = " ".join(str(text).split())

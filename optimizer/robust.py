@@ -36,6 +36,8 @@ from optimizer.results import SolveResult
 from optimizer.runner import ProgressCallback, run_tasks
 
 OBJECTIVES = ("expected", "worst", "regret")
+#: The figure of a plan (``Plan.figures``) each objective minimises.
+OBJECTIVE_FIGURE = {"expected": "expected_cost", "worst": "worst_cost", "regret": "max_regret"}
 ROBUST = "robust"
 
 
@@ -233,6 +235,19 @@ class RobustResult:
     def ws_costs(self) -> dict[str, float | None]:
         return {name: r.total_cost for name, r in self.wait_and_see.items()}
 
+    @property
+    def objective_value(self) -> float | None:
+        """The robust plan's value under the chosen objective: the robust model's optimum, or without
+        Investments (each scenario keeps its own plan) the expected cost, the worst cost or the largest
+        regret (0) of the scenario plans."""
+        if self.model is not None:
+            return self.model.value
+        plan = self.robust
+        if plan is None:
+            return None
+        figures = plan.figures(self.probability(), self.ws_costs())
+        return figures[OBJECTIVE_FIGURE[self.objective]]
+
 
 def robust(network: Network, objective: str = "expected", options: SolverOptions | None = None,
            workers: int = 1, scheduler: str | None = None,
@@ -392,8 +407,7 @@ def as_dict(result: RobustResult, output: str | None = None) -> dict[str, Any]:
         plans.append({"plan": p.name, "decisions": decisions, "costs": {s: e.cost for s, e in p.costs.items()},
                       **p.figures(probability, ws)})
     return {"status": result.status, "objective": result.objective,
-            "objective_value": result.model.value if result.model else (
-                plan.figures(probability, ws)["expected_cost"] if plan else None),
+            "objective_value": result.objective_value,
             "evpi": result.evpi, "value_of_hedging": result.value_of_hedging, "message": result.message,
             "scenarios": scenarios, "plans": plans, "diagnosis": result.diagnosis, "output": output}
 

@@ -26,6 +26,7 @@ import pandas as pd
 from models.network import Rule, RuleSpec
 from optimizer.findings import Finding
 from optimizer.model import ConstraintBlock, Formulation
+from optimizer.options import UNLIMITED, Deadline
 
 #: The ``destination`` of a rule row stated over all its `to` sites together (scope total).
 ALL_DESTINATIONS = "(all)"
@@ -144,6 +145,8 @@ class Violation:
     physical: Any  # LinearArrays: demand, balance and capacity blocks only
     with_others: Any  # LinearArrays: those plus the other rules' relaxable blocks (None without others)
     other_rows: list[int]
+    #: Where each explaining solve gets its options (the command's threads, MIP gap and remaining time).
+    deadline: Deadline = UNLIMITED
 
 
 class RuleType:
@@ -207,8 +210,10 @@ class RuleType:
         """Explain the rows of this rule the relaxation LP had to violate."""
         return []
 
-    def discrete_findings(self, formulation: Formulation, model: RuleModel) -> list[Finding]:
-        """For rules stated with binaries: reasons found by a MILP of the physical model and this rule."""
+    def discrete_findings(self, formulation: Formulation, model: RuleModel,
+                          deadline: Deadline = UNLIMITED) -> list[Finding]:
+        """For rules stated with binaries: reasons found by a MILP of the physical model and this rule (its
+        options from ``deadline``)."""
         return []
 
 

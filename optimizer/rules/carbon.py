@@ -20,6 +20,7 @@ import pandas as pd
 from models.network import RuleSpec
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period
 from optimizer.highs import solve_arrays
+from optimizer.options import UNLIMITED, Deadline
 from optimizer.rules.base import (
     COMPLIANCE_COLUMNS,
     FLOW_TOLERANCE,
@@ -220,8 +221,9 @@ class Co2Cap(RuleType):
         findings = []
         bound = self.bound(formulation, model, emit.periods)
         for r in violation.rows:
-            best = least_emissions(violation.with_others or violation.physical, emit, r)
-            alone = least_emissions(violation.physical, emit, r) if violation.with_others is not None else best
+            best = least_emissions(violation.with_others or violation.physical, emit, r, violation.deadline)
+            alone = least_emissions(violation.physical, emit, r, violation.deadline) \
+                if violation.with_others is not None else best
             period = emit.periods[r]
             text = (f"{rule_label(model)}: at most {fmt(bound[r])} allowed{in_period(formulation.network, period)}, "
                     f"at least {fmt(best) if best is not None else '?'} unavoidable")
@@ -233,13 +235,14 @@ class Co2Cap(RuleType):
         return findings
 
 
-def least_emissions(lp, emit: Emitters, r: int) -> float | None:
-    """The least matching emissions of covered period ``r`` within the model ``lp`` (an LP)."""
+def least_emissions(lp, emit: Emitters, r: int, deadline: Deadline = UNLIMITED) -> float | None:
+    """The least matching emissions of covered period ``r`` within the model ``lp`` (an LP; its options from
+    ``deadline``)."""
     cost = np.zeros(lp.n_cols)
     mine = emit.row == r
     np.add.at(cost, emit.var[mine], emit.co2[mine])
     trial = type(lp)(cost, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper, lp.row, lp.col, lp.value,
                      lp.row_offset)
-    solution = solve_arrays(trial)
+    solution = solve_arrays(trial, options=deadline.next_solve())
     return solution.objective if solution.status == "optimal" else None
 

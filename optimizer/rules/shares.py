@@ -16,6 +16,7 @@ from models.network import RuleSpec
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period, rows_text
 from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.model import Formulation
+from optimizer.options import UNLIMITED, Deadline
 from optimizer.rules.base import (
     COMPLIANCE_COLUMNS,
     FLOW_TOLERANCE,
@@ -63,9 +64,11 @@ def rule_label(model: RuleModel) -> str:
     return f"Policies row {rule.row} ({rule.policy}, {rule.label()})"
 
 
-def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool) -> float | None:
+def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool,
+               deadline: Deadline = UNLIMITED) -> float | None:
     """Largest (smallest) share of rule row ``r`` achievable within ``lp`` (Dinkelbach's method:
-    optimise N - lambda D, set lambda = N / D, repeat until N - lambda D = 0)."""
+    optimise N - lambda D, set lambda = N / D, repeat until N - lambda D = 0); each solve's options
+    from ``deadline``."""
     mask = terms.row == r
     var, weight, selected = terms.var[mask], terms.weight[mask], terms.selected[mask].astype(float)
     ratio = 0.0 if maximize else 1.0
@@ -74,7 +77,7 @@ def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool) -> fl
         np.add.at(cost, var, (selected - ratio) * weight)
         trial = LinearArrays(cost, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper, lp.row, lp.col,
                              lp.value, lp.row_offset)
-        solution = solve_arrays(trial, maximize=maximize)
+        solution = solve_arrays(trial, maximize=maximize, options=deadline.next_solve())
         if solution.status != "optimal":
             return None
         x = solution.x[var]
@@ -181,8 +184,8 @@ class ShareRule(RuleType):
         findings = []
         maximize = self.sense == ">="
         for r in violation.rows:
-            alone = best_share(violation.physical, model.terms, r, maximize)
-            best = best_share(violation.with_others, model.terms, r, maximize) \
+            alone = best_share(violation.physical, model.terms, r, maximize, violation.deadline)
+            best = best_share(violation.with_others, model.terms, r, maximize, violation.deadline) \
                 if violation.with_others is not None else alone
             if best is None:  # the other rules cannot hold even without this one: judge it alone
                 if alone is not None and not self.meets(model.rule, alone):
