@@ -192,7 +192,7 @@ def capex_scale_warnings(network: Network) -> list[str]:
         row = options.iloc[i]
         warnings.append(
             f"Investments row {row['row']}, column capex: {capex[i]:,.0f} is more than {CAPEX_SCALE:,} times the cost "
-            f"of all of option {row['option']!r}'s production over the horizon (capacity {describe(row['capacity'])} "
-            f"x unit cost {unit_cost[i]:,.4g} x {periods} periods = {scale[i]:,.4g}): is it in the workbook's "
-            f"currency{unit}? Check the cell")
+            f"of all the production of option {row['option']!r} over the horizon (capacity "
+            f"{describe(row['capacity'])} x unit cost {unit_cost[i]:,.4g} x {periods} periods = {scale[i]:,.4g}): is "
+            f"it in the workbook's currency{unit}? Check the cell")
     return _listed(warnings, len(warnings), "more options have a capex out of scale with their production")

@@ -918,8 +918,8 @@ def test_an_option_that_cannot_produce_is_valued_so_not_0(make_workbook, tmp_pat
     assert sheet.cell(row=2, column=header.index("break-even capex") + 1).value == "cannot produce within the horizon"
 
 
-CAPEX = ("Investments row 2, column capex: {capex} is more than 1,000 times the cost of all of option 'O''s "
-         "production over the horizon (capacity 30 x unit cost {cost} x 5 periods = {scale}): is it in the "
+CAPEX = ("Investments row 2, column capex: {capex} is more than 1,000 times the cost of all the production of "
+         "option 'O' over the horizon (capacity 30 x unit cost {cost} x 5 periods = {scale}): is it in the "
          "workbook's currency{unit}? Check the cell")
 
 
