@@ -231,6 +231,15 @@ def _check_result(change: Change, values: np.ndarray, table: pd.DataFrame, hit: 
             f"{change.column} {values[first]:g}: expected {expected}", change.value))
 
 
+def _narrowest(change: Change) -> str:
+    """The cell a change that matches nothing is reported at: its first match column given (in the sheet's
+    order: site, origin, destination, item, period, option), or ``sheet`` when it gives none (the sheet has no
+    rows)."""
+    given = {"site": change.sites, "origin": change.origins, "destination": change.destinations,
+             "item": change.items, "period": change.period, "option": change.option}
+    return next((column for column, value in given.items() if value is not None), "sheet")
+
+
 def apply_scenario(network: Network, scenario: Scenario) -> Network:
     """The network in ``scenario``: its changes applied in sheet order, its policy set the scenario's
     (``network.scenario_policy``). Raises WorkbookError naming every change row that cannot apply."""
@@ -245,7 +254,7 @@ def apply_scenario(network: Network, scenario: Scenario) -> Network:
         table = tables[name]
         hit = _matches(table, change)
         if not hit.any():
-            problems.append(Problem("ScenarioChanges", change.row, None,
+            problems.append(Problem("ScenarioChanges", change.row, _narrowest(change),
                                     f"matches no {change.sheet} row (scenario {scenario.name!r})"))
             continue
         current = table[change.column].to_numpy(dtype=float)[hit]

@@ -1061,3 +1061,13 @@ def test_probable_mistakes_are_warnings_on_stderr_and_in_json(make_workbook, tmp
     code, payload, err = run_json(monkeypatch, capsys, *args)
     assert code == 0 and err == ""
     assert payload["warnings"] == expected
+
+
+@pytest.mark.parametrize(("change", "column"), [
+    ({"sheet": "Supply", "column": "capacity", "site": "Woodruff"}, "site"),   # Woodruff supplies nothing
+    ({"sheet": "Inventory", "column": "capacity"}, "sheet"),                   # no Inventory rows at all
+])
+def test_a_change_that_matches_nothing_names_a_cell(change, column):
+    problems = problems_in(**scenario_book(ScenarioChanges=[{"scenario": "tariff_shock", "multiply": 2, **change}]))
+    assert problems == [Problem("ScenarioChanges", 2, column,
+                                f"matches no {change['sheet']} row (scenario 'tariff_shock')")]
