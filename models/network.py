@@ -564,7 +564,7 @@ def _check_discount(rows: list, out: Collector) -> None:
                                 f"{hint}: check the cell")
         elif previous is not None and factor > previous[1]:
             out.warnings.append(f"{where}: {shown} is above {describe(previous[1])}, the factor of {previous[0]}, "
-                                f"the period before; discount factors fall over time ({hint}): check the cell")
+                                "the period before; discount factors fall over time: check the cell")
         previous = (r.period, factor)
 
 
