@@ -12,6 +12,9 @@
   the slope), exactly, in a few solves. It is 0 when building at zero capex merely ties, and
   ``never`` when every plan that builds it costs more even at zero capex.
 - Divisible options get none: a fraction of them is already priced by the plan itself.
+- An option that cannot become available within the horizon (its earliest build period plus its lead time
+  is past the last period) is worth nothing whatever its capex: its value, or break-even capex, is
+  ``cannot produce within the horizon``, without a re-solve.
 
 Each option is one task of the runner, so ``--workers`` and ``--scheduler`` apply.
 """
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from models.network import Network, PolicySet
 from optimizer.edits import Builds, Capex, apply_all
 from optimizer.formulation import build_formulation
-from optimizer.horizon import ANY_PERIOD
+from optimizer.horizon import ANY_PERIOD, option_periods
 from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -32,6 +35,7 @@ from optimizer.session import Session
 
 ESSENTIAL = "essential"
 NEVER = "never"
+CANNOT_PRODUCE = "cannot produce within the horizon"
 DIVISIBLE_NOTE = "divisible: no option value (the plan prices any fraction of it)"
 #: Newton steps on the capex before giving up (each one re-solve; a few suffice).
 MAX_STEPS = 30
@@ -108,9 +112,14 @@ def option_values(network: Network, result: SolveResult, options: SolverOptions 
     if not result.has_plan or not len(result.investments):
         return []
     policy = network.policy(result.policy)
+    periods = option_periods(network)
+    producing = set(periods.loc[periods["available"], "option"])
     tasks, values = [], {}
     for row in result.investments.itertuples():
-        if row.divisible:
+        if row.option not in producing:
+            values[row.option] = OptionValue(row.option, **{"value" if row.built else "break_even_capex":
+                                                            CANNOT_PRODUCE})
+        elif row.divisible:
             values[row.option] = OptionValue(row.option, note=DIVISIBLE_NOTE)
         else:
             tasks.append(OptionValueTask(row.option, row.option, policy, bool(row.built), float(result.total_cost)))
