@@ -9,7 +9,8 @@ only, a blank-item Lanes row being matched only by a change whose ``item`` is bl
 whose items include any of them), ``period`` (one period or a range ``2027:``, ``:2028``, ``2027:2029``: the
 per-period values of those periods only), ``option`` (Investments), ``policy`` and ``rule`` (Policies: the
 rule's policy set and type). Exactly one of ``multiply`` (>= 0), ``add`` and ``set``. A blank (unlimited)
-capacity stays unlimited under ``multiply`` and ``add``; ``set`` makes it finite. Blanks that mean 0 change like
+capacity (or a blank Demand ``shortage_cost``, a hard requirement) stays blank under ``multiply`` and ``add``;
+``set`` makes it finite. Blanks that mean 0 change like
 0; a blank meaning "the site's Supply value" (an option's ``unit_cost``) is resolved after the changes, so
 changing it is an error.
 
@@ -48,8 +49,10 @@ MATCH_COLUMNS = {"site": ("Supply", "Demand", "Investments", "Inventory", "Polic
                  "item": tuple(CHANGED_SHEETS), "period": tuple(CHANGED_SHEETS)}
 OPERATIONS = ("multiply", "add", "set")
 _NUMBERS = ("number", "non_negative", "positive")
-#: Columns whose blank means "unlimited" (stays blank under multiply and add).
-UNLIMITED_WHEN_BLANK = {("Supply", "capacity"), ("Lanes", "capacity"), ("Inventory", "capacity")}
+#: Columns whose blank means "unlimited" (stays blank under multiply and add): capacities, and a shortage cost (a
+#: blank one is a hard requirement, as if unmet demand cost without limit).
+UNLIMITED_WHEN_BLANK = {("Supply", "capacity"), ("Lanes", "capacity"), ("Inventory", "capacity"),
+                        ("Demand", "shortage_cost")}
 #: Columns whose blank means "the site's Supply value", resolved after the changes.
 RESOLVED_LATER = {("Investments", "unit_cost"), ("Investments", "co2_per_unit")}
 #: Columns the scenarios may not change (the build window is the same in every scenario).

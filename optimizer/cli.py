@@ -221,6 +221,7 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         if result.nominal_total is not None and abs(result.nominal_total - result.total_cost) > 1e-6:
             table.add_row("nominal total", f"{result.nominal_total:,.2f}")
         out.print(table)
+        _print_unmet(result)
         if len(result.investments):
             _print_investments(result)
         if len(result.compliance):
@@ -235,6 +236,26 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         out.print(result.message, markup=False)
     if output is not None:
         out.print(f"{'Plan' if result.has_plan else 'Diagnosis'} written to {output}")
+
+
+#: At most this many Demand rows left unmet are listed on the terminal (the Shortage sheet has them all).
+UNMET_SHOWN = 10
+
+
+def _print_unmet(result: SolveResult) -> None:
+    """The Demand rows the plan leaves (partly) unmet, largest shortage cost first."""
+    if not len(result.unmet):
+        return
+    from optimizer.findings import in_period, unit_of
+
+    network = result.formulation.network
+    short = result.unmet[result.unmet["unmet"] > 0].sort_values("cost", ascending=False, kind="stable")
+    for row in short.head(UNMET_SHOWN).itertuples():
+        out.print(f"Left unmet: {row.unmet:,.6g} of the {row.demand:,.6g}{unit_of(network, row.item)} of {row.item} "
+                  f"demanded at {row.site}{in_period(network, row.period)} ({row.source}), shortage cost "
+                  f"{row.cost:,.2f}", markup=False)
+    if len(short) > UNMET_SHOWN:
+        out.print(f"... and {len(short) - UNMET_SHOWN} more Demand rows left unmet (see the Shortage sheet)")
 
 
 def _print_investments(result: SolveResult) -> None:

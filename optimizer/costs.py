@@ -83,6 +83,8 @@ register(CostPart("investment_fixed", "Investment fixed cost", "investment optio
                   applies=lambda network, carbon: bool(len(network.investments))))
 register(CostPart("holding", "Holding cost", "stock at the end of each period",
                   applies=lambda network, carbon: bool(len(network.inventory))))
+register(CostPart("shortage", "Shortage cost", "demand left unmet, at its Demand shortage_cost",
+                  applies=lambda network, carbon: bool(network.demand["shortage_cost"].notna().any())))
 
 #: The part names, in order.
 COST_PARTS = tuple(PARTS)

@@ -17,7 +17,7 @@ import pandas as pd
 TOL = 1e-6
 #: The cost parts this checker recomputes; a part the tool reports that is not here fails every plan.
 RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
-                    "holding"}
+                    "holding", "shortage"}
 
 
 def close(a: float, b: float, scale: float = 1.0) -> bool:
@@ -44,6 +44,9 @@ class PlanCheck:
         self.stock = {(r.site, r.item, r.period): r for r in result.inventory.itertuples()} \
             if len(result.inventory) else {}
         self.discount = dict(zip(self.periods, self.network.discount, strict=True))
+        # Demand left unmet, as the plan reports it (its Shortage table), by (site, item, period).
+        unmet = result.unmet
+        self.unmet = {(r.site, r.item, r.period): float(r.unmet) for r in unmet.itertuples()} if len(unmet) else {}
         self.scale = max([1.0] + [abs(q) for *_, q in self.flows] + list(map(abs, self.produced.values()))
                          + list(map(abs, self.option_output.values())))
 
@@ -178,6 +181,7 @@ class PlanCheck:
         self.standard, self.mean = self.standard_costs()
         self.built_fractions = self.built()
         self.check_investments()
+        self.check_unmet()
         self.check_balances()
         self.check_capacities()
         self.check_rules()
@@ -196,7 +200,7 @@ class PlanCheck:
             for inp, q in self.recipe(site, item):
                 balance[(site, inp, period)] -= q * p
         for key, d in self.demand().items():
-            balance[key] -= d
+            balance[key] -= d - self.unmet.get(key, 0.0)
         for (site, item, period), r in self.stock.items():
             opening = float(r.opening)
             if period == self.periods[0]:
@@ -206,6 +210,28 @@ class PlanCheck:
             balance[(site, item, period)] += opening - float(r.closing)
         for key, residual in balance.items():
             assert abs(residual) <= TOL * self.scale, f"balance of {key} is off by {residual}"
+
+    def shortage_costs(self) -> dict:
+        """The Demand rows that may go unmet, with their shortage cost per unit (the contract: a blank is a hard
+        requirement)."""
+        demand = self.network.demand
+        soft = demand[demand["shortage_cost"].notna()]
+        return {(r.site, r.item, r.period): float(r.shortage_cost) for r in soft.itertuples()}
+
+    def check_unmet(self) -> None:
+        """Only a Demand row with a shortage cost goes unmet, by at most its quantity; the table reports each such
+        row's quantity, what was delivered and the cost of the rest."""
+        soft, demand = self.shortage_costs(), self.demand()
+        for key, unmet in self.unmet.items():
+            assert key in soft or abs(unmet) <= TOL, f"demand {key} left unmet without a shortage cost"
+            assert -TOL <= unmet <= demand[key] + TOL * self.scale, f"unmet {unmet} of demand {key} out of range"
+        for r in self.result.unmet.itertuples() if len(self.unmet) else ():
+            key = (r.site, r.item, r.period)
+            assert close(float(r.demand), demand[key]), f"demand of {key}"
+            assert close(float(r.delivered), demand[key] - float(r.unmet), self.scale), f"delivered to {key}"
+            assert close(float(r.cost), float(r.unmet) * soft[key], self.scale), f"shortage cost of {key}"
+        missing = sorted(set(soft) - set(self.unmet))
+        assert not missing, f"Demand rows with a shortage cost missing from the plan's table: {missing}"
 
     def check_investments(self) -> None:
         for option, fractions in self.built_fractions.items():
@@ -382,6 +408,8 @@ class PlanCheck:
             add("credits", period, -q * self.credit(origin, destination, item, period))
         for period, earned in self.earned_threshold_credits().items():
             add("credits", period, -earned)
+        for key, price in self.shortage_costs().items():
+            add("shortage", key[2], self.unmet.get(key, 0.0) * price)
         for rule in (r for r in self.policy.rules if r.type == "co2_price"):
             for period, emissions in self.carbon_matching(rule).items():
                 add("carbon", period, float(rule.value) * emissions)

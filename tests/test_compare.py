@@ -59,7 +59,8 @@ def test_policy_tariff_rate_and_cost_reported_when_paid(solve_sheets):
     assert result.total_cost == pytest.approx(400 + 624)
     assert result.costs == pytest.approx({"supply": 880.0, "transport": 0.0, "tariffs": 144.0, "credits": 0.0,
                                           "carbon": 0.0, "fixed": 0.0,
-                                          "capex": 0.0, "investment_fixed": 0.0, "holding": 0.0})
+                                          "capex": 0.0, "investment_fixed": 0.0, "holding": 0.0,
+                                          "shortage": 0.0})
     b_row = result.flows.set_index("origin").loc["B"]
     assert b_row["tariff_rate"] == pytest.approx(0.3)
     assert b_row["tariff_cost"] == pytest.approx(144.0)
@@ -74,7 +75,8 @@ def test_credit_lowers_cost_and_is_its_own_cost_line(solve_sheets, solver):
     assert result.total_cost == pytest.approx(400.0)
     assert result.costs == pytest.approx({"supply": 1000.0, "transport": 0.0, "tariffs": 0.0, "credits": -600.0,
                                           "carbon": 0.0, "fixed": 0.0,
-                                          "capex": 0.0, "investment_fixed": 0.0, "holding": 0.0})
+                                          "capex": 0.0, "investment_fixed": 0.0, "holding": 0.0,
+                                          "shortage": 0.0})
     assert result.flows["credit_cost"].sum() == pytest.approx(-600.0)
 
 
@@ -291,7 +293,7 @@ def test_compare_json_lists_every_policy(monkeypatch, capsys, tmp_path):
     assert [p["policy"] for p in payload["policies"]] == ["baseline", "feoc_ban", "china_cap"]
     assert payload["policies"][1]["total_cost"] == pytest.approx(12681.45, abs=0.005)
     assert set(payload["policies"][0]["costs"]) == {"supply", "transport", "tariffs", "credits", "carbon", "fixed",
-                                                    "capex", "investment_fixed", "holding"}
+                                                    "capex", "investment_fixed", "holding", "shortage"}
     assert payload["output"] == str(tmp_path / "c.xlsx")
     table = openpyxl.load_workbook(tmp_path / "c.xlsx")["Comparison"]
     assert [row[0] for row in table.iter_rows(min_row=2, max_col=1, values_only=True)] == [

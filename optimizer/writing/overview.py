@@ -22,7 +22,7 @@ from optimizer.writing.table import MONEY, Labels, add_chart, reference, write_t
 MAX_FACTS = 5
 #: At most this many figures in one fact (the largest, in their table's order).
 MAX_FIGURES = 6
-KINDS = ("no plan", "rule", "capacity", "option")
+KINDS = ("no plan", "unmet", "rule", "capacity", "option")
 #: Compliance columns that name one rule apart from its period and destination.
 RULE_KEY = ["rule", "items", "from", "to", "basis", "scope"]
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.network import IMPLICIT_PERIOD
 from optimizer.costs import COST_PARTS, PARTS
-from optimizer.results import INVENTORY_COLUMNS, SolveResult
+from optimizer.results import INVENTORY_COLUMNS, UNMET_COLUMNS, SolveResult
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, capacity_facts, option_facts, rule_facts, write_overview
@@ -62,7 +63,7 @@ def summary_sheet(result: SolveResult, labels: Labels, network) -> pd.DataFrame:
             return labels.money(field)
         if field.startswith("Emissions"):
             return labels.with_unit(field, labels.emissions_unit)
-        return labels.with_unit(field, demand_unit) if field == "Total demand" else field
+        return labels.with_unit(field, demand_unit) if field in ("Total demand", "Demand left unmet") else field
 
     summary = result.summary
     return summary.assign(field=[label(f, v) for f, v in zip(summary["field"], summary["value"], strict=True)])
@@ -94,6 +95,13 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
             ws_investments = write_table(wb, "Investments", investment_sheet(result), INVESTMENT_FORMATS,
                                          INVESTMENT_HEADERS)
             facts += option_facts(result.investments, ws_investments, labels)
+        if len(result.unmet):
+            ws_shortage = write_table(wb, "Shortage", result.unmet[UNMET_COLUMNS],
+                                      {**FORMATS, "demand": QUANTITY, "delivered": QUANTITY, "unmet": QUANTITY,
+                                       "shortage_cost": MONEY, "cost": MONEY},
+                                      {"shortage_cost": "shortage cost per unit", "cost": "shortage cost"},
+                                      per_unit=("shortage_cost",))
+            facts += unmet_facts(result.unmet, ws_shortage, labels)
         if len(result.inventory):
             write_table(wb, "Inventory", result.inventory[INVENTORY_COLUMNS],
                         {**FORMATS, "opening": QUANTITY, "closing": QUANTITY, "holding_cost": MONEY,
@@ -179,6 +187,22 @@ def write_costs_by_period(wb, result: SolveResult) -> None:
     chart = bar_chart("Cost by period (nominal)", wb.labels.money("cost"), stacked=True)
     plot_rows(ws, chart, 0, len(table) - 1, "period", parts)
     add_chart(ws, chart)
+
+
+def unmet_facts(unmet: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
+    """One fact per Demand row left (partly) unmet, from the Shortage sheet ``ws``: how much, of how much, and
+    what it costs."""
+    facts = []
+    for position, row in enumerate(unmet.itertuples()):
+        if row.unmet <= 0:
+            continue
+        unit = f" {labels.units[row.item]}" if labels.units.get(row.item) else ""
+        when = "" if row.period == IMPLICIT_PERIOD else f" in {row.period}"
+        facts.append(Fact("unmet", float(row.cost),
+                          f"Unmet: {row.unmet:,.6g} of the {row.demand:,.6g}{unit} of {row.item} demanded at "
+                          f"{row.site}{when} ({row.source}) left unmet, at a shortage cost of {row.cost:,.2f}"
+                          f"{' ' + labels.currency if labels.currency else ''}", reference(ws, "unmet", position)))
+    return facts
 
 
 def investment_sheet(result: SolveResult):
