@@ -90,6 +90,7 @@ SITES = (
         ["LiOH_Generic_CN", "China", "lioh_plant", None, "assumption (generic Chinese LiOH refiner)"],
     ],
 )
+SITES = _EXAMPLE.with_recovery(SITES)  # recovery_weeks by what a site makes, as in the NA example (assumptions)
 
 GROUPS = (
     ["group", "country", "source"],
@@ -191,6 +192,7 @@ DEMAND = (
         ["BMW_SanLuisPotosi_MX", C, 2030, 10, A],
     ],
 )
+DEMAND = _EXAMPLE.with_shortage_cost(DEMAND)  # USD 200 M per GWh not delivered, as in the NA example (assumption)
 
 # Freight per unit ($/kWh for cells, $/kg for CAM and LiOH). All values are assumptions; the ocean
 # leg is anchored on ref §5.5 (~$0.8-1.1/kWh for cells, ~$0.20/kg for powders, Asia -> US).
@@ -374,7 +376,8 @@ PERIODS_SHEET = (["period", "discount_factor", "source"],
 SETTINGS = (
     ["key", "value", "source"],
     [["currency", "USD M", "every cost is in USD million (cells at $/kWh x GWh, CAM and LiOH at $/kg x kt)"],
-     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH"]],
+     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH"],
+     ["period_weeks", 52, "a period is a year (sourcing stress scales it to windows of weeks)"]],
 )
 
 NOTES = (
@@ -391,7 +394,11 @@ NOTES = (
         ["Supply", "unit_cost of a BOM site is its conversion cost, excluding the input it buys; fixed_cost "
                    "(PowerCo line, Albemarle and Piedmont qualification) is paid in each period the site "
                    "produces; Livent has a 4 kt contract minimum. These make the model a MILP."],
-        ["Demand", "Cells at the four pack plants only (assumption); CAM and LiOH needs follow the BOM."],
+        ["Demand", "Cells at the four pack plants only (assumption); CAM and LiOH needs follow the BOM. "
+                   "shortage_cost USD 200 M per GWh not delivered (as in the NA example: assumption)."],
+        ["Resilience", "recovery_weeks (Sites): cell plants 20, CAM plants 16, LiOH plants 12 weeks, generic "
+                       "suppliers 4 (a market of plants); pack plants blank (they cannot go down here). All "
+                       "assumptions (MULTITIER.md Resilience)."],
         ["Strategy", "AESC Florence and EcoPro Becancour are paused (ref §7.1): options to resume "
                      "(Investments). A cell buffer at BMW Woodruff (Inventory). Costs discounted at 8% a year "
                      "(assumption)."],

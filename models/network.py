@@ -608,7 +608,7 @@ def _positive_setting(settings: dict[str, str], key: str, r, out: Collector) -> 
     try:
         number = positive_number(settings[key])
     except ValueError as exc:
-        out.add("Settings", r.row, "value", f"{describe(r.value)}: {exc} ({key})", r.value)
+        out.add("Settings", r.row, "value", f"{key} {describe(r.value)}: {exc}", r.value)
         del settings[key]
         return
     settings[key] = repr(number)
