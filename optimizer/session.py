@@ -168,7 +168,8 @@ class Session:
                 continue
             old_at = old_at[old_at >= 0]
             same = len(old_at) == len(new_at) and not (tail_changed and _touches_tail(old.rows, old_at, kept))
-            if same:
+            unchanged = formulation.blocks.get(name) is old.image.formulation.blocks.get(name)
+            if same and not unchanged:  # a block shared by both models has the same entries
                 a, b = old.rows.block(old_at), rows.block(new_at)
                 same = np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
             if same:
@@ -233,7 +234,8 @@ class Session:
             for name in replace_blocks:
                 kept_status += carried.get(name, [basic] * len(hrow_new[name]))
             rows_basic = sum(s == basic for s in kept_status)
-            if len(kept_status) == h.getNumRow() and rows_basic + _basic_columns(basis) == h.getNumRow():
+            basic_columns = len(row_status) - sum(s == basic for s in row_status)  # the old basis was valid
+            if len(kept_status) == h.getNumRow() and rows_basic + basic_columns == h.getNumRow():
                 basis.row_status = kept_status
                 h.setBasis(basis)
 
@@ -267,7 +269,7 @@ class Session:
         seconds = time.perf_counter() - started
         output = SolverOutput(status="error", solver="highs", backend="session", is_mip=formulation.is_mip)
         hrows = {name: _positions(loaded, at) for name, at in loaded.image.positions.items()}
-        solved = read_solution(loaded.image, h, hrows, rates=bool(rules), rules=rules or set())
+        solved = read_solution(loaded.image, h, hrows, rates=bool(rules), rules=rules or set(), ranging=False)
         self._restore(discrete)
         output.status = solved.readback.status
         if solved.values is not None:
@@ -356,8 +358,3 @@ def _change_columns(h, old, new, old_integer, new_integer, count: int) -> None:
         h.changeColsIntegrality(len(kinds), kinds, np.array([kind.kInteger if new_integer[k] else kind.kContinuous
                                                              for k in kinds]))
 
-
-def _basic_columns(basis) -> int:
-    """How many columns of a HiGHS basis are basic."""
-    return int(np.count_nonzero(np.asarray([int(s) for s in basis.col_status]) == int(
-        highs.highspy.HighsBasisStatus.kBasic)))
