@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from models.network import Network, PolicySet
 from optimizer.edits import Edit, RuleValue, apply_all
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import OneSided
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -52,11 +52,10 @@ class Chain:
 
     def run(self, network: Network, options: SolverOptions) -> list[SolveResult]:
         """Every member's result, in order (detached: small and picklable)."""
-        world, policy = network, self.policy
-        if self.scenario is not None:
-            world = network.in_scenario(self.scenario)
-            policy = world.policy(world.scenario_policy)
-        base = build_formulation(world, policy)
+        physical = physical_of(network, self.scenario)
+        world = physical.network
+        policy = self.policy if self.scenario is None else world.policy(world.scenario_policy)
+        base = with_rules(physical, policy)
         session: Session | None = None
         results = []
         for member in self.members:
@@ -74,15 +73,14 @@ class Chain:
         return results
 
 
-def cut(members: list, length: int = CHAIN_LENGTH) -> list[tuple]:
-    """``members`` cut into contiguous runs of at most ``length``, as even as possible (the cut depends on the
-    members alone, never on the workers)."""
-    count = max(1, math.ceil(len(members) / length))
-    size, extra = divmod(len(members), count)
+def cut(items: list, length: int = CHAIN_LENGTH) -> list[list]:
+    """``items`` cut into contiguous runs of at most ``length``, as even as possible (none when empty)."""
+    count = max(1, math.ceil(len(items) / length))
+    size, extra = divmod(len(items), count)
     out, start = [], 0
     for i in range(count):
         end = start + size + (1 if i < extra else 0)
-        out.append(tuple(members[start:end]))
+        out.append(items[start:end])
         start = end
     return [run for run in out if run]
 
@@ -91,7 +89,7 @@ def chains(label: str, policy: PolicySet, members: list[Member], scenario: str |
            length: int = CHAIN_LENGTH) -> list[Chain]:
     """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
     runs = cut(members, length)
-    return [Chain(f"{label} {i + 1}/{len(runs)}", policy, run, scenario) for i, run in enumerate(runs)]
+    return [Chain(f"{label} {i + 1}/{len(runs)}", policy, tuple(run), scenario) for i, run in enumerate(runs)]
 
 
 def run_family(network: Network, family: list[Chain], options: SolverOptions, workers: int = 1,

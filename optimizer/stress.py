@@ -431,7 +431,7 @@ def stress(network: Network, policy: str | None = None, scenario: str | None = N
     members = [StressMember(w) for w in sorted({w for w, _ in recovery.values()})]
     members += [StressMember(recovery[site][0], site) for site in tested]
     runs = cut(members)
-    family = [StressChain(f"stress {i + 1}/{len(runs)}", policy_set.name, run) for i, run in enumerate(runs)]
+    family = [StressChain(f"stress {i + 1}/{len(runs)}", policy_set.name, tuple(run)) for i, run in enumerate(runs)]
     outcomes = [o for chain in run_tasks(window, family, options, workers, scheduler, progress) for o in chain]
     result.window = window
     result.table, result.lost = _tables(window, outcomes, recovery)
