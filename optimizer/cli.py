@@ -709,8 +709,8 @@ def _print_stress(result) -> None:
         return
     table = result.table
     when = "its one period" if result.period == IMPLICIT_PERIOD else f"period {result.period}"
-    out.print(f"Stress test of {what}, {when} ({weeks_text(result.period_weeks)} weeks): {len(table)} sites, each "
-              "down for its time to recover", markup=False)
+    out.print(f"Stress test of {what}, {when} ({weeks_text(result.period_weeks)} weeks):", markup=False)
+    out.print(f"{len(table)} sites, each down for its time to recover", markup=False)
     view = Table(show_header=True, header_style="bold")
     for column in ("#", "site", "recovers in", "survives", "lost", "impact", "REI"):
         view.add_column(column, justify="left" if column == "site" else "right", overflow="fold")
@@ -720,7 +720,8 @@ def _print_stress(result) -> None:
                      weeks_text(row.lost_units), _amount(row.performance_impact), f"{row.rei:.3f}")
     out.print(view)
     if len(table) > STRESS_SHOWN:
-        out.print(f"... and {len(table) - STRESS_SHOWN} more sites (see the Stress sheet)")
+        more = len(table) - STRESS_SHOWN
+        out.print(f"... and {more} more site{'s' if more > 1 else ''} (see the Stress sheet)")
     for finding in result.findings():
         out.print(f"{finding}.", markup=False)
 

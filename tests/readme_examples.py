@@ -244,7 +244,8 @@ def frontier_carbon() -> str:
 
 
 def diagnosis_output() -> str:
-    """The example with the AESC Florence restart taking a year and its 2026 cells rule (Policies row 2) at 100%."""
+    """The example with the AESC Florence restart taking a year, its 2026 cells rule (Policies row 2) at 100% and
+    every demand a hard requirement (its shortage costs blanked: with them, the plan would leave cells unmet)."""
     import openpyxl
 
     with tempfile.TemporaryDirectory() as folder:
@@ -254,6 +255,10 @@ def diagnosis_output() -> str:
             ws = wb[sheet]
             header = [c.value for c in ws[1]]
             ws.cell(row=row, column=header.index(column) + 1, value=value)
+        demand = wb["Demand"]
+        column = [c.value for c in demand[1]].index("shortage_cost") + 1
+        for row in range(2, demand.max_row + 1):
+            demand.cell(row=row, column=column).value = None
         wb.save(tightened)
         text = run_cli("solve", str(tightened), "--policy", "ira_30d_whatif", "-o", "plan.xlsx")
     return code(text.replace(str(tightened), "tightened.xlsx"))
@@ -270,6 +275,21 @@ def robust_regret() -> str:
                 + "\n")
 
 
+def stress_output() -> str:
+    return code(run_cli("stress", MULTITIER, "--policy", "ira_tiers", "-o", "stress.xlsx"))
+
+
+def stress_resumed() -> str:
+    """The North American plan under current law with the AESC Florence restart running in 2026, and with it a
+    year late (scenario aesc_restart_delayed): the three most exposed sites of each."""
+    def top(scenario: str) -> str:
+        lines = run_cli("stress", NORTH_AMERICA, "--scenario", scenario, "-o", "stress.xlsx").splitlines()
+        rows = [i for i, line in enumerate(lines) if line.startswith("│")]
+        return "\n".join(lines[:rows[0]] + lines[rows[0]:rows[0] + 3] + [lines[-1] if lines[-1].startswith("└")
+                                                                          else ""]).rstrip() + "\n"
+    return code(top("status_quo") + top("aesc_restart_delayed"))
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "policy-sets": policy_sets,
     "strategy": na_strategy,
@@ -283,6 +303,8 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "frontier-local": frontier_local,
     "frontier-carbon": frontier_carbon,
     "diagnosis-output": diagnosis_output,
+    "stress-output": stress_output,
+    "stress-resumed": stress_resumed,
 }
 
 
