@@ -457,11 +457,12 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
 
 
 def _check_shortage_costs(world: Network, period: str, default: float | None) -> None:
-    """Every Demand row of the period needs a shortage cost (or ``--shortage-cost``): a window may leave it unmet."""
+    """Every Demand row of the period with a quantity needs a shortage cost (or ``--shortage-cost``): a window may
+    leave it unmet."""
     if default is not None:
         return
     demand = world.demand
-    blank = demand[(demand["period"] == period) & demand["shortage_cost"].isna()]
+    blank = demand[(demand["period"] == period) & demand["shortage_cost"].isna() & (demand["quantity"] > 0)]
     if len(blank):
         problems = [Problem("Demand", int(row), "shortage_cost",
                             f"blank: stress lets demand in {period} go unmet at its shortage cost; give one here, "

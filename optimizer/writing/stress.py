@@ -36,7 +36,8 @@ def summary(result: StressResult) -> pd.DataFrame:
     rows += [("Status of the plan", plan.status), ("Plan total cost", plan.total_cost),
              ("Period stress-tested", result.period), ("Weeks in a period", result.period_weeks),
              ("Window of a site without recovery_weeks (weeks)", result.weeks),
-             ("Shortage cost of a Demand row without one", result.shortage_cost),
+             ("Shortage cost of a Demand row without one", "not given (--shortage-cost)"
+              if result.shortage_cost is None else result.shortage_cost),
              ("Policy rules", "left out (--ignore-rules)" if result.ignore_rules
               else "the linear ones (discrete rules are left out of windows)"),
              ("Sites stress-tested", len(result.table)),
