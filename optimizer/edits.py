@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from models.network import Network, PolicySet, Rule
 from optimizer.formulation import build_formulation, with_rules
 from optimizer.horizon import BuildChoice, fix_builds, with_capex
@@ -195,12 +197,24 @@ class Outage:
 
     site: str
 
+    #: The variable families an outage bounds to 0, each with the key naming the site: what it makes, what it gets.
+    DOWN = (("production", "site"), ("option_production", "site"), ("flow", "destination"))
+
+    def _down(self, formulation: Formulation):
+        for name, key in self.DOWN:
+            family = formulation.families.get(name)
+            if family is not None:
+                yield family, family.keys[key].to_numpy() == self.site
+
+    def columns(self, formulation: Formulation) -> np.ndarray:
+        """The columns (global indices) the outage bounds to 0."""
+        return np.concatenate([family.index[down] for family, down in self._down(formulation)] or
+                              [np.zeros(0, dtype=np.int64)])
+
     def applied(self, formulation: Formulation) -> Formulation:
         changed = formulation.copy()
-        for family_name, column in (("production", "site"), ("option_production", "site"), ("flow", "destination")):
-            family = changed.families.get(family_name)
-            if family is not None:
-                family.upper[family.keys[column].to_numpy() == self.site] = 0.0
+        for family, down in self._down(changed):
+            family.upper[down] = 0.0
         changed.network, _ = self.on_network(changed.network, changed.policy)
         return changed
 

@@ -207,49 +207,36 @@ class TimeToSurvive:
         unmet = base.families.get("unmet")
         if unmet is not None:  # the window must meet every demand
             col_lower[unmet.index] = col_upper[unmet.index] = 0.0
-        # A column whose bounds move with φ (an option's build) gets them as rows: x - φ u1 <= u0, x - φ l1 >= l0.
+        # A column whose bounds move with φ (an option's build, fixed at φ) gets them as rows, x - φ u1 <= u0 and
+        # x - φ l1 >= l0, and bounds wide enough for every φ.
         low1 = _slope(one.col_lower, mid.col_lower)
         up1 = _slope(one.col_upper, mid.col_upper)
         if unmet is not None:
             low1[unmet.index] = up1[unmet.index] = 0.0
-        extra_row, extra_col, extra_lower, extra_upper, extra_slope = [], [], [], [], []
-        for bound, slope, is_upper in ((col_upper, up1, True), (col_lower, low1, False)):
-            for j in np.flatnonzero(slope != 0):
-                extra_row.append(len(extra_row))
-                extra_col.append(j)
-                extra_slope.append(slope[j])
-                value = bound[j] - slope[j]  # at φ = 0
-                extra_lower.append(-INF if is_upper else value)
-                extra_upper.append(value if is_upper else INF)
-        moving = np.flatnonzero((up1 != 0) | (low1 != 0))
-        col_lower[moving] = np.minimum(col_lower[moving], col_lower[moving] - low1[moving])
-        col_upper[moving] = np.maximum(col_upper[moving], col_upper[moving] - up1[moving])
-        m = one.n_rows
-        phi = n
+        upper_cols, lower_cols = np.flatnonzero(up1), np.flatnonzero(low1)
+        moved = np.r_[upper_cols, lower_cols]
+        moved_slope = np.r_[up1[upper_cols], low1[lower_cols]]
+        at_zero = np.r_[col_upper[upper_cols] - up1[upper_cols], col_lower[lower_cols] - low1[lower_cols]]
+        is_upper = np.arange(len(moved)) < len(upper_cols)
+        col_lower[moved] = np.minimum(col_lower[moved], col_lower[moved] - low1[moved])
+        col_upper[moved] = np.maximum(col_upper[moved], col_upper[moved] - up1[moved])
+        m, phi = one.n_rows, n
         sloped = np.flatnonzero(rows_slope != 0)
-        extra = np.asarray(extra_row, dtype=np.int64) + m
+        extra = m + np.arange(len(moved))
         self.lp = LinearArrays(
             cost=np.r_[np.zeros(n), -1.0], col_lower=np.r_[col_lower, 0.0], col_upper=np.r_[col_upper, 1.0],
-            row_lower=np.r_[lower0, extra_lower], row_upper=np.r_[upper0, extra_upper],
+            row_lower=np.r_[lower0, np.where(is_upper, -INF, at_zero)],
+            row_upper=np.r_[upper0, np.where(is_upper, at_zero, INF)],
             row=np.r_[one.row, sloped, extra, extra].astype(np.int64),
-            col=np.r_[one.col, np.full(len(sloped), phi), extra_col, np.full(len(extra), phi)].astype(np.int64),
-            value=np.r_[one.value, -rows_slope[sloped], np.ones(len(extra)), -np.asarray(extra_slope, dtype=float)])
+            col=np.r_[one.col, np.full(len(sloped), phi), moved, np.full(len(extra), phi)].astype(np.int64),
+            value=np.r_[one.value, -rows_slope[sloped], np.ones(len(extra)), -moved_slope])
         self.base = base
         self.h = highs.new_highs(options)
         highs.load_arrays(self.h, self.lp)
 
-    def columns_of(self, site: str) -> np.ndarray:
-        """The columns an outage of ``site`` bounds to 0: its production, its options' and what it receives."""
-        out = []
-        for name, column in (("production", "site"), ("option_production", "site"), ("flow", "destination")):
-            family = self.base.families.get(name)
-            if family is not None:
-                out.append(family.index[family.keys[column].to_numpy() == site])
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
     def fraction_without(self, site: str) -> tuple[float, str]:
         """(the largest fraction of the period the window with ``site`` down meets every demand, HiGHS status)."""
-        columns = self.columns_of(site).astype(np.int32)
+        columns = Outage(site).columns(self.base).astype(np.int32)
         lower, upper = self.lp.col_lower[columns], self.lp.col_upper[columns]
         if len(columns):
             self.h.changeColsBounds(len(columns), columns, lower, np.minimum(upper, 0.0))
