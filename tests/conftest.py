@@ -1,19 +1,47 @@
-"""Shared fixtures: build small workbooks from inline tables."""
+"""Shared fixtures: build small workbooks from inline tables; the checks every solve of the suite goes through;
+the Hypothesis profiles.
+
+The shipped examples' plans are shared by every file through ``tests/examples.py`` (solved once per process).
+Hypothesis runs each property test on ``default`` (a fixed, small number of examples) unless
+``--hypothesis-profile=thorough`` asks for more (``.ci/run`` does, after the normal run)."""
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import optimizer.api as api
 from optimizer import load_workbook, solve, write_workbook
 from optimizer.backend import SolverOptions, solve_formulation
 
 _counter = itertools.count()
+
+# Examples per property test (a test may scale it, e.g. a slow one runs a fifth of them); CI derandomizes.
+settings.register_profile("default", max_examples=60, derandomize=bool(os.environ.get("CI")))
+settings.register_profile("thorough", max_examples=300, derandomize=bool(os.environ.get("CI")))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order and group the tests for pytest-xdist (``--dist loadgroup``, both cores; pyproject.toml).
+
+    A test using a module-scoped fixture runs on the worker that runs the other tests of its file (group: the
+    file), so the fixture is built once; every other test goes to whichever worker is free. The tests marked
+    ``slow`` start first, then the groups, so no long test is left for the end while the other core idles."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)  # pytest's own record of the fixtures a test uses
+        shares = fixtures is not None and any(
+            definitions[-1].scope == "module" for definitions in fixtures.name2fixturedefs.values())
+        if shares and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
+               1 if item.get_closest_marker("xdist_group") else 2)
 
 
 @pytest.fixture
@@ -37,12 +65,13 @@ def solve_sheets(make_workbook) -> Callable[..., object]:
     return run
 
 
-@pytest.fixture(autouse=True)
-def both_materialisations(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def both_materialisations():
     """Differential check on every solve of the suite: a HiGHS solve is run through both
     materialisations (PuLP objects and arrays passed straight to highspy), which must agree on the
-    status, on where the prices come from and on the cost to 1e-9 relative. Runs in this process
-    only (not in spawned workers)."""
+    status, on where the prices come from and on the cost to 1e-9 relative. Session-wide, so plans solved
+    in module fixtures and the shared example plans (tests/examples.py) are checked too; runs in this
+    process only (not in spawned workers)."""
 
     def differential(formulation, options=None):
         options = options or SolverOptions()
@@ -57,16 +86,16 @@ def both_materialisations(monkeypatch):
                 assert other.objective == pytest.approx(main.objective, rel=1e-9, abs=1e-9)
         return main
 
-    monkeypatch.setattr(api, "solve_formulation", differential)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api, "solve_formulation", differential)
+        yield
 
 
-@pytest.fixture(autouse=True)
-def every_plan_is_checked(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def every_plan_is_checked():
     """The residual checker (tests/plan_check.py) on every plan the suite solves in this process: balances,
     capacities, rules and costs recomputed from the plan's own tables."""
     from plan_check import check_plan
-
-    import optimizer.api as api
 
     build = api.build_result
 
@@ -75,4 +104,6 @@ def every_plan_is_checked(monkeypatch):
         check_plan(result)
         return result
 
-    monkeypatch.setattr(api, "build_result", checked)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api, "build_result", checked)
+        yield
