@@ -27,21 +27,31 @@ settings.register_profile("default", max_examples=60, derandomize=bool(os.enviro
 settings.register_profile("thorough", max_examples=300, derandomize=bool(os.environ.get("CI")))
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order and group the tests for pytest-xdist (``--dist loadgroup``, both cores; pyproject.toml).
+#: Test files whose tests go one by one to whichever pytest-xdist worker is free, instead of whole: the slowest
+#: ones, none of them with a costly module fixture (their examples' plans come from tests/examples.py).
+SPREAD = {"test_readme_examples.py", "test_example.py"}
 
-    A test using a module-scoped fixture runs on the worker that runs the other tests of its file (group: the
-    file), so the fixture is built once; every other test goes to whichever worker is free. The tests marked
-    ``slow`` start first, then the groups, so no long test is left for the end while the other core idles."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)  # pytest's own record of the fixtures a test uses
-        shares = fixtures is not None and any(
-            definitions[-1].scope == "module" for definitions in fixtures.name2fixturedefs.values())
-        if shares and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
-               1 if item.get_closest_marker("xdist_group") else 2)
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` (pyproject.toml), except the files of :data:`SPREAD`: a file runs whole on one worker,
+    so its module fixtures are built once, and the slowest files' tests spread over both cores."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFileExceptSpread(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if Path(path).name in SPREAD else path
+
+    return ByFileExceptSpread(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``slow`` first (and with them their file, run whole on one worker): pytest-xdist hands out
+    files in this order (``--no-loadscope-reorder``), so no long test is left for the end while a core idles."""
+    items.sort(key=lambda item: not item.get_closest_marker("slow"))
 
 
 @pytest.fixture

@@ -242,6 +242,7 @@ def build_hostile(edits_, layout) -> bytes:
     return corpus.rezip(buffer.getvalue(), {name: patch for name in names})
 
 
+@pytest.mark.slow
 @settings(max_examples=settings().max_examples, deadline=None,  # the profile's (tests/conftest.py)
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import examples
 import numpy as np
 import pytest
 from examples import NORTH_AMERICA
@@ -142,3 +143,30 @@ def test_emissions_over_a_tightened_cap_are_caught():
                                                        for r in policy.rules)})
     with pytest.raises(AssertionError, match="Policies row 30: emissions 2200000.* over the cap 2100000.* in 2028"):
         check_plan(tampered(result, formulation=replace(result.formulation, policy=tighter)))
+
+
+# ------------------------------------------------------------------ the suite's own guarantees (tests/conftest.py)
+
+
+@pytest.fixture(scope="module")
+def patched_in_a_module_fixture():
+    import optimizer.api as api
+
+    return api.build_result.__name__, api.solve_formulation.__name__
+
+
+def test_plans_solved_in_module_fixtures_are_checked_too(patched_in_a_module_fixture):
+    assert patched_in_a_module_fixture == ("checked", "differential")
+
+
+def test_the_shared_example_plans_are_copies_so_no_test_changes_another():
+    first = example_plan(NORTH_AMERICA, "current_law")
+    first.investments.loc[:, "built"] = False
+    first.costs["supply"] = 0.0
+    again = example_plan(NORTH_AMERICA, "current_law")
+    assert again.investments.set_index("option").loc["AESC_Florence_restart", "built"]
+    assert again.costs["supply"] == pytest.approx(12410.301092)
+    # the valued plan carries the options' values; the plan itself stays as solved
+    valued = examples.valued(NORTH_AMERICA, "current_law").investments.set_index("option")
+    assert valued.loc["AESC_Florence_restart", "value"] > 0
+    assert example_plan(NORTH_AMERICA, "current_law").investments["value"].isna().all()
