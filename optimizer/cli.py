@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,11 @@ Workers = Annotated[int, typer.Option(help="Local worker processes for independe
 MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
 Scheduler = Annotated[str | None, typer.Option(
     help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
+
+
+def _text(value) -> str:
+    """A name or label for the terminal: blank for None or NaN (an unbuilt option has no build period)."""
+    return "" if value is None or value != value else str(value)
 
 
 def _quantity(value) -> str:
@@ -175,14 +181,26 @@ def validate(
     counts = {"sites": len(network.sites), "items": len(network.items), "periods": len(network.periods),
               "supply_options": len(network.supply), "demand_rows": len(network.demand),
               "lanes": len(network.lanes), "tariffs": len(network.tariffs),
+              "investment_options": int(network.investments["option"].nunique()),
+              "inventory_rows": int(network.inventory["row"].nunique()), "scenarios": len(network.scenarios),
+              "given_probability_total": round(network.given_probability, 12),
               "policies": [p for p in network.policies]}
     if as_json:
         _emit_json({"status": "valid", "warnings": list(network.warnings), **counts})
     else:
-        out.print(f"[green]valid[/]: {counts['sites']} sites, {counts['items']} items, "
-                  f"{counts['periods']} periods, {counts['supply_options']} supply options, "
-                  f"{counts['demand_rows']} demand entries, {counts['lanes']} lanes; "
-                  f"policy sets: {', '.join(counts['policies'])}")
+        given = f" (given probabilities total {counts['given_probability_total']:g})" if counts["scenarios"] else ""
+        found = ", ".join(_counted(counts[key], noun) for key, noun in (
+            ("sites", "site"), ("items", "item"), ("periods", "period"), ("supply_options", "supply option"),
+            ("demand_rows", "demand entry"), ("lanes", "lane"), ("investment_options", "investment option"),
+            ("inventory_rows", "inventory row"), ("scenarios", "scenario")))
+        out.print(f"[green]valid[/]: {found}{given}; policy sets: {', '.join(counts['policies'])}")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``3 sites``, ``1 site``, ``2 demand entries``."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
 
 def _print_result(result: SolveResult, output: Path | None) -> None:
@@ -194,8 +212,10 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         table = Table(show_header=True, header_style="bold")
         table.add_column("cost")
         table.add_column("amount", justify="right")
+        from optimizer.costs import PARTS
+
         for part, value in result.costs.items():
-            if part in ("supply", "transport", "tariffs") or value:
+            if PARTS[part].shown or value:
                 table.add_row(part.replace("_", " "), f"{value:,.2f}")
         table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
         if result.nominal_total is not None and abs(result.nominal_total - result.total_cost) > 1e-6:
@@ -228,7 +248,7 @@ def _print_investments(result: SolveResult) -> None:
         built = f"{row.built:.0%}" if row.divisible else ("yes" if row.built else "no")
         worth = row.value if row.built else row.break_even_capex
         shown = "" if worth is None or worth != worth else (worth if isinstance(worth, str) else _amount(worth))
-        table.add_row(row.option, built, row.build_period or "", row.available_from or "", shown)
+        table.add_row(row.option, built, _text(row.build_period), _text(row.available_from), shown)
     out.print(table)
 
 
@@ -321,6 +341,17 @@ def solve(
             err.print(f"warning: the time limit stopped the search; the plan written is the best found, "
                       f"not proven optimal (gap {result.output.mip_gap or 0:.2%})", markup=False)
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _print_point_notes(table, shown) -> None:
+    """Below a sweep's or frontier's table: each point where a build decision changes (its cost step is not what
+    the marginal cost before it predicts), and each marginal left blank with the reason."""
+    for _, row in table.iterrows():
+        if row["decision_change"]:
+            out.print(f"At {shown(row['value'])}: {row['message']} (the step in cost is not what the marginal cost "
+                      "of the point before predicts).", markup=False)
+        elif row["status"] == "optimal" and row["message"]:
+            out.print(f"At {shown(row['value'])}: {row['message']}.", markup=False)
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -474,17 +505,18 @@ def sweep(
     written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
-        records = table.replace({float("nan"): None}).to_dict("records")
         _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
-                    "first_infeasible": result.first_infeasible(), "points": records})
+                    "first_infeasible": result.first_infeasible(), "points": result.points()})
     else:
         view = Table(show_header=True, header_style="bold")
-        for column in ("value", "status", "total cost", result.marginal_label()):
-            view.add_column(column, justify="right")
+        builds = bool(len(network.investments))
+        for column in ("value", "status", "total cost", result.marginal_label(), *(["builds"] if builds else [])):
+            view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
         for _, row in table.iterrows():
-            view.add_row(f"{row['value']:g}", row["status"],
-                         _amount(row["total_cost"]), _amount(row["marginal"]))
+            view.add_row(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]),
+                         *([row["builds"]] if builds else []))
         out.print(view)
+        _print_point_notes(table, lambda value: f"{value:g}")
         first = result.first_infeasible()
         if first is not None:
             out.print(f"Infeasible from value {first:g} on.")
@@ -528,12 +560,15 @@ def frontier(
         _emit_json(result.as_dict(str(written)))
         return
     view = Table(show_header=True, header_style="bold")
-    for column in ("value", "status", "total cost", "change", result.marginal_label()):
-        view.add_column(column, justify="right")
-    for row in result.table().itertuples():
+    builds = bool(len(network.investments))
+    for column in ("value", "status", "total cost", "change", result.marginal_label(), *(["builds"] if builds else [])):
+        view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
+    table = result.table()
+    for row in table.itertuples():
         view.add_row(value_text(result, row.value), row.status, _amount(row.total_cost),
-                     _amount(row.vs_start, signed=True), _rate(row.marginal))
+                     _amount(row.vs_start, signed=True), _rate(row.marginal), *([row.builds] if builds else []))
     out.print(view)
+    _print_point_notes(table, lambda value: value_text(result, value))
     for name, end in (("Start", result.start), ("End", result.end)):
         cost = f", total cost {_amount(end.result.total_cost)}" if end.result is not None and end.result.has_plan \
             else ""
@@ -637,6 +672,10 @@ def main() -> None:
     solver. Anything else is one line; with --json also one JSON object on stdout.
     """
     as_json = "--json" in sys.argv[1:]
+    if not os.environ.get("SOURCING_DEBUG"):
+        # Nothing but the tool's own messages reaches the user: a library's warning (numpy, pandas, openpyxl)
+        # is a defect the tests catch (they turn RuntimeWarnings into errors), never a message for an analyst.
+        warnings.simplefilter("ignore")
 
     def one_line(text: str) -> str:
         text = " ".join(str(text).split())

@@ -22,7 +22,7 @@ from optimizer.backend import SolverOptions, solve_formulation
 
 _counter = itertools.count()
 
-# Examples per property test (a test may scale it, e.g. a slow one runs a fifth of them); CI derandomizes.
+# Examples per property test (a test may scale it: a costly one runs a fifth of them); CI derandomizes.
 settings.register_profile("default", max_examples=60, derandomize=bool(os.environ.get("CI")))
 settings.register_profile("thorough", max_examples=300, derandomize=bool(os.environ.get("CI")))
 
@@ -49,9 +49,9 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests marked ``slow`` first (and with them their file, run whole on one worker): pytest-xdist hands out
+    """The tests marked ``heavy`` first (and with them their file, run whole on one worker): pytest-xdist hands out
     files in this order (``--no-loadscope-reorder``), so no long test is left for the end while a core idles."""
-    items.sort(key=lambda item: not item.get_closest_marker("slow"))
+    items.sort(key=lambda item: not item.get_closest_marker("heavy"))
 
 
 @pytest.fixture
@@ -109,8 +109,8 @@ def every_plan_is_checked():
 
     build = api.build_result
 
-    def checked(formulation, output, stats):
-        result = build(formulation, output, stats)
+    def checked(formulation, output, stats, tables=True):
+        result = build(formulation, output, stats)  # a family member's plan too, with every table to check
         check_plan(result)
         return result
 

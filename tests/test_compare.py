@@ -270,7 +270,7 @@ def _signature(comparison):
     return table, flows
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_workers_and_a_local_dask_cluster_give_identical_results():
     """Three of the example's policy sets (MILPs: a credit builds a plant, a share rule binds) on one worker, two
     worker processes and a real loopback Dask cluster: the same table and flows, in the same order."""

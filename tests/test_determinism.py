@@ -22,7 +22,7 @@ from optimizer.writing.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
-pytestmark = pytest.mark.slow  # two processes writing every kind of output
+pytestmark = pytest.mark.heavy  # two processes writing every kind of output
 
 SCRIPT = """
 import sys
