@@ -633,7 +633,7 @@ def test_the_reader_can_be_forced_to_openpyxl(tmp_path, monkeypatch):
     assert len(load_workbook(path).lanes) == 2
 
 
-@settings(max_examples=settings().max_examples // 5, deadline=None,  # a fifth of the profile's
+@settings(max_examples=settings().max_examples // 3, deadline=None,  # a third of the profile's
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
