@@ -505,8 +505,11 @@ def sweep(
     written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
+        from optimizer.families import family_stats
+
         _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
-                    "first_infeasible": result.first_infeasible(), "points": result.points()})
+                    "first_infeasible": result.first_infeasible(), "points": result.points(),
+                    "stats": family_stats(result.results)})
     else:
         view = Table(show_header=True, header_style="bold")
         builds = bool(len(network.investments))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from models.network import Network, PolicySet
 from optimizer.edits import Edit, RuleValue, apply_all
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import OneSided
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -52,11 +52,10 @@ class Chain:
 
     def run(self, network: Network, options: SolverOptions) -> list[SolveResult]:
         """Every member's result, in order (detached: small and picklable)."""
-        world, policy = network, self.policy
-        if self.scenario is not None:
-            world = network.in_scenario(self.scenario)
-            policy = world.policy(world.scenario_policy)
-        base = build_formulation(world, policy)
+        physical = physical_of(network, self.scenario)
+        world = physical.network
+        policy = self.policy if self.scenario is None else world.policy(world.scenario_policy)
+        base = with_rules(physical, policy)
         session: Session | None = None
         results = []
         for member in self.members:
@@ -69,22 +68,28 @@ class Chain:
             for row in member.rules:
                 if result.has_plan and result.marginals.rule_rate(row) == math.inf:
                     _check_the_limit(session, formulation, member, row, result)
-            result.stats.update(fresh_loads=session.fresh_loads, warm_solves=session.warm_solves)
+            result.stats.update(chain=self.label, fresh_loads=session.fresh_loads, warm_solves=session.warm_solves)
             results.append(result.detached())
         return results
+
+
+def cut(items: list, length: int = CHAIN_LENGTH) -> list[list]:
+    """``items`` cut into contiguous runs of at most ``length``, as even as possible (none when empty)."""
+    count = max(1, math.ceil(len(items) / length))
+    size, extra = divmod(len(items), count)
+    out, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return [run for run in out if run]
 
 
 def chains(label: str, policy: PolicySet, members: list[Member], scenario: str | None = None,
            length: int = CHAIN_LENGTH) -> list[Chain]:
     """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
-    count = max(1, math.ceil(len(members) / length))
-    size, extra = divmod(len(members), count)
-    out, start = [], 0
-    for i in range(count):
-        end = start + size + (1 if i < extra else 0)
-        out.append(Chain(f"{label} {i + 1}/{count}", policy, tuple(members[start:end]), scenario))
-        start = end
-    return [c for c in out if c.members]
+    runs = cut(members, length)
+    return [Chain(f"{label} {i + 1}/{len(runs)}", policy, tuple(run), scenario) for i, run in enumerate(runs)]
 
 
 def run_family(network: Network, family: list[Chain], options: SolverOptions, workers: int = 1,
@@ -92,6 +97,17 @@ def run_family(network: Network, family: list[Chain], options: SolverOptions, wo
     """Run the chains (one runner task each) and return every member's result in the chains' order."""
     done = run_tasks(network, family, options, workers, scheduler, progress)
     return [result for chain in done for result in chain]
+
+
+def family_stats(results: list[SolveResult]) -> dict[str, int]:
+    """How a family was solved: its members, the models loaded whole (one per chain that solved warm, and
+    members too different to edit) and the members re-solved warm, from each member's ``stats``."""
+    chains: dict[str, tuple[int, int]] = {}
+    for result in results:
+        counts = (result.stats.get("fresh_loads", 0), result.stats.get("warm_solves", 0))
+        chains[result.stats.get("chain", "")] = max(chains.get(result.stats.get("chain", ""), (0, 0)), counts)
+    return {"members": len(results), "fresh_loads": sum(c[0] for c in chains.values()),
+            "warm_solves": sum(c[1] for c in chains.values())}
 
 
 #: How far past a bound "at the limit" is checked: 0.01 percentage point of a share, 0.01% of a cap.

@@ -132,7 +132,8 @@ class Readback:
 
 
 def read_back(h: highspy.Highs, discrete: np.ndarray,
-              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True) -> Readback:
+              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True,
+              prices: bool = True) -> Readback:
     """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
 
     ``discrete``: the HiGHS columns of the discrete decisions (empty for an LP). A MILP's plan has
@@ -141,13 +142,17 @@ def read_back(h: highspy.Highs, discrete: np.ndarray,
     it did not solve). Ranges are read for an optimal plan with prices only, and with them the one-sided
     rates of the ``tightenings`` that the plan's values give (``one_sided_rates``): read last, as
     they may leave ``h`` at another optimum. Without ``ranging`` (a family member's cost), ranging is read
-    only when some tightening needs it."""
+    only when some tightening needs it; without ``prices`` (a member whose cost alone is wanted) a MILP's
+    discrete choices are not fixed and re-solved for duals (``duals_from`` "none")."""
     out = Readback(model_status(h))
     if not has_plan(h, out.status):
         return out
     out.values, out.row_duals, out.col_duals = solution(h)
     if len(discrete):
         out.mip_gap, out.best_bound = mip_quality(h)
+        if not prices:
+            out.duals_from = "none"
+            return out
         resolved = fix_and_resolve(h, discrete, out.values[discrete])
         out.duals_from = "fixed_lp" if resolved == "optimal" else "none"
         _, out.row_duals, out.col_duals = solution(h)

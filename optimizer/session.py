@@ -243,17 +243,20 @@ class Session:
     def solve(self, report: str = "cost", rules: set[int] | None = None):
         """Solve the current model. ``report="cost"``: a SolveResult with status, costs, build decisions and
         Compliance, and the one-sided marginal costs of the rules on the Policies rows ``rules``, from the
-        previous basis or plan. ``report="full"``: the plan as ``optimizer.api.solve`` gives it (a cold
-        solve of this model in a fresh instance, every table)."""
+        previous basis or plan (a MILP's duals only when rules are priced). ``report="tables"``: the same with
+        the plan's Flows, Utilization and Inventory and every rule's marginal costs (a plan shown in a
+        workbook beside others, as the robust plan in each scenario). ``report="full"``: the plan as
+        ``optimizer.api.solve`` gives it (a cold solve of this model in a fresh instance, every table, its
+        Sensitivity and diagnosis)."""
         from optimizer.api import solve_formulated
 
         if report == "full":
             return solve_formulated(self.formulation, self.options)
-        if report != "cost":
+        if report not in ("cost", "tables"):
             raise ValueError(f"unknown report {report!r}")
-        return self._solve_warm(rules)
+        return self._solve_warm(rules, report == "tables")
 
-    def _solve_warm(self, rules: set[int] | None):
+    def _solve_warm(self, rules: set[int] | None, tables: bool = False):
         from optimizer import api  # its build_result: the one the test suite checks every plan through
         from optimizer.backend import SolverOutput
 
@@ -269,7 +272,8 @@ class Session:
         seconds = time.perf_counter() - started
         output = SolverOutput(status="error", solver="highs", backend="session", is_mip=formulation.is_mip)
         hrows = {name: _positions(loaded, at) for name, at in loaded.image.positions.items()}
-        solved = read_solution(loaded.image, h, hrows, rates=bool(rules), rules=rules or set(), ranging=False)
+        solved = read_solution(loaded.image, h, hrows, rates=bool(rules) or tables, rules=None if tables else rules,
+                               ranging=False, prices=bool(rules) or tables)
         self._restore(discrete)
         output.status = solved.readback.status
         if solved.values is not None:
@@ -284,7 +288,7 @@ class Session:
         self._solved_since_load = True
         if warm:
             self.warm_solves += 1
-        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=False)
+        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=tables)
 
     def _restore(self, discrete: np.ndarray) -> None:
         """Undo what reading a plan did to the instance: pricing columns added, a MILP's discrete columns fixed

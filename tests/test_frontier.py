@@ -96,7 +96,9 @@ def test_frontier_json_and_workbook(workbook, monkeypatch, capsys, tmp_path):
     code, payload, _ = run_json(monkeypatch, capsys, "frontier", workbook(CAP), "--policy", "p",
                                 "--rule", RULE_ROW, "--points", 3, "-o", out)
     assert code == 0
-    assert set(payload) == {"rule", "policy", "start", "end", "points", "output"}
+    assert set(payload) == {"rule", "policy", "start", "end", "points", "stats", "output"}
+    # one model loaded for the three points; two warm re-solves, and a third past the end's cap (at the limit)
+    assert payload["stats"] == {"members": 3, "fresh_loads": 1, "warm_solves": 3}
     assert (payload["rule"], payload["policy"]) == (RULE_ROW, "p")
     assert (payload["start"], payload["end"]) == (pytest.approx(8200), pytest.approx(4540))
     assert [set(p) for p in payload["points"]] == [{"value", "status", "total_cost", "marginal", "builds",
