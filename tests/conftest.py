@@ -35,7 +35,8 @@ SPREAD = {"test_readme_examples.py", "test_example.py", "test_families.py", "tes
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile`` (pyproject.toml), except the files of :data:`SPREAD`: a file runs whole on one worker,
-    so its module fixtures are built once, and the slowest files' tests spread over both cores."""
+    so its module fixtures are built once, and the slowest files' tests spread over both cores. (``--dist
+    loadgroup`` cannot say this: pytest-xdist 3.8 groups by renaming node ids, which pytest 9 ignores.)"""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
