@@ -12,7 +12,7 @@ import pandas as pd
 from models.network import BASELINE, Network, PolicySet
 from optimizer.backend import SolverOptions
 from optimizer.results import COST_PARTS, SolveResult, gives_emissions
-from optimizer.rules import RULE_TYPES
+from optimizer.rules import RULE_TYPES, is_check
 from optimizer.runner import ProgressCallback, SolveTask, run_tasks
 
 OTHER_GROUP = "other"
@@ -117,9 +117,9 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
             # what each unit of emissions avoided against baseline cost (only where some were avoided)
             row["cost_per_emission_avoided"] = row["vs_baseline"] / avoided if avoided > EMISSIONS_TOLERANCE \
                 else np.nan
-        compliance = result.compliance
-        row["rule_checks"] = len(compliance)
-        row["binding_checks"] = int(compliance["binding"].fillna(False).astype(bool).sum()) if len(compliance) else 0
+        checks = result.compliance[is_check(result.compliance)] if len(result.compliance) else result.compliance
+        row["rule_checks"] = len(checks)  # rows that check a bound (not those of tariffs, credits, a carbon price)
+        row["binding_checks"] = int(checks["binding"].fillna(False).astype(bool).sum()) if len(checks) else 0
         shares = result.marginals.all_shares
         row["cost_per_point"] = shares.rate if shares is not None else np.nan
         row["rules"] = _rule_summary(result)
