@@ -374,7 +374,8 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
     out["used"] = out["used"].where(out["used"].abs() > FLOW_TOLERANCE, 0.0)
     cap = out["capacity"].astype(float)
     out["utilization"] = np.where(cap > 0, out["used"] / cap.where(cap > 0, 1.0), np.nan)
-    out["at_capacity"] = cap.notna() & (out["used"] >= cap - 1e-7 * np.maximum(1.0, cap.fillna(0)))
+    # a resource with no capacity (an option not built, a Supply row of capacity 0) is not at capacity
+    out["at_capacity"] = (cap > 0) & (out["used"] >= cap - 1e-7 * np.maximum(1.0, cap.fillna(0)))
     order = {p: i for i, p in enumerate(network.periods)}
     out = out.assign(_p=out["period"].map(order)).sort_values(
         ["resource", "_p", "item", "site", "destination"], kind="stable").drop(columns="_p")

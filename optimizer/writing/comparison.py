@@ -13,8 +13,10 @@ from optimizer.compare import origin_groups
 from optimizer.results import COST_PARTS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, rule_facts, write_overview
+from optimizer.writing.plan import write_flows, write_split
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
+    DISCOUNTED,
     FORMATS,
     HEADERS,
     MONEY,
@@ -23,6 +25,7 @@ from optimizer.writing.table import (
     RATE,
     Labels,
     add_chart,
+    column_beside,
     reference,
     streaming_workbook,
     write_table,
@@ -34,6 +37,10 @@ COMPARISON_HEADERS = {
     "binding_checks": "binding checks", "cost_per_point": "cost per +1 pp tighter on every share rule",
     "investment_fixed": "investment fixed", "cost_per_emission_avoided": "cost per unit of emissions avoided",
 }
+
+#: Comparison columns read less often (the cost parts, the cost per unit of demand, each rule's one-line summary):
+#: on the Comparison detail sheet, which repeats the policy set, so that both print at a readable scale.
+COMPARISON_DETAIL = (*COST_PARTS, "cost_per_unit_demand", "rules")
 
 
 def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()) -> Path:
@@ -47,18 +54,22 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
                    "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY,
                    "cost_per_emission_avoided": RATE}
-        ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True)
+        ws = write_split(wb, "Comparison", table, COMPARISON_DETAIL, ("policy",), formats=formats,
+                         headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True,
+                         basis=dict.fromkeys(COST_PARTS, DISCOUNTED))
         row = ws.content_rows + 2
-        add_chart(ws, _cost_chart(ws, table, labels), row)
-        if "emissions" in table:  # the emissions bar beside the cost bar
-            add_chart(ws, _emissions_chart(ws, table, labels), row, column="L")
+        cost = _cost_chart(ws, table, labels)
+        add_chart(ws, cost, row)
+        if "emissions" in table:  # the emissions bar beside the cost bar, or below it
+            beside = column_beside(ws, cost)
+            add_chart(ws, _emissions_chart(ws, table, labels), row if beside else None, column=beside or "A")
         _write_supply_mix(wb, comparison, labels)
         facts = []
         if len(network.investments):
             decisions = comparison.decisions()
             ws_decisions = write_table(wb, "Decisions", decisions)
             facts += _decision_facts(decisions, ws_decisions)
-        write_table(wb, "Flows", comparison.stacked("flows"))
+        write_flows(wb, comparison.stacked("flows"))
         utilization = comparison.stacked("utilization")
         ws_utilization = write_table(wb, "Utilization", utilization)
         compliance = comparison.stacked("compliance").drop(columns="rule_row", errors="ignore")
@@ -73,13 +84,14 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
                   for i, row in enumerate(table.itertuples()) if row.status != "optimal"]
         facts += rule_facts(compliance, ws_compliance, labels, network.periods, by_policy=True)
         facts += _capacity_facts(utilization, ws_utilization, len(comparison.results))
-        write_overview(wb, _question_and_answer(comparison, table, ws, labels), facts, _cost_chart(ws, table, labels))
+        write_overview(wb, _question_and_answer(comparison, table, ws, labels), facts, _cost_chart(ws, table, labels),
+                       labels)
         return save_atomically(wb, path)
 
 
 def _cost_chart(ws, table: pd.DataFrame, labels: Labels):
     """Total cost by policy set, from the Comparison sheet."""
-    chart = bar_chart("Total cost by policy set", labels.money("total cost"))
+    chart = bar_chart("Total cost by policy set", labels.money("total cost", DISCOUNTED))
     plot_rows(ws, chart, 0, len(table) - 1, "policy", ["total_cost"])
     chart.legend = None
     return chart
@@ -104,7 +116,7 @@ def _question_and_answer(comparison, table: pd.DataFrame, ws, labels: Labels) ->
         if row.status != "optimal" or pd.isna(row.total_cost):
             lines.append(Line("answer", f"{row.policy}: status", row.status, reference(ws, "status", i)))
             continue
-        lines.append(Line("answer", labels.money(f"{row.policy}: total cost"), row.total_cost,
+        lines.append(Line("answer", labels.money(f"{row.policy}: total cost", DISCOUNTED), row.total_cost,
                           reference(ws, "total_cost", i), MONEY,
                           None if pd.isna(row.vs_baseline) else float(row.vs_baseline)))
     return lines
