@@ -167,6 +167,8 @@ class Network:
     scenario_policy: str | None = None
     #: The Settings sheet's values by key (``models.schema.SETTINGS``); a key not given is absent.
     settings: dict[str, str] = field(default_factory=dict)
+    #: The rule types the Policies sheet was checked against (a scenario's changed rule values are too).
+    rule_specs: Mapping[str, RuleSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.discount:
@@ -476,14 +478,16 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
         policies[name] = PolicySet(name=name, rules=tuple(rules))
 
     scenarios = build_scenarios(rows.get(ScenarioRow, []), rows.get(ScenarioChangeRow, []), vocab, period_lookup,
-                                {name.lower(): name for name in policies}, set(investments["option"]), out)
+                                {name.lower(): name for name in policies}, set(investments["option"]), rule_specs,
+                                out)
     settings = _build_settings(rows.get(ROW_MODELS["Settings"], []), out)
     if out.problems:
         raise WorkbookError(out.problems)
     network = Network(periods=tuple(periods), sites=sites, items=items, groups=groups,
                       supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
                       policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
-                      investments=investments, inventory=inventory, scenarios=scenarios, settings=settings)
+                      investments=investments, inventory=inventory, scenarios=scenarios, settings=settings,
+                      rule_specs=rule_specs)
     problems = []
     for scenario in scenarios.values():  # every change must apply: a bad one is invalid input
         try:

@@ -197,16 +197,25 @@ SHEETS: tuple[Sheet, ...] = (
     )),
     Sheet("ScenarioChanges", False, "how each scenario changes numbers of the workbook, applied in sheet order", (
         Column("scenario", "text", True, "a scenario of the Scenarios sheet"),
-        Column("sheet", "text", True, "Supply, Demand, Lanes, Investments or Inventory"),
-        Column("column", "text", True, "a number column of that sheet (not earliest or latest)"),
-        Column("site", "text", meaning="rows of these sites (Supply, Demand, Investments, Inventory); " + SELECTOR,
-               blank="every site"),
-        Column("origin", "text", meaning="Lanes rows from these sites; " + SELECTOR, blank="every site"),
-        Column("destination", "text", meaning="Lanes rows into these sites; " + SELECTOR, blank="every site"),
-        Column("item", "text", meaning="item ids or categories (on Lanes: item rows only)",
+        Column("sheet", "text", True, "Supply, Demand, Lanes, Tariffs, Investments, Inventory or Policies"),
+        Column("column", "text", True,
+               "a number column of that sheet (not earliest or latest; Tariffs: rate; Policies: value)"),
+        Column("site", "text", meaning="rows of these sites (Supply, Demand, Investments, Inventory), rules whose "
+                                       "`to` selects any of them (Policies); " + SELECTOR, blank="every site"),
+        Column("origin", "text", meaning="Lanes rows from these sites, or Tariffs duties on flows from them; "
+                                         + SELECTOR, blank="every site"),
+        Column("destination", "text", meaning="Lanes rows into these sites, or Tariffs duties on flows into them; "
+                                              + SELECTOR, blank="every site"),
+        Column("item", "text", meaning="item ids or categories (on Lanes: item rows only; on Policies: rules whose "
+                                       "items include any of them)",
                blank="every row, blank-item Lanes rows included"),
-        Column("period", "period", meaning="the one period whose values change", blank="every period"),
+        Column("period", "period", meaning="one period, or a range in period order, both ends included: 2027: "
+                                           "(from 2027 on), :2028 (up to 2028), 2027:2029; on Policies, rules given "
+                                           "for one of those periods", blank="every period"),
         Column("option", "text", meaning="an Investments option name (Investments only)", blank="every option"),
+        Column("policy", "text", meaning="rules of this policy set (Policies only)", blank="every policy set"),
+        Column("rule", "text", meaning="rules of this rule type (Policies only)",
+               blank="every rule type that has a value"),
         Column("multiply", "non_negative", meaning="multiply the values by this (>= 0)"),
         Column("add", "number", meaning="add this to the values"),
         Column("set", "number", meaning="set the values to this"),

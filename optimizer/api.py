@@ -11,6 +11,8 @@ from optimizer.backend import SolverOptions, solve_formulation
 from optimizer.diagnosis import diagnose
 from optimizer.formulation import build_formulation
 from optimizer.horizon import BuildChoice, fix_builds
+from optimizer.model import Formulation
+from optimizer.options import Deadline
 from optimizer.results import SolveResult, build_result
 from optimizer.sensitivity import sensitivity_table
 
@@ -60,13 +62,22 @@ def solve(network: Network, policy: str | PolicySet = "baseline", solver: str = 
     formulation = build_formulation(network, policy)
     if builds:
         fix_builds(formulation, builds)
+    return solve_formulated(formulation, options, diagnosis, started)
+
+
+def solve_formulated(formulation: Formulation, options: SolverOptions, diagnosis: bool = True,
+                     started: float | None = None) -> SolveResult:
+    """Solve a built formulation cold and report every table (``solve`` after building; a family's member
+    reported in full). ``started``: when the command's work began (the time limit counts from there)."""
+    started = time.perf_counter() if started is None else started
+    deadline = Deadline.start(options, started)  # the solve and its diagnosis share the time limit
     formulated = time.perf_counter()
     peak_formulate = peak_memory_mb()
     output = solve_formulation(formulation, options)
     peak_solve = peak_memory_mb()
     findings = []
     if output.status == "infeasible":
-        findings = diagnose(formulation) if diagnosis else []
+        findings = diagnose(formulation, deadline) if diagnosis else []
         output.message = "no plan meets every demand, capacity and rule of this policy set"
         if findings:
             more = f" (and {len(findings) - 1} more reason(s))" if len(findings) > 1 else ""

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,11 @@ Workers = Annotated[int, typer.Option(help="Local worker processes for independe
 MipGap = Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop (0.01 = 1%).")]
 Scheduler = Annotated[str | None, typer.Option(
     help="Run the solves on this Dask scheduler (tcp://HOST:PORT) instead; needs the distributed extra.")]
+
+
+def _text(value) -> str:
+    """A name or label for the terminal: blank for None or NaN (an unbuilt option has no build period)."""
+    return "" if value is None or value != value else str(value)
 
 
 def _quantity(value) -> str:
@@ -230,10 +236,12 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
     out.print(f"Policy set [bold]{escape(result.policy)}[/]: [{style}]{result.status}[/] ({result.solver})")
     if result.has_plan:
         # each part discounted (as the total cost) and nominal (as it arises, summed over the periods)
+        from optimizer.costs import PARTS
+
         by_period = result.costs_by_period
         rows = [(part.replace("_", " "), _amount(value),
                  _amount(float(by_period[part].sum())) if part in by_period else "")
-                for part, value in result.costs.items() if part in ("supply", "transport", "tariffs") or value]
+                for part, value in result.costs.items() if PARTS[part].shown or value]
         rows.append((Text("total", style="bold"), Text(_amount(result.total_cost), style="bold"),
                      _amount(result.nominal_total)))
         out.print(_table([("cost", "text"), ("discounted", "number"), ("nominal", "number")], rows))
@@ -372,6 +380,17 @@ def solve(
             err.print(f"warning: the time limit stopped the search; the plan written is the best found, "
                       f"not proven optimal (gap {result.output.mip_gap or 0:.2%})", markup=False)
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+def _print_point_notes(table, shown) -> None:
+    """Below a sweep's or frontier's table: each point where a build decision changes (its cost step is not what
+    the marginal cost before it predicts), and each marginal left blank with the reason."""
+    for _, row in table.iterrows():
+        if row["decision_change"]:
+            out.print(f"At {shown(row['value'])}: {row['message']} (the step in cost is not what the marginal cost "
+                      "of the point before predicts).", markup=False)
+        elif row["status"] == "optimal" and row["message"]:
+            out.print(f"At {shown(row['value'])}: {row['message']}.", markup=False)
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -518,14 +537,16 @@ def sweep(
     written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
-        records = table.replace({float("nan"): None}).to_dict("records")
         _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
-                    "first_infeasible": result.first_infeasible(), "points": records})
+                    "first_infeasible": result.first_infeasible(), "points": result.points()})
     else:
-        rows = [(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]))
-                for _, row in table.iterrows()]
+        builds = bool(len(network.investments))
+        rows = [(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]),
+                 *([row["builds"]] if builds else [])) for _, row in table.iterrows()]
         out.print(_table([("value", "number"), ("status", "number"), ("total cost", "number"),
-                          (result.marginal_label(), "number")], rows, DISCOUNTED_COSTS))
+                          (result.marginal_label(), "number"), *([("builds", "text")] if builds else [])], rows,
+                         DISCOUNTED_COSTS))
+        _print_point_notes(table, lambda value: f"{value:g}")
         first = result.first_infeasible()
         if first is not None:
             out.print(f"Infeasible from value {first:g} on.")
@@ -566,10 +587,14 @@ def frontier(
     if as_json:
         _emit_json(result.as_dict(str(written)))
         return
+    builds = bool(len(network.investments))
+    table = result.table()
     rows = [(value_text(result, row.value), row.status, _amount(row.total_cost), _amount(row.vs_start, signed=True),
-             _rate(row.marginal)) for row in result.table().itertuples()]
+             _rate(row.marginal), *([row.builds] if builds else [])) for row in table.itertuples()]
     out.print(_table([("value", "number"), ("status", "number"), ("total cost", "number"), ("change", "number"),
-                      (result.marginal_label(), "number")], rows, DISCOUNTED_COSTS))
+                      (result.marginal_label(), "number"), *([("builds", "text")] if builds else [])], rows,
+                     DISCOUNTED_COSTS))
+    _print_point_notes(table, lambda value: value_text(result, value))
     for name, end in (("Start", result.start), ("End", result.end)):
         cost = f", total cost {_amount(end.result.total_cost)} (discounted)" \
             if end.result is not None and end.result.has_plan else ""
@@ -668,6 +693,10 @@ def main() -> None:
     solver. Anything else is one line; with --json also one JSON object on stdout.
     """
     as_json = "--json" in sys.argv[1:]
+    if not os.environ.get("SOURCING_DEBUG"):
+        # Nothing but the tool's own messages reaches the user: a library's warning (numpy, pandas, openpyxl)
+        # is a defect the tests catch (they turn RuntimeWarnings into errors), never a message for an analyst.
+        warnings.simplefilter("ignore")
 
     def one_line(text: str) -> str:
         text = " ".join(str(text).split())

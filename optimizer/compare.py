@@ -11,9 +11,12 @@ import pandas as pd
 
 from models.network import BASELINE, Network, PolicySet
 from optimizer.backend import SolverOptions
-from optimizer.results import COST_PARTS, SolveResult, gives_emissions
+from optimizer.costs import parts_of
+from optimizer.edits import EditError, Policy, RuleValue
+from optimizer.families import Member, chains, run_family
+from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions
 from optimizer.rules import RULE_TYPES, is_check
-from optimizer.runner import ProgressCallback, SolveTask, run_tasks
+from optimizer.runner import ProgressCallback
 
 OTHER_GROUP = "other"
 #: Emissions avoided below this are none (solver round-off): no cost per unit avoided.
@@ -77,9 +80,12 @@ def select_policies(network: Network, names: str | None) -> list[PolicySet]:
 def compare(network: Network, policies: str | None = None, options: SolverOptions | None = None,
             workers: int = 1, scheduler: str | None = None,
             progress: ProgressCallback | None = None) -> Comparison:
-    """Solve the baseline and every selected policy set (independently, possibly in parallel)."""
-    tasks = [SolveTask(p.name, p) for p in select_policies(network, policies)]
-    results = run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress)
+    """Solve the baseline and every selected policy set: one family over the workbook's physical model, built
+    once per chain; each plan reported in full (every table, as ``solve --policy`` writes it)."""
+    chosen = select_policies(network, policies)
+    members = [Member(p.name, (Policy(p),), report="full") for p in chosen]
+    results = run_family(network, chains("policy sets", chosen[0], members), options or SolverOptions(),
+                         workers, scheduler, progress)
     return Comparison(network, results)
 
 
@@ -97,13 +103,12 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
     # Investment, holding and carbon costs, and emissions, only where the workbook can have them.
     carbon = gives_emissions(network) or any(RULE_TYPES[r.type].carbon for p in network.policies.values()
                                              for r in p.rules)
-    parts = [p for p in COST_PARTS if (p not in ("capex", "investment_fixed") or len(network.investments))
-             and (p != "holding" or len(network.inventory)) and (p != "carbon" or carbon)]
+    parts = [part.name for part in parts_of(network, carbon)]
     baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
     rows = []
     for result in results:
         row = {"policy": result.policy, "status": result.status, "total_cost": result.total_cost}
-        row.update({part: result.costs.get(part) for part in COST_PARTS if part in parts})
+        row.update({part: result.costs.get(part) for part in parts})
         if result.has_plan and baseline is not None:
             row["vs_baseline"] = result.total_cost - baseline.total_cost
             row["vs_baseline_pct"] = (row["vs_baseline"] / baseline.total_cost
@@ -151,7 +156,7 @@ def supply_mix(network: Network, results: list[SolveResult]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sweeps
 
 
-class SweepError(ValueError):
+class SweepError(EditError):
     """The sweep request does not fit the workbook (unknown rule, bad range)."""
 
 
@@ -200,20 +205,36 @@ class Sweep:
     def table(self) -> pd.DataFrame:
         """value, status, total cost, change from the first feasible point, the one-sided marginal cost of
         tightening the rule at that point (``optimizer.marginals``: per +1 pp of a share, per unit of a cap's
-        value; inf at the limit), and the lowest share achieved."""
+        value; inf at the limit), the lowest share achieved, the investments the plan builds, and whether
+        they differ from the point before's (``decision_change``: its cost step is then not what the
+        marginal cost predicts; the message says what changes)."""
         rows = []
         first = next((r.total_cost for r in self.results if r.has_plan), None)
+        before = None
         for value, result in zip(self.values, self.results, strict=True):
             compliance = result.compliance
             mine = compliance[compliance["rule_row"] == self.rule_row] if len(compliance) else None
+            builds = result.builds()
+            change = decision_change(before, builds) if result.has_plan else ""
             rows.append({
                 "value": value, "status": result.status, "total_cost": result.total_cost,
                 "vs_first": result.total_cost - first if result.has_plan and first is not None else np.nan,
                 "marginal": result.marginals.rule_rate(self.rule_row),
                 "share_min": float(mine["share"].min()) if mine is not None and len(mine) else np.nan,
-                "message": result.message,
+                "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
+                "message": change or result.marginal_notes.get(self.rule_row, "") or result.message,
             })
+            if result.has_plan:
+                before = builds
         return pd.DataFrame(rows)
+
+    def points(self) -> list[dict]:
+        """The points of ``sweep --json``: the table's figures with ``builds`` as ``[{"option", "period"}]``."""
+        table = self.table().drop(columns=["builds"])
+        records = table.replace({np.nan: None}).to_dict("records")
+        for record, result in zip(records, self.results, strict=True):
+            record["builds"] = result.builds()
+        return records
 
     def marginal_label(self) -> str:
         """What the ``marginal`` column is: per +1 pp for a share, per unit of the value otherwise."""
@@ -228,27 +249,20 @@ class Sweep:
 def sweep(network: Network, policy: str, rule_row: int, values: list[float],
           options: SolverOptions | None = None, workers: int = 1, scheduler: str | None = None,
           progress: ProgressCallback | None = None) -> Sweep:
-    """Re-solve ``policy`` with the value of its rule on Policies row ``rule_row`` set to each value."""
+    """Re-solve ``policy`` with the value of its rule on Policies row ``rule_row`` set to each value: one family
+    (``optimizer.families``), its members in increasing order of the value so that each starts from a near
+    plan, reported in the order asked."""
     policy_set = network.policy(policy)
-    matching = [r for r in policy_set.rules if r.row == rule_row]
-    if not matching:
-        rows = ", ".join(str(r.row) for r in policy_set.rules) or "none"
-        raise SweepError(f"policy set {policy_set.name!r} has no rule on Policies row {rule_row} "
-                         f"(its rules are on rows: {rows})")
-    rule = matching[0]
-    spec = RULE_TYPES[rule.type].spec
-    if spec.value is None or spec.fixed_value is not None:
-        raise SweepError(f"Policies row {rule_row} is {'an' if rule.type[0] in 'aeiou' else 'a'} {rule.type} "
-                         "rule; it has no value to sweep")
-    if spec.value == "fraction" and any(not 0.0 <= v <= 1.0 for v in values):
-        raise SweepError(f"Policies row {rule_row} is a {rule.type} rule: every value must lie in [0, 1]")
-    if any(v < 0 for v in values):
-        raise SweepError("values must be >= 0")
-    if spec.value == "count" and any(not float(v).is_integer() for v in values):
-        raise SweepError(f"Policies row {rule_row} is a {rule.type} rule: every value must be a whole number")
-    tasks = []
-    for value in values:
-        rules = tuple(r.model_copy(update={"value": value}) if r.row == rule_row else r for r in policy_set.rules)
-        tasks.append(SolveTask(f"{value:g}", policy_set.model_copy(update={"rules": rules})))
-    results = run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress)
+    try:
+        for value in values:
+            RuleValue(rule_row, value).check(policy_set)
+    except EditError as exc:
+        raise SweepError(str(exc)) from None
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    members = [Member(f"{values[i]:g}", (RuleValue(rule_row, values[i]),), rules=(rule_row,)) for i in order]
+    solved = run_family(network, chains(f"sweep of Policies row {rule_row}", policy_set, members),
+                        options or SolverOptions(), workers, scheduler, progress)
+    results: list[SolveResult] = [None] * len(values)  # type: ignore[list-item]
+    for i, result in zip(order, solved, strict=True):
+        results[i] = result
     return Sweep(network, policy_set, rule_row, values, results)

@@ -21,8 +21,9 @@ import pandas as pd
 from models.scenarios import lanes_by_period
 from optimizer.direct import arrays_from
 from optimizer.findings import PHYSICAL_BLOCKS, TOLERANCE, Finding, fmt, in_period, rows_text, unit_of
-from optimizer.highs import LinearArrays, solve_arrays
+from optimizer.highs import INF, LinearArrays, solve_arrays
 from optimizer.model import Formulation
+from optimizer.options import UNLIMITED, Deadline, OutOfTime
 from optimizer.rules import Violation
 
 
@@ -130,7 +131,7 @@ def _physical_arrays(formulation: Formulation) -> LinearArrays:
     return arrays_from(formulation, PHYSICAL_BLOCKS)
 
 
-def shortfall_findings(formulation: Formulation) -> list[Finding] | None:
+def shortfall_findings(formulation: Formulation, deadline: Deadline = UNLIMITED) -> list[Finding] | None:
     """Minimise total unmet demand under hard capacities; None when every demand can be met."""
     demand = formulation.blocks.get("demand")
     if demand is None:
@@ -139,7 +140,7 @@ def shortfall_findings(formulation: Formulation) -> list[Finding] | None:
     lp.cost = np.zeros(lp.n_cols)
     offset = lp.row_offset["demand"]
     slack = lp.add_columns(np.ones(len(demand)), offset + np.arange(len(demand)), np.ones(len(demand)))
-    solution = solve_arrays(lp)
+    solution = solve_arrays(lp, options=deadline.next_solve())
     if solution.status != "optimal":
         return None
     short = solution.x[slack]
@@ -147,14 +148,19 @@ def shortfall_findings(formulation: Formulation) -> list[Finding] | None:
         return None
     findings = []
     activity = np.bincount(lp.row, weights=lp.value * solution.x[lp.col], minlength=lp.n_rows)
-    full = activity >= lp.row_upper - TOLERANCE * np.maximum(1.0, np.abs(lp.row_upper))
+    bounded = np.isfinite(lp.row_upper) & (lp.row_upper < INF)  # only capacities can be "at capacity"
+    upper = np.where(bounded, lp.row_upper, 0.0)
+    full = bounded & (activity >= upper - TOLERANCE * np.maximum(1.0, np.abs(upper)))
     capped = {name: np.flatnonzero(full[lp.row_offset[name]:lp.row_offset[name] + len(formulation.blocks[name])])
               for name in ("supply_capacity", "lane_capacity", "lane_pair_capacity") if name in lp.row_offset}
     for r in np.flatnonzero(short > TOLERANCE):
         row = demand.rows.iloc[r]
         unit = unit_of(formulation.network, row["item"])
-        delivered = float(row["rhs"] - short[r])
-        inbound = formulation.flows.loc[demand.var[demand.row == r]]
+        # The row's right-hand side is the Demand quantity less any initial stock: report the quantity.
+        required = float(row["quantity"]) if "quantity" in row.index else float(row["rhs"])
+        delivered = required - float(short[r])
+        terms = demand.var[demand.row == r]
+        inbound = formulation.flows.iloc[terms[terms < len(formulation.flows)]]  # flows, not stock or production
         sources = []
         if "supply_capacity" in capped:
             block = formulation.blocks["supply_capacity"]
@@ -168,15 +174,19 @@ def shortfall_findings(formulation: Formulation) -> list[Finding] | None:
                 hit = at_cap[at_cap["destination"].eq(row["site"]) & at_cap["period"].eq(row["period"])]
                 sources.append(rows_text("Lanes", hit["sheet_row"]))
         sources = [s for s in sources if s]
+        notes = [f"{' and '.join(sources)} at capacity"] if sources else []
+        opening = required - float(row["rhs"])  # initial stock at the site, counted as delivered
+        if opening > TOLERANCE:
+            notes.append(f"{fmt(opening)}{unit} of it from initial stock")
         findings.append(Finding(
             "capacity_shortfall", "Demand", [int(row["sheet_row"])],
-            f"{_demand_label(row)}: {fmt(row['rhs'])}{unit} required, at most {fmt(delivered)}{unit} can reach it "
-            f"while the other demand is served" + (f" ({' and '.join(sources)} at capacity)" if sources else ""),
-            {"required": float(row["rhs"]), "reachable": delivered, "shortfall": float(short[r])}))
+            f"{_demand_label(row)}: {fmt(required)}{unit} required, at most {fmt(delivered)}{unit} can reach it "
+            f"while the other demand is served" + (f" ({'; '.join(notes)})" if notes else ""),
+            {"required": required, "reachable": delivered, "shortfall": float(short[r])}))
     return findings
 
 
-def rule_findings(formulation: Formulation) -> list[Finding]:
+def rule_findings(formulation: Formulation, deadline: Deadline = UNLIMITED) -> list[Finding]:
     """Minimise the normalised violations of the rules' relaxable rows (each rule type says which of its
     blocks may be violated); each rule type explains its violated rows (``RuleType.explain``)."""
     owner = {name: model for model in formulation.rules.values()
@@ -190,7 +200,7 @@ def rule_findings(formulation: Formulation) -> list[Finding]:
         scale = np.maximum(np.bincount(block.row, weights=np.abs(block.coef), minlength=len(block)), 1e-12)
         sign = np.where(block.rows["sense"].to_numpy() == ">=", 1.0, -1.0)
         slacks[name] = lp.add_columns(1.0 / scale, lp.row_offset[name] + np.arange(len(block)), sign)
-    solution = solve_arrays(lp)
+    solution = solve_arrays(lp, options=deadline.next_solve())
     if solution.status != "optimal":
         return []
     findings = []
@@ -203,32 +213,42 @@ def rule_findings(formulation: Formulation) -> list[Finding]:
         violation = Violation(
             rows=violated, slack=slack[violated], physical=_physical_arrays(formulation),
             with_others=arrays_from(formulation, [*PHYSICAL_BLOCKS, *others]) if others else None,
-            other_rows=[owner[n].rule.row for n in others])
+            other_rows=[owner[n].rule.row for n in others], deadline=deadline)
         model = owner[name]
         findings.extend(model.type.explain(formulation, model, violation))
     return findings
 
 
-def discrete_findings(formulation: Formulation) -> list[Finding]:
+def discrete_findings(formulation: Formulation, deadline: Deadline = UNLIMITED) -> list[Finding]:
     """What each rule stated with binaries finds with a MILP of the physical model and that rule."""
     return [finding for model in formulation.rules.values()
-            for finding in model.type.discrete_findings(formulation, model)]
+            for finding in model.type.discrete_findings(formulation, model, deadline)]
 
 
-def diagnose(formulation: Formulation) -> list[Finding]:
-    """Every reason found for infeasibility, most basic first (see the module docstring)."""
+def diagnose(formulation: Formulation, deadline: Deadline = UNLIMITED) -> list[Finding]:
+    """Every reason found for infeasibility, most basic first (see the module docstring). Every solve it makes
+    takes its options from ``deadline`` (the command's threads, MIP gap and the time left): when the time runs
+    out, the reasons found so far are returned with a last one saying the search was cut short."""
     findings = structural_findings(formulation)
     if any(f.kind != "rule_unreachable" for f in findings):
         return findings
-    shortfall = shortfall_findings(formulation)
-    if shortfall:
-        return findings + shortfall
-    structural_rules = {(f.rows[0], f.numbers.get("period"), f.numbers.get("destination")) for f in findings}
-    relaxed = rule_findings(formulation)
-    for finding in relaxed or discrete_findings(formulation):  # a MILP per discrete rule only when needed
-        key = (finding.rows[0], finding.numbers.get("period"), finding.numbers.get("destination"))
-        if key not in structural_rules:
-            findings.append(finding)
+    try:
+        shortfall = shortfall_findings(formulation, deadline)
+        if shortfall:
+            return findings + shortfall
+        structural_rules = {(f.rows[0], f.numbers.get("period"), f.numbers.get("destination")) for f in findings}
+        relaxed = rule_findings(formulation, deadline)
+        for finding in relaxed or discrete_findings(formulation, deadline):  # a discrete rule's MILP only if needed
+            key = (finding.rows[0], finding.numbers.get("period"), finding.numbers.get("destination"))
+            if key not in structural_rules:
+                findings.append(finding)
+    except OutOfTime:
+        pass
+    if deadline.expired:
+        return [*findings, Finding(
+            "time_limit", "", [], f"the time limit ({deadline.options.time_limit:g} s) stopped the search for "
+            "reasons before it was complete" + ("; the reasons above are those found in time" if findings else ""),
+            {"time_limit": deadline.options.time_limit})]
     if not findings:
         findings.append(Finding("unexplained", "Policies", [],
                                 "the rules of this policy set cannot all hold together with demand and "

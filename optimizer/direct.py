@@ -206,37 +206,67 @@ def solve_direct(formulation: Formulation, options: SolverOptions) -> DirectSolv
     return solved
 
 
-def _solve(formulation: Formulation, options: SolverOptions) -> DirectSolve:
-    started = time.perf_counter()
+@dataclass
+class Image:
+    """What HiGHS is given for a formulation: its arrays with the pure suppliers' production substituted out
+    (``lp``, ``integer``: the columns that must be whole), the substitution to expand a plan back, and the row
+    of ``lp`` of every block row (``positions``, -1 where the row was substituted out)."""
+
+    formulation: Formulation
+    lp: LinearArrays
+    integer: np.ndarray
+    substitution: Substitution | None
+    positions: dict[str, np.ndarray]
+
+    @property
+    def discrete(self) -> np.ndarray:
+        return np.flatnonzero(self.integer)
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        """A plan of ``lp`` as a plan of the formulation (the substituted production columns added back)."""
+        return values if self.substitution is None else self.substitution.expand_values(values)
+
+
+def image_of(formulation: Formulation) -> Image:
+    """The formulation as HiGHS gets it (see ``Image``)."""
     integer = formulation.integer
     full = arrays_from(formulation)
-    row_offset = full.row_offset
+    full_rows = {name: full.row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
     lp, substitution = substitute_production(full, formulation, integer)
     del full  # the reduced copy is what HiGHS needs: the memory peak of large runs is the solve
-    if substitution is not None:
-        integer = integer[substitution.kept_cols]
-    h = highs.new_highs(options)
-    highs.load_arrays(h, lp, integer)
-    del lp  # HiGHS holds its own copy
-    built = time.perf_counter()
-    h.run()
-    seconds_solve, seconds_solver_run = time.perf_counter() - built, h.getRunTime()
-    full_rows = {name: row_offset[name] + np.arange(len(block)) for name, block in formulation.blocks.items()}
     if substitution is None:
-        positions, expand = full_rows, None
-    else:
-        row_map = substitution.row_map
-        positions = {name: row_map[rows] for name, rows in full_rows.items()}
-        expand = substitution.expand_values
-    pricing = Pricing(formulation, positions, expand)
-    back = highs.read_back(h, np.flatnonzero(integer), pricing)
-    solved = DirectSolve(back, seconds_build=built - started, seconds_solve=seconds_solve,
-                         seconds_solver_run=seconds_solver_run)
+        return Image(formulation, lp, integer, None, full_rows)
+    row_map = substitution.row_map
+    return Image(formulation, lp, integer[substitution.kept_cols], substitution,
+                 {name: row_map[rows] for name, rows in full_rows.items()})
+
+
+def read_solution(image: Image, h, rows: dict[str, np.ndarray] | None = None, rates: bool = True,
+                  rules: set[int] | None = None) -> DirectSolve:
+    """Status, plan and prices of the run ``h`` has just made on ``image`` (``rows``: the HiGHS row of every
+    block row, when the instance's rows are no longer in the image's order), mapped back to the formulation.
+    ``rates``: also the one-sided marginal costs (with the ranges of the right-hand sides), of the rules on
+    the Policies rows ``rules`` only when given. Leaves ``h`` as ``highs.read_back`` does (a MILP's discrete
+    columns fixed, pricing columns added)."""
+    formulation, substitution = image.formulation, image.substitution
+    positions = rows if rows is not None else image.positions
+    pricing = Pricing(formulation, positions, image.expand if substitution is not None else None, rules=rules)
+    back = highs.read_back(h, image.discrete, pricing if rates else None, ranging=rates)
+    solved = DirectSolve(back)
     if back.values is None:
         return solved
     solved.row_positions = positions
-    solved.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None else None
+    solved.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None or (
+        rates and back.one_sided) else None
     row_dual, col_dual = back.row_duals, back.col_duals
+    if rows is not None:  # the rows of h in the image's order (the duals' positions)
+        order = np.full(h.getNumRow(), -1, dtype=np.int64)
+        for name, at in image.positions.items():
+            present = at >= 0
+            order[rows[name][present]] = at[present]
+        in_image = np.zeros(image.lp.n_rows)
+        in_image[order[order >= 0]] = row_dual[order >= 0]
+        row_dual = in_image
     if substitution is None:
         solved.values = back.values
     else:
@@ -244,7 +274,24 @@ def _solve(formulation: Formulation, options: SolverOptions) -> DirectSolve:
         row_dual = substitution.expand_row_duals(row_dual)
         col_dual = substitution.expand_col_duals(col_dual)
     solved.reduced_costs = col_dual
-    solved.duals = {name: row_dual[rows] for name, rows in full_rows.items()}
+    full_rows = {name: np.arange(len(block)) for name, block in formulation.blocks.items()}
+    offsets = np.cumsum([0] + [len(b) for b in formulation.blocks.values()])
+    solved.duals = {name: row_dual[offsets[i] + rows_] for i, (name, rows_) in enumerate(full_rows.items())}
+    return solved
+
+
+def _solve(formulation: Formulation, options: SolverOptions) -> DirectSolve:
+    started = time.perf_counter()
+    image = image_of(formulation)
+    h = highs.new_highs(options)
+    highs.load_arrays(h, image.lp, image.integer)
+    image.lp = None  # HiGHS holds its own copy: the memory peak of large runs is the solve
+    built = time.perf_counter()
+    h.run()
+    seconds_solve, seconds_solver_run = time.perf_counter() - built, h.getRunTime()
+    solved = read_solution(image, h)
+    solved.seconds_build, solved.seconds_solve, solved.seconds_solver_run = (built - started, seconds_solve,
+                                                                             seconds_solver_run)
     return solved
 
 

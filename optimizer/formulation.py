@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from models.network import Network, PolicySet
+from models.network import BASELINE, Network, PolicySet
 from optimizer.horizon import (
     add_option_families,
     add_stock_family,
@@ -520,10 +520,31 @@ def _period_index(network: Network, periods: pd.Series) -> np.ndarray:
 def build_formulation(network: Network, policy: str | PolicySet = "baseline") -> Formulation:
     """Describe the model for ``policy``: variables, physical blocks, then the policy set's rules."""
     policy_set = policy if isinstance(policy, PolicySet) else network.policy(policy)
+    return with_rules(build_physical(network), policy_set)
+
+
+def with_rules(physical: Formulation, policy: PolicySet, like: Formulation | None = None) -> Formulation:
+    """The model of ``policy`` on the physical model ``physical`` (``build_physical``), which stays as it is: its
+    families are copied, the rules' blocks and families appended after the physical ones, in the order a fresh
+    ``build_formulation`` gives. ``like``: a formulation of the same physical model whose rules' measured flows
+    (``RuleTerms``) are reused where a rule differs only by its value (the flows a rule measures do not depend
+    on it), so a sweep member costs little more than stating its rows."""
+    formulation = physical.copy(policy)
+    state_rules(formulation, reuse=like.rules if like is not None and like.physical is physical else None)
+    flows = formulation.flows
+    flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
+    formulation.flow_discount = formulation.network.discount_of(flows["period"]) if len(flows) else np.zeros(0)
+    return formulation
+
+
+def build_physical(network: Network) -> Formulation:
+    """The model without any rule: flows, production, options, stock, and the physical blocks (demand and
+    balances, capacities, discrete supply). ``with_rules`` states a policy set on it."""
     recipe = recipes(network)
     flows = flow_table(network, recipe)
     production = network.supply.copy()
-    formulation = Formulation(network=network, policy=policy_set, flows=flows, production=production)
+    formulation = Formulation(network=network, policy=network.policies[BASELINE], flows=flows,
+                              production=production)
     formulation.add_family("flow", flows[FLOW_KEYS], 0.0)  # costs live in flows["unit_cost"]
     supply = formulation.add_family("production", production[["site", "item", "period"]], 0.0, cost_part="supply")
     formulation.add_costs(supply.name, np.arange(len(production)), _period_index(network, production["period"]),
@@ -539,7 +560,4 @@ def build_formulation(network: Network, policy: str | PolicySet = "baseline") ->
         formulation.add(block)
     for block in discrete_supply(formulation, formulation.need):
         formulation.add(block)
-    state_rules(formulation)
-    flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
-    formulation.flow_discount = network.discount_of(flows["period"]) if len(flows) else np.zeros(0)
     return formulation

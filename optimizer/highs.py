@@ -131,7 +131,7 @@ class Readback:
 
 
 def read_back(h: highspy.Highs, discrete: np.ndarray,
-              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None) -> Readback:
+              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True) -> Readback:
     """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
 
     ``discrete``: the HiGHS columns of the discrete decisions (empty for an LP). A MILP's plan has
@@ -139,7 +139,8 @@ def read_back(h: highspy.Highs, discrete: np.ndarray,
     duals, reduced costs and ranges are then that LP's (``duals_from`` "fixed_lp", or "none" when
     it did not solve). Ranges are read for an optimal plan with prices only, and with them the one-sided
     rates of the ``tightenings`` that the plan's values give (``one_sided_rates``): read last, as
-    they may leave ``h`` at another optimum."""
+    they may leave ``h`` at another optimum. Without ``ranging`` (a family member's cost), ranging is read
+    only when some tightening needs it."""
     out = Readback(model_status(h))
     if not has_plan(h, out.status):
         return out
@@ -151,7 +152,8 @@ def read_back(h: highspy.Highs, discrete: np.ndarray,
         _, out.row_duals, out.col_duals = solution(h)
     if out.status == "optimal" and out.duals_from != "none":
         directions = tightenings(out.values) if tightenings is not None else []
-        out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions)
+        if directions or ranging:
+            out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions)
     return out
 
 

@@ -16,6 +16,8 @@ Variables (families):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -210,3 +212,37 @@ def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None
         formulation.add(ConstraintBlock("forced_build", rows,
                                         np.concatenate([np.full(len(v), i) for i, v in enumerate(forced_vars)]),
                                         np.concatenate(forced_vars), np.ones(sum(len(v) for v in forced_vars))))
+
+
+def with_capex(formulation: Formulation, capex: dict[str, float]) -> Formulation:
+    """A copy of the formulation in which the named options cost ``capex`` (the same in every build period):
+    their capex entries of the ledger replaced, the build columns' objective recomputed from it. Raises
+    KeyError for an option the workbook does not have."""
+    family = formulation.families.get("build")
+    known = set(family.keys["option"]) if family is not None else set()
+    for option in capex:
+        if option not in known:
+            raise KeyError(f"no investment option named {option!r}")
+    changed = formulation.copy()
+    build = changed.families["build"]
+    options = build.keys["option"].to_numpy()
+    discount = np.asarray(changed.network.discount, dtype=float)
+    ledger, cost = [], np.zeros(len(build))
+    for name, column, period, part, nominal in changed.ledger:
+        if name == "build" and part == "capex":
+            mine = pd.Series(options[column]).map(capex).to_numpy(dtype=float)
+            nominal = np.where(np.isnan(mine), nominal, mine)
+        if name == "build":
+            np.add.at(cost, column, discount[period] * nominal)
+        ledger.append((name, column, period, part, nominal))
+    changed.ledger = ledger
+    build.cost[:] = cost
+    # The workbook the model now stands for: its Investments (and the options' terms) carry the new capex.
+    investments = changed.network.investments.copy()
+    terms = changed.option_periods.copy()
+    for option, value in capex.items():
+        investments.loc[investments["option"] == option, "capex"] = float(value)
+        terms.loc[terms["option"] == option, "capex"] = float(value)
+    changed.network = replace(changed.network, investments=investments)
+    changed.option_periods = terms
+    return changed

@@ -59,10 +59,13 @@ class Pricing:
     the directions to price; :meth:`marginals` reads the rates of those directions."""
 
     def __init__(self, formulation: Formulation, row_positions: dict[str, np.ndarray],
-                 expand: Callable[[np.ndarray], np.ndarray] | None = None):
+                 expand: Callable[[np.ndarray], np.ndarray] | None = None, rules: set[int] | None = None):
         self.formulation = formulation
         self.row_positions = row_positions
         self.expand = expand
+        #: Price only the rules on these Policies rows, as a whole (a sweep's or frontier's rule); None: every
+        #: Compliance row, every rule and all shares together (a plan's report).
+        self.only = rules
         self.keys: list[tuple] = []
         self.rows_of: dict[int, int] = {}  # Policies row -> its Compliance rows (rules with a tightening)
 
@@ -72,14 +75,19 @@ class Pricing:
         self.keys, self.rows_of = [], {}
         shares: list[Tightening] = []
         for row, model in self.formulation.rules.items():
+            if self.only is not None and row not in self.only:
+                continue
             bound = model.type.tightening(self.formulation, model, values)
             if bound is None:
+                continue
+            whole = self._direction(bound, np.arange(len(bound.per_value)), bound.per_value)
+            if self.only is not None:
+                self._add(directions, ("rule", row), whole)
                 continue
             self.rows_of[row] = len(bound.per_row)
             per_row = [self._direction(bound, np.array([i]), bound.per_row[[i]]) for i in range(len(bound.per_row))]
             for i, direction in enumerate(per_row):
                 self._add(directions, ("row", row, i), direction)
-            whole = self._direction(bound, np.arange(len(bound.per_value)), bound.per_value)
             self._add(directions, ("rule", row), whole)
             if model.type.marginal_column == "cost_per_point" and whole is not None:
                 shares.append(whole)
@@ -113,5 +121,8 @@ class Pricing:
         for row, n in self.rows_of.items():
             out.rows[row] = [found.get(("row", row, i), _NONE) for i in range(n)]
             out.rules[row] = found.get(("rule", row), _NONE)
+        for key, rate in found.items():  # the rules priced as a whole only (``only``)
+            if key[0] == "rule":
+                out.rules.setdefault(key[1], rate)
         out.all_shares = found.get(("all shares",))
         return out

@@ -8,7 +8,7 @@ values, duals and reduced costs back by position into arrays aligned with them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,7 +56,7 @@ class ConstraintBlock:
 class VariableFamily:
     """Columns ``offset .. offset + len(keys) - 1``: one per row of ``keys``. ``integer`` is True/False
     for the whole family, or one flag per column. ``cost_part`` names the part of the total cost its
-    objective coefficients belong to (see ``optimizer.results.COST_PARTS``); None when its costs fall
+    objective coefficients belong to (see ``optimizer.costs``); None when its costs fall
     into several parts (the ledger says which)."""
 
     name: str
@@ -68,6 +68,8 @@ class VariableFamily:
     cost_part: str | None = None
     #: Lower bounds (0 unless a decision is fixed, see ``optimizer.horizon.fix_builds``).
     lower: np.ndarray | None = None
+    #: Each column's period as its index in the network's periods (``Formulation.period_index``), once asked.
+    periods: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.lower is None:
@@ -107,6 +109,18 @@ class Formulation:
 
     #: Each flow's period discount factor (set when the flows table is final).
     flow_discount: np.ndarray | None = None
+    #: The model without rules this one was stated on (``optimizer.formulation.with_rules``); None for itself.
+    physical: Formulation | None = None
+
+    def copy(self, policy: PolicySet | None = None) -> Formulation:
+        """A copy to state rules on or to change (fixed builds, capex): tables and blocks are shared (nothing
+        changes them in place), families and the ledger are copied, the flows' cost columns can be replaced.
+        Copying a physical model (one without rules) gives a model of ``policy`` whose ``physical`` is it."""
+        families = {name: replace(f, cost=f.cost.copy(), upper=f.upper.copy(), lower=f.lower.copy())
+                    for name, f in self.families.items()}
+        return replace(self, policy=policy or self.policy, flows=self.flows.copy(deep=False), families=families,
+                       blocks=dict(self.blocks), rules=dict(self.rules), ledger=list(self.ledger),
+                       physical=self.physical if self.physical is not None or self.rules else self)
 
     def add_costs(self, family: str, column: np.ndarray, period: np.ndarray, part: str, nominal: np.ndarray) -> None:
         """Add nominal costs to columns of ``family`` (local positions), each arising in a period (by
@@ -162,6 +176,14 @@ class Formulation:
         if len(self.network.bom) or not len(self.flows):
             return not len(self.network.bom)
         return bool(self.flows["supply_row"].notna().all())
+
+    def period_index(self, name: str) -> np.ndarray:
+        """The index (in the network's periods) of the period of each column of family ``name`` (its keys'
+        ``period``), computed once and shared by the formulation's copies."""
+        family = self.families[name]
+        if family.periods is None:
+            family.periods = pd.Index(self.network.periods).get_indexer(family.keys["period"]).astype(np.int64)
+        return family.periods
 
     def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
         """The slice of a solution vector belonging to one variable family."""

@@ -9,18 +9,13 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backend import SolverOutput
+from optimizer.costs import COST_PARTS, PARTS, parts_of
 from optimizer.formulation import key_codes, recipes, standard_costs
 from optimizer.horizon import initial_stock
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.rules.base import FLOW_TOLERANCE
-
-#: Parts of the total cost; credits are negative (they lower the cost). ``fixed`` is the fixed cost of
-#: the Supply options used (MILP); ``capex`` and ``investment_fixed`` the capex and fixed costs of the
-#: investment options built; ``holding`` the cost of stock. Each is discounted by its period's factor.
-COST_PARTS = ("supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
-              "holding")
 
 
 @dataclass
@@ -54,6 +49,8 @@ class SolveResult:
     emissions: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     #: The one-sided marginal costs of its rule bounds (empty without a priced plan).
     marginals: Marginals = field(default_factory=Marginals)
+    #: Policies row -> why a rule's marginal cost is blank though plans lie past it (a step in cost).
+    marginal_notes: dict[int, str] = field(default_factory=dict)
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -75,6 +72,26 @@ class SolveResult:
             "investments": self.investment_records(), "inventory": self.inventory_records(),
             "emissions": self.emissions_record(),
         }
+
+    def decisions(self) -> dict[str, Any]:
+        """The plan's first-stage decisions: option -> build period (None: not built), or {period: fraction}
+        for a divisible option."""
+        out: dict[str, Any] = {}
+        for row in self.investments.itertuples() if len(self.investments) else ():
+            out[row.option] = dict(row.fractions or {}) if row.divisible else (
+                row.build_period if row.built else None)
+        return out
+
+    def builds(self) -> list[dict[str, Any]]:
+        """What the plan builds: ``{"option", "period"}`` per yes/no option built, and per period with a positive
+        fraction of a divisible one (with its ``fraction``); empty when nothing is built or there is no plan."""
+        out: list[dict[str, Any]] = []
+        for option, decision in self.decisions().items():
+            if isinstance(decision, dict):
+                out += [{"option": option, "period": p, "fraction": float(f)} for p, f in decision.items()]
+            elif decision is not None:
+                out.append({"option": option, "period": decision})
+        return out
 
     def emissions_record(self) -> dict[str, Any] | None:
         """``{"total", "by_period": {period: value}}`` (None without a plan)."""
@@ -253,16 +270,14 @@ def emissions_by_period(formulation: Formulation, values: np.ndarray) -> pd.Seri
     """The plan's emissions in each period: production x its co2_per_unit (Supply and investment options)
     plus flow x the lane's co2_per_unit."""
     periods = list(formulation.network.periods)
-    index = {p: i for i, p in enumerate(periods)}
     total = np.zeros(len(periods))
     flows = formulation.flows
     if len(flows):
-        where = flows["period"].map(index).to_numpy(dtype=np.int64)
+        where = formulation.period_index("flow")
         total += np.bincount(where, weights=flows["co2"].to_numpy(dtype=float)
                              * formulation.family_values(values, "flow"), minlength=len(periods))
     for name, co2 in _production_co2(formulation).items():
-        keys = formulation.families[name].keys
-        total += np.bincount(keys["period"].map(index).to_numpy(dtype=np.int64),
+        total += np.bincount(formulation.period_index(name),
                              weights=co2 * formulation.family_values(values, name), minlength=len(periods))
     total = np.where(np.abs(total) > 1e-9, total, 0.0)
     return pd.Series(total, index=periods, name="emissions")
@@ -280,20 +295,16 @@ def _production_co2(formulation: Formulation) -> dict[str, np.ndarray]:
 
 
 def _flow_parts(formulation: Formulation, values: np.ndarray) -> dict[str, np.ndarray]:
-    """Each flow's nominal cost per cost part (transport, tariffs, credits, carbon) in the plan."""
+    """Each flow's nominal cost per cost part paid per unit of flow (``optimizer.costs``) in the plan."""
     flows = formulation.flows
     x = formulation.family_values(values, "flow")
-    rate = (flows["tariff_rate"] + flows["policy_tariff_rate"]).to_numpy()
-    return {"transport": flows["lane_unit_cost"].to_numpy() * x,
-            "tariffs": rate * flows["supply_unit_cost"].to_numpy() * x,
-            "credits": -flows["credit"].to_numpy() * x,
-            "carbon": flows["carbon"].to_numpy() * x}
+    return {part.name: part.per_flow(flows) * x for part in PARTS.values() if part.per_flow is not None}
 
 
 def cost_breakdown(formulation: Formulation, values: np.ndarray) -> dict[str, float]:
     """The objective split into its parts (they add up to the objective), each discounted: every nominal
-    cost of the formulation's ledger goes to its part; a flow's cost splits into transport, tariffs,
-    credits and carbon."""
+    cost of the formulation's ledger goes to its part; a flow's cost splits into the parts paid per unit of
+    flow (transport, tariffs, credits, carbon)."""
     discount = formulation.flow_discount if formulation.flow_discount is not None \
         else np.ones(len(formulation.flows))
     parts = dict.fromkeys(COST_PARTS, 0.0)
@@ -313,7 +324,7 @@ def costs_by_period(formulation: Formulation, values: np.ndarray) -> pd.DataFram
     periods = list(network.periods)
     table = pd.DataFrame(0.0, index=range(len(periods)), columns=list(COST_PARTS))
     if len(formulation.flows):
-        index = formulation.flows["period"].map({p: i for i, p in enumerate(periods)}).to_numpy(dtype=np.int64)
+        index = formulation.period_index("flow")
         for part, cost in _flow_parts(formulation, values).items():
             table[part] += np.bincount(index, weights=cost, minlength=len(periods))
     for name, column, period, part, nominal in formulation.ledger:
@@ -465,21 +476,24 @@ def inventory_report(formulation: Formulation, values: np.ndarray) -> pd.DataFra
     return table[INVENTORY_COLUMNS]
 
 
-def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any]) -> SolveResult:
-    """Assemble the business tables from the solver output."""
+def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any],
+                 tables: bool = True) -> SolveResult:
+    """Assemble the business tables from the solver output. Without ``tables`` (a family member's cost), the
+    Flows, Utilization and Inventory tables are left empty; costs, Compliance, investments and emissions are
+    there."""
     policy = formulation.policy.name
     network = formulation.network
     if output.has_plan:
         values = output.values
         costs = cost_breakdown(formulation, values)
         total = float(sum(costs.values()))
-        flows = flow_report(formulation, values)
-        utilization = utilization_report(formulation, values)
+        flows = flow_report(formulation, values) if tables else pd.DataFrame()
+        utilization = utilization_report(formulation, values) if tables else pd.DataFrame()
         compliance = compliance_report(formulation, output)
         by_period = costs_by_period(formulation, values)
         nominal = float(by_period["nominal_total"].sum())
         investments = investment_report(formulation, values)
-        inventory = inventory_report(formulation, values)
+        inventory = inventory_report(formulation, values) if tables else pd.DataFrame()
         emissions = emissions_by_period(formulation, values)
     else:
         emissions = pd.Series(dtype=float)
@@ -493,21 +507,12 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         ("Solver", output.solver),
         ("Total cost", total),
         ("Nominal total cost", nominal),
-        ("Supply cost", costs["supply"]),
-        ("Transport cost", costs["transport"]),
-        ("Tariff cost", costs["tariffs"]),
-        ("Credits", costs["credits"]),
-        ("Fixed cost", costs["fixed"]),
     ]
-    if len(network.investments):
-        summary_rows += [("Capex", costs["capex"]), ("Investment fixed cost", costs["investment_fixed"])]
-    if len(network.inventory):
-        summary_rows.append(("Holding cost", costs["holding"]))
-    if _has_carbon(formulation):
-        summary_rows.append(("Carbon cost", costs["carbon"]))
-        if output.has_plan:
-            summary_rows.append(("Emissions", float(emissions.sum())))
-            summary_rows += [(f"Emissions in {period}", float(value)) for period, value in emissions.items()]
+    carbon = _has_carbon(formulation)
+    summary_rows += [(part.summary, costs[part.name]) for part in parts_of(network, carbon)]
+    if carbon and output.has_plan:
+        summary_rows.append(("Emissions", float(emissions.sum())))
+        summary_rows += [(f"Emissions in {period}", float(value)) for period, value in emissions.items()]
     summary_rows += [
         ("Total demand", float(network.demand["quantity"].sum())),
         ("Periods", ", ".join(network.periods)),
@@ -541,3 +546,38 @@ def gives_emissions(network) -> bool:
 def _has_carbon(formulation: Formulation) -> bool:
     """Whether the workbook gives any emissions or the policy set has a carbon rule."""
     return gives_emissions(formulation.network) or any(m.type.carbon for m in formulation.rules.values())
+
+
+def builds_text(builds: list[dict[str, Any]]) -> str:
+    """``AESC_Florence_restart 2026; PowerCo_StThomas_phase2 2028 (40%)``, or ``none``."""
+    return "; ".join(f"{b['option']} {b['period']}" + (f" ({b['fraction']:.0%})" if "fraction" in b else "")
+                     for b in builds) or "none"
+
+
+def decision_change(before: list[dict[str, Any]] | None, after: list[dict[str, Any]]) -> str:
+    """What changes in the build decisions from one point of a sweep or frontier to the next, as the table says
+    it (empty when nothing changes or there is no point before): its cost step is not what the marginal cost
+    of the point before predicts. A divisible option's fractions count as changed from a whole percent."""
+
+    def by_option(builds: list[dict[str, Any]]) -> dict[str, str]:
+        out: dict[str, list[str]] = {}
+        for b in builds:
+            out.setdefault(b["option"], []).append(
+                f"{b['period']}" + (f" ({b['fraction']:.0%})" if "fraction" in b else ""))
+        return {option: ", ".join(periods) for option, periods in out.items()}
+
+    if before is None:
+        return ""
+    old, new = by_option(before), by_option(after)
+    changes = []
+    for option in dict.fromkeys([*old, *new]):
+        was, now = old.get(option), new.get(option)
+        if was == now:
+            continue
+        if now is None:
+            changes.append(f"{option} no longer built")
+        elif was is None:
+            changes.append(f"{option} built in {now}")
+        else:
+            changes.append(f"{option} built in {now} instead of {was}")
+    return "a build decision changes here: " + "; ".join(changes) if changes else ""

@@ -26,16 +26,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.network import Network
-from optimizer.api import solve
+from models.network import BASELINE, Network
 from optimizer.direct import arrays_from
+from optimizer.edits import Builds
+from optimizer.families import Chain, Member, chains, run_family
 from optimizer.formulation import build_formulation
 from optimizer.highs import INF, LinearArrays, solve_arrays
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
-from optimizer.runner import ProgressCallback, run_tasks
+from optimizer.runner import ProgressCallback
 
 OBJECTIVES = ("expected", "worst", "regret")
+#: The figure of a plan (``Plan.figures``) each objective minimises.
+OBJECTIVE_FIGURE = {"expected": "expected_cost", "worst": "worst_cost", "regret": "max_regret"}
 ROBUST = "robust"
 
 
@@ -47,32 +50,13 @@ class RobustError(ValueError):
 
 
 def decisions_of(result: SolveResult) -> dict[str, Any]:
-    """A plan's first-stage decisions: option -> build period (None: not built), or {period: fraction}
-    for a divisible option."""
-    out: dict[str, Any] = {}
-    for row in result.investments.itertuples() if len(result.investments) else ():
-        out[row.option] = dict(row.fractions or {}) if row.divisible else (row.build_period if row.built else None)
-    return out
+    """A plan's first-stage decisions (``SolveResult.decisions``)."""
+    return result.decisions()
 
 
 def _key(decisions: dict[str, Any]) -> tuple:
     """A hashable form of decisions (to evaluate each distinct set once)."""
     return tuple(sorted((o, tuple(sorted(d.items())) if isinstance(d, dict) else d) for o, d in decisions.items()))
-
-
-@dataclass(frozen=True)
-class ScenarioTask:
-    """Solve one scenario (its changes applied, its policy set), optionally with the builds fixed."""
-
-    label: str
-    scenario: str
-    builds: tuple[tuple[str, Any], ...] | None = None
-
-    def run(self, network: Network, options: SolverOptions) -> SolveResult:
-        world = network.in_scenario(self.scenario)
-        result = solve(world, world.scenario_policy, options=options,
-                       builds=dict(self.builds) if self.builds is not None else None)
-        return result.detached()
 
 
 # --------------------------------------------------------------------------- the robust model
@@ -233,6 +217,19 @@ class RobustResult:
     def ws_costs(self) -> dict[str, float | None]:
         return {name: r.total_cost for name, r in self.wait_and_see.items()}
 
+    @property
+    def objective_value(self) -> float | None:
+        """The robust plan's value under the chosen objective: the robust model's optimum, or without
+        Investments (each scenario keeps its own plan) the expected cost, the worst cost or the largest
+        regret (0) of the scenario plans."""
+        if self.model is not None:
+            return self.model.value
+        plan = self.robust
+        if plan is None:
+            return None
+        figures = plan.figures(self.probability(), self.ws_costs())
+        return figures[OBJECTIVE_FIGURE[self.objective]]
+
 
 def robust(network: Network, objective: str = "expected", options: SolverOptions | None = None,
            workers: int = 1, scheduler: str | None = None,
@@ -253,7 +250,9 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
         return lambda done, _: progress(before + done, expected_solves[0]) if progress else None
 
     started = time.perf_counter()
-    ws = run_tasks(network, [ScenarioTask(n, n) for n in names], options, workers, scheduler, ticks(0))
+    policy = network.policies[BASELINE]  # each scenario names its own
+    ws = run_family(network, [Chain(n, policy, (Member(n, report="full"),), scenario=n) for n in names], options,
+                    workers, scheduler, ticks(0))
     seconds["wait_and_see"] = time.perf_counter() - started
     wait_and_see = dict(zip(names, ws, strict=True))
     failed = [n for n in names if not wait_and_see[n].has_plan]
@@ -279,24 +278,27 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
     if objective != "expected":
         plans.append(Plan("robust_expected", expected_model.decisions))
     plans += [Plan(n, decisions_of(wait_and_see[n])) for n in names]
-    # Evaluate each distinct set of decisions once per scenario; a scenario plan in its own scenario is WS.
+    # Evaluate each distinct set of decisions once per scenario; a scenario plan in its own scenario is WS. One
+    # family: a chain per scenario, its model built once, the plans' builds fixed in turn on one session (the
+    # robust plan's evaluation reported in full: its tables are the workbook's).
     distinct: dict[tuple, list[Plan]] = {}
     for plan in plans:
         distinct.setdefault(_key(plan.decisions), []).append(plan)
-    tasks, slots = [], []
-    for key, sharing in distinct.items():
-        for scenario in names:
-            own = next((p for p in sharing if p.name == scenario), None)
-            if own is not None:
+    family, slots = [], []
+    for scenario in names:
+        members = []
+        for key, sharing in distinct.items():
+            if any(p.name == scenario for p in sharing):
                 for plan in sharing:
                     plan.costs[scenario] = Evaluation(ws_cost[scenario], result=wait_and_see[scenario])
                 continue
-            tasks.append(ScenarioTask(f"{sharing[0].name} in {scenario}", scenario,
-                                      tuple(sorted(sharing[0].decisions.items()))))
+            report = "full" if any(p.name == ROBUST for p in sharing) else "cost"
+            members.append(Member(f"{sharing[0].name} in {scenario}", (Builds.of(sharing[0].decisions),), report))
             slots.append((key, scenario))
-    expected_solves[0] = len(names) + len(tasks)
+        family += chains(f"plans in {scenario}", network.policies[BASELINE], members, scenario=scenario)
+    expected_solves[0] = len(names) + len(slots)
     started = time.perf_counter()
-    evaluated = run_tasks(network, tasks, options, workers, scheduler, ticks(len(names)))
+    evaluated = run_family(network, family, options, workers, scheduler, ticks(len(names)))
     seconds["evaluation"] = time.perf_counter() - started
     for (key, scenario), result in zip(slots, evaluated, strict=True):
         evaluation = Evaluation(result.total_cost, "" if result.has_plan else result.message, result)
@@ -392,8 +394,7 @@ def as_dict(result: RobustResult, output: str | None = None) -> dict[str, Any]:
         plans.append({"plan": p.name, "decisions": decisions, "costs": {s: e.cost for s, e in p.costs.items()},
                       **p.figures(probability, ws)})
     return {"status": result.status, "objective": result.objective,
-            "objective_value": result.model.value if result.model else (
-                plan.figures(probability, ws)["expected_cost"] if plan else None),
+            "objective_value": result.objective_value,
             "evpi": result.evpi, "value_of_hedging": result.value_of_hedging, "message": result.message,
             "scenarios": scenarios, "plans": plans, "diagnosis": result.diagnosis, "output": output}
 

@@ -1,19 +1,16 @@
-"""Run independent solves (policy sets, sweep points, option values, scenarios) one after another, on
-local processes, or on an existing Dask cluster. Every path calls the same ``run_task`` function (each
-task's own ``run``), so results do not depend on the executor; they come back in task order."""
+"""Run independent tasks (the chains of a family of solves, option values) one after another, on local
+processes, or on an existing Dask cluster. Every path calls the same ``run_task`` function (each task's own
+``run``), so results do not depend on the executor; they come back in task order."""
 
 from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from models.network import Network, PolicySet
-from optimizer.api import solve
+from models.network import Network
 from optimizer.backend import SolverOptions
-from optimizer.results import SolveResult
 
 #: Called after each finished task with (tasks done, tasks in all).
 ProgressCallback = Callable[[int, int], None]
@@ -25,32 +22,6 @@ class Task(Protocol):
     label: str
 
     def run(self, network: Network, options: SolverOptions) -> Any: ...
-
-
-def with_capex(network: Network, capex: dict[str, float]) -> Network:
-    """The network with the capex of the named investment options replaced (in every period)."""
-    investments = network.investments.copy()
-    for option, value in capex.items():
-        investments.loc[investments["option"] == option, "capex"] = float(value)
-    return replace(network, investments=investments)
-
-
-@dataclass(frozen=True)
-class SolveTask:
-    """One independent solve: ``policy`` applied to the shared network, with some investment options'
-    build decisions fixed (``builds``: (option, choice) pairs, see ``optimizer.horizon.fix_builds``) and
-    some options' capex replaced (``capex``: (option, value) pairs)."""
-
-    label: str
-    policy: PolicySet
-    builds: tuple[tuple[str, Any], ...] = ()
-    capex: tuple[tuple[str, float], ...] = ()
-
-    def run(self, network: Network, options: SolverOptions) -> SolveResult:
-        """Solve, and drop the solver objects so the result can cross process boundaries."""
-        if self.capex:
-            network = with_capex(network, dict(self.capex))
-        return solve(network, policy=self.policy, options=options, builds=dict(self.builds) or None).detached()
 
 
 def run_task(network: Network, task: Task, options: SolverOptions) -> Any:

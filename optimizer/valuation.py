@@ -21,11 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.network import Network, PolicySet
-from optimizer.api import solve
+from optimizer.edits import Builds, Capex, apply_all
+from optimizer.formulation import build_formulation
 from optimizer.horizon import ANY_PERIOD
+from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
-from optimizer.runner import ProgressCallback, run_tasks, with_capex
+from optimizer.runner import ProgressCallback, run_tasks
+from optimizer.session import Session
 
 ESSENTIAL = "essential"
 NEVER = "never"
@@ -60,24 +63,30 @@ class OptionValueTask:
     plan_cost: float
 
     def run(self, network: Network, options: SolverOptions) -> OptionValue:
+        """Its re-solves are one family on one session over the policy set's model: the option left out, or
+        forced in at the capex of each Newton step, each from the previous plan."""
+        base = build_formulation(network, self.policy)
+        session = Session(base, options)
         if self.built:
-            without = solve(network, self.policy, options=options, diagnosis=False, builds={self.option: None})
+            session.load(Builds.of({self.option: None}).applied(base))
+            without = session.solve()
             if not without.has_plan:
                 return OptionValue(self.option, value=ESSENTIAL, solves=1)
             return OptionValue(self.option, value=max(0.0, without.total_cost - self.plan_cost), solves=1)
-        return self.break_even(network, options)
+        return self.break_even(session, base)
 
-    def forced(self, network: Network, options: SolverOptions, capex: float) -> SolveResult:
+    def forced(self, session: Session, base: Formulation, capex: float) -> SolveResult:
         """The cheapest plan that builds the option, at ``capex`` in every build period."""
-        return solve(with_capex(network, {self.option: capex}), self.policy, options=options, diagnosis=False,
-                     builds={self.option: ANY_PERIOD})
+        session.load(apply_all(base, (Capex(((self.option, capex),)), Builds.of({self.option: ANY_PERIOD}))))
+        return session.solve()
 
-    def break_even(self, network: Network, options: SolverOptions) -> OptionValue:
+    def break_even(self, session: Session, base: Formulation) -> OptionValue:
+        network = base.network
         tolerance = _tolerance(self.plan_cost)
         capex, solves = 0.0, 0
         discount = dict(zip(network.periods, network.discount, strict=True))
         for _ in range(MAX_STEPS):
-            result = self.forced(network, options, capex)
+            result = self.forced(session, base, capex)
             solves += 1
             if not result.has_plan:
                 return OptionValue(self.option, break_even_capex=NEVER, solves=solves)

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 TOL = 1e-6
+#: The cost parts this checker recomputes; a part the tool reports that is not here fails every plan.
+RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
+                    "holding"}
 
 
 def close(a: float, b: float, scale: float = 1.0) -> bool:
@@ -440,8 +443,11 @@ class PlanCheck:
             for period, emissions in self.carbon_matching(rule).items():
                 add("carbon", period, float(rule.value) * emissions)
         costs = self.result.costs
+        unknown = set(costs) - RECOMPUTED_PARTS
+        assert not unknown, f"cost parts the checker cannot recompute: {sorted(unknown)}"
         scale = max(1.0, *map(abs, parts.values()))
-        for part, value in parts.items():
+        for part in RECOMPUTED_PARTS & set(costs):  # a part reported but never recomputed must be 0
+            value = parts.get(part, 0.0)
             assert close(costs[part], value, scale), f"cost part {part}: reported {costs[part]}, recomputed {value}"
         assert close(self.result.total_cost, sum(parts.values()), scale), "total cost"
         assert close(self.result.nominal_total, nominal, scale), "nominal total"

@@ -258,3 +258,74 @@ def test_sensitivity_sheet_in_the_plan(tmp_path, make_workbook):
     header = [c.value.removesuffix(" (discounted)") for c in ws[1]]  # a price is a change of the total cost
     rows = {r[header.index("source")]: r for r in ws.iter_rows(min_row=2, values_only=True)}
     assert rows["Supply row 2"][header.index("price")] == pytest.approx(2.0)
+
+
+def test_an_infeasible_plan_with_stock_is_explained_by_its_shortfall(make_workbook, monkeypatch, capsys, tmp_path):
+    # A (520 at 1) and B (260 at 2) serve P (900); P holds 20 units of initial stock: 800 can reach it, 100 short.
+    # Diagnosis used to fail on the stock columns among the demand row's terms (KeyError), after a numpy
+    # RuntimeWarning on the rows without an upper bound.
+    import warnings
+
+    path = make_workbook(
+        Sites=[{"site": s, "country": "United States"} for s in ("A", "B", "P")], Items=[{"item": "c"}],
+        Supply=[{"site": "A", "item": "c", "capacity": 520, "unit_cost": 1},
+                {"site": "B", "item": "c", "capacity": 260, "unit_cost": 2}],
+        Demand=[{"site": "P", "item": "c", "quantity": 900}],
+        Lanes=[{"origin": "A", "destination": "P"}, {"origin": "B", "destination": "P"}],
+        Inventory=[{"site": "P", "item": "c", "initial": 20}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing but the tool's own messages may reach the user
+        finding = only(solve(load_workbook(path)))
+    assert finding["kind"] == "capacity_shortfall" and finding["row"] == 2
+    assert finding["numbers"] == {"required": 900.0, "reachable": pytest.approx(800.0),
+                                  "shortfall": pytest.approx(100.0)}
+    assert finding["message"] == ("Demand row 2 (P, c, all): 900 required, at most 800 can reach it while the other "
+                                  "demand is served (Supply rows 2, 3 at capacity; 20 of it from initial stock)")
+    from cli_run import run
+
+    code, out, err = run(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx")
+    assert code == 1 and "unexpected failure" not in out + err and "warning" not in err.lower()
+    assert "at most 800 can reach it" in " ".join(out.split())
+
+
+def test_every_solve_of_the_diagnosis_gets_the_commands_options(make_workbook, monkeypatch):
+    # Two rules in conflict: the rule relaxation and Dinkelbach's best shares each run HiGHS. Each gets the
+    # command's options (MIP gap here; threads alike) and what is left of its time limit, never more.
+    import optimizer.highs as highs
+    from optimizer.options import SolverOptions
+
+    seen = []
+    new_highs = highs.new_highs
+
+    def spy(options):
+        seen.append(options)
+        return new_highs(options)
+
+    monkeypatch.setattr(highs, "new_highs", spy)
+    sheets = network_sheets(Policies=[
+        {"policy": "q", "rule": "min_share", "from": "United States", "value": 0.4, "basis": "quantity"},
+        {"policy": "q", "rule": "max_share", "from": "United States", "value": 0.3, "basis": "quantity"}])
+    options = SolverOptions(time_limit=60.0, mip_gap=0.05)
+    result = solve(load_workbook(make_workbook(**sheets)), "q", options=options)
+    assert result.status == "infeasible" and result.diagnosis
+    auxiliary = seen[1:]  # the first instance is the solve itself
+    assert len(auxiliary) >= 3
+    assert all(o.mip_gap == 0.05 and not o.verbose for o in auxiliary)
+    limits = [o.time_limit for o in auxiliary]
+    assert all(0 < t <= 60.0 for t in limits) and limits == sorted(limits, reverse=True)
+
+
+def test_a_diagnosis_out_of_time_says_so_after_the_reasons_it_found(make_workbook):
+    import time
+
+    from optimizer.diagnosis import diagnose
+    from optimizer.formulation import build_formulation
+    from optimizer.options import Deadline, SolverOptions
+
+    network = load_workbook(make_workbook(**network_sheets(Policies=[
+        {"policy": "q", "rule": "min_share", "from": "United States", "value": 0.4, "basis": "quantity"},
+        {"policy": "q", "rule": "max_share", "from": "United States", "value": 0.3, "basis": "quantity"}])))
+    spent = Deadline(SolverOptions(time_limit=5.0), ends=time.perf_counter() - 1.0)
+    findings = diagnose(build_formulation(network, "q"), spent)
+    assert [f.kind for f in findings] == ["time_limit"]
+    assert findings[0].message == "the time limit (5 s) stopped the search for reasons before it was complete"

@@ -311,7 +311,7 @@ def test_invalid_scenarios_and_changes_name_their_cells(make_workbook):
                                                      {"scenario": "T", "probability": 0.2, "policy": "nope"}]) == {
         ("Scenarios", 3, "scenario"), ("Scenarios", 4, "policy"), ("Scenarios", None, "probability")}
     assert problems(make_workbook,
-                    {"sheet": "Tariffs", "column": "rate", "set": 1},                                  # row 2
+                    {"sheet": "BOM", "column": "quantity", "set": 1},                                  # row 2
                     {"sheet": "Supply", "column": "quantity", "set": 1},                               # row 3
                     {"sheet": "Supply", "column": "unit_cost", "origin": "A", "set": 1},               # row 4
                     {"sheet": "Supply", "column": "unit_cost", "multiply": 2, "add": 1},               # row 5
@@ -339,3 +339,25 @@ def test_invalid_scenario_rows_exit_2_naming_the_cell(make_workbook, monkeypatch
     sheets = changes_case({"sheet": "Lanes", "column": "unit_cost", "site": "A", "set": 1})
     code, out, err = run(monkeypatch, capsys, "validate", make_workbook(**sheets))
     assert code == 2 and "ScenarioChanges row 2, column site: site does not apply to Lanes" in err
+
+
+def test_without_investments_the_objective_value_is_the_objective_asked_for(load, make_workbook, monkeypatch,
+                                                                             capsys, tmp_path):
+    # One supplier at 1 per cell; demand 2000 / 2400 / 2120 in the three scenarios (p 0.5 / 0.25 / 0.25), no
+    # Investments: each scenario keeps its own plan. Expected 1000 + 600 + 530 = 2130; worst 2400; regret 0.
+    sheets = dict(
+        Sites=sites("B", "P"), Items=[{"item": "cells"}],
+        Supply=[{"site": "B", "item": "cells", "unit_cost": 1}],
+        Demand=[{"site": "P", "item": "cells", "quantity": 2000}], Lanes=[{"origin": "B", "destination": "P"}],
+        Scenarios=[{"scenario": "base", "probability": 0.5}, {"scenario": "high", "probability": 0.25},
+                   {"scenario": "mid", "probability": 0.25}],
+        ScenarioChanges=[{"scenario": "high", "sheet": "Demand", "column": "quantity", "set": 2400},
+                         {"scenario": "mid", "sheet": "Demand", "column": "quantity", "set": 2120}])
+    network = load(**sheets)
+    expected = {"expected": 2130.0, "worst": 2400.0, "regret": 0.0}
+    for objective, value in expected.items():
+        assert robust(network, objective).objective_value == pytest.approx(value, abs=1e-9), objective
+    path = make_workbook(**sheets)
+    code, payload, _ = run_json(monkeypatch, capsys, "robust", path, "--objective", "worst",
+                                "-o", tmp_path / "worst.xlsx")
+    assert code == 0 and payload["objective_value"] == pytest.approx(2400.0)

@@ -10,7 +10,6 @@ import importlib
 import pkgutil
 
 import numpy as np
-import pandas as pd
 
 from models.network import Rule, RuleSpec
 from optimizer.model import Formulation
@@ -38,11 +37,14 @@ def rule_type(rule: Rule) -> RuleType:
     return RULE_TYPES[rule.type]
 
 
-def state_rules(formulation: Formulation) -> None:
+def state_rules(formulation: Formulation, reuse: dict[int, RuleModel] | None = None) -> None:
     """State every rule of the formulation's policy set (first every rule, then the links between
-    them), then add their cost contributions to the flows and variable families."""
+    them), then add their cost contributions to the flows and variable families. ``reuse``: rules stated
+    before on the same flows, whose measured flows serve again for a rule that differs only by its value."""
     for rule in formulation.policy.rules:
-        model = RuleModel(rule, rule_type(rule), rule_terms(rule, formulation))
+        known = (reuse or {}).get(rule.row)
+        same = known is not None and known.rule.model_copy(update={"value": rule.value}) == rule
+        model = RuleModel(rule, rule_type(rule), known.terms if same else rule_terms(rule, formulation))
         model.type.state(formulation, model)
         formulation.rules[rule.row] = model
     for model in formulation.rules.values():
@@ -55,11 +57,9 @@ def state_rules(formulation: Formulation) -> None:
                 var, amount = model.flow_costs[column]
                 total[var] += amount
         flows[column] = total
-    index = {p: i for i, p in enumerate(formulation.network.periods)}
     for model in formulation.rules.values():
         for name, columns, coefs, part in model.family_costs:
-            periods = formulation.families[name].keys["period"].to_numpy()[columns]
-            formulation.add_costs(name, columns, pd.Series(periods).map(index).to_numpy(), part, coefs)
+            formulation.add_costs(name, columns, formulation.period_index(name)[columns], part, coefs)
 
 
 __all__ = ["ALL_DESTINATIONS", "COMPLIANCE_COLUMNS", "RULE_SPECS", "RULE_TYPES", "RuleModel", "RuleTerms",

@@ -26,6 +26,7 @@ import pandas as pd
 from models.network import Rule, RuleSpec
 from optimizer.findings import Finding
 from optimizer.model import ConstraintBlock, Formulation
+from optimizer.options import UNLIMITED, Deadline
 
 #: The ``destination`` of a rule row stated over all its `to` sites together (scope total).
 ALL_DESTINATIONS = "(all)"
@@ -150,6 +151,8 @@ class Violation:
     physical: Any  # LinearArrays: demand, balance and capacity blocks only
     with_others: Any  # LinearArrays: those plus the other rules' relaxable blocks (None without others)
     other_rows: list[int]
+    #: Where each explaining solve gets its options (the command's threads, MIP gap and remaining time).
+    deadline: Deadline = UNLIMITED
 
 
 class RuleType:
@@ -200,6 +203,36 @@ class RuleType:
         one-sided rates of those rows (``optimizer.highs.OneSided``, with the interval each holds on), if any."""
         return None
 
+    # ----------------------------------------------------------------- frontiers and sweeps
+    #: What a frontier of this type moves ("share", "emissions"); None: it has none (``sourcing frontier``).
+    frontier: ClassVar[str | None] = None
+
+    def frontier_refusal(self, rule: Rule) -> str | None:
+        """Why this rule has no frontier (None: it has one)."""
+        return None if self.frontier is not None else f"a {rule.type} rule"
+
+    def measured(self, formulation: Formulation, model: RuleModel, values: np.ndarray) -> np.ndarray:
+        """What the rule measures in a plan, row by row (shares of rows with flow, emissions per period)."""
+        raise NotImplementedError
+
+    def frontier_start(self, measured: np.ndarray) -> tuple[float, str]:
+        """Where the rule starts to bind, from what the plan without it measures, and how that was found."""
+        raise NotImplementedError
+
+    def frontier_end(self, formulation: Formulation, model: RuleModel, others: Any,
+                     deadline: Deadline) -> tuple[float, str] | None:
+        """The most demanding value with a plan, computed exactly (``others``: the model's arrays without this
+        rule's rows), and how; None when only a search on the value can find it."""
+        return None
+
+    def most_demanding(self) -> float | None:
+        """The most demanding value imaginable (a share of 100%), where a search for the end starts."""
+        return None
+
+    def tightened(self, value: float, step: float) -> float | None:
+        """The value one ``step`` more demanding (None: none is)."""
+        return None
+
     # ----------------------------------------------------------------- diagnosis
     def relaxable(self, formulation: Formulation, model: RuleModel) -> list[str]:
         """Blocks the rule-relaxation LP of diagnosis may violate, at a cost, to find what to explain."""
@@ -213,8 +246,10 @@ class RuleType:
         """Explain the rows of this rule the relaxation LP had to violate."""
         return []
 
-    def discrete_findings(self, formulation: Formulation, model: RuleModel) -> list[Finding]:
-        """For rules stated with binaries: reasons found by a MILP of the physical model and this rule."""
+    def discrete_findings(self, formulation: Formulation, model: RuleModel,
+                          deadline: Deadline = UNLIMITED) -> list[Finding]:
+        """For rules stated with binaries: reasons found by a MILP of the physical model and this rule (its
+        options from ``deadline``)."""
         return []
 
 

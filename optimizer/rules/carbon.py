@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from models.network import RuleSpec
+from optimizer.direct import arrays_from
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period
-from optimizer.highs import solve_arrays
+from optimizer.highs import INF, solve_arrays
+from optimizer.options import UNLIMITED, Deadline
 from optimizer.rules.base import (
     COMPLIANCE_COLUMNS,
     FLOW_TOLERANCE,
@@ -184,6 +186,36 @@ class Co2Cap(RuleType):
         return _frame(model, emit.periods, emissions, bound, "<=", binding, emissions <= bound + 1e-6 * scale,
                       np.nan)
 
+    frontier = "emissions"
+
+    def frontier_refusal(self, rule):
+        return f"a co2_cap ({rule.basis}) rule" if rule.basis != "total" else None
+
+    def measured(self, formulation, model, values):
+        return emissions_per_period(model.data["emitters"], values)
+
+    def frontier_start(self, measured):
+        return float(measured.max()), "the highest period's matching emissions the cost-minimal plan reaches " \
+                                      "without the rule: where it starts to bind"
+
+    def frontier_end(self, formulation, model, others, deadline):
+        """min z s.t. each covered period's matching emissions <= z, under every other block (the cap's rows
+        turned into ``emissions - z <= 0``): one LP, or a MILP when the policy set has discrete choices."""
+        lp = arrays_from(formulation)
+        rows = lp.row_offset[model.blocks["cap"]] + np.arange(len(formulation.blocks[model.blocks["cap"]]))
+        lp.cost = np.zeros(lp.n_cols)
+        lp.row_lower[rows], lp.row_upper[rows] = -INF, 0.0
+        lp.add_column(1.0, rows, np.full(len(rows), -1.0))  # z, the largest period's emissions
+        integer = np.concatenate([formulation.integer, [False]])
+        solution = solve_arrays(lp, integer=integer, options=deadline.next_solve())
+        if solution.status != "optimal":
+            return None
+        return float(solution.objective), ("the least achievable largest period's emissions under the other rules "
+                                           "(exact: one " + ("MILP" if formulation.is_mip else "LP") + ")")
+
+    def tightened(self, value, step):
+        return value - step * max(1.0, abs(value)) if value > 0 else None
+
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_cap {first['items']} from {first['from']} ({first['basis']}): emissions "
@@ -220,8 +252,9 @@ class Co2Cap(RuleType):
         findings = []
         bound = self.bound(formulation, model, emit.periods)
         for r in violation.rows:
-            best = least_emissions(violation.with_others or violation.physical, emit, r)
-            alone = least_emissions(violation.physical, emit, r) if violation.with_others is not None else best
+            best = least_emissions(violation.with_others or violation.physical, emit, r, violation.deadline)
+            alone = least_emissions(violation.physical, emit, r, violation.deadline) \
+                if violation.with_others is not None else best
             period = emit.periods[r]
             text = (f"{rule_label(model)}: at most {fmt(bound[r])} allowed{in_period(formulation.network, period)}, "
                     f"at least {fmt(best) if best is not None else '?'} unavoidable")
@@ -233,13 +266,14 @@ class Co2Cap(RuleType):
         return findings
 
 
-def least_emissions(lp, emit: Emitters, r: int) -> float | None:
-    """The least matching emissions of covered period ``r`` within the model ``lp`` (an LP)."""
+def least_emissions(lp, emit: Emitters, r: int, deadline: Deadline = UNLIMITED) -> float | None:
+    """The least matching emissions of covered period ``r`` within the model ``lp`` (an LP; its options from
+    ``deadline``)."""
     cost = np.zeros(lp.n_cols)
     mine = emit.row == r
     np.add.at(cost, emit.var[mine], emit.co2[mine])
     trial = type(lp)(cost, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper, lp.row, lp.col, lp.value,
                      lp.row_offset)
-    solution = solve_arrays(trial)
+    solution = solve_arrays(trial, options=deadline.next_solve())
     return solution.objective if solution.status == "optimal" else None
 

@@ -20,6 +20,7 @@ from models.network import RuleSpec
 from optimizer.direct import arrays_from
 from optimizer.findings import PHYSICAL_BLOCKS, Finding, in_period
 from optimizer.highs import solve_arrays
+from optimizer.options import UNLIMITED
 from optimizer.rules.base import COMPLIANCE_COLUMNS, FLOW_TOLERANCE, RuleModel, RuleType, add_block, register
 from optimizer.rules.shares import rule_label
 
@@ -82,7 +83,7 @@ class CountRule(RuleType):
         """Whether each delivery makes its site count."""
         raise NotImplementedError
 
-    def discrete_findings(self, formulation, model):
+    def discrete_findings(self, formulation, model, deadline=UNLIMITED):
         """The MILP of the physical model and this rule alone, its count rows relaxed at a cost: the rows
         that must be violated are impossible with this rule, whatever the other rules."""
         count = model.block(formulation, "count")
@@ -94,7 +95,7 @@ class CountRule(RuleType):
         slack = lp.add_columns(np.ones(len(count)), lp.row_offset[model.blocks["count"]] + np.arange(len(count)),
                                np.full(len(count), sign))
         integer = np.r_[formulation.integer, np.zeros(len(count), dtype=bool)]
-        solution = solve_arrays(lp, integer=integer)
+        solution = solve_arrays(lp, integer=integer, options=deadline.next_solve())
         if solution.status != "optimal":
             return []
         rule, flows = model.rule, model.data["flows"]

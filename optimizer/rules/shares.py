@@ -16,6 +16,7 @@ from models.network import RuleSpec
 from optimizer.findings import TOLERANCE, Finding, fmt, in_period, rows_text
 from optimizer.highs import LinearArrays, solve_arrays
 from optimizer.model import Formulation
+from optimizer.options import UNLIMITED, Deadline
 from optimizer.rules.base import (
     COMPLIANCE_COLUMNS,
     FLOW_TOLERANCE,
@@ -63,9 +64,11 @@ def rule_label(model: RuleModel) -> str:
     return f"Policies row {rule.row} ({rule.policy}, {rule.label()})"
 
 
-def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool) -> float | None:
+def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool,
+               deadline: Deadline = UNLIMITED) -> float | None:
     """Largest (smallest) share of rule row ``r`` achievable within ``lp`` (Dinkelbach's method:
-    optimise N - lambda D, set lambda = N / D, repeat until N - lambda D = 0)."""
+    optimise N - lambda D, set lambda = N / D, repeat until N - lambda D = 0); each solve's options
+    from ``deadline``."""
     mask = terms.row == r
     var, weight, selected = terms.var[mask], terms.weight[mask], terms.selected[mask].astype(float)
     ratio = 0.0 if maximize else 1.0
@@ -74,7 +77,7 @@ def best_share(lp: LinearArrays, terms: RuleTerms, r: int, maximize: bool) -> fl
         np.add.at(cost, var, (selected - ratio) * weight)
         trial = LinearArrays(cost, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper, lp.row, lp.col,
                              lp.value, lp.row_offset)
-        solution = solve_arrays(trial, maximize=maximize)
+        solution = solve_arrays(trial, maximize=maximize, options=deadline.next_solve())
         if solution.status != "optimal":
             return None
         x = solution.x[var]
@@ -139,6 +142,28 @@ class ShareRule(RuleType):
         per_point = np.where(total > FLOW_TOLERANCE, total, 0.0) / 100.0
         return BoundTightening(model.blocks["share"], per_point, per_point, step=1e-4)
 
+    frontier = "share"
+
+    def measured(self, formulation, model, values):
+        terms = model.terms
+        weighted = terms.weight * values[terms.var]
+        total = np.bincount(terms.row, weights=weighted, minlength=len(terms.rows))
+        selected = np.bincount(terms.row, weights=weighted * terms.selected, minlength=len(terms.rows))
+        return (selected / np.where(total > FLOW_TOLERANCE, total, 1.0))[total > FLOW_TOLERANCE]
+
+    def frontier_end(self, formulation, model, others, deadline):
+        """One row of an LP: the best share achievable under the other rules (Dinkelbach's method, as diagnosis
+        computes it)."""
+        if len(model.terms.rows) != 1 or formulation.is_mip:
+            return None
+        maximize = self.sense == ">="
+        best = best_share(others, model.terms, 0, maximize, deadline)
+        if best is None:
+            return None
+        best = min(best, 1.0) if maximize else max(best, 0.0)
+        return float(best), (f"the {'highest' if maximize else 'lowest'} share achievable under the other rules "
+                             "(exact: Dinkelbach's method, as diagnosis computes it)")
+
     def sensitivity(self, rows, marginals=None):
         return pd.DataFrame({
             "kind": "policy rule", "source": rows["source"], "site": "", "destination": rows["destination"],
@@ -181,8 +206,8 @@ class ShareRule(RuleType):
         findings = []
         maximize = self.sense == ">="
         for r in violation.rows:
-            alone = best_share(violation.physical, model.terms, r, maximize)
-            best = best_share(violation.with_others, model.terms, r, maximize) \
+            alone = best_share(violation.physical, model.terms, r, maximize, violation.deadline)
+            best = best_share(violation.with_others, model.terms, r, maximize, violation.deadline) \
                 if violation.with_others is not None else alone
             if best is None:  # the other rules cannot hold even without this one: judge it alone
                 if alone is not None and not self.meets(model.rule, alone):
@@ -205,6 +230,16 @@ class MinShare(ShareRule):
 
     def meets(self, rule, share):
         return share >= float(rule.value) - TOLERANCE
+
+    def frontier_start(self, measured):
+        return float(measured.min()), "the lowest share the cost-minimal plan reaches without the rule: where it " \
+                                      "starts to bind"
+
+    def most_demanding(self):
+        return 1.0
+
+    def tightened(self, value, step):
+        return min(1.0, value + step) if value < 1.0 else None
 
     def asked(self, value: float) -> str:
         return f"{value:.1%} required"
@@ -232,6 +267,16 @@ class MaxShare(ShareRule):
 
     def meets(self, rule, share):
         return share <= float(rule.value) + TOLERANCE
+
+    def frontier_start(self, measured):
+        return float(measured.max()), "the highest share the cost-minimal plan reaches without the rule: where it " \
+                                      "starts to bind"
+
+    def most_demanding(self):
+        return 0.0
+
+    def tightened(self, value, step):
+        return max(0.0, value - step) if value > 0.0 else None
 
     def asked(self, value: float) -> str:
         return f"at most {value:.1%} allowed"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.compare import origin_groups
-from optimizer.results import COST_PARTS
+from optimizer.costs import COST_PARTS, PARTS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, rule_facts, write_overview
 from optimizer.writing.plan import write_flows, write_split
@@ -35,7 +35,8 @@ COMPARISON_HEADERS = {
     "total_cost": "total cost", "vs_baseline": "vs baseline", "vs_baseline_pct": "vs baseline %",
     "cost_per_unit_demand": "cost per unit of demand", "rule_checks": "rule checks",
     "binding_checks": "binding checks", "cost_per_point": "cost per +1 pp tighter on every share rule",
-    "investment_fixed": "investment fixed", "cost_per_emission_avoided": "cost per unit of emissions avoided",
+    "cost_per_emission_avoided": "cost per unit of emissions avoided",
+    **{part.name: part.header for part in PARTS.values()},
 }
 
 #: Comparison columns read less often (the cost parts, the cost per unit of demand, each rule's one-line summary):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.results import COST_PARTS, INVENTORY_COLUMNS, SolveResult
+from optimizer.costs import COST_PARTS, PARTS
+from optimizer.results import INVENTORY_COLUMNS, SolveResult
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, capacity_facts, option_lines, rule_facts, write_overview
@@ -30,7 +31,7 @@ from optimizer.writing.table import (
     write_table,
 )
 
-COST_HEADERS = {"investment_fixed": "investment fixed", "nominal_total": "nominal total",
+COST_HEADERS = {**{part.name: part.header for part in PARTS.values()}, "nominal_total": "nominal total",
                 "discount_factor": "discount factor", "discounted_total": "discounted total"}
 INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY, "value": MONEY,
                       "break_even_capex": MONEY}
@@ -38,8 +39,7 @@ INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "availab
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
 #: The Summary rows that are the total cost's parts, in its order.
-COST_ROWS = ("Supply cost", "Transport cost", "Tariff cost", "Credits", "Fixed cost", "Carbon cost", "Capex",
-             "Investment fixed cost", "Holding cost")
+COST_ROWS = tuple(part.summary for part in PARTS.values())
 
 
 def _is_money(label) -> bool:

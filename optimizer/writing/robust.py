@@ -47,7 +47,7 @@ def summary(result: RobustResult) -> pd.DataFrame:
     figures = robust_plan.figures(result.probability(), result.ws_costs()) if robust_plan else {}
     rows = [("Workbook", result.network.source or ""), ("Status", result.status),
             ("Objective", OBJECTIVE_TEXT[result.objective]),
-            ("Objective value", result.model.value if result.model else figures.get("expected_cost")),
+            ("Objective value", result.objective_value),
             ("Scenarios", len(result.network.scenarios)),
             ("Robust plan: expected cost", figures.get("expected_cost")),
             ("Robust plan: worst-case cost", figures.get("worst_cost")),

@@ -46,7 +46,8 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
         write_table(wb, "Summary", summary, one_page=True, widths={"field": 24, "value": 62}, wrap=("value",))
         ws = write_table(wb, "Sweep", table, formats, headers={
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
-            "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label()},
+            "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label(),
+            "decision_change": "build decision changes"},
             per_unit=("value",), basis={"value": NOMINAL})
         chart = line_chart(f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})",
                            f"{rule.type} value", labels.money("total cost", DISCOUNTED))
