@@ -15,6 +15,7 @@ from optimizer import load_workbook, solve, write_plan, write_workbook
 from optimizer.compare import compare, sweep
 from optimizer.frontier import frontier
 from optimizer.robust import robust
+from optimizer.writing.charts import line_chart
 from optimizer.writing.comparison import write_comparison
 from optimizer.writing.frontier import write_frontier
 from optimizer.writing.robust import write_robust
@@ -91,3 +92,24 @@ def test_the_robust_workbook_charts_each_plans_regret(workbooks):
         assert title(chart) == "Each plan's regret in each scenario" and chart.y_axis.scaling.min == 0
         assert references(chart) == ["'Regret'!$A$2:$A$4", "'Regret'!$B$2:$B$4", "'Regret'!$A$2:$A$4",
                                      "'Regret'!$C$2:$C$4"]
+
+
+def test_a_chart_on_a_sheet_printed_across_pages_starts_after_the_repeated_key_columns(tmp_path):
+    """Every page of a sheet printed across pages repeats its key columns (here period and item); a chart placed at
+    column A would have its edge repeated on each page too (LibreOffice prints it so): it starts after them."""
+    import pandas as pd
+    from test_outputs import printed_scale
+
+    from optimizer.writing.save import save_atomically
+    from optimizer.writing.table import add_chart, streaming_workbook, write_table
+
+    frame = pd.DataFrame({"period": ["2026", "2027"], "item": ["cells", "cells"],
+                          **{f"column number {i}": [1.0, 2.0] for i in range(30)}})
+    with streaming_workbook() as wb:
+        ws = write_table(wb, "Wide", frame)
+        add_chart(ws, line_chart("x", "period", "y"))
+        wb = openpyxl.load_workbook(save_atomically(wb, tmp_path / "wide.xlsx"))
+    ws = wb["Wide"]
+    assert (ws.print_title_cols, printed_scale(ws)) == ("$A:$B", 0.6)
+    [chart] = ws._charts
+    assert chart.anchor._from.col == 2  # column C

@@ -194,8 +194,8 @@ def example_comparison(tmp_path_factory):
 def test_comparison_numbers_equal_individual_solves(example_comparison):
     network, comparison, path = example_comparison
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Overview", "Comparison", "Comparison detail", "SupplyMix", "Decisions", "Flows",
-                             "Flows detail", "Utilization", "Compliance"]
+    assert wb.sheetnames == ["Overview", "Comparison", "Comparison detail", "Comparison rules", "SupplyMix",
+                             "Decisions", "Flows", "Flows detail", "Utilization", "Compliance"]
     tables = []
     for sheet in ("Comparison", "Comparison detail"):  # the cost parts on the detail sheet, keyed by policy set
         rows = list(wb[sheet].iter_rows(values_only=True))

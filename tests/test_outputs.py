@@ -170,7 +170,9 @@ def test_wide_tables_keep_their_most_read_columns_and_move_the_rest_to_a_detail_
         "policy", "status", "total cost", "vs baseline", "vs baseline %", "rule checks", "binding checks",
         "cost per +1 pp tighter on every share rule", "message"]
     assert [h.split(" (")[0] for h in headers(comparison["Comparison detail"])] == [
-        "policy", "supply", "transport", "tariffs", "credits", "fixed", "cost per unit of demand", "rules"]
+        "policy", "supply", "transport", "tariffs", "credits", "fixed", "cost per unit of demand"]
+    assert table_rows(comparison["Comparison rules"]) == [  # one rule of one set: a row each
+        {"policy": "mix", "summary": "Policies row 2 max_share cells from Korea <= 30%: 30.0%, binding 2/2"}]
 
 
 def test_the_pages_management_reads_first_print_on_one_page(small, ira):
@@ -396,9 +398,9 @@ def test_carbon_and_tariff_costs_agree_between_sheets_once_labelled(priced):
     detail = {r["policy"]: r for r in table_rows(wb["Comparison detail"])}["priced"]
     assert (detail["tariffs (USD M, discounted)"], detail["carbon (USD M, discounted)"]) == (
         pytest.approx(75.0), pytest.approx(75.0))
-    assert detail["rules"] == ("Policies row 2 tariff cells from Korea: duty 100.00 (nominal) on 1,000 matched "
-                               "(value); Policies row 3 co2_price cells from Korea: emissions 200, cost 100.00 "
-                               "(nominal)")
+    assert [r["summary"] for r in table_rows(wb["Comparison rules"]) if r["policy"] == "priced"] == [
+        "Policies row 2 tariff cells from Korea: duty 100.00 (nominal) on 1,000 matched (value)",
+        "Policies row 3 co2_price cells from Korea: emissions 200, cost 100.00 (nominal)"]
     main = {r["policy"]: r for r in table_rows(wb["Comparison"])}["priced"]
     assert (main["rule checks"], main["binding checks"]) == (0, 0)
     rows = [r for r in table_rows(wb["Compliance"]) if r["policy"] == "priced"]

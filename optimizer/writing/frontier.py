@@ -16,6 +16,7 @@ from optimizer.frontier import End, Frontier
 from optimizer.writing.charts import line_chart, plot_rows
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
+from optimizer.writing.sweep import NOTE_WIDTHS
 from optimizer.writing.table import (
     DISCOUNTED,
     FORMATS,
@@ -86,7 +87,8 @@ def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path
     with streaming_workbook(labels) as wb:
         write_table(wb, "Summary", summary_rows(frontier, labels), row_style=summary_style, one_page=True,
                     widths={"field": 40, "value": 62}, wrap=("value",))
-        ws = write_table(wb, "Frontier", table, formats, headers)
+        ws = write_table(wb, "Frontier", table, formats, {**headers, "decision_change": "build decision changes"},
+                         keys=(value_column,), widths=NOTE_WIDTHS)
         chart = line_chart(f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})",
                            value_header, labels.money("total cost", DISCOUNTED))
         chart.x_axis.number_format = "0.0%" if frontier.is_share else "#,##0"

@@ -23,6 +23,10 @@ from optimizer.writing.table import (
     write_table,
 )
 
+#: The widths (characters) of the text a sweep's or frontier's point carries: the options it builds and the solver's
+#: note wrap within them, so that the table prints one page wide.
+NOTE_WIDTHS = {"builds": 36, "message": 40}
+
 
 def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path:
     """Sweep table, a cost-versus-value line chart, and a note of where the rule becomes infeasible."""
@@ -48,7 +52,7 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
             "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label(),
             "decision_change": "build decision changes"},
-            per_unit=("value",), basis={"value": NOMINAL})
+            per_unit=("value",), basis={"value": NOMINAL}, keys=("value",), widths=NOTE_WIDTHS)
         chart = line_chart(f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})",
                            f"{rule.type} value", labels.money("total cost", DISCOUNTED))
         plot_rows(ws, chart, 0, n - 1, "value", ["total_cost"])

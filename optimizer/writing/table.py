@@ -702,8 +702,11 @@ def chart_rows(chart) -> int:
 
 def add_chart(ws: StreamedSheet, chart, row: int | None = None, column: str = "A") -> int:
     """Place ``chart`` at ``column`` of ``row`` (default: two rows below what the sheet holds) so that no
-    page break cuts it; return the first row below it."""
+    page break cuts it; return the first row below it. On a sheet printed across pages a chart at column A
+    starts after the key columns, which every page repeats (LibreOffice would repeat the chart's edge too)."""
     row = row or ws.content_rows + 2
+    if column == "A" and not ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_keys:
+        column = get_column_letter(ws.print_keys + 1)
     ws.add_chart(chart, f"{column}{row}")
     ws.placed_charts.append((chart, column))
     if row not in ws.chart_rows:
