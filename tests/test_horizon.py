@@ -340,6 +340,8 @@ def test_the_plan_workbook_shows_costs_by_period_investments_and_inventory(make_
     investments = {c.value: wb["Investments"].cell(row=2, column=c.column).value for c in wb["Investments"][1]}
     assert (investments["option"], investments["built"], investments["build period"]) == ("O", "yes", "1")
     summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=2)}
+    gap = next(r[1] for r in wb["Summary"].iter_rows(min_row=2) if r[0].value == "MIP gap")
+    assert gap.number_format == "0.00%"  # a fraction of the bound: 0.0001 showed as 0
     assert (summary["Total cost (discounted)"], summary["Nominal total cost (nominal)"],
             summary["Capex (discounted)"]) == (140, 160, 80)
     with zipfile.ZipFile(path) as archive:

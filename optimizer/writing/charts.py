@@ -64,5 +64,6 @@ def plot_rows(ws, chart, first: int, last: int, categories: str, series: list[st
         ranges = [getattr(ws, "column_range", {}).get(name, (0.0, 0.0)) for name in series]
         if any(low < 0 for low, _ in ranges):  # negative bars (credits): the axis spans them and zero
             chart.y_axis.scaling.min = None
+            chart.x_axis.tickLblPos = "low"  # the categories below the bars, not on the zero line among them
             if all(high <= 0 for _, high in ranges):
                 chart.y_axis.scaling.max = 0

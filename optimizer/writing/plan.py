@@ -46,19 +46,21 @@ def _is_money(label) -> bool:
     return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
 
 
+#: The MIP gap, a fraction of the best bound (0.0001 showed as 0).
+GAP = "0.00%"
 #: A label that says its figure is money: it ends with the figure's basis (``(USD M, discounted)``).
 MONEY_LABEL = re.compile(rf"\b({DISCOUNTED}|{NOMINAL})\)$")
 
 
 def summary_style(values: tuple) -> dict:
     """The Summary's value column: left-aligned, and a number formatted as money (its label says discounted or
-    nominal), a count or a quantity."""
+    nominal), a gap (a percentage), or a quantity."""
     label, value = str(values[0]), values[1]
     style = {"alignment": LEFT}
     if isinstance(value, float):
         # a cost per unit of emissions may be far below a cent of the currency (USD M per t CO2e)
         style["number_format"] = RATE if "emissions less" in label else MONEY if MONEY_LABEL.search(label) \
-            else QUANTITY
+            else GAP if label == "MIP gap" else QUANTITY
     return {1: style}
 
 
