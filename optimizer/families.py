@@ -74,17 +74,23 @@ class Chain:
         return results
 
 
-def chains(label: str, policy: PolicySet, members: list[Member], scenario: str | None = None,
-           length: int = CHAIN_LENGTH) -> list[Chain]:
-    """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
-    count = max(1, math.ceil(len(members) / length))
-    size, extra = divmod(len(members), count)
+def cut(items: list, length: int = CHAIN_LENGTH) -> list[list]:
+    """``items`` cut into contiguous runs of at most ``length``, as even as possible (none when empty)."""
+    count = max(1, math.ceil(len(items) / length))
+    size, extra = divmod(len(items), count)
     out, start = [], 0
     for i in range(count):
         end = start + size + (1 if i < extra else 0)
-        out.append(Chain(f"{label} {i + 1}/{count}", policy, tuple(members[start:end]), scenario))
+        out.append(items[start:end])
         start = end
-    return [c for c in out if c.members]
+    return [run for run in out if run]
+
+
+def chains(label: str, policy: PolicySet, members: list[Member], scenario: str | None = None,
+           length: int = CHAIN_LENGTH) -> list[Chain]:
+    """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
+    runs = cut(members, length)
+    return [Chain(f"{label} {i + 1}/{len(runs)}", policy, tuple(run), scenario) for i, run in enumerate(runs)]
 
 
 def run_family(network: Network, family: list[Chain], options: SolverOptions, workers: int = 1,

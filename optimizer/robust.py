@@ -280,7 +280,7 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
     plans += [Plan(n, decisions_of(wait_and_see[n])) for n in names]
     # Evaluate each distinct set of decisions once per scenario; a scenario plan in its own scenario is WS. One
     # family: a chain per scenario, its model built once, the plans' builds fixed in turn on one session (the
-    # robust plan's evaluation reported in full: its tables are the workbook's).
+    # robust plan's evaluation with its tables: they are the workbook's).
     distinct: dict[tuple, list[Plan]] = {}
     for plan in plans:
         distinct.setdefault(_key(plan.decisions), []).append(plan)
@@ -292,7 +292,7 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
                 for plan in sharing:
                     plan.costs[scenario] = Evaluation(ws_cost[scenario], result=wait_and_see[scenario])
                 continue
-            report = "full" if any(p.name == ROBUST for p in sharing) else "cost"
+            report = "tables" if any(p.name == ROBUST for p in sharing) else "cost"
             members.append(Member(f"{sharing[0].name} in {scenario}", (Builds.of(sharing[0].decisions),), report))
             slots.append((key, scenario))
         family += chains(f"plans in {scenario}", network.policies[BASELINE], members, scenario=scenario)

@@ -168,7 +168,8 @@ class Session:
                 continue
             old_at = old_at[old_at >= 0]
             same = len(old_at) == len(new_at) and not (tail_changed and _touches_tail(old.rows, old_at, kept))
-            if same:
+            unchanged = formulation.blocks.get(name) is old.image.formulation.blocks.get(name)
+            if same and not unchanged:  # a block shared by both models has the same entries
                 a, b = old.rows.block(old_at), rows.block(new_at)
                 same = np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
             if same:
@@ -233,7 +234,8 @@ class Session:
             for name in replace_blocks:
                 kept_status += carried.get(name, [basic] * len(hrow_new[name]))
             rows_basic = sum(s == basic for s in kept_status)
-            if len(kept_status) == h.getNumRow() and rows_basic + _basic_columns(basis) == h.getNumRow():
+            basic_columns = len(row_status) - sum(s == basic for s in row_status)  # the old basis was valid
+            if len(kept_status) == h.getNumRow() and rows_basic + basic_columns == h.getNumRow():
                 basis.row_status = kept_status
                 h.setBasis(basis)
 
@@ -241,17 +243,20 @@ class Session:
     def solve(self, report: str = "cost", rules: set[int] | None = None):
         """Solve the current model. ``report="cost"``: a SolveResult with status, costs, build decisions and
         Compliance, and the one-sided marginal costs of the rules on the Policies rows ``rules``, from the
-        previous basis or plan. ``report="full"``: the plan as ``optimizer.api.solve`` gives it (a cold
-        solve of this model in a fresh instance, every table)."""
+        previous basis or plan (a MILP's duals only when rules are priced). ``report="tables"``: the same with
+        the plan's Flows, Utilization and Inventory and every rule's marginal costs (a plan shown in a
+        workbook beside others, as the robust plan in each scenario). ``report="full"``: the plan as
+        ``optimizer.api.solve`` gives it (a cold solve of this model in a fresh instance, every table, its
+        Sensitivity and diagnosis)."""
         from optimizer.api import solve_formulated
 
         if report == "full":
             return solve_formulated(self.formulation, self.options)
-        if report != "cost":
+        if report not in ("cost", "tables"):
             raise ValueError(f"unknown report {report!r}")
-        return self._solve_warm(rules)
+        return self._solve_warm(rules, report == "tables")
 
-    def _solve_warm(self, rules: set[int] | None):
+    def _solve_warm(self, rules: set[int] | None, tables: bool = False):
         from optimizer import api  # its build_result: the one the test suite checks every plan through
         from optimizer.backend import SolverOutput
 
@@ -267,7 +272,8 @@ class Session:
         seconds = time.perf_counter() - started
         output = SolverOutput(status="error", solver="highs", backend="session", is_mip=formulation.is_mip)
         hrows = {name: _positions(loaded, at) for name, at in loaded.image.positions.items()}
-        solved = read_solution(loaded.image, h, hrows, rates=bool(rules), rules=rules or set())
+        solved = read_solution(loaded.image, h, hrows, rates=bool(rules) or tables, rules=None if tables else rules,
+                               ranging=False, prices=bool(rules) or tables)
         self._restore(discrete)
         output.status = solved.readback.status
         if solved.values is not None:
@@ -282,7 +288,7 @@ class Session:
         self._solved_since_load = True
         if warm:
             self.warm_solves += 1
-        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=False)
+        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=tables)
 
     def _restore(self, discrete: np.ndarray) -> None:
         """Undo what reading a plan did to the instance: pricing columns added, a MILP's discrete columns fixed
@@ -356,8 +362,3 @@ def _change_columns(h, old, new, old_integer, new_integer, count: int) -> None:
         h.changeColsIntegrality(len(kinds), kinds, np.array([kind.kInteger if new_integer[k] else kind.kContinuous
                                                              for k in kinds]))
 
-
-def _basic_columns(basis) -> int:
-    """How many columns of a HiGHS basis are basic."""
-    return int(np.count_nonzero(np.asarray([int(s) for s in basis.col_status]) == int(
-        highs.highspy.HighsBasisStatus.kBasic)))

@@ -12,8 +12,12 @@
   the slope), exactly, in a few solves. It is 0 when building at zero capex merely ties, and
   ``never`` when every plan that builds it costs more even at zero capex.
 - Divisible options get none: a fraction of them is already priced by the plan itself.
+- An option that cannot become available within the horizon (its earliest build period plus its lead time
+  is past the last period) is worth nothing whatever its capex: its value, or break-even capex, is
+  ``cannot produce within the horizon``, without a re-solve.
 
-Each option is one task of the runner, so ``--workers`` and ``--scheduler`` apply.
+The options are cut into chains (``optimizer.families``), each one task of the runner (so ``--workers`` and
+``--scheduler`` apply) solving its options' re-solves on one session, warm.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from dataclasses import dataclass
 
 from models.network import Network, PolicySet
 from optimizer.edits import Builds, Capex, apply_all
+from optimizer.families import cut
 from optimizer.formulation import build_formulation
-from optimizer.horizon import ANY_PERIOD
+from optimizer.horizon import ANY_PERIOD, option_periods
 from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -32,6 +37,7 @@ from optimizer.session import Session
 
 ESSENTIAL = "essential"
 NEVER = "never"
+CANNOT_PRODUCE = "cannot produce within the horizon"
 DIVISIBLE_NOTE = "divisible: no option value (the plan prices any fraction of it)"
 #: Newton steps on the capex before giving up (each one re-solve; a few suffice).
 MAX_STEPS = 30
@@ -53,69 +59,80 @@ def _tolerance(cost: float) -> float:
 
 
 @dataclass(frozen=True)
-class OptionValueTask:
-    """Value one option of a solved plan (``plan_cost``; ``built`` says whether the plan builds it)."""
+class OptionValuesTask:
+    """Value some options of a solved plan (``plan_cost``): (option, whether the plan builds it) pairs."""
 
     label: str
-    option: str
     policy: PolicySet
-    built: bool
+    options: tuple[tuple[str, bool], ...]
     plan_cost: float
 
-    def run(self, network: Network, options: SolverOptions) -> OptionValue:
-        """Its re-solves are one family on one session over the policy set's model: the option left out, or
-        forced in at the capex of each Newton step, each from the previous plan."""
+    def run(self, network: Network, options: SolverOptions) -> list[OptionValue]:
+        """Their re-solves are one family on one session over the policy set's model, built once: each option
+        left out, or forced in at the capex of each Newton step, each solve from the previous plan."""
         base = build_formulation(network, self.policy)
         session = Session(base, options)
-        if self.built:
-            session.load(Builds.of({self.option: None}).applied(base))
+        return [self.value(session, base, option, built) for option, built in self.options]
+
+    def value(self, session: Session, base: Formulation, option: str, built: bool) -> OptionValue:
+        if built:
+            session.load(Builds.of({option: None}).applied(base))
             without = session.solve()
             if not without.has_plan:
-                return OptionValue(self.option, value=ESSENTIAL, solves=1)
-            return OptionValue(self.option, value=max(0.0, without.total_cost - self.plan_cost), solves=1)
-        return self.break_even(session, base)
+                return OptionValue(option, value=ESSENTIAL, solves=1)
+            return OptionValue(option, value=max(0.0, without.total_cost - self.plan_cost), solves=1)
+        return self.break_even(session, base, option)
 
-    def forced(self, session: Session, base: Formulation, capex: float) -> SolveResult:
+    def forced(self, session: Session, base: Formulation, option: str, capex: float) -> SolveResult:
         """The cheapest plan that builds the option, at ``capex`` in every build period."""
-        session.load(apply_all(base, (Capex(((self.option, capex),)), Builds.of({self.option: ANY_PERIOD}))))
+        session.load(apply_all(base, (Capex(((option, capex),)), Builds.of({option: ANY_PERIOD}))))
         return session.solve()
 
-    def break_even(self, session: Session, base: Formulation) -> OptionValue:
+    def break_even(self, session: Session, base: Formulation, option: str) -> OptionValue:
         network = base.network
         tolerance = _tolerance(self.plan_cost)
         capex, solves = 0.0, 0
         discount = dict(zip(network.periods, network.discount, strict=True))
         for _ in range(MAX_STEPS):
-            result = self.forced(session, base, capex)
+            result = self.forced(session, base, option, capex)
             solves += 1
             if not result.has_plan:
-                return OptionValue(self.option, break_even_capex=NEVER, solves=solves)
+                return OptionValue(option, break_even_capex=NEVER, solves=solves)
             gap = self.plan_cost - result.total_cost
             if capex == 0.0 and gap < -tolerance:
-                return OptionValue(self.option, break_even_capex=NEVER, solves=solves)
+                return OptionValue(option, break_even_capex=NEVER, solves=solves)
             if abs(gap) <= tolerance:
-                return OptionValue(self.option, break_even_capex=capex, solves=solves)
-            period = result.investments.set_index("option").loc[self.option, "build_period"]
+                return OptionValue(option, break_even_capex=capex, solves=solves)
+            period = result.investments.set_index("option").loc[option, "build_period"]
             capex += gap / discount[period]
-        return OptionValue(self.option, break_even_capex=capex, solves=solves,
+        return OptionValue(option, break_even_capex=capex, solves=solves,
                            note=f"not converged after {MAX_STEPS} re-solves")
 
 
 def option_values(network: Network, result: SolveResult, options: SolverOptions | None = None,
                   workers: int = 1, scheduler: str | None = None,
                   progress: ProgressCallback | None = None) -> list[OptionValue]:
-    """The value of every option of a solved plan (one runner task per yes/no option)."""
+    """The value of every option of a solved plan: the yes/no options cut into chains (``optimizer.families.cut``),
+    one runner task each."""
     if not result.has_plan or not len(result.investments):
         return []
     policy = network.policy(result.policy)
-    tasks, values = [], {}
+    periods = option_periods(network)
+    producing = set(periods.loc[periods["available"], "option"])
+    valued, values = [], {}
     for row in result.investments.itertuples():
-        if row.divisible:
+        if row.option not in producing:
+            values[row.option] = OptionValue(row.option, **{"value" if row.built else "break_even_capex":
+                                                            CANNOT_PRODUCE})
+        elif row.divisible:
             values[row.option] = OptionValue(row.option, note=DIVISIBLE_NOTE)
         else:
-            tasks.append(OptionValueTask(row.option, row.option, policy, bool(row.built), float(result.total_cost)))
-    for value in run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress):
-        values[value.option] = value
+            valued.append((row.option, bool(row.built)))
+    tasks = [OptionValuesTask(f"options {i + 1}", policy, tuple(run), float(result.total_cost))
+             for i, run in enumerate(cut(valued))]
+    for chain in run_tasks(network, tasks, options or SolverOptions(), workers, scheduler, progress):
+        for value in chain:
+            values[value.option] = value
     return [values[option] for option in result.investments["option"]]
 
 
