@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from models.network import Network, PolicySet
 from optimizer.edits import Edit, RuleValue, apply_all
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import OneSided
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -52,11 +52,10 @@ class Chain:
 
     def run(self, network: Network, options: SolverOptions) -> list[SolveResult]:
         """Every member's result, in order (detached: small and picklable)."""
-        world, policy = network, self.policy
-        if self.scenario is not None:
-            world = network.in_scenario(self.scenario)
-            policy = world.policy(world.scenario_policy)
-        base = build_formulation(world, policy)
+        physical = physical_of(network, self.scenario)
+        world = physical.network
+        policy = self.policy if self.scenario is None else world.policy(world.scenario_policy)
+        base = with_rules(physical, policy)
         session: Session | None = None
         results = []
         for member in self.members:

@@ -30,7 +30,7 @@ from models.network import BASELINE, Network
 from optimizer.direct import arrays_from
 from optimizer.edits import Builds
 from optimizer.families import Chain, Member, chains, run_family
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import INF, LinearArrays, solve_arrays
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -83,8 +83,8 @@ def robust_model(network: Network, objective: str, wait_and_see: dict[str, float
     scenarios = list(network.scenarios.values())
     parts, integer, builds = [], [], None
     for scenario in scenarios:
-        world = network.in_scenario(scenario.name)
-        formulation = build_formulation(world, world.scenario_policy)
+        physical = physical_of(network, scenario.name)
+        formulation = with_rules(physical, physical.network.policy(physical.network.scenario_policy))
         lp = arrays_from(formulation)
         family = formulation.families.get("build")
         parts.append((scenario, lp, family.offset if family is not None else 0))
