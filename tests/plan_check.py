@@ -412,6 +412,57 @@ class PlanCheck:
         met = np.where(at_least, share >= value - 1e-6, share <= value + 1e-6)
         return (total <= TOL * self.scale) | met
 
+    def flow_cost_per_unit(self) -> np.ndarray:
+        """Per flow: its cost per unit beyond the goods: lane, tariffs on the goods' valuation, the carbon price of
+        every co2_price rule matching it on its lane's emissions, less credits."""
+        carbon = np.zeros(len(self.flows["quantity"]))
+        for rule in self.policy.rules:
+            if rule.type == "co2_price":
+                carbon += float(rule.value) * self.flow_co2 * self.matches(rule, self.flows)
+        return self.flow_cost + self.tariff_rate() * self.flow_value + carbon - self.credit()
+
+    def paid_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """What a unit of each item cost in the plan where it is, by (site, item, period) key (sorted keys, costs):
+        the average over what entered it of production at its unit cost plus the inputs consumed at their own cost
+        there, flows in at their origin's cost plus their cost per unit, stock carried in at the previous period's
+        cost, and the initial stock at the item's mean standard cost (the README's Flows, supply_unit_cost)."""
+        produced, options, flows, stock = self.produced, self.option_output, self.flows, self.stock
+        made = {name: np.concatenate([produced[name], options[name]]) for name in ("site", "item", "period", "used")}
+        carried = stock["period"] + 1 < self.n_periods
+        initial = (stock["period"] == 0) & (stock["opening"] > 0)
+        group = stock["item"][initial] * self.n_periods + stock["period"][initial]
+        # what enters each pool: its key, the quantity, its own cost per unit
+        pool = np.concatenate([self.sip(made), self.sip(flows, "destination"),
+                               key((stock["site"][carried], self.n_sites), (stock["item"][carried], self.n_items),
+                                   (stock["period"][carried] + 1, self.n_periods)), self.sip(stock)[initial]])
+        quantity = np.concatenate([made["used"], flows["quantity"], stock["closing"][carried],
+                                   stock["opening"][initial]])
+        own = np.concatenate([produced["unit_cost"], self.option_cost, self.flow_cost_per_unit(),
+                              np.zeros(carried.sum()), np.where(self.has_mean[group], self.mean[group], 0.0)])
+        # and the pools each draws from, units per unit: the inputs made, the origin of a flow, last period's stock
+        rows, inputs, per_unit = self.recipes(made)
+        n_made, n_flows = len(made["used"]), len(flows["quantity"])
+        drawer = np.concatenate([rows, n_made + np.arange(n_flows), n_made + n_flows + np.arange(carried.sum())])
+        source = np.concatenate([
+            key((made["site"][rows], self.n_sites), (inputs, self.n_items), (made["period"][rows], self.n_periods)),
+            self.sip(flows, "origin"), self.sip(stock)[carried]])
+        units = np.concatenate([per_unit, np.ones(n_flows + carried.sum())])
+        pools, at = np.unique(pool, return_inverse=True)
+        at = at.ravel()
+        drawn_from = positions(pools, source)
+        total = np.bincount(at, weights=np.maximum(quantity, 0.0), minlength=len(pools))
+        cost = np.zeros(len(pools))
+        for _ in range(len(pools) + 1):  # through every chain of pools; stops once nothing changes
+            inputs_cost = np.bincount(drawer, weights=units * np.where(drawn_from >= 0, cost[drawn_from], 0.0),
+                                      minlength=len(pool)) if len(pools) else np.zeros(len(pool))
+            paid = np.bincount(at, weights=quantity * (own + inputs_cost), minlength=len(pools))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                new = np.where(total > 0, paid / total, 0.0)
+            if np.array_equal(new, cost):
+                break
+            cost = new
+        return pools, cost
+
     # ------------------------------------------------------------------ checks
     def check(self) -> None:
         demand = self.network.demand
@@ -430,6 +481,22 @@ class PlanCheck:
         self.check_capacities()
         self.check_rules()
         self.check_costs()
+        self.check_flow_costs()
+
+    def check_flow_costs(self) -> None:
+        """Each flow's goods at what they cost in the plan, at the rules' valuation, and its landed cost."""
+        pools, paid = self.paid_costs()
+        scale = max(1.0, np.abs(paid).max(initial=0.0))
+        flows, table = self.flows, self.result.flows
+        reported = {c: floats(table, c) for c in ("supply_unit_cost", "valuation_unit_cost", "landed_unit_cost")}
+        where = {"origin": table["origin"].to_numpy(), "destination": table["destination"].to_numpy(),
+                 "item": table["item"].to_numpy(), "period": table["period"].to_numpy()}
+        flow = "flow {origin} -> {destination}, {item}, {period}: "
+        require(close(reported["supply_unit_cost"], at(pools, paid, self.sip(flows, "origin"), missing=np.nan),
+                      scale), flow + "goods' cost", **where)
+        require(close(reported["valuation_unit_cost"], self.flow_value, scale), flow + "valuation", **where)
+        landed = reported["supply_unit_cost"] + self.flow_cost_per_unit()
+        require(close(reported["landed_unit_cost"], landed, scale), flow + "landed cost", **where)
 
     def check_balances(self) -> None:
         flows, produced, options, stock, demand = self.flows, self.produced, self.option_output, self.stock, \

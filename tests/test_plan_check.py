@@ -63,6 +63,16 @@ def test_a_broken_rule_is_caught(plan):
         check_plan(tampered(plan, formulation=replace(plan.formulation, policy=stricter)))
 
 
+@pytest.mark.parametrize(("column", "what"), [
+    ("supply_unit_cost", "goods' cost"), ("valuation_unit_cost", "valuation"), ("landed_unit_cost", "landed cost")])
+def test_a_flows_unit_cost_misreported_is_caught(plan, column, what):
+    # C's cells cost 20 + 2 x (40 x 10.5 + 20 x 12) / 60 = 42 a GWh: reported 43, the checker says which.
+    flows = plan.flows.copy()
+    flows.loc[flows["item"] == "cells", column] += 1.0
+    with pytest.raises(AssertionError, match=f"flow C -> P, cells, all: {what}"):
+        check_plan(tampered(plan, flows=flows))
+
+
 def test_a_plan_without_its_formulation_fails_the_check(plan):
     with pytest.raises(AssertionError, match="a plan without its formulation cannot be checked"):
         check_plan(tampered(plan, formulation=None))
