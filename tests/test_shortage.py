@@ -54,14 +54,14 @@ def test_soft_demand_goes_unmet_where_its_shortage_cost_is_below_a_suppliers(mak
     wb = openpyxl.load_workbook(output)
     shortage = [list(r) for r in wb["Shortage"].iter_rows(values_only=True)]
     assert shortage == [["site", "item", "period", "demand (GWh)", "delivered (GWh)", "unmet (GWh)",
-                         "shortage cost per unit (USD M per GWh)", "shortage cost (USD M)", "source"],
+                         "shortage cost per unit (USD M per GWh, nominal)", "shortage cost (USD M, nominal)", "source"],
                         ["P", "cells", "all", 5, 3, 2, 8, 16, "Demand row 2"]]
     overview = {r[1]: r[3] for r in wb["Overview"].iter_rows(values_only=True)}
     fact = ("Unmet: 2 of the 5 GWh of cells demanded at P (Demand row 2) left unmet, at a shortage cost of 16.00 "
-            "USD M")
+            "USD M (nominal)")
     assert overview[fact] == "Shortage!F2"
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True)}
-    assert summary["Shortage cost (USD M)"] == 16 and summary["Demand left unmet (GWh)"] == 2
+    assert summary["Shortage cost (USD M, discounted)"] == 16 and summary["Demand left unmet (GWh)"] == 2
 
 
 def test_the_shortage_cost_is_discounted_like_every_cost_of_its_period(solve_sheets):

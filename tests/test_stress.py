@@ -111,7 +111,7 @@ def test_the_cell_plant_is_the_single_point_of_failure(make_workbook, monkeypatc
     wb = openpyxl.load_workbook(output)
     assert wb.sheetnames == ["Overview", "Summary", "Stress", "Lost by item"]
     lost = [list(r) for r in wb["Lost by item"].iter_rows(values_only=True)]
-    assert lost == [["rank", "site", "item", "lost units", "lost value"], [1, "C", "cells", 8, 400],
+    assert lost == [["rank", "site", "item", "lost units", "lost value (nominal)"], [1, "C", "cells", 8, 400],
                     [2, "R1", "cells", 0, 0], [3, "R2", "cells", 0, 0]]
 
 
@@ -145,9 +145,9 @@ def test_the_terminal_and_the_workbook_say_which_site_loses_sales_before_it_reco
     stress_rows = [list(r) for r in wb["Stress"].iter_rows(values_only=True)]
     assert stress_rows[0] == ["rank", "site", "country", "items", "recovery weeks", "recovery from", "TTS weeks",
                               "survives the period", "loses sales before it recovers", "finding",
-                              "lost units (GWh)", "lost value (USD M)", "window cost (USD M)",
-                              "baseline window cost (USD M)", "performance impact (USD M)", "REI"]
-    assert stress_rows[1][:10] == [1, "A", US, "cells", 13, "Sites row 2", 9.75, False, True,
+                              "lost units (GWh)", "lost value (USD M, nominal)", "window cost (USD M, nominal)",
+                              "baseline window cost (USD M, nominal)", "performance impact (USD M, nominal)", "REI"]
+    assert stress_rows[1][:10] == [1, "A", US, "cells", 13, "Sites row 2", 9.75, "no", "yes",
                                    "A loses sales after 9.75 weeks; it needs 13 to recover"]
     assert stress_rows[2][5] == "--weeks 4"
     overview = {r[1]: (r[2], r[3]) for r in wb["Overview"].iter_rows(values_only=True)}
@@ -155,8 +155,8 @@ def test_the_terminal_and_the_workbook_say_which_site_loses_sales_before_it_reco
     assert overview["A loses sales after 9.75 weeks; it needs 13 to recover"] == (None, "Stress!J2")
     exposed = next(k for k in overview if k.startswith("most exposed #1"))
     assert exposed == ("most exposed #1: A (REI 1.000) survives 9.75 weeks without it and needs 13 weeks to "
-                       "recover; down that long it costs +203.00 USD M against the same window with nothing down, "
-                       "2 units of demand lost")
+                       "recover; down that long it costs 203.00 USD M (nominal) more than the same window with "
+                       "nothing down, 2 units of demand lost")
     assert overview[exposed] == (203, "Stress!O2")
     chart = wb["Overview"]._charts[0]
     assert (chart.y_axis.scaling.min, chart.y_axis.scaling.max) == (0, 1)

@@ -14,12 +14,24 @@ from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Line, write_overview
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
-from optimizer.writing.table import FORMATS, MONEY, QUANTITY, Labels, reference, streaming_workbook, write_table
+from optimizer.writing.table import (
+    DISCOUNTED,
+    FORMATS,
+    MONEY,
+    NOMINAL,
+    QUANTITY,
+    Labels,
+    reference,
+    streaming_workbook,
+    write_table,
+)
 
 #: The sites the Overview's chart shows (by rank) and those it names (the most exposed).
 CHART_SITES, NAMED_SITES = 15, 3
 WEEKS = "#,##0.0#"
 INDEX = "0.000"
+#: A window's money columns: costs as they arise in the window (undiscounted).
+WINDOW_MONEY = ("lost_value", "window_cost", "baseline_window_cost", "performance_impact")
 HEADERS = {"recovery_weeks": "recovery weeks", "recovery_from": "recovery from", "tts_weeks": "TTS weeks",
            "survives_period": "survives the period", "loses_sales": "loses sales before it recovers",
            "lost_units": "lost units", "lost_value": "lost value", "window_cost": "window cost",
@@ -55,9 +67,10 @@ def write_stress(result: StressResult, path: str | Path, inputs: list[str | Path
     labels = Labels.of(result.network, subject)
     with streaming_workbook(labels) as wb:
         rows = summary(result)
-        money = [isinstance(v, float) and ("cost" in f.lower()) for f, v in zip(rows["field"], rows["value"],
-                                                                               strict=True)]
-        rows["field"] = [labels.money(f) if m else f for f, m in zip(rows["field"], money, strict=True)]
+        # the plan's total is discounted, as solve reports it; a window's costs arise in it (nominal)
+        basis = {"Plan total cost": DISCOUNTED, "Shortage cost of a Demand row without one": NOMINAL}
+        rows["field"] = [labels.money(f, basis[f]) if f in basis and isinstance(v, float) else f
+                         for f, v in zip(rows["field"], rows["value"], strict=True)]
         ws_summary = write_table(wb, "Summary", rows, row_style=summary_style, one_page=True)
         lines = _question(result, rows, ws_summary)
         if not result.has_plan:
@@ -75,9 +88,9 @@ def write_stress(result: StressResult, path: str | Path, inputs: list[str | Path
         ws = write_table(wb, "Stress", table, {**FORMATS, "recovery_weeks": WEEKS, "tts_weeks": WEEKS,
                                                "lost_units": QUANTITY, "lost_value": MONEY, "window_cost": MONEY,
                                                "baseline_window_cost": MONEY, "performance_impact": MONEY,
-                                               "rei": INDEX}, headers)
+                                               "rei": INDEX}, headers, basis=dict.fromkeys(WINDOW_MONEY, NOMINAL))
         write_table(wb, "Lost by item", result.lost, {**FORMATS, "lost_units": QUANTITY, "lost_value": MONEY},
-                    {"lost_units": "lost units", "lost_value": "lost value"})
+                    {"lost_units": "lost units", "lost_value": "lost value"}, basis={"lost_value": NOMINAL})
         lines += _answer(result, ws, labels)
         write_overview(wb, lines, [], _chart(table, ws))
         return save_atomically(wb, path)
@@ -111,13 +124,12 @@ def _answer(result: StressResult, ws, labels: Labels) -> list[Line]:
     losing = [int(i) for i in table.index[table["loses_sales"].astype(bool)]]
     lines.append(Line("answer", "sites that lose sales within their recovery time (TTS below it)", len(losing),
                       reference(ws, "loses_sales", 0, len(table) - 1) if len(table) else ""))
-    currency = f" {labels.currency}" if labels.currency else ""
     for i, row in enumerate(table.head(NAMED_SITES).itertuples()):
         survives = f"survives the whole period ({weeks_text(row.tts_weeks)} weeks)" if row.survives_period else \
             f"survives {weeks_text(row.tts_weeks)} weeks"
         text = (f"most exposed #{row.rank}: {row.site} (REI {row.rei:.3f}) {survives} without it and needs "
                 f"{weeks_text(row.recovery_weeks)} weeks to recover; down that long it costs "
-                f"{row.performance_impact:+,.2f}{currency} against the same window with nothing down"
+                f"{labels.amount(float(row.performance_impact), NOMINAL)} more than the same window with nothing down"
                 + (f", {row.lost_units:,.6g} units of demand lost" if row.lost_units > 0 else ""))
         lines.append(Line(f"exposed {i + 1}", text, row.performance_impact, reference(ws, "performance_impact", i),
                           MONEY))
