@@ -749,7 +749,8 @@ def _print_stress(result) -> None:
     table = result.table
     when = "its one period" if result.period == IMPLICIT_PERIOD else f"period {result.period}"
     out.print(f"Stress test of {what}, {when} ({weeks_text(result.period_weeks)} weeks):", markup=False)
-    out.print(f"{len(table)} sites, each down for its time to recover", markup=False)
+    out.print(f"{len(table)} sites, each down for its time to recover; costs nominal (as they arise in the "
+              "window)", markup=False)
     rows = [(str(row.rank), row.site, f"{weeks_text(row.recovery_weeks)} wk",
              "period" if row.survives_period else f"{weeks_text(row.tts_weeks)} wk", weeks_text(row.lost_units),
              _amount(row.performance_impact), f"{row.rei:.3f}") for row in table.head(STRESS_SHOWN).itertuples()]
