@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimizer.backend import SolverOutput
 from optimizer.costs import COST_PARTS, PARTS, parts_of
+from optimizer.horizon import salvage_fractions
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
@@ -104,7 +105,8 @@ class SolveResult:
             records.append({
                 "option": row.option, "built": row.built if row.divisible else bool(row.built),
                 "period": _none(row.build_period), "fractions": row.fractions if row.divisible else None,
-                "available_from": _none(row.available_from), "value": _none(row.value),
+                "available_from": _none(row.available_from), "capex": _none(row.capex),
+                "salvage": _none(row.salvage), "value": _none(row.value),
                 "break_even_capex": _none(row.break_even_capex)})
         return records
 
@@ -314,16 +316,24 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
 
 
 INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "available_from", "capacity", "capex",
-                      "fixed_cost", "unit_cost", "divisible", "lead_time", "value", "break_even_capex", "source"]
+                      "life", "salvage", "fixed_cost", "unit_cost", "divisible", "lead_time", "value",
+                      "break_even_capex", "source"]
 
 
 def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """One row per investment option: whether it is built (a fraction for a divisible option), in which
-    period, from when it is available, and its terms (in its build period, or its earliest one)."""
+    period, from when it is available, and its terms (in its build period, or its earliest one): ``capex``, and
+    with a ``life`` the ``salvage`` value credited in the last period for the whole option built then (capex x
+    the share of its life left after the horizon; the fraction built scales both, as in the cost parts)."""
     options = formulation.option_periods
     if options is None or not len(options):
         return pd.DataFrame(columns=INVESTMENT_COLUMNS)
     periods = list(formulation.network.periods)
+    options = options.assign(salvage=options["capex"].to_numpy(dtype=float)
+                             * salvage_fractions(options, len(periods)))
+    if "life" not in options:
+        options = options.assign(life=np.nan)
+    options["salvage"] = options["salvage"].where(options["life"].notna())
     build = formulation.families["build"]
     built = build.keys.assign(fraction=formulation.family_values(values, "build"))
     built["fraction"] = built["fraction"].where(built["fraction"] > 1e-9, 0.0)
@@ -348,6 +358,7 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         rows.append({
             "option": option, "site": at["site"], "item": at["item"], "built": is_built, "build_period": first,
             "available_from": available, "capacity": at["capacity"], "capex": at["capex"],
+            "life": None if pd.isna(at["life"]) else int(at["life"]), "salvage": at["salvage"],
             "fixed_cost": at["fixed_cost"], "unit_cost": at["unit_cost"], "divisible": divisible, "lead_time": lead,
             "value": None, "break_even_capex": None, "source": f"Investments row {at['row']}",
             "fractions": {p: float(f) for p, f in zip(positive["period"], positive["fraction"], strict=True)}

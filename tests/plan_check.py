@@ -16,8 +16,8 @@ import pandas as pd
 
 TOL = 1e-6
 #: The cost parts this checker recomputes; a part the tool reports that is not here fails every plan.
-RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
-                    "holding"}
+RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "salvage",
+                    "investment_fixed", "holding"}
 
 
 def close(a: float, b: float, scale: float = 1.0) -> bool:
@@ -96,6 +96,17 @@ class PlanCheck:
         lead = int(self.terms[(option, period)].lead_time)
         at = self.periods.index(period)
         return sum(f for p, f in self.built_fractions[option].items() if self.periods.index(p) + lead <= at)
+
+    def salvage(self, option: str, period: str) -> float:
+        """The salvage value of an option built whole in ``period``: capex x (life - periods in use) / life, at
+        least 0, the periods in use running from its availability (lead_time later) to the last period; 0
+        without a life."""
+        terms = self.terms[(option, period)]
+        if pd.isna(getattr(terms, "life", None)):
+            return 0.0
+        available = self.periods.index(period) + int(terms.lead_time)
+        in_use = max(0, len(self.periods) - available)
+        return float(terms.capex) * max(0.0, float(terms.life) - in_use) / float(terms.life)
 
     def value(self, origin: str, item: str, period: str) -> float:
         key = (origin, item, period)
@@ -369,6 +380,7 @@ class PlanCheck:
         for option, fractions in self.built_fractions.items():
             for period, fraction in fractions.items():
                 add("capex", period, fraction * self.terms[(option, period)].capex)
+                add("salvage", self.periods[-1], -fraction * self.salvage(option, period))
             for period in self.periods:
                 available = self.available(option, period)
                 if available:

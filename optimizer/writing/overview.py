@@ -165,11 +165,16 @@ def option_facts(investments: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
             continue
         share = f"{row.built:.0%} of " if row.divisible else ""
         capex = float(row.capex or 0.0)
-        facts.append(Fact("option", capex,
-                          f"Built: {share}{row.option} at {row.site} ({row.item}) in {row.build_period}, "
-                          f"available from {row.available_from or 'after the horizon'}; capex "
-                          f"{capex:,.2f}{' ' + labels.currency if labels.currency else ''}",
-                          reference(ws, "capex", position)))
+        currency = f" {labels.currency}" if labels.currency else ""
+        text = (f"Built: {share}{row.option} at {row.site} ({row.item}) in {row.build_period}, "
+                f"available from {row.available_from or 'after the horizon'}; capex {capex:,.2f}{currency}")
+        see = reference(ws, "capex", position)
+        salvage = getattr(row, "salvage", None)
+        if salvage is not None and salvage == salvage:  # a life: part of the capex comes back as salvage value
+            text += (f", less a salvage value of {float(salvage):,.2f}{currency} credited at the end of the horizon "
+                     f"(life {row.life} periods)")
+            see += ", " + reference(ws, "salvage", position).split("!")[1]
+        facts.append(Fact("option", capex, text, see))
     return facts
 
 

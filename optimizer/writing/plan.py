@@ -30,8 +30,8 @@ from optimizer.writing.table import (
 
 COST_HEADERS = {**{part.name: part.header for part in PARTS.values()}, "nominal_total": "nominal total",
                 "discount_factor": "discount factor", "discounted_total": "discounted total"}
-INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY, "value": MONEY,
-                      "break_even_capex": MONEY}
+INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "salvage": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY,
+                      "value": MONEY, "break_even_capex": MONEY}
 INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "available from",
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
@@ -183,8 +183,10 @@ def write_costs_by_period(wb, result: SolveResult) -> None:
 
 def investment_sheet(result: SolveResult):
     """The Investments sheet: one row per option; the option values when ``--option-values`` computed them
-    (a note says why a divisible option has none)."""
+    (a note says why a divisible option has none). ``life`` and ``salvage`` only when some option has a life."""
     table = result.investments.drop(columns=["fractions"], errors="ignore")
+    if "life" in table and table["life"].isna().all():
+        table = table.drop(columns=["life", "salvage"])
     if "note" not in table:
         table = table.assign(note=["divisible: fractions in Utilization" if d else "" for d in table["divisible"]])
     built = table["built"]
