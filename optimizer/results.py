@@ -323,8 +323,9 @@ INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "availa
 def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """One row per investment option: whether it is built (a fraction for a divisible option), in which
     period, from when it is available, and its terms (in its build period, or its earliest one): ``capex``, and
-    with a ``life`` the ``salvage`` value credited in the last period for the whole option built then (capex x
-    the share of its life left after the horizon; the fraction built scales both, as in the cost parts)."""
+    for an option built with a ``life`` the ``salvage`` value credited in the last period for the whole option
+    built then (capex x the share of its life left after the horizon; the fraction built scales both, as in the
+    cost parts; blank when not built)."""
     options = formulation.option_periods
     if options is None or not len(options):
         return pd.DataFrame(columns=INVESTMENT_COLUMNS)
@@ -358,7 +359,8 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         rows.append({
             "option": option, "site": at["site"], "item": at["item"], "built": is_built, "build_period": first,
             "available_from": available, "capacity": at["capacity"], "capex": at["capex"],
-            "life": None if pd.isna(at["life"]) else int(at["life"]), "salvage": at["salvage"],
+            "life": None if pd.isna(at["life"]) else int(at["life"]),
+            "salvage": at["salvage"] if first is not None else np.nan,
             "fixed_cost": at["fixed_cost"], "unit_cost": at["unit_cost"], "divisible": divisible, "lead_time": lead,
             "value": None, "break_even_capex": None, "source": f"Investments row {at['row']}",
             "fractions": {p: float(f) for p, f in zip(positive["period"], positive["fraction"], strict=True)}
