@@ -95,10 +95,12 @@ def test_an_option_available_only_after_the_horizon_keeps_its_whole_value():
 
 
 def test_a_life_no_longer_than_the_periods_in_use_leaves_no_salvage():
-    # Life 2 over two periods in use: nothing left, max(0, 2 - 2) = 0: the whole capex is charged, as without life.
-    result = solve(network(**hand_case(life=2)))
-    assert result.total_cost == 2000.0 and result.costs["salvage"] == 0.0
-    assert option_row(result)["salvage"] == 0.0
+    # Life 2 over two periods in use: nothing left, max(0, 2 - 2) = 0: the whole capex is charged, as without life,
+    # so the plan buys (2,000); built anyway it costs 1,200 + 1,000.
+    world = network(**hand_case(life=2))
+    assert solve(world).total_cost == 2000.0
+    built = solve(world, builds={"O": "1"})
+    assert (built.total_cost, built.costs["salvage"], option_row(built)["salvage"]) == (2200.0, 0.0, 0.0)
 
 
 def test_the_break_even_capex_counts_the_salvage_value():
@@ -182,7 +184,9 @@ def test_invalid_lives_exit_2_naming_the_cell(make_workbook, monkeypatch, capsys
 def test_the_plan_and_json_show_capex_and_salvage(make_workbook, tmp_path, monkeypatch, capsys):
     import openpyxl
 
-    path = make_workbook(**hand_case(life=10))
+    from optimizer.writing.table import MONEY
+
+    path = make_workbook(**hand_case(life=10), Settings=[{"key": "currency", "value": "USD M"}])
     code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx")
     assert code == 0 and payload["total_cost"] == 1240.0
     assert (payload["costs"]["capex"], payload["costs"]["salvage"]) == (1200.0, -960.0)
@@ -191,17 +195,19 @@ def test_the_plan_and_json_show_capex_and_salvage(make_workbook, tmp_path, monke
                                        "break_even_capex": None}]
     wb = openpyxl.load_workbook(tmp_path / "plan.xlsx")
     sheet = wb["Investments"]
-    row = {c.value: sheet.cell(row=2, column=c.column).value for c in sheet[1]}
-    assert (row["capex"], row["life"], row["salvage"]) == (1200, 10, 960)
-    summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=2)}
-    assert (summary["Capex"], summary["Salvage value"]) == (1200, -960)
-    header = [c.value for c in wb["Costs by period"][1]]
-    assert [c.value for c in wb["Costs by period"][3]][header.index("salvage")] == -960
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert (row["capex (USD M)"], row["life"], row["salvage (USD M)"]) == (1200, 10, 960)
+    summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
+    assert (summary["Capex (USD M)"].value, summary["Salvage value (USD M)"].value) == (1200, -960)
+    assert summary["Salvage value (USD M)"].number_format == MONEY
+    by_period = [c.value for c in wb["Costs by period"][1]]
+    assert [c.value for c in wb["Costs by period"][3]][by_period.index("salvage (USD M)")] == -960
     overview = {r[1].value: r[3].value for r in wb["Overview"].iter_rows(min_row=2)}
-    fact = "Built: O at S (cells) in 1, available from 1; capex 1,200.00, less a salvage value of 960.00 credited " \
-           "at the end of the horizon (life 10 periods)"
-    capex_cell = openpyxl.utils.get_column_letter([c.value for c in sheet[1]].index("capex") + 1)
-    salvage_cell = openpyxl.utils.get_column_letter([c.value for c in sheet[1]].index("salvage") + 1)
+    fact = "Built: O at S (cells) in 1, available from 1; capex 1,200.00 USD M, less a salvage value of 960.00 USD M " \
+           "credited at the end of the horizon (life 10 periods)"
+    capex_cell = openpyxl.utils.get_column_letter(header.index("capex (USD M)") + 1)
+    salvage_cell = openpyxl.utils.get_column_letter(header.index("salvage (USD M)") + 1)
     assert overview[fact] == f"Investments!{capex_cell}2, {salvage_cell}2"
     code, out, _ = run(monkeypatch, capsys, "solve", path, "-o", tmp_path / "again.xlsx")
     assert code == 0 and "│ salvage │ -960.00 │" in flat(out)

@@ -40,7 +40,8 @@ COST_ROWS = tuple(part.summary for part in PARTS.values())
 
 
 def _is_money(label) -> bool:
-    return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
+    """Whether a Summary row holds an amount of money: a cost part (``Salvage value``), or a cost, credit or bound."""
+    return str(label).startswith(COST_ROWS) or any(w in str(label).lower() for w in ("cost", "credit", "bound"))
 
 
 def summary_style(values: tuple) -> dict:
