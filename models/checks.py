@@ -1,14 +1,20 @@
-"""Checks on the validated network that warn rather than refuse: numbers dangerous for the LP solver.
+"""Checks on the validated network that warn rather than refuse: numbers dangerous for the LP solver, and
+probable mistakes that are still valid input (a gap in a site's demand, a supplier nothing can leave, a capex
+out of scale with its option).
 
-:func:`numeric_warnings` is called by ``optimizer.reading.load`` right after the network is built;
-its warnings are printed with the other warnings and listed under ``warnings`` in ``--json``.
+:func:`network_warnings` (both kinds) is called by ``optimizer.reading.load`` right after the network is
+built; its warnings are printed with the other warnings and listed under ``warnings`` in ``--json``.
+Probable mistakes found while a single cell is read (a tariff of 25, a discount factor of 1.1, a lead time
+past the horizon) are warned about where that cell is validated, in ``models.network``.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from models.network import Network
+from models.problems import describe
 
 #: Numbers of one kind (costs, or quantities) spanning more than this factor get a warning.
 MAX_SPAN = 1e9
@@ -61,3 +67,132 @@ def numeric_warnings(network: Network) -> list[str]:
                        f"{high[1]}; the solver may lose precision and return an inaccurate plan. Rescale the "
                        "units, or check these rows for typing errors")
     return out
+
+
+#: Probable mistakes of one kind listed one by one at most; the rest are counted in one more warning.
+LISTED = 10
+#: A capex above this many times the cost of all its option's production over the horizon is a warning.
+CAPEX_SCALE = 1_000
+
+
+def network_warnings(network: Network) -> list[str]:
+    """Every warning computed on the validated network: :func:`numeric_warnings`, then the probable mistakes
+    (:func:`demand_gap_warnings`, :func:`idle_supply_warnings`, :func:`capex_scale_warnings`)."""
+    return [*numeric_warnings(network), *demand_gap_warnings(network), *idle_supply_warnings(network),
+            *capex_scale_warnings(network)]
+
+
+def _listed(warnings: list[str], total: int, what: str) -> list[str]:
+    """The first ``LISTED`` of ``total`` warnings, and one line counting the others (``what``: "more Supply
+    rows ...")."""
+    listed = warnings[:LISTED]
+    return listed if total <= LISTED else [*listed, f"{total - LISTED:,} {what}"]
+
+
+def demand_gap_warnings(network: Network) -> list[str]:
+    """A warning per site and item whose Demand rows skip a period between its first and last period with a
+    row: a period without a row has no demand, so a deleted row makes the plan cheaper without a word. A row
+    with quantity 0 is an explicit zero (no gap); a blank-period row covers every period."""
+    demand = network.demand
+    if len(network.periods) < 3 or not len(demand):
+        return []
+    position = pd.Series(np.arange(len(network.periods)), index=list(network.periods))
+    at = position.reindex(demand["period"]).to_numpy()
+    pair = pd.factorize(pd.MultiIndex.from_frame(demand[["site", "item"]]))[0]
+    spans = pd.DataFrame({"pair": pair, "at": at}).groupby("pair", sort=True)["at"].agg(["min", "max", "count"])
+    gapped = spans.index[(spans["count"] < spans["max"] - spans["min"] + 1).to_numpy()]
+    if not len(gapped):
+        return []
+    first_row = pd.Series(np.arange(len(demand))).groupby(pair).first()
+    warnings = []
+    for code in gapped[:LISTED].tolist():  # only the ones listed are worded
+        at_row = int(first_row[code])
+        site, item = demand["site"].iat[at_row], demand["item"].iat[at_row]
+        present = set(at[pair == code].tolist())
+        low, high = int(spans.at[code, "min"]), int(spans.at[code, "max"])
+        missing = [network.periods[i] for i in range(low, high + 1) if i not in present]
+        warnings.append(f"Demand: {site} has no {item} demand in {', '.join(map(str, missing))}, between its "
+                        f"first ({network.periods[low]}) and last ({network.periods[high]}) period with demand; a "
+                        "period without a Demand row has no demand (write 0 where none is meant)")
+    return _listed(warnings, len(gapped), "more sites and items have a period without demand between periods "
+                                          "with demand")
+
+
+def idle_supply_warnings(network: Network) -> list[str]:
+    """A warning per Supply row at a site that nothing can take the item from: no lane leaves the site for
+    it (a lane for the item, or a blank-item lane), no BOM at the site consumes it, and the site neither
+    demands nor stocks it (those use the item where it is made)."""
+    supply = network.supply.drop_duplicates("row")  # a blank-period row expanded to every period: one row
+    if not len(supply):
+        return []
+    keys = pd.MultiIndex.from_frame(supply[["site", "item"]])
+    lanes = network.lanes
+    item_lane = lanes["item"].notna().to_numpy()
+    used = keys.isin(pd.MultiIndex.from_frame(lanes.loc[item_lane, ["origin", "item"]]))
+    used |= supply["site"].isin(lanes.loc[~item_lane, "origin"]).to_numpy()
+    for table in (network.demand, network.inventory):
+        if len(table):
+            used |= keys.isin(pd.MultiIndex.from_frame(table[["site", "item"]]))
+    consumed = _consumed(network)
+    if len(consumed):
+        used |= keys.isin(pd.MultiIndex.from_frame(consumed))
+    idle = supply[~used].sort_values("row")
+    warnings = [f"Supply row {row}: {site} supplies {item}, but no lane leaves {site} for it (Lanes), no BOM at "
+                f"{site} consumes it and {site} neither demands nor stocks it, so it can supply nothing: add a lane "
+                "or check the site"
+                for row, site, item in zip(idle["row"], idle["site"], idle["item"], strict=True)]
+    return _listed(warnings, len(warnings), "more Supply rows can supply nothing (no lane leaves their site for "
+                                            "the item)")
+
+
+def _consumed(network: Network) -> pd.DataFrame:
+    """(site, item) pairs a BOM consumes at the site: its own recipes' inputs, and the general recipes' inputs
+    at each site that makes the recipe's item (Supply or Investments) without a recipe of its own for it."""
+    bom = network.bom
+    if not len(bom):
+        return pd.DataFrame(columns=["site", "item"])
+    own = bom[bom["site"].notna()]
+    general = bom[bom["site"].isna()]
+    made = [network.supply[["site", "item"]]]
+    if len(network.investments):
+        made.append(network.investments[["site", "item"]])
+    makers = pd.concat(made, ignore_index=True).drop_duplicates()
+    with_own = pd.MultiIndex.from_frame(own[["site", "item"]].drop_duplicates())
+    makers = makers[~pd.MultiIndex.from_frame(makers).isin(with_own)]
+    at_makers = general[["item", "input"]].merge(makers, on="item")[["site", "input"]]
+    pairs = pd.concat([own[["site", "input"]], at_makers], ignore_index=True)
+    return pairs.rename(columns={"input": "item"}).drop_duplicates().astype(object)
+
+
+def capex_scale_warnings(network: Network) -> list[str]:
+    """A warning per option whose capex is more than ``CAPEX_SCALE`` times the cost of all its production over
+    the horizon (capacity x unit cost x number of periods), as a capex typed in USD where costs are in USD M
+    would be. The unit cost is the option's, else the largest Supply unit_cost of the site for the item, else
+    (when that is 0 or missing) the item's average Supply unit_cost over all sites; an option none of these
+    prices (0 or missing) has no scale to compare with and is not checked."""
+    options = network.investments.drop_duplicates("option")
+    if not len(options):
+        return []
+    supply = network.supply
+    site_cost = supply.groupby(["site", "item"])["unit_cost"].max()
+    item_cost = supply.groupby("item")["unit_cost"].mean()
+    keys = pd.MultiIndex.from_frame(options[["site", "item"]])
+    unit_cost = options["unit_cost"].to_numpy(dtype=float)
+    for fallback in (site_cost.reindex(keys).to_numpy(dtype=float),
+                     item_cost.reindex(options["item"]).to_numpy(dtype=float)):
+        unit_cost = np.where(np.isnan(unit_cost) | (unit_cost <= 0), fallback, unit_cost)
+    periods = len(network.periods)
+    scale = options["capacity"].to_numpy(dtype=float) * unit_cost * periods
+    capex = options["capex"].to_numpy(dtype=float)
+    flagged = np.flatnonzero((scale > 0) & (capex > CAPEX_SCALE * scale))  # NaN scale: not priced, not checked
+    currency = network.settings.get("currency")
+    unit = f" ({currency})" if currency else " (the unit of every other cost)"
+    warnings = []
+    for i in flagged.tolist():
+        row = options.iloc[i]
+        warnings.append(
+            f"Investments row {row['row']}, column capex: {capex[i]:,.0f} is more than {CAPEX_SCALE:,} times the cost "
+            f"of all the production of option {row['option']!r} over the horizon (capacity "
+            f"{describe(row['capacity'])} x unit cost {unit_cost[i]:,.4g} x {periods} periods = {scale[i]:,.4g}): is "
+            f"it in the workbook's currency{unit}? Check the cell")
+    return _listed(warnings, len(warnings), "more options have a capex out of scale with their production")

@@ -39,7 +39,7 @@ from models.rows import (
 )
 from models.scenarios import Scenario, apply_scenario, build_scenarios
 from models.schema import SETTINGS, SHEETS_BY_NAME
-from models.vocabulary import Collector, Vocabulary, period_of, split
+from models.vocabulary import Collector, Vocabulary, close_name, period_of, split
 
 #: Label of the single period used when no sheet names any period.
 IMPLICIT_PERIOD = "all"
@@ -66,10 +66,33 @@ class RuleSpec:
     #: The values `basis` and `scope` may take (the first is the default); None: the share rules' ones.
     bases: tuple[str, ...] | None = None
     scopes: tuple[str, ...] | None = None
+    #: The value is an ad valorem rate, checked like the Tariffs sheet's (:func:`rate_check`).
+    rate: bool = False
 
 
 BASES = ("value", "quantity")
 SCOPES = ("total", "each_destination")
+
+#: An ad valorem rate above this (100%) is probably a percentage typed as a whole number: a warning.
+RATE_WARNING = 1.0
+#: A rate above this (500%) is taken for such a mistake: an error.
+RATE_LIMIT = 5.0
+#: A discount factor above this is a warning (costs of a later period weighing more than today's) ...
+DISCOUNT_WARNING = 1.0
+#: ... and above this an error (9 typed for 0.9).
+DISCOUNT_LIMIT = 2.0
+
+
+def rate_check(rate: float) -> tuple[str, str] | None:
+    """("error" or "warning", message) for an ad valorem rate that is probably a percentage typed as a whole
+    number (25 for 25%), None for a plausible one."""
+    if rate > RATE_LIMIT:
+        return "error", (f"{describe(rate)} is a rate of {rate:,.0%}, above the {RATE_LIMIT:.0%} accepted; a rate "
+                         "is a fraction (0.25 or 25%)")
+    if rate > RATE_WARNING:
+        return "warning", (f"{describe(rate)} is a rate of {rate:,.0%} (a 100% tariff is 1); a rate is a fraction "
+                           "(0.25 or 25%): check the cell")
+    return None
 
 
 class _Record(BaseModel):
@@ -169,6 +192,8 @@ class Network:
     settings: dict[str, str] = field(default_factory=dict)
     #: The rule types the Policies sheet was checked against (a scenario's changed rule values are too).
     rule_specs: Mapping[str, RuleSpec] = field(default_factory=dict)
+    #: The sum of the probabilities the Scenarios sheet gives (its blanks share what these leave).
+    given_probability: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.discount:
@@ -183,8 +208,7 @@ class Network:
         for scenario in self.scenarios.values():
             if scenario.name.lower() == key:
                 return scenario
-        known = ", ".join(self.scenarios) or "none"
-        raise KeyError(f"no scenario named {name!r}; the workbook has: {known}")
+        raise KeyError(_unknown_name("scenario", name, list(self.scenarios)))
 
     def in_scenario(self, name: str) -> Network:
         """The workbook as it is in scenario ``name``: its changes applied (its policy set in
@@ -206,8 +230,7 @@ class Network:
         for policy in self.policies.values():
             if policy.name.lower() == key:
                 return policy
-        known = ", ".join(self.policies)
-        raise KeyError(f"no policy set named {name!r}; the workbook has: {known}")
+        raise KeyError(_unknown_name("policy set", name, list(self.policies)))
 
     def country_groups(self) -> dict[str, str]:
         """Site id -> the first group (in workbook order) containing its country, else 'other'."""
@@ -216,6 +239,15 @@ class Network:
             country = site.country.lower()
             out[site.id] = next((g for g, cs in self.groups.items() if country in cs), "other")
         return out
+
+
+def _unknown_name(kind: str, name: str, known: list[str]) -> str:
+    """``no policy set named 'x'; the workbook has: ...``, with "did you mean" when one known name is close."""
+    close = close_name(name, known)
+    listed = ", ".join(known) or "none"
+    if close is None:
+        return f"no {kind} named {name!r}; the workbook has: {listed}"
+    return f"no {kind} named {name!r}; did you mean {close!r}? The workbook has: {listed}"
 
 
 # --------------------------------------------------------------------------- building
@@ -389,13 +421,15 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
     def site_ref(value: str, sheet: str, row: int, column: str) -> str | None:
         found = vocab.site_ids.get(value.lower())
         if found is None:
-            out.add(sheet, row, column, f"{describe(value)} is not a site in Sites", value)
+            out.add(sheet, row, column, f"{describe(value)} is not a site in Sites"
+                    + out.did_you_mean(value, "site", sites), value)
         return found
 
     def item_ref(value: str, sheet: str, row: int, column: str = "item") -> str | None:
         found = vocab.item_ids.get(value.lower())
         if found is None:
-            out.add(sheet, row, column, f"{describe(value)} is not an item in Items", value)
+            out.add(sheet, row, column, f"{describe(value)} is not an item in Items"
+                    + out.did_you_mean(value, "item", items), value)
         return found
 
     def canonical(table: SheetTable, sheet: str, references: dict[str, tuple]) -> SheetTable:
@@ -442,6 +476,7 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
 
     tariffs = []
     for r in rows[TariffRow]:
+        _check_rate(r.rate, "Tariffs", r.row, "rate", out)
         tariffs.append(Tariff(
             origins=vocab.sites_for(r.origin, "Tariffs", r.row, "origin", out),
             destinations=vocab.sites_for(r.destination, "Tariffs", r.row, "destination", out),
@@ -457,6 +492,7 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
                      set(supply["item"]) | set(investments["item"]) | stocked, out)
     declared = {r.period.lower(): r.discount_factor for r in rows[PeriodRow]}
     discount = tuple(float(declared.get(p.lower()) or 1.0) for p in periods)
+    _check_discount(rows[PeriodRow], out)
 
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
@@ -487,7 +523,8 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
                       supply=supply, demand=demand, lanes=lanes, tariffs=tuple(tariffs), bom=bom,
                       policies=policies, source=source, warnings=tuple(out.warnings), discount=discount,
                       investments=investments, inventory=inventory, scenarios=scenarios, settings=settings,
-                      rule_specs=rule_specs)
+                      rule_specs=rule_specs,
+                      given_probability=sum(r.probability for r in rows[ScenarioRow] if r.probability is not None))
     problems = []
     for scenario in scenarios.values():  # every change must apply: a bad one is invalid input
         try:
@@ -497,6 +534,42 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
     if problems:
         raise WorkbookError(problems)
     return network
+
+
+def _check_rate(rate: float | None, sheet: str, row: int, column: str, out: Collector) -> None:
+    """A problem (above ``RATE_LIMIT``) or a warning (above ``RATE_WARNING``) naming the cell of a rate."""
+    found = None if rate is None else rate_check(rate)
+    if found is None:
+        return
+    level, message = found
+    if level == "error":
+        out.add(sheet, row, column, message, rate)
+    else:
+        out.warnings.append(f"{sheet} row {row}, column {column}: {message}")
+
+
+def _check_discount(rows: list, out: Collector) -> None:
+    """Discount factors (Periods rows in period order, blank = 1): above ``DISCOUNT_LIMIT`` an error, above
+    ``DISCOUNT_WARNING`` a warning, and a warning where one rises from the period before (a blank after a given
+    factor below 1 too), each naming the cell."""
+    hint = "a discount factor is 1 / (1 + rate)^years (0.93 a year at 7.5%)"
+    previous, seen = None, set()
+    for r in rows:
+        if r.period.lower() in seen:  # a duplicate period: a problem of its own
+            continue
+        seen.add(r.period.lower())
+        factor = 1.0 if r.discount_factor is None else r.discount_factor
+        shown = "blank (1)" if r.discount_factor is None else describe(factor)
+        where = f"Periods row {r.row}, column discount_factor"
+        if factor > DISCOUNT_LIMIT:
+            out.add("Periods", r.row, "discount_factor", f"{shown} is above {DISCOUNT_LIMIT:g}; {hint}", factor)
+        elif factor > DISCOUNT_WARNING:
+            out.warnings.append(f"{where}: {shown} is above 1, so costs of {r.period} weigh more than today's; "
+                                f"{hint}: check the cell")
+        elif previous is not None and factor > previous[1]:
+            out.warnings.append(f"{where}: {shown} is above {describe(previous[1])}, the factor of {previous[0]}, "
+                                "the period before; discount factors fall over time: check the cell")
+        previous = (r.period, factor)
 
 
 def _build_settings(rows: list, out: Collector) -> dict[str, str]:
@@ -554,6 +627,11 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
             continue
         lead = int(r.lead_time or 0)
         first = periods.index(earliest) + lead
+        if first >= len(periods):
+            out.warnings.append(
+                f"Investments row {r.row}, column lead_time: option {r.option!r} cannot produce within the horizon: "
+                f"built in its earliest period {earliest}, it becomes available {lead} periods later, after the last "
+                f"period {periods[-1]} (lead_time counts periods of the workbook, not months or years)")
         if r.unit_cost is None:
             missing = [p for p in periods[first:] if (site, item, p) not in supplied]
             if missing:
@@ -677,6 +755,8 @@ def _build_rule(r: PolicyRow, vocab: Vocabulary, period_lookup: dict[str, str],
             out.add("Policies", r.row, "value", f"a {rule_type} rule needs a value: {spec.amount_hint} >= 0")
         elif r.value < 0:
             out.add("Policies", r.row, "value", f"{describe(r.value)}: expected a number >= 0", r.value)
+        elif spec.rate:
+            _check_rate(r.value, "Policies", r.row, "value", out)
     requires = None
     if spec is not None and spec.needs_requires:
         if r.requires is None:

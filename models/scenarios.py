@@ -33,7 +33,7 @@ import pandas as pd
 
 from models.problems import Problem, WorkbookError, describe
 from models.schema import SHEETS_BY_NAME
-from models.vocabulary import Collector, Vocabulary, period_of
+from models.vocabulary import Collector, Vocabulary, did_you_mean, period_of
 
 if TYPE_CHECKING:
     from models.network import Network, PolicySet, RuleSpec, Tariff
@@ -128,8 +128,8 @@ def build_scenarios(scenario_rows: list, change_rows: list, vocab: Vocabulary, p
             continue
         if r.policy is not None and r.policy.strip().lower() not in policy_names:
             out.add("Scenarios", r.row, "policy",
-                    f"{describe(r.policy)} is not a policy set; the workbook has: {', '.join(policy_names.values())}",
-                    r.policy)
+                    f"{describe(r.policy)} is not a policy set; the workbook has: {', '.join(policy_names.values())}"
+                    + did_you_mean(r.policy, policy_names.values()), r.policy)
         names[key] = r
     probabilities = _probabilities(list(names.values()), out)
     changes: dict[str, list[Change]] = {key: [] for key in names}
@@ -203,8 +203,10 @@ def _build_change(r, scenarios: dict, vocab: Vocabulary, period_lookup: dict[str
                   out: Collector) -> Change | None:
     before = len(out.problems)
     if r.scenario.strip().lower() not in scenarios:
+        known = [s.scenario for s in scenarios.values()]
         out.add("ScenarioChanges", r.row, "scenario", f"{describe(r.scenario)} is not a scenario of the Scenarios "
-                                                       "sheet", r.scenario)
+                                                       "sheet" + out.did_you_mean(r.scenario, "scenario", known),
+                r.scenario)
     sheet = next((s for s in CHANGED_SHEETS if s.lower() == r.sheet.strip().lower()), None)
     if sheet is None:
         out.add("ScenarioChanges", r.row, "sheet",
@@ -231,8 +233,8 @@ def _build_change(r, scenarios: dict, vocab: Vocabulary, period_lookup: dict[str
     if option is not None and sheet == "Investments":
         option = next((o for o in options if o.lower() == option.strip().lower()), None)
         if option is None:
-            out.add("ScenarioChanges", r.row, "option", f"{describe(r.option)} is not an option of Investments",
-                    r.option)
+            out.add("ScenarioChanges", r.row, "option", f"{describe(r.option)} is not an option of Investments"
+                    + out.did_you_mean(r.option, "option", options), r.option)
     policy = rule = None
     if r.policy is not None and sheet == "Policies":
         policy = policy_names.get(r.policy.strip().lower())
@@ -324,7 +326,7 @@ def _change_table(table: pd.DataFrame, change: Change, scenario: str, problems: 
     """Apply ``change`` to the rows of ``table`` (Supply, Demand, Lanes, Investments, Inventory) it matches."""
     hit = _matches(table, change)
     if not hit.any():
-        problems.append(Problem("ScenarioChanges", change.row, None,
+        problems.append(Problem("ScenarioChanges", change.row, _narrowest(change),
                                 f"matches no {change.sheet} row (scenario {scenario!r})"))
         return
     current = table[change.column].to_numpy(dtype=float)[hit]
@@ -380,7 +382,7 @@ def _change_rules(policies: dict[str, PolicySet], change: Change, rule_specs: Ma
             rules[i] = rule.model_copy(update={"value": value})
         changed[name] = policy_set.model_copy(update={"rules": tuple(rules)})
     if not matched:
-        problems.append(Problem("ScenarioChanges", change.row, None,
+        problems.append(Problem("ScenarioChanges", change.row, _narrowest(change),
                                 f"matches no Policies rule with a value (scenario {scenario!r})"))
     return changed
 
@@ -443,7 +445,7 @@ def _change_tariffs(tariffs: tuple[Tariff, ...], change: Change, network: Networ
             uncovered = [rest for part in uncovered for rest in _minus(part, common)]
         cells = refined + [(part, tariff.rate, tariff.row) for part in uncovered]
     if not cells:
-        problems.append(Problem("ScenarioChanges", change.row, None,
+        problems.append(Problem("ScenarioChanges", change.row, _narrowest(change),
                                 f"matches no Tariffs row (scenario {scenario!r})"))
         return tariffs
     totals = change.apply(np.array([rate for _, rate, _ in cells], dtype=float))
@@ -467,6 +469,16 @@ def _tariff_records(boxes: list[tuple[Box, float, int]], periods: tuple[str, ...
             records.append(Tariff(origins=origins, destinations=destinations, items=items, period=period,
                                   rate=rate, row=row))
     return records
+
+
+def _narrowest(change: Change) -> str:
+    """The cell a change that matches nothing is reported at: its first match column given (in the sheet's
+    order: policy, rule, site, origin, destination, item, period, option), or ``sheet`` when it gives none (the
+    sheet has no rows)."""
+    given = {"policy": change.policy, "rule": change.rule, "site": change.sites, "origin": change.origins,
+             "destination": change.destinations, "item": change.items, "period": change.periods,
+             "option": change.option}
+    return next((column for column, value in given.items() if value is not None), "sheet")
 
 
 def apply_scenario(network: Network, scenario: Scenario) -> Network:

@@ -1,9 +1,14 @@
 """Reading workbook words: selectors and item lists resolved to ids, period names to periods, and the
-collector of every problem found while doing so (shared by the network and its scenarios)."""
+collector of every problem found while doing so (shared by the network and its scenarios).
+
+A name that is not known gets a suggestion when exactly one known name is close to it
+(:func:`did_you_mean`: "'Woodruf' is not a site in Sites; did you mean 'Woodruff'?")."""
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,15 +18,55 @@ if TYPE_CHECKING:
     from models.network import Item, Site
 
 
+#: How close (difflib's ratio, ignoring case) a known name must be to an unknown one to be suggested.
+CLOSE = 0.8
+#: Name comparisons one workbook's suggestions may cost (difflib takes ~3 us per known name): past this budget
+#: unknown names are reported without a suggestion, so a workbook with thousands of distinct misspellings
+#: among thousands of sites is still validated in about a second.
+SUGGESTION_BUDGET = 500_000
+
+
+def close_name(word: str, known: Iterable[str]) -> str | None:
+    """The one known name close to ``word`` (difflib ratio >= ``CLOSE``, ignoring case), in its own spelling;
+    None when no known name is close, or more than one is."""
+    spelling: dict[str, str] = {}
+    for name in known:
+        spelling.setdefault(name.lower(), name)
+    matches = difflib.get_close_matches(word.strip().lower(), list(spelling), n=2, cutoff=CLOSE)
+    return spelling[matches[0]] if len(matches) == 1 else None
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'Woodruff'?"`` to end a message about the unknown name ``word``, or ``""`` when no
+    single known name is close (:func:`close_name`)."""
+    found = close_name(word, known)
+    return "" if found is None else f"; did you mean {found!r}?"
+
+
 @dataclass
 class Collector:
     """Every problem (and warning) found so far; nothing is raised until all are known."""
 
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Suggestions already worked out, by (kind of name, unknown name in lower case); the comparisons left.
+    _suggested: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _budget: int = field(default_factory=lambda: SUGGESTION_BUDGET, repr=False)
 
     def add(self, sheet: str, row: int | None, column: str | None, message: str, value=None) -> None:
         self.problems.append(Problem(sheet, row, column, message, value))
+
+    def did_you_mean(self, word: str, kind: str, known: Iterable[str]) -> str:
+        """:func:`did_you_mean` among ``known`` (the names of one ``kind``: "site", "item", ...), worked out once
+        per distinct unknown name, within the workbook's ``SUGGESTION_BUDGET``."""
+        key = (kind, word.strip().lower())
+        if key not in self._suggested:
+            known = list(known)
+            if len(known) > self._budget:
+                return ""
+            self._budget -= len(known)
+            self._suggested[key] = did_you_mean(word, known)
+        return self._suggested[key]
 
 
 def split(text: str | None) -> list[str]:
@@ -59,6 +104,10 @@ class Vocabulary:
         for item in items.values():
             if item.category:
                 self.categories[item.category.lower()].add(item.id)
+        # The names a selector or an item list may use, as the workbook spells them (for suggestions).
+        self.selector_names = [*group_names.values(), *(s.country for s in sites.values()),
+                               *self.countries, *(t for s in sites.values() for t in s.tags), *sites]
+        self.item_list_names = [*items, *(i.category for i in items.values() if i.category)]
 
     def sites_for(self, text: str | None, sheet: str, row: int, column: str, out: Collector) -> frozenset[str]:
         terms = split(text)
@@ -76,8 +125,8 @@ class Vocabulary:
                 ) if found is not None
             ]
             if not kinds:
-                out.add(sheet, row, column,
-                        f"{describe(term)} is not a group, country, tag or site id", term)
+                out.add(sheet, row, column, f"{describe(term)} is not a group, country, tag or site id"
+                        + out.did_you_mean(term, "selector", self.selector_names), term)
             elif len(kinds) > 1:
                 names = " and a ".join(k for k, _ in kinds)
                 out.add(sheet, row, column,
@@ -102,7 +151,8 @@ class Vocabulary:
             elif is_category:
                 selected |= self.categories[key]
             else:
-                out.add(sheet, row, column, f"{describe(term)} is not an item or category in Items", term)
+                out.add(sheet, row, column, f"{describe(term)} is not an item or category in Items"
+                        + out.did_you_mean(term, "item list", self.item_list_names), term)
         return frozenset(selected)
 
 

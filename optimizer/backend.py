@@ -32,8 +32,10 @@ __all__ = ["BACKENDS", "DEFAULT_MIP_GAP", "DIRECT_THRESHOLD", "SOLVERS", "PulpMo
            "materialize", "solve_formulation", "write_model"]
 
 #: Models with at least this many variables go straight to highspy (``backend="auto"``, HiGHS only):
-#: PuLP's object model costs several times the solve there. Below it, PuLP is the modelling layer.
-DIRECT_THRESHOLD = 100_000
+#: PuLP's objects cost more than the solve there (at 7.8e4 variables, 5.1 s of objects and PuLP's
+#: buildSolverModel around a 1.1-2 s HiGHS run). Below it, PuLP is the modelling layer (the examples: a few
+#: hundred variables), and always for CBC and --write-lp / --write-mps.
+DIRECT_THRESHOLD = 10_000
 BACKENDS = ("auto", "pulp", "direct")
 
 

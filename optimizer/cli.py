@@ -181,14 +181,26 @@ def validate(
     counts = {"sites": len(network.sites), "items": len(network.items), "periods": len(network.periods),
               "supply_options": len(network.supply), "demand_rows": len(network.demand),
               "lanes": len(network.lanes), "tariffs": len(network.tariffs),
+              "investment_options": int(network.investments["option"].nunique()),
+              "inventory_rows": int(network.inventory["row"].nunique()), "scenarios": len(network.scenarios),
+              "given_probability_total": round(network.given_probability, 12),
               "policies": [p for p in network.policies]}
     if as_json:
         _emit_json({"status": "valid", "warnings": list(network.warnings), **counts})
     else:
-        out.print(f"[green]valid[/]: {counts['sites']} sites, {counts['items']} items, "
-                  f"{counts['periods']} periods, {counts['supply_options']} supply options, "
-                  f"{counts['demand_rows']} demand entries, {counts['lanes']} lanes; "
-                  f"policy sets: {', '.join(counts['policies'])}")
+        given = f" (given probabilities total {counts['given_probability_total']:g})" if counts["scenarios"] else ""
+        found = ", ".join(_counted(counts[key], noun) for key, noun in (
+            ("sites", "site"), ("items", "item"), ("periods", "period"), ("supply_options", "supply option"),
+            ("demand_rows", "demand entry"), ("lanes", "lane"), ("investment_options", "investment option"),
+            ("inventory_rows", "inventory row"), ("scenarios", "scenario")))
+        out.print(f"[green]valid[/]: {found}{given}; policy sets: {', '.join(counts['policies'])}")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``3 sites``, ``1 site``, ``2 demand entries``."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
 
 def _print_result(result: SolveResult, output: Path | None) -> None:

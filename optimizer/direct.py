@@ -242,22 +242,22 @@ def image_of(formulation: Formulation) -> Image:
 
 
 def read_solution(image: Image, h, rows: dict[str, np.ndarray] | None = None, rates: bool = True,
-                  rules: set[int] | None = None) -> DirectSolve:
+                  rules: set[int] | None = None, ranging: bool = True, prices: bool = True) -> DirectSolve:
     """Status, plan and prices of the run ``h`` has just made on ``image`` (``rows``: the HiGHS row of every
     block row, when the instance's rows are no longer in the image's order), mapped back to the formulation.
-    ``rates``: also the one-sided marginal costs (with the ranges of the right-hand sides), of the rules on
-    the Policies rows ``rules`` only when given. Leaves ``h`` as ``highs.read_back`` does (a MILP's discrete
-    columns fixed, pricing columns added)."""
+    ``rates``: also the one-sided marginal costs, of the rules on the Policies rows ``rules`` only when
+    given; ``ranging``: the ranges of the right-hand sides too (Sensitivity); ``prices``: a MILP's duals
+    (of its plan's discrete choices fixed; without them, its duals are blank). Leaves ``h`` as
+    ``highs.read_back`` does (a MILP's discrete columns fixed, pricing columns added)."""
     formulation, substitution = image.formulation, image.substitution
     positions = rows if rows is not None else image.positions
     pricing = Pricing(formulation, positions, image.expand if substitution is not None else None, rules=rules)
-    back = highs.read_back(h, image.discrete, pricing if rates else None, ranging=rates)
+    back = highs.read_back(h, image.discrete, pricing if rates else None, ranging=ranging, prices=prices)
     solved = DirectSolve(back)
     if back.values is None:
         return solved
     solved.row_positions = positions
-    solved.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None or (
-        rates and back.one_sided) else None
+    solved.marginals = pricing.marginals(back.one_sided) if back.row_ranges is not None or back.one_sided else None
     row_dual, col_dual = back.row_duals, back.col_duals
     if rows is not None:  # the rows of h in the image's order (the duals' positions)
         order = np.full(h.getNumRow(), -1, dtype=np.int64)

@@ -1,7 +1,8 @@
 """The one vocabulary for changing a model: a rule's value, a policy set, fixed or forced builds, capex, a
-scenario. Each edit applies to a built formulation (``applied``), giving the formulation of the changed model,
-which a ``optimizer.session.Session`` loads by handing HiGHS only the difference; ``on_network`` gives the
-changed workbook instead, for a fresh build (what the edit means, in the workbook's terms).
+scenario, numbers changed by selector (the ScenarioChanges language). Each edit applies to a built
+formulation (``applied``), giving the formulation of the changed model, which a ``optimizer.session.Session``
+loads by handing HiGHS only the difference; ``on_network`` gives the changed workbook instead, for a fresh
+build (what the edit means, in the workbook's terms).
 
 Sweeps, frontiers, option values, the robust evaluation and the stress test are families of members, each member
 a tuple of edits applied to the family's base model (``optimizer.families``).
@@ -144,7 +145,29 @@ class Scenario:
         return world, world.policy(world.scenario_policy)
 
 
-Edit = RuleValue | Policy | Builds | Capex | Scenario
+@dataclass(frozen=True)
+class Changes:
+    """Numbers of the workbook changed by selector, in the ScenarioChanges language (``models.scenarios.Change``
+    rows: a column of a sheet, the rows its match columns select, multiply / add / set), the policy set kept."""
+
+    changes: tuple[Any, ...]
+
+    def applied(self, formulation: Formulation) -> Formulation:
+        network, policy = self.on_network(formulation.network, formulation.policy)
+        return build_formulation(network, policy)
+
+    def on_network(self, network: Network, policy: PolicySet) -> tuple[Network, PolicySet]:
+        from dataclasses import replace
+
+        from models.scenarios import Scenario as Future
+        from models.scenarios import apply_scenario
+
+        changed = apply_scenario(network, Future("(changes)", 1.0, policy.name, "", tuple(self.changes), 0))
+        changed = replace(changed, scenario_name=network.scenario_name, scenario_policy=network.scenario_policy)
+        return changed, changed.policy(policy.name) if policy.name in changed.policies else policy
+
+
+Edit = RuleValue | Policy | Builds | Capex | Scenario | Changes
 
 
 def _restated(formulation: Formulation, policy: PolicySet) -> Formulation:
@@ -157,7 +180,7 @@ def _restated(formulation: Formulation, policy: PolicySet) -> Formulation:
 
 #: The order in which edits of each kind apply: a scenario builds another model, the rules are stated on its
 #: physical model, capex and builds change that.
-_ORDER = {Scenario: 0, Policy: 1, RuleValue: 1, Capex: 2, Builds: 3}
+_ORDER = {Scenario: 0, Changes: 0, Policy: 1, RuleValue: 1, Capex: 2, Builds: 3}
 
 
 def apply_all(formulation: Formulation, edits: tuple[Edit, ...]) -> Formulation:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from models.network import Network, PolicySet
 from optimizer.edits import Edit, RuleValue, apply_all
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import OneSided
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -25,7 +25,7 @@ from optimizer.session import Session
 
 #: The most members one chain solves on one session. Longer chains warm-start more members; shorter ones
 #: spread a family over more workers. Fixed, so that results never depend on the number of workers.
-CHAIN_LENGTH = 8
+CHAIN_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,10 @@ class Chain:
 
     def run(self, network: Network, options: SolverOptions) -> list[SolveResult]:
         """Every member's result, in order (detached: small and picklable)."""
-        world, policy = network, self.policy
-        if self.scenario is not None:
-            world = network.in_scenario(self.scenario)
-            policy = world.policy(world.scenario_policy)
-        base = build_formulation(world, policy)
+        physical = physical_of(network, self.scenario)
+        world = physical.network
+        policy = self.policy if self.scenario is None else world.policy(world.scenario_policy)
+        base = with_rules(physical, policy)
         session: Session | None = None
         results = []
         for member in self.members:
@@ -74,17 +73,23 @@ class Chain:
         return results
 
 
-def chains(label: str, policy: PolicySet, members: list[Member], scenario: str | None = None,
-           length: int = CHAIN_LENGTH) -> list[Chain]:
-    """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
-    count = max(1, math.ceil(len(members) / length))
-    size, extra = divmod(len(members), count)
+def cut(items: list, length: int = CHAIN_LENGTH) -> list[list]:
+    """``items`` cut into contiguous runs of at most ``length``, as even as possible (none when empty)."""
+    count = max(1, math.ceil(len(items) / length))
+    size, extra = divmod(len(items), count)
     out, start = [], 0
     for i in range(count):
         end = start + size + (1 if i < extra else 0)
-        out.append(Chain(f"{label} {i + 1}/{count}", policy, tuple(members[start:end]), scenario))
+        out.append(items[start:end])
         start = end
-    return [c for c in out if c.members]
+    return [run for run in out if run]
+
+
+def chains(label: str, policy: PolicySet, members: list[Member], scenario: str | None = None,
+           length: int = CHAIN_LENGTH) -> list[Chain]:
+    """``members`` cut into contiguous chains of at most ``length``, as even as possible."""
+    runs = cut(members, length)
+    return [Chain(f"{label} {i + 1}/{len(runs)}", policy, tuple(run), scenario) for i, run in enumerate(runs)]
 
 
 def run_family(network: Network, family: list[Chain], options: SolverOptions, workers: int = 1,

@@ -28,6 +28,7 @@ Blocks (one row per key, built from whole columns):
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -561,3 +562,17 @@ def build_physical(network: Network) -> Formulation:
     for block in discrete_supply(formulation, formulation.need):
         formulation.add(block)
     return formulation
+
+
+#: The physical models built in this process, by workbook and scenario (``physical_of``).
+_PHYSICAL: weakref.WeakKeyDictionary[Network, dict[str | None, Formulation]] = weakref.WeakKeyDictionary()
+
+
+def physical_of(network: Network, scenario: str | None = None) -> Formulation:
+    """The physical model of ``network`` (in ``scenario``, its changes applied), built once per process: the
+    robust analysis states a scenario's rules on it for its wait-and-see solve, the robust model and the
+    evaluation of every plan in it; a family's chains on one worker share it. Kept while the network lives."""
+    built = _PHYSICAL.setdefault(network, {})
+    if scenario not in built:
+        built[scenario] = build_physical(network if scenario is None else network.in_scenario(scenario))
+    return built[scenario]

@@ -131,7 +131,8 @@ class Readback:
 
 
 def read_back(h: highspy.Highs, discrete: np.ndarray,
-              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True) -> Readback:
+              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True,
+              prices: bool = True) -> Readback:
     """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
 
     ``discrete``: the HiGHS columns of the discrete decisions (empty for an LP). A MILP's plan has
@@ -140,20 +141,24 @@ def read_back(h: highspy.Highs, discrete: np.ndarray,
     it did not solve). Ranges are read for an optimal plan with prices only, and with them the one-sided
     rates of the ``tightenings`` that the plan's values give (``one_sided_rates``): read last, as
     they may leave ``h`` at another optimum. Without ``ranging`` (a family member's cost), ranging is read
-    only when some tightening needs it."""
+    only when some tightening needs it; without ``prices`` (a member whose cost alone is wanted) a MILP's
+    discrete choices are not fixed and re-solved for duals (``duals_from`` "none")."""
     out = Readback(model_status(h))
     if not has_plan(h, out.status):
         return out
     out.values, out.row_duals, out.col_duals = solution(h)
     if len(discrete):
         out.mip_gap, out.best_bound = mip_quality(h)
+        if not prices:
+            out.duals_from = "none"
+            return out
         resolved = fix_and_resolve(h, discrete, out.values[discrete])
         out.duals_from = "fixed_lp" if resolved == "optimal" else "none"
         _, out.row_duals, out.col_duals = solution(h)
     if out.status == "optimal" and out.duals_from != "none":
         directions = tightenings(out.values) if tightenings is not None else []
         if directions or ranging:
-            out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions)
+            out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions, ranges=ranging)
     return out
 
 
@@ -185,9 +190,12 @@ class OneSided:
 MAX_RESOLVES = 30
 
 
-def one_sided_rates(h: highspy.Highs, directions: list[Tightening]) -> tuple[list[OneSided], tuple | None, str]:
+def one_sided_rates(h: highspy.Highs, directions: list[Tightening],
+                    ranges: bool = True) -> tuple[list[OneSided], tuple | None, str]:
     """The one-sided rate of each tightening at the LP optimum ``h`` holds (every discrete column fixed),
     and the right-hand-side ranges of its rows as ``row_ranges`` gives them (one ranging run for both).
+    Without ``ranges`` (a family member, which needs no Sensitivity), ranging runs only where a direction
+    needs it (see ``_held_rates``).
 
     Each direction becomes a column fixed at 0, so the optimum does not move (no simplex iteration):
     its reduced cost is the cost per unit of ``t``, and HiGHS's bound ranging says on which interval of
@@ -203,6 +211,9 @@ def one_sided_rates(h: highspy.Highs, directions: list[Tightening]) -> tuple[lis
         value = np.concatenate([d.coef for d in directions]).astype(float)
         h.addCols(n, np.zeros(n), np.zeros(n), np.zeros(n), len(index), starts, index, value)
         h.run()  # a fixed column at 0 leaves the basis optimal: this only prices the new columns
+    held = [None] * n if ranges else _held_rates(h, first, directions)
+    if not ranges and all(rate is not None for rate in held):
+        return held, None, ""  # type: ignore[return-value]
     status, ranging = h.getRanging()
     if status != highspy.HighsStatus.kOk:
         return [OneSided(float("nan"))] * n, None, RANGING_FAILED
@@ -213,7 +224,8 @@ def one_sided_rates(h: highspy.Highs, directions: list[Tightening]) -> tuple[lis
     rates = np.asarray(h.getSolution().col_dual, dtype=float)[first:]
     low = np.asarray(ranging.col_bound_dn.value_, dtype=float)[first:]
     high = np.asarray(ranging.col_bound_up.value_, dtype=float)[first:]
-    out = [OneSided(float(rates[j]), float(low[j]), float(high[j])) if high[j] > _RANGE_TOLERANCE * d.step
+    out = [held[j] if held[j] is not None else
+           OneSided(float(rates[j]), float(low[j]), float(high[j])) if high[j] > _RANGE_TOLERANCE * d.step
            else None for j, d in enumerate(directions)]
     for j in (j for j in range(n) if out[j] is None):
         out[j] = _past_the_bound(h, first + j, directions[j].step)
@@ -223,6 +235,26 @@ def one_sided_rates(h: highspy.Highs, directions: list[Tightening]) -> tuple[lis
 
 #: A ranging bound within this fraction of the step from 0 counts as 0.
 _RANGE_TOLERANCE = 1e-6
+
+
+def _held_rates(h: highspy.Highs, first: int, directions: list[Tightening]) -> list[OneSided | None]:
+    """The rates whose basis provably holds a step past 0, without ranging: each direction's column is fixed
+    at its ``step`` and re-solved; when HiGHS needs no simplex iteration, the basis that priced it at 0 is
+    still optimal at the step, so its reduced cost is the rate on the whole of [0, step], exactly the rate
+    ranging would confirm (its interval then reaches past the step). Where an iteration is needed (a
+    degenerate optimum), None: ranging decides, as for a plan's report. ``h`` is back at ``t = 0`` after."""
+    out: list[OneSided | None] = []
+    for j, direction in enumerate(directions):
+        column = first + j
+        rate = float(h.getSolution().col_dual[column])
+        h.changeColBounds(column, direction.step, direction.step)
+        h.run()
+        moved = model_status(h) != "optimal" or h.getInfo().simplex_iteration_count > 0
+        out.append(None if moved else OneSided(rate))
+        h.changeColBounds(column, 0.0, 0.0)
+        if moved:
+            h.run()  # back to an optimum at t = 0 for the next direction
+    return out
 
 
 def _column_price(h: highspy.Highs, column: int) -> tuple[float, float, float]:

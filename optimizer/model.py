@@ -68,6 +68,8 @@ class VariableFamily:
     cost_part: str | None = None
     #: Lower bounds (0 unless a decision is fixed, see ``optimizer.horizon.fix_builds``).
     lower: np.ndarray | None = None
+    #: Each column's period as its index in the network's periods (``Formulation.period_index``), once asked.
+    periods: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.lower is None:
@@ -174,6 +176,14 @@ class Formulation:
         if len(self.network.bom) or not len(self.flows):
             return not len(self.network.bom)
         return bool(self.flows["supply_row"].notna().all())
+
+    def period_index(self, name: str) -> np.ndarray:
+        """The index (in the network's periods) of the period of each column of family ``name`` (its keys'
+        ``period``), computed once and shared by the formulation's copies."""
+        family = self.families[name]
+        if family.periods is None:
+            family.periods = pd.Index(self.network.periods).get_indexer(family.keys["period"]).astype(np.int64)
+        return family.periods
 
     def family_values(self, values: np.ndarray, name: str) -> np.ndarray:
         """The slice of a solution vector belonging to one variable family."""

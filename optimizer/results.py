@@ -170,16 +170,14 @@ def emissions_by_period(formulation: Formulation, values: np.ndarray) -> pd.Seri
     """The plan's emissions in each period: production x its co2_per_unit (Supply and investment options)
     plus flow x the lane's co2_per_unit."""
     periods = list(formulation.network.periods)
-    index = {p: i for i, p in enumerate(periods)}
     total = np.zeros(len(periods))
     flows = formulation.flows
     if len(flows):
-        where = flows["period"].map(index).to_numpy(dtype=np.int64)
+        where = formulation.period_index("flow")
         total += np.bincount(where, weights=flows["co2"].to_numpy(dtype=float)
                              * formulation.family_values(values, "flow"), minlength=len(periods))
     for name, co2 in _production_co2(formulation).items():
-        keys = formulation.families[name].keys
-        total += np.bincount(keys["period"].map(index).to_numpy(dtype=np.int64),
+        total += np.bincount(formulation.period_index(name),
                              weights=co2 * formulation.family_values(values, name), minlength=len(periods))
     total = np.where(np.abs(total) > 1e-9, total, 0.0)
     return pd.Series(total, index=periods, name="emissions")
@@ -226,7 +224,7 @@ def costs_by_period(formulation: Formulation, values: np.ndarray) -> pd.DataFram
     periods = list(network.periods)
     table = pd.DataFrame(0.0, index=range(len(periods)), columns=list(COST_PARTS))
     if len(formulation.flows):
-        index = formulation.flows["period"].map({p: i for i, p in enumerate(periods)}).to_numpy(dtype=np.int64)
+        index = formulation.period_index("flow")
         for part, cost in _flow_parts(formulation, values).items():
             table[part] += np.bincount(index, weights=cost, minlength=len(periods))
     for name, column, period, part, nominal in formulation.ledger:
@@ -336,36 +334,37 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         options = options.assign(life=np.nan)
     options["salvage"] = options["salvage"].where(options["life"].notna())
     build = formulation.families["build"]
-    built = build.keys.assign(fraction=formulation.family_values(values, "build"))
-    built["fraction"] = built["fraction"].where(built["fraction"] > 1e-9, 0.0)
-    rows = []
-    for option, terms in options.groupby("option", sort=False):
-        mine = built[built["option"] == option]
-        positive = mine[mine["fraction"] > 1e-9]
-        divisible = bool(terms["divisible"].iloc[0])
-        total = float(mine["fraction"].sum())
-        lead = int(terms["lead_time"].iloc[0])
-        if divisible:
-            first = positive["period"].iloc[0] if len(positive) else None
-            is_built = total
-        else:
-            chosen = mine[mine["fraction"] > 0.5]
-            first = chosen["period"].iloc[0] if len(chosen) else None
-            is_built = bool(len(chosen))
-        at = terms[terms["period"] == (first or terms["earliest"].iloc[0])].iloc[0]
-        available = None
-        if first is not None and periods.index(first) + lead < len(periods):
-            available = periods[periods.index(first) + lead]
-        rows.append({
-            "option": option, "site": at["site"], "item": at["item"], "built": is_built, "build_period": first,
-            "available_from": available, "capacity": at["capacity"], "capex": at["capex"],
-            "life": None if pd.isna(at["life"]) else int(at["life"]),
-            "salvage": at["salvage"] if first is not None else np.nan,
-            "fixed_cost": at["fixed_cost"], "unit_cost": at["unit_cost"], "divisible": divisible, "lead_time": lead,
-            "value": None, "break_even_capex": None, "source": f"Investments row {at['row']}",
-            "fractions": {p: float(f) for p, f in zip(positive["period"], positive["fraction"], strict=True)}
-            if divisible else None})
-    return pd.DataFrame(rows)
+    fraction = formulation.family_values(values, "build")
+    fraction = np.where(fraction > 1e-9, fraction, 0.0)
+    names = list(dict.fromkeys(options["option"]))  # in sheet order
+    first_row = options.drop_duplicates("option").set_index("option")
+    divisible = first_row["divisible"].reindex(names).to_numpy(dtype=bool)
+    lead = first_row["lead_time"].reindex(names).to_numpy(dtype=int)
+    of = pd.Index(names).get_indexer(build.keys["option"])
+    at = formulation.period_index("build")
+    total = np.bincount(of, weights=fraction, minlength=len(names))
+    # The build period: a yes/no option's column above one half, a divisible option's first positive one.
+    chosen = np.where(divisible[of], fraction > 1e-9, fraction > 0.5)
+    first = np.full(len(names), len(periods))
+    np.minimum.at(first, of[chosen], at[chosen])
+    built_in = [periods[p] if p < len(periods) else None for p in first]
+    terms_in = [p if p is not None else e for p, e in zip(built_in, first_row["earliest"].reindex(names), strict=True)]
+    terms = options.set_index(["option", "period"]).loc[list(zip(names, terms_in, strict=True))].reset_index()
+    available = [periods[p + lag] if p + lag < len(periods) else None for p, lag in zip(first, lead, strict=True)]
+    fractions = {}
+    for o, p, f in zip(of[chosen], at[chosen], fraction[chosen], strict=True):
+        if divisible[o]:
+            fractions.setdefault(o, {})[periods[p]] = float(f)
+    return pd.DataFrame({
+        "option": names, "site": terms["site"], "item": terms["item"],
+        "built": [float(t) if d else bool(p is not None) for t, d, p in zip(total, divisible, built_in, strict=True)],
+        "build_period": built_in, "available_from": available, "capacity": terms["capacity"],
+        "capex": terms["capex"], "life": [None if pd.isna(v) else int(v) for v in terms["life"]],
+        "salvage": terms["salvage"].where(pd.Series(built_in).notna().to_numpy()),
+        "fixed_cost": terms["fixed_cost"], "unit_cost": terms["unit_cost"],
+        "divisible": divisible, "lead_time": lead, "value": None, "break_even_capex": None,
+        "source": "Investments row " + terms["row"].astype(str),
+        "fractions": [fractions.get(i, {}) if d else None for i, d in enumerate(divisible)]})
 
 
 INVENTORY_COLUMNS = ["site", "item", "period", "opening", "closing", "capacity", "holding_cost", "holding", "source"]

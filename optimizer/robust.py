@@ -30,7 +30,7 @@ from models.network import BASELINE, Network
 from optimizer.direct import arrays_from
 from optimizer.edits import Builds
 from optimizer.families import Chain, Member, chains, run_family
-from optimizer.formulation import build_formulation
+from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import INF, LinearArrays, solve_arrays
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -83,8 +83,8 @@ def robust_model(network: Network, objective: str, wait_and_see: dict[str, float
     scenarios = list(network.scenarios.values())
     parts, integer, builds = [], [], None
     for scenario in scenarios:
-        world = network.in_scenario(scenario.name)
-        formulation = build_formulation(world, world.scenario_policy)
+        physical = physical_of(network, scenario.name)
+        formulation = with_rules(physical, physical.network.policy(physical.network.scenario_policy))
         lp = arrays_from(formulation)
         family = formulation.families.get("build")
         parts.append((scenario, lp, family.offset if family is not None else 0))
@@ -280,7 +280,7 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
     plans += [Plan(n, decisions_of(wait_and_see[n])) for n in names]
     # Evaluate each distinct set of decisions once per scenario; a scenario plan in its own scenario is WS. One
     # family: a chain per scenario, its model built once, the plans' builds fixed in turn on one session (the
-    # robust plan's evaluation reported in full: its tables are the workbook's).
+    # robust plan's evaluation with its tables: they are the workbook's).
     distinct: dict[tuple, list[Plan]] = {}
     for plan in plans:
         distinct.setdefault(_key(plan.decisions), []).append(plan)
@@ -292,7 +292,7 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
                 for plan in sharing:
                     plan.costs[scenario] = Evaluation(ws_cost[scenario], result=wait_and_see[scenario])
                 continue
-            report = "full" if any(p.name == ROBUST for p in sharing) else "cost"
+            report = "tables" if any(p.name == ROBUST for p in sharing) else "cost"
             members.append(Member(f"{sharing[0].name} in {scenario}", (Builds.of(sharing[0].decisions),), report))
             slots.append((key, scenario))
         family += chains(f"plans in {scenario}", network.policies[BASELINE], members, scenario=scenario)

@@ -148,6 +148,11 @@ class Session:
         old_lp, lp = old.image.lp, new_image.lp
         kept = _reduced_count(physical, new_sub)
         tail_changed = not _same_tail(old.image, new_image, kept)
+        # The basis, to hand back with each changed block's rows in the statuses they had (HiGHS would start the
+        # re-added rows basic, and not always trust the rest).
+        basis = h.getBasis() if self._solved_since_load else None
+        row_status = list(basis.row_status) if basis is not None and basis.valid and not tail_changed else None
+        carried = {}
         # Rows: blocks whose entries are unchanged keep their rows; the others are deleted and added again.
         rows = _Rows.of(new_image)
         replace_blocks, removed = [], []
@@ -163,7 +168,8 @@ class Session:
                 continue
             old_at = old_at[old_at >= 0]
             same = len(old_at) == len(new_at) and not (tail_changed and _touches_tail(old.rows, old_at, kept))
-            if same:
+            unchanged = formulation.blocks.get(name) is old.image.formulation.blocks.get(name)
+            if same and not unchanged:  # a block shared by both models has the same entries
                 a, b = old.rows.block(old_at), rows.block(new_at)
                 same = np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
             if same:
@@ -176,6 +182,14 @@ class Session:
             else:
                 removed.append(old.hrow[old_at])
                 replace_blocks.append(name)
+                if row_status is not None and len(old_at) == len(new_at):
+                    carried[name] = [row_status[r] for r in old.hrow[old_at]]
+        kept_status = None
+        if row_status is not None:
+            alive = np.ones(len(row_status), dtype=bool)
+            if removed:
+                alive[np.concatenate(removed)] = False
+            kept_status = [s for s, keep in zip(row_status, alive, strict=True) if keep]
         gone = np.sort(np.concatenate(removed)) if removed else np.zeros(0, dtype=np.int64)
         if len(gone):
             h.deleteRows(len(gone), gone.astype(np.int32))
@@ -215,22 +229,34 @@ class Session:
             present = at >= 0
             hrow[at[present]] = hrow_new[name]
         self._loaded = _Loaded(new_image, rows, hrow, physical)
+        if kept_status is not None:
+            basic = highs.highspy.HighsBasisStatus.kBasic
+            for name in replace_blocks:
+                kept_status += carried.get(name, [basic] * len(hrow_new[name]))
+            rows_basic = sum(s == basic for s in kept_status)
+            basic_columns = len(row_status) - sum(s == basic for s in row_status)  # the old basis was valid
+            if len(kept_status) == h.getNumRow() and rows_basic + basic_columns == h.getNumRow():
+                basis.row_status = kept_status
+                h.setBasis(basis)
 
     # ----------------------------------------------------------------- solving
     def solve(self, report: str = "cost", rules: set[int] | None = None):
         """Solve the current model. ``report="cost"``: a SolveResult with status, costs, build decisions and
         Compliance, and the one-sided marginal costs of the rules on the Policies rows ``rules``, from the
-        previous basis or plan. ``report="full"``: the plan as ``optimizer.api.solve`` gives it (a cold
-        solve of this model in a fresh instance, every table)."""
+        previous basis or plan (a MILP's duals only when rules are priced). ``report="tables"``: the same with
+        the plan's Flows, Utilization and Inventory and every rule's marginal costs (a plan shown in a
+        workbook beside others, as the robust plan in each scenario). ``report="full"``: the plan as
+        ``optimizer.api.solve`` gives it (a cold solve of this model in a fresh instance, every table, its
+        Sensitivity and diagnosis)."""
         from optimizer.api import solve_formulated
 
         if report == "full":
             return solve_formulated(self.formulation, self.options)
-        if report != "cost":
+        if report not in ("cost", "tables"):
             raise ValueError(f"unknown report {report!r}")
-        return self._solve_warm(rules)
+        return self._solve_warm(rules, report == "tables")
 
-    def _solve_warm(self, rules: set[int] | None):
+    def _solve_warm(self, rules: set[int] | None, tables: bool = False):
         from optimizer import api  # its build_result: the one the test suite checks every plan through
         from optimizer.backend import SolverOutput
 
@@ -246,7 +272,8 @@ class Session:
         seconds = time.perf_counter() - started
         output = SolverOutput(status="error", solver="highs", backend="session", is_mip=formulation.is_mip)
         hrows = {name: _positions(loaded, at) for name, at in loaded.image.positions.items()}
-        solved = read_solution(loaded.image, h, hrows, rates=bool(rules), rules=rules or set())
+        solved = read_solution(loaded.image, h, hrows, rates=bool(rules) or tables, rules=None if tables else rules,
+                               ranging=False, prices=bool(rules) or tables)
         self._restore(discrete)
         output.status = solved.readback.status
         if solved.values is not None:
@@ -261,7 +288,7 @@ class Session:
         self._solved_since_load = True
         if warm:
             self.warm_solves += 1
-        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=False)
+        return api.build_result(formulation, output, {"seconds_solve": seconds}, tables=tables)
 
     def _restore(self, discrete: np.ndarray) -> None:
         """Undo what reading a plan did to the instance: pricing columns added, a MILP's discrete columns fixed
@@ -334,3 +361,4 @@ def _change_columns(h, old, new, old_integer, new_integer, count: int) -> None:
         kind = highs.highspy.HighsVarType
         h.changeColsIntegrality(len(kinds), kinds, np.array([kind.kInteger if new_integer[k] else kind.kContinuous
                                                              for k in kinds]))
+

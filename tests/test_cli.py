@@ -307,7 +307,9 @@ def test_solve_unreachable_demand_names_the_demand_row(workdir, monkeypatch, cap
 
 
 @pytest.mark.parametrize(("args", "phrase"), [
-    (["--policy", "local_80"], "no policy set named 'local_80'; the workbook has: baseline, local_60"),
+    (["--policy", "local_80"], "no policy set named 'local_80'; did you mean 'local_60'? The workbook has: baseline, "
+                               "local_60"),
+    (["--policy", "all_local"], "no policy set named 'all_local'; the workbook has: baseline, local_60"),
     (["--solver", "gurobi"], "unknown solver 'gurobi'; choose one of: highs, cbc"),
     (["--time-limit", "0"], "--time-limit must be a positive number of seconds"),
 ])

@@ -132,3 +132,24 @@ def test_a_family_gives_the_same_results_on_one_and_two_workers():
     one = sweep(NORTH_AMERICA, "local_for_local", 14, values).table()
     two = sweep(NORTH_AMERICA, "local_for_local", 14, values, workers=2).table()
     assert one.equals(two)
+
+
+def test_a_change_in_the_scenario_language_is_an_edit_of_a_built_model():
+    # Demand of every pack plant in 2028 x 1.5, as a ScenarioChanges row would say it: the edited model's cost
+    # equals a fresh solve of the workbook with that change applied.
+    from models.scenarios import Change
+    from optimizer.edits import Changes
+
+    change = Change(row=0, sheet="Demand", column="quantity", operation="multiply", value=1.5,
+                    periods=frozenset({"2028"}))
+    edit = Changes((change,))
+    base = build_formulation(NORTH_AMERICA, "local_for_local")
+    session = Session(base)
+    session.solve()
+    session.load(edit.applied(base))
+    warm = session.solve()
+    world, policy = edit.on_network(NORTH_AMERICA, NORTH_AMERICA.policy("local_for_local"))
+    assert world.demand.loc[world.demand["period"] == "2028", "quantity"].sum() == pytest.approx(
+        1.5 * NORTH_AMERICA.demand.loc[NORTH_AMERICA.demand["period"] == "2028", "quantity"].sum())
+    same_cost(warm, solve(world, policy, diagnosis=False))
+    assert session.fresh_loads == 1  # the same columns: edited in place, not loaded afresh

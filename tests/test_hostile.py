@@ -105,6 +105,23 @@ BASE = {
     "Periods": [["period"], [2026], [2027]],
 }
 SHEET_NAMES = list(BASE)
+# The property test's workbooks add the strategic sheets of contract v3: 2027 discounted, a second line at
+# Cells_US (10 more from 2027 if built in 2026), stock at Plant_SC (at most 10), and two scenarios.
+STRATEGIC_BASE = {
+    **BASE,
+    "Periods": [["period", "discount_factor"], [2026, 1], [2027, 0.93]],
+    "Investments": [["option", "site", "item", "capacity", "capex", "unit_cost", "earliest", "latest", "lead_time",
+                     "divisible"], ["US_line_2", "Cells_US", "cells", 10, 50, 60, 2026, None, 1, None]],
+    "Inventory": [["site", "item", "holding_cost", "capacity", "initial", "final"],
+                  ["Plant_SC", "cells", 1, 10, None, None]],
+    "Scenarios": [["scenario", "probability", "policy"], ["status_quo", 0.5, None], ["local", 0.5, "local_60"]],
+    "ScenarioChanges": [["scenario", "sheet", "column", "site", "option", "period", "multiply"],
+                        ["local", "Supply", "capacity", "Cells_US", None, None, 1.5]],
+}
+HOSTILE_SHEETS = list(STRATEGIC_BASE)
+#: Cells that make the strategic workbook infeasible although stock is used: Cells_KR sells nothing, Plant_SC
+#: needs 10 in 2026 and 45 in 2027, and at most 20 + 10 (the new line) + 10 (stock) = 40 can reach it in 2027.
+SCARCE = {("Supply", "D3"): 0, ("Demand", "D2"): 10, ("Demand", "D3"): 45}
 
 
 def base_sheets(**changes) -> dict:
@@ -132,7 +149,9 @@ def write_rows(path: Path, sheets: dict, formulas: bool = True) -> Path:
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 KNOWN_TEXT = ["Plant_SC", "Cells_US", "Cells_KR", "cells", "north_america", "Korea", "United States", "Mexico",
               "2026", "2027", "local_60", "min_share", "max_share", "exclude", "quantity", "value", "total",
-              "each_destination", "pack_plant", "battery_component", "baseline"]
+              "each_destination", "pack_plant", "battery_component", "baseline", "US_line_2", "status_quo", "local",
+              "Supply", "Demand", "Lanes", "Investments", "Inventory", "capacity", "capex", "unit_cost", "lead_time",
+              "2028", "Cells_USA", "tariff"]
 TRICKY_TEXT = ["12", "1,200", "25%", " 70 ", "-5", "1e400", "nan", "inf", "-inf", "TRUE", "#N/A", "#DIV/0!",
                "=1+1", "+1", "-", "@x", "'quoted", "\t tab", "Plant_SC;Cells_US", ";", "Ωmega", "植物", "🙂",
                "a" * 300]
@@ -162,7 +181,8 @@ cells = st.one_of(
     st.tuples(st.one_of(st.floats(allow_nan=False), st.integers(-10 ** 30, 10 ** 30)),
               st.sampled_from(["yyyy-mm-dd", "[h]:mm:ss", "0%", "@"])).map(lambda c: ("format", c)),
 )
-edits = st.lists(st.tuples(st.sampled_from(SHEET_NAMES), st.integers(1, 5), st.integers(1, 7), cells), max_size=6)
+edits = st.lists(st.tuples(st.sampled_from(HOSTILE_SHEETS), st.integers(1, 5), st.integers(1, 10), cells),
+                 max_size=6)
 
 
 def rarely(strategy):
@@ -172,20 +192,25 @@ def rarely(strategy):
 
 
 layouts = st.fixed_dictionaries({
-    "drop": rarely(st.sampled_from(SHEET_NAMES)),
-    "hide": rarely(st.tuples(st.sampled_from(SHEET_NAMES), st.sampled_from(["hidden", "veryHidden"]))),
-    "merge": rarely(st.tuples(st.sampled_from(SHEET_NAMES), st.integers(1, 4), st.integers(1, 2))),
-    "duplicate_header": rarely(st.tuples(st.sampled_from(SHEET_NAMES), st.integers(1, 5), st.integers(1, 5))),
-    "rename": rarely(st.tuples(st.sampled_from(SHEET_NAMES), st.sampled_from(["{} ", "{}_old", "x{}"]))),
-    "twin": rarely(st.sampled_from(SHEET_NAMES)),
+    "drop": rarely(st.sampled_from(HOSTILE_SHEETS)),
+    "hide": rarely(st.tuples(st.sampled_from(HOSTILE_SHEETS), st.sampled_from(["hidden", "veryHidden"]))),
+    "merge": rarely(st.tuples(st.sampled_from(HOSTILE_SHEETS), st.integers(1, 4), st.integers(1, 2))),
+    "duplicate_header": rarely(st.tuples(st.sampled_from(HOSTILE_SHEETS), st.integers(1, 5), st.integers(1, 5))),
+    "rename": rarely(st.tuples(st.sampled_from(HOSTILE_SHEETS), st.sampled_from(["{} ", "{}_old", "x{}"]))),
+    "twin": rarely(st.sampled_from(HOSTILE_SHEETS)),
+    "scarce": rarely(st.just(True)),
     "extra": st.booleans(),
     "wrong_dimension": st.booleans(),
 })
 
 
 def build_hostile(edits_, layout) -> bytes:
-    """A small workbook: BASE with ``edits_`` applied cell by cell and ``layout`` changed."""
-    wb = corpus.workbook(sheets=BASE)
+    """A small workbook: STRATEGIC_BASE (made infeasible first with ``layout["scarce"]``) with ``edits_`` applied
+    cell by cell and ``layout`` changed."""
+    wb = corpus.workbook(sheets=STRATEGIC_BASE)
+    if layout.get("scarce"):
+        for (title, coordinate), value in SCARCE.items():
+            wb[title][coordinate] = value
     raw: dict[str, str] = {}
     for title, row, column, (kind, payload) in edits_:
         cell = wb[title].cell(row=row, column=column)
@@ -246,17 +271,19 @@ def build_hostile(edits_, layout) -> bytes:
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
-@given(edits=edits, layout=layouts, plan=st.sampled_from([True, False, False]))
+@given(edits=edits, layout=layouts, plan=st.sampled_from(["solve", "robust", None, None, None, None]))
 def test_any_workbook_ends_in_exit_0_1_or_2_with_located_problems(tmp_path, monkeypatch, capsys, edits, layout,
                                                                    plan):
-    """Whatever the cells and layout, `validate` and `solve` end with 0, 1 or 2, never a traceback;
-    each problem names its sheet, and its column whenever it names a row; a file-level problem names
-    the file. A plan (exit 0) holds no formula; after exit 2 nothing was written.
+    """Whatever the cells and layout, `validate`, `solve` and `robust` end with 0, 1 or 2, never a
+    traceback; each problem names its sheet, and its column whenever it names a row; a file-level
+    problem names the file. A plan (exit 0) holds no formula; after exit 2 nothing was written.
 
-    `validate` runs on every example, `solve` on one in three (``plan``), to keep a few hundred
-    examples within a minute: reading, where hostile cells are handled, is the same code in both
-    commands, while building and solving even a tiny LP and writing its plan costs ~0.35 s.
-    conftest's cross-check of the two solver backends is skipped for the same reason."""
+    The workbooks have every sheet of contract v3 (investments, stock, discounting, scenarios), and some
+    have no plan although stock is used (``SCARCE``). `validate` runs on every example, `solve` on one in
+    six and `robust` on another (``plan``), to keep a few hundred examples within a minute: reading, where
+    hostile cells are handled, is the same code in every command, while building and solving even a tiny
+    model and writing its plan costs ~0.35 s (robust: several solves). conftest's cross-check of the two
+    solver backends is skipped for the same reason."""
     monkeypatch.setattr(optimizer.api, "solve_formulation", optimizer.backend.solve_formulation)
     source, output = tmp_path / "in.xlsx", tmp_path / "out.xlsx"
     source.write_bytes(build_hostile(edits, layout))
@@ -280,13 +307,14 @@ def test_any_workbook_ends_in_exit_0_1_or_2_with_located_problems(tmp_path, monk
     if not plan:
         return
 
-    solved, out, err = run(monkeypatch, capsys, "solve", source, "-o", output)
-    event(f"solve exit {solved}")
+    solved, out, err = run(monkeypatch, capsys, plan, source, "-o", output)
+    event(f"{plan} exit {solved}")
     assert solved in (0, 1, 2)
     assert "unexpected failure" not in err, err
-    assert (solved == 2) == (code == 2), (code, solved, err)
+    nothing_to_be_robust_against = plan == "robust" and code == 0 and payload["scenarios"] == 0
+    assert (solved == 2) == (code == 2 or nothing_to_be_robust_against), (code, solved, err)
     if solved == 2:
-        assert "problem(s)" in err
+        assert "nothing to be robust against" in err if nothing_to_be_robust_against else "problem(s)" in err
         assert not output.exists()
     if output.exists():  # a plan (exit 0), or without a plan (exit 1) its Summary and Diagnosis
         assert formula_cells(output) == []
@@ -626,12 +654,13 @@ EXPECTED = json.loads((DATA / "expected.json").read_text())
 def test_every_corpus_file_is_described_and_small():
     on_disk = {p.name for p in DATA.iterdir() if p.name not in ("make_corpus.py", "expected.json")}
     assert on_disk == set(EXPECTED)
-    assert all(p.stat().st_size < 20_000 for p in DATA.iterdir() if p.is_file())
+    assert all((DATA / name).stat().st_size < 20_000 for name in on_disk if (DATA / name).is_file())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_corpus(name, tmp_path, monkeypatch, capsys):
-    """Each hand-made bad file: its exit code and message, one problem per line, nothing written."""
+    """Each hand-made bad file: its exit code and message, one problem per line, nothing written (for a workbook
+    without a plan, only its Summary and Diagnosis)."""
     case = EXPECTED[name]
     monkeypatch.chdir(tmp_path)
     started = time.perf_counter()
@@ -650,8 +679,9 @@ def test_bad_corpus(name, tmp_path, monkeypatch, capsys):
             [problem] = payload["problems"]
             assert problem["sheet"] == name and problem["row"] is None and "\n" not in problem["message"]
     code, out, err = run(monkeypatch, capsys, "solve", DATA / name, "-o", tmp_path / "plan.xlsx")
-    assert code == (2 if case["exit"] == 2 else 0), err
-    assert (tmp_path / "plan.xlsx").exists() == (code == 0)
+    assert code == (case["exit"] if case["command"] == "solve" else 2 if case["exit"] == 2 else 0), err
+    assert "unexpected failure" not in err
+    assert (tmp_path / "plan.xlsx").exists() == (code != 2)  # without a plan: its Summary and Diagnosis
     assert temporary_files(tmp_path) == []
 
 

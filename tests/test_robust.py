@@ -256,7 +256,7 @@ def test_a_change_breaking_its_column_or_matching_nothing_names_the_change_row(m
                     {"sheet": "Supply", "column": "unit_cost", "site": "P", "set": 1},                  # row 3
                     {"sheet": "Investments", "column": "unit_cost", "set": 3},                          # row 4
                     {"sheet": "Investments", "column": "lead_time", "add": 0.5},                        # row 5
-                    ) == {("ScenarioChanges", 2, "add"), ("ScenarioChanges", 3, None),
+                    ) == {("ScenarioChanges", 2, "add"), ("ScenarioChanges", 3, "site"),
                           ("ScenarioChanges", 4, "column"), ("ScenarioChanges", 5, "add")}
 
 

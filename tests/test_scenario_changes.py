@@ -280,8 +280,8 @@ def test_changed_values_are_validated_like_input_naming_the_change_row():
                                             "number >= 0 for a min_suppliers rule",
         ("ScenarioChanges", 4, "add"): "it would make the duty on flows of Tariffs row 2 -0.1 (the rates of the "
                                        "Tariffs rows that apply added up): expected a number >= 0",
-        ("ScenarioChanges", 5, None): "matches no Tariffs row (scenario 'S')",
-        ("ScenarioChanges", 6, None): "matches no Policies rule with a value (scenario 'S')",
+        ("ScenarioChanges", 5, "origin"): "matches no Tariffs row (scenario 'S')",
+        ("ScenarioChanges", 6, "site"): "matches no Policies rule with a value (scenario 'S')",
         ("ScenarioChanges", 7, "period"): "Policies row 6 (flat, min_share cells from U into P) covers every "
                                           "period, so it cannot change in 2027, 2028 only: give that rule one "
                                           "Policies row per period, or narrow this change with policy or rule",

@@ -6,10 +6,18 @@ Row numbers are Excel's: the header is row 1, the first data row is row 2.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import time
 
+import openpyxl
 import pytest
+from cli_run import run, run_json
+from networks import network
 from spies import calamine_reads
 
+import optimizer.cli as cli
+from models.checks import LISTED
 from optimizer import Problem, WorkbookError, load_workbook
 
 DROP = object()  # pass Sheet=DROP to leave a sheet out of the workbook
@@ -102,7 +110,8 @@ def test_every_problem_is_reported_at_once(make_workbook):
     assert "expected a number >= 0" in single(problems, "Supply", 2, "capacity").message
     assert "expected a number" in single(problems, "Supply", 3, "unit_cost").message
     assert single(problems, "Demand", None, None).message == "required sheet is missing"
-    assert "'Woodruf' is not a site in Sites" in single(problems, "Lanes", 2, "destination").message
+    assert single(problems, "Lanes", 2, "destination").message == ("'Woodruf' is not a site in Sites; did you mean "
+                                                                   "'Woodruff'?")
     assert "outside [0, 1]" in single(problems, "Policies", 2, "value").message
     assert "is not a rule type" in single(problems, "Policies", 3, "rule").message
     # the exception text lists them too, one per line
@@ -210,7 +219,7 @@ def test_unknown_site(make_workbook, sheet, column):
     row = len(rows) + 1
     problems = problems_of(make_workbook(**sheets(**{sheet: rows})))
     assert where(problems) == [(sheet, row, column)]
-    assert problems[0].message == "'Woodruf' is not a site in Sites"
+    assert problems[0].message == "'Woodruf' is not a site in Sites; did you mean 'Woodruff'?"
     assert problems[0].value == "Woodruf"
 
 
@@ -218,7 +227,8 @@ def test_unknown_site_far_down_keeps_the_excel_row(make_workbook):
     lanes = sheets()["Lanes"] + [{"origin": None, "destination": None}] * 10 + [
         {"origin": "Cells_KR", "destination": "Woodruf", "item": None, "unit_cost": 3, "capacity": None}]
     problems = problems_of(make_workbook(**sheets(Lanes=lanes)))
-    assert problems == [Problem("Lanes", 14, "destination", "'Woodruf' is not a site in Sites", "Woodruf")]
+    assert problems == [Problem("Lanes", 14, "destination", "'Woodruf' is not a site in Sites; did you mean "
+                                                            "'Woodruff'?", "Woodruf")]
 
 
 @pytest.mark.parametrize("sheet", ["Supply", "Demand", "Lanes"])
@@ -226,7 +236,7 @@ def test_unknown_item(make_workbook, sheet):
     rows = [dict(row) for row in sheets()[sheet]]
     rows[0]["item"] = "cell"
     problems = problems_of(make_workbook(**sheets(**{sheet: rows})))
-    assert problems == [Problem(sheet, 2, "item", "'cell' is not an item in Items", "cell")]
+    assert problems == [Problem(sheet, 2, "item", "'cell' is not an item in Items; did you mean 'cells'?", "cell")]
 
 
 @pytest.mark.parametrize(("sheet", "column", "row"), [
@@ -238,8 +248,8 @@ def test_unknown_item(make_workbook, sheet):
 def test_unknown_selector_term(make_workbook, sheet, column, row):
     groups = [{"group": "north_america", "country": "United States"}]
     problems = problems_of(make_workbook(**sheets(Groups=groups, **{sheet: [row]})))
-    assert problems == [Problem(sheet, 2, column,
-                                "'north_amerca' is not a group, country, tag or site id", "north_amerca")]
+    assert problems == [Problem(sheet, 2, column, "'north_amerca' is not a group, country, tag or site id; did you "
+                                                  "mean 'north_america'?", "north_amerca")]
 
 
 def test_unknown_term_among_several_in_a_selector(make_workbook):
@@ -722,3 +732,340 @@ def test_a_blank_setting_or_no_settings_sheet_sets_nothing(make_workbook):
     blank = load_workbook(make_workbook(**SETTINGS_BASE, Settings=[{"key": "currency", "value": None}]))
     assert blank.settings == {} and blank.warnings == ()
     assert load_workbook(make_workbook(**SETTINGS_BASE)).settings == {}
+
+
+# --------------------------------------------------------------------------- probable mistakes (issue 21)
+# Each of these passed silently: a warning naming the cell where the input may be meant, an error where it
+# cannot be.
+
+FOUR_YEARS = [{"period": p} for p in (2026, 2027, 2028, 2029)]
+
+
+def warnings_of(**override) -> tuple[str, ...]:
+    """The warnings of ``sheets(**override)``, validated without writing a file."""
+    return network(**sheets(**override)).warnings
+
+
+def problems_in(**override) -> list[Problem]:
+    with pytest.raises(WorkbookError) as caught:
+        network(**sheets(**override))
+    return caught.value.problems
+
+
+TARIFF_WARNING = ("Tariffs row 2, column rate: 2.5 is a rate of 250% (a 100% tariff is 1); a rate is a fraction "
+                  "(0.25 or 25%): check the cell")
+
+
+@pytest.mark.parametrize(("rate", "warned"), [(2.5, True), (1.0, False), ("25%", False), (0.25, False)])
+def test_a_tariff_rate_above_1_is_a_warning_naming_the_cell(rate, warned):
+    found = warnings_of(Tariffs=[{"origin": "Korea", "rate": rate}])
+    assert found == ((TARIFF_WARNING,) if warned else ())
+
+
+@pytest.mark.parametrize(("sheet", "column", "row"), [
+    ("Tariffs", "rate", {"origin": "Korea", "rate": 25}),
+    ("Policies", "value", policy(rule="tariff", value=25, **{"from": "Korea"})),
+])
+def test_a_tariff_rate_above_5_is_an_error_naming_the_cell(sheet, column, row):
+    assert problems_in(**{sheet: [row]}) == [Problem(
+        sheet, 2, column, "25 is a rate of 2,500%, above the 500% accepted; a rate is a fraction (0.25 or 25%)", 25.0)]
+
+
+def test_a_tariff_rule_above_1_is_a_warning_and_25_percent_as_text_is_a_rate():
+    rules = [policy(rule="tariff", value=1.5, **{"from": "Korea"}), policy(rule="tariff", value="25%", policy="p2")]
+    built = network(**sheets(Policies=rules))
+    assert built.warnings == ("Policies row 2, column value: 1.5 is a rate of 150% (a 100% tariff is 1); a rate is "
+                              "a fraction (0.25 or 25%): check the cell",)
+    assert built.policy("p2").rules[0].value == pytest.approx(0.25)
+
+
+def gap_demand(*rows) -> list[dict]:
+    return [{"site": "Woodruff", "item": "cells", "period": p, "quantity": q} for p, q in rows]
+
+
+@pytest.mark.parametrize(("demand", "missing"), [
+    (gap_demand((2026, 25), (2027, 25), (2029, 25)), "2028"),
+    (gap_demand((2026, 25), (2029, 25)), "2027, 2028"),
+])
+def test_a_missing_demand_period_is_a_warning_naming_site_item_and_period(demand, missing):
+    first, last = demand[0]["period"], demand[-1]["period"]
+    assert warnings_of(Periods=FOUR_YEARS, Demand=demand) == (
+        f"Demand: Woodruff has no cells demand in {missing}, between its first ({first}) and last ({last}) period "
+        "with demand; a period without a Demand row has no demand (write 0 where none is meant)",)
+
+
+@pytest.mark.parametrize("demand", [
+    gap_demand((2026, 25), (2027, 25), (2028, 0), (2029, 25)),   # an explicit zero
+    gap_demand((None, 25)),                                       # a blank period covers every period
+    gap_demand((None, 25), (2028, 0)),
+    gap_demand((2028, 25), (2029, 30)),                           # starting late is no gap
+])
+def test_an_explicit_zero_a_blank_period_or_a_late_start_is_no_gap(demand):
+    assert warnings_of(Periods=FOUR_YEARS, Demand=demand) == ()
+
+
+def test_many_gaps_are_listed_up_to_a_limit_and_counted():
+    plants = [f"Plant_{i:02d}" for i in range(LISTED + 2)]
+    sites = sheets()["Sites"] + [{"site": p, "country": "United States"} for p in plants]
+    demand = [{"site": p, "item": "cells", "period": y, "quantity": 1} for p in plants for y in (2026, 2028)]
+    lanes = sheets()["Lanes"] + [{"origin": "Cells_KR", "destination": p} for p in plants]
+    found = warnings_of(Sites=sites, Periods=FOUR_YEARS, Demand=demand, Lanes=lanes)
+    assert len(found) == LISTED + 1
+    assert found[0].startswith("Demand: Plant_00 has no cells demand in 2027")
+    assert found[-1] == "2 more sites and items have a period without demand between periods with demand"
+
+
+def periods_with(*factors) -> list[dict]:
+    return [{"period": p, "discount_factor": f} for p, f in zip((2026, 2027, 2028, 2029), factors, strict=False)]
+
+
+@pytest.mark.parametrize(("factors", "warning"), [
+    ((1, 1.1), "Periods row 3, column discount_factor: 1.1 is above 1, so costs of 2027 weigh more than today's; a "
+               "discount factor is 1 / (1 + rate)^years (0.93 a year at 7.5%): check the cell"),
+    ((1, 0.9, 0.95), "Periods row 4, column discount_factor: 0.95 is above 0.9, the factor of 2027, the period "
+                     "before; discount factors fall over time: check the cell"),
+    ((1, 0.9, None), "Periods row 4, column discount_factor: blank (1) is above 0.9, the factor of 2027, the "
+                     "period before; discount factors fall over time: check the cell"),
+    ((None, 0.93, 0.86), None),
+    ((1, 1, 1), None),
+])
+def test_a_discount_factor_above_1_or_rising_is_a_warning_naming_the_cell(factors, warning):
+    assert warnings_of(Periods=periods_with(*factors)) == ((warning,) if warning else ())
+
+
+@pytest.mark.parametrize("factor", [9, 2.5])
+def test_a_discount_factor_above_2_is_an_error_naming_the_cell(factor):
+    assert problems_in(Periods=periods_with(1, factor)) == [Problem(
+        "Periods", 3, "discount_factor", f"{factor:g} is above 2; a discount factor is 1 / (1 + rate)^years (0.93 a "
+                                         "year at 7.5%)", float(factor))]
+
+
+MEXICO = {"site": "Cells_MX", "country": "Mexico"}
+IDLE = ("Supply row 4: Cells_MX supplies cells, but no lane leaves Cells_MX for it (Lanes), no BOM at Cells_MX "
+        "consumes it and Cells_MX neither demands nor stocks it, so it can supply nothing: add a lane or check the "
+        "site")
+
+
+@pytest.mark.parametrize(("extra", "warned"), [
+    ({}, True),
+    ({"Lanes": [{"origin": "Cells_MX", "destination": "Woodruff", "item": "cathode"}]}, True),  # another item
+    ({"Lanes": [{"origin": "Cells_MX", "destination": "Woodruff", "item": "cells"}]}, False),
+    ({"Lanes": [{"origin": "Cells_MX", "destination": "Woodruff"}]}, False),                    # a blank-item lane
+    ({"Demand": [{"site": "Cells_MX", "item": "cells", "quantity": 1}]}, False),                # it uses them
+    ({"Inventory": [{"site": "Cells_MX", "item": "cells"}]}, False),                            # it stocks them
+])
+def test_a_supplier_no_lane_leaves_is_a_warning_naming_the_row(extra, warned):
+    book = sheets(Sites=sheets()["Sites"] + [MEXICO],
+                  Items=sheets()["Items"] + [{"item": "cathode"}],
+                  Supply=sheets()["Supply"] + [{"site": "Cells_MX", "item": "cells", "unit_cost": 60}])
+    for sheet, rows in extra.items():
+        book[sheet] = book.get(sheet, []) + rows
+    assert network(**book).warnings == ((IDLE,) if warned else ())
+
+
+@pytest.mark.parametrize("bom_site", [None, "Cells_MX"])
+def test_a_supplier_whose_output_a_bom_at_its_site_consumes_is_no_warning(bom_site):
+    # Cells_MX mines its own cathode and makes cells from it (general recipe, or its own): no lane needed.
+    book = sheets(Sites=sheets()["Sites"] + [MEXICO], Items=sheets()["Items"] + [{"item": "cathode"}],
+                  Supply=sheets()["Supply"] + [{"site": "Cells_MX", "item": "cells", "unit_cost": 60},
+                                               {"site": "Cells_MX", "item": "cathode", "unit_cost": 10}],
+                  BOM=[{"item": "cells", "input": "cathode", "quantity": 1, "site": bom_site}],
+                  Lanes=sheets()["Lanes"] + [{"origin": "Cells_MX", "destination": "Woodruff", "item": "cells"}])
+    # the BOM makes cathode an input of every cells supplier without a site: Cells_KR and Cells_US need it too
+    if bom_site is None:
+        book["Lanes"] += [{"origin": "Cells_MX", "destination": s, "item": "cathode"} for s in ("Cells_KR", "Cells_US")]
+    assert network(**book).warnings == ()
+
+
+def horizon(**option) -> dict:
+    """The base workbook over 2026-2030 with option O at Cells_US (capacity 30, unit cost 51.6)."""
+    return sheets(Periods=[{"period": p} for p in range(2026, 2031)],
+                  Investments=[{"option": "O", "site": "Cells_US", "item": "cells", "capacity": 30,
+                                "unit_cost": 51.6, "capex": 600, **option}])
+
+
+LEAD_TIME = ("Investments row 2, column lead_time: option 'O' cannot produce within the horizon: built in its "
+             "earliest period {earliest}, it becomes available {lead} periods later, after the last period 2030 "
+             "(lead_time counts periods of the workbook, not months or years)")
+
+
+@pytest.mark.parametrize(("option", "warned"), [
+    ({"lead_time": 12}, True), ({"lead_time": 5}, True), ({"lead_time": 4, "earliest": 2027}, True),
+    ({"lead_time": 4}, False), ({"lead_time": 2, "earliest": 2028}, False), ({}, False),
+])
+def test_a_lead_time_past_the_horizon_is_a_warning_naming_the_cell(option, warned):
+    expected = LEAD_TIME.format(earliest=option.get("earliest", 2026), lead=option.get("lead_time"))
+    assert network(**horizon(**option)).warnings == ((expected,) if warned else ())
+
+
+def test_an_option_that_cannot_produce_is_valued_so_not_0(make_workbook, tmp_path, monkeypatch, capsys):
+    path = make_workbook(**horizon(lead_time=12, capex=0))
+    code, payload, err = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx", "--option-values")
+    assert code == 0
+    assert payload["warnings"] == [LEAD_TIME.format(earliest=2026, lead=12)]
+    [option] = payload["investments"]
+    assert (option["built"], option["value"], option["break_even_capex"]) == (
+        False, None, "cannot produce within the horizon")
+    monkeypatch.setattr(cli.out, "_width", 200)  # the Investments table on one line per option
+    code, out, err = run(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx", "--option-values")
+    assert code == 0
+    assert f"warning: {LEAD_TIME.format(earliest=2026, lead=12)}" in " ".join(err.split())
+    assert re.search(r"│ O +│ no +│ +│ +│ cannot produce within the horizon │", out), out
+    sheet = openpyxl.load_workbook(tmp_path / "plan.xlsx")["Investments"]
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("break-even capex") + 1).value == "cannot produce within the horizon"
+
+
+CAPEX = ("Investments row 2, column capex: {capex} is more than 1,000 times the cost of all the production of "
+         "option 'O' over the horizon (capacity 30 x unit cost {cost} x 5 periods = {scale}): is it in the "
+         "workbook's currency{unit}? Check the cell")
+
+
+@pytest.mark.parametrize(("option", "settings", "cost", "scale"), [
+    ({}, [], "51.6", "7,740"),                                           # the option's own unit cost
+    ({"unit_cost": None}, [{"key": "currency", "value": "USD M"}], "90", "1.35e+04"),  # the site's Supply
+    ({"unit_cost": 0, "site": "Woodruff"}, [], "80", "1.2e+04"),          # the item's average (70 and 90)
+])
+def test_a_capex_out_of_scale_with_its_option_is_a_warning_naming_the_cell(option, settings, cost, scale):
+    book = horizon(capex=600_000_000, **option)
+    if settings:
+        book["Settings"] = settings
+    unit = " (USD M)" if settings else " (the unit of every other cost)"
+    assert network(**book).warnings == (CAPEX.format(capex="600,000,000", cost=cost, scale=scale, unit=unit),)
+
+
+@pytest.mark.parametrize("option", [{"capex": 600}, {"capex": 7_740_000}, {"capex": 1e12, "unit_cost": 0,
+                                                                           "site": "Woodruff", "item": "cathode"}])
+def test_a_capex_in_scale_or_without_a_unit_cost_to_compare_is_no_warning(option):
+    book = horizon(**option)
+    book["Items"] = book["Items"] + [{"item": "cathode"}]
+    assert network(**book).warnings == ()
+
+
+# did you mean: a name one typo away from exactly one known name
+
+def test_an_unknown_name_close_to_two_known_ones_gets_no_suggestion():
+    plants = [{"site": "Plant_A", "country": "United States"}, {"site": "Plant_B", "country": "United States"}]
+    lanes = sheets()["Lanes"] + [{"origin": "Cells_KR", "destination": "Plant_C"}]
+    assert problems_in(Sites=sheets()["Sites"] + plants, Lanes=lanes) == [
+        Problem("Lanes", 4, "destination", "'Plant_C' is not a site in Sites", "Plant_C")]
+
+
+def test_an_unknown_category_gets_a_suggestion():
+    assert problems_in(Policies=[policy(items="battery_componet")]) == [Problem(
+        "Policies", 2, "items", "'battery_componet' is not an item or category in Items; did you mean "
+                                "'battery_component'?", "battery_componet")]
+
+
+def scenario_book(**override) -> dict:
+    book = horizon()
+    book["Investments"][0]["option"] = "AESC_Florence_restart"
+    book["Policies"] = [policy(policy="local_for_local")]
+    book["Scenarios"] = [{"scenario": "tariff_shock", "probability": 0.6, "policy": "local_for_local"},
+                         {"scenario": "status_quo"}]
+    book.update(override)
+    return book
+
+
+def test_unknown_scenarios_options_and_policy_sets_get_a_suggestion():
+    problems = problems_in(**scenario_book(
+        Scenarios=[{"scenario": "tariff_shock", "policy": "local_for_locl"}],
+        ScenarioChanges=[{"scenario": "tarif_shock", "sheet": "Investments", "column": "capex",
+                          "option": "AESC_Florance_restart", "multiply": 2},
+                         {"scenario": "tariff_shock", "sheet": "Investments", "column": "capex",
+                          "option": "Northvolt", "multiply": 2}]))
+    assert [(p.sheet, p.row, p.column, p.message) for p in problems] == [
+        ("Scenarios", 2, "policy", "'local_for_locl' is not a policy set; the workbook has: baseline, "
+                                   "local_for_local; did you mean 'local_for_local'?"),
+        ("ScenarioChanges", 2, "option", "'AESC_Florance_restart' is not an option of Investments; did you mean "
+                                         "'AESC_Florence_restart'?"),
+        ("ScenarioChanges", 2, "scenario", "'tarif_shock' is not a scenario of the Scenarios sheet; did you mean "
+                                           "'tariff_shock'?"),
+        ("ScenarioChanges", 3, "option", "'Northvolt' is not an option of Investments")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--policy", "local_for_locl"], "no policy set named 'local_for_locl'; did you mean 'local_for_local'? The "
+                                     "workbook has: baseline, local_for_local"),
+    (["--policy", "china_cap"], "no policy set named 'china_cap'; the workbook has: baseline, local_for_local"),
+    (["--scenario", "tarif_shock"], "no scenario named 'tarif_shock'; did you mean 'tariff_shock'? The workbook "
+                                    "has: tariff_shock, status_quo"),
+])
+def test_an_unknown_policy_set_or_scenario_on_the_command_line_gets_a_suggestion(make_workbook, tmp_path, monkeypatch,
+                                                                                 capsys, args, message):
+    path = make_workbook(**scenario_book())
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx", *args)
+    assert (code, payload) == (2, {"status": "error", "message": message})
+    assert not (tmp_path / "plan.xlsx").exists()
+
+
+def test_suggestions_stay_within_a_budget_of_comparisons(monkeypatch):
+    # 2,000 sites and 3,000 distinct misspelt destinations: each would take ~6 ms of difflib; past the budget the
+    # names are reported without a suggestion, so validation stays quick.
+    import models.vocabulary as vocabulary
+
+    monkeypatch.setattr(vocabulary, "SUGGESTION_BUDGET", 200_000)
+    names = [hashlib.sha1(str(i).encode()).hexdigest()[:10] for i in range(2000)]  # no two alike
+    book = sheets(Sites=[{"site": n, "country": "Korea"} for n in names] + sheets()["Sites"],
+                  Lanes=[{"origin": "Cells_KR", "destination": f"{names[i % 2000][:-1]}{'xyz'[i // 2000]}"}
+                         for i in range(3000)])
+    started = time.perf_counter()
+    problems = problems_in(**book)
+    assert time.perf_counter() - started < 10  # ~2 s here; without the budget ~40 s
+    assert len(problems) == 3000
+    suggested = [p for p in problems if "did you mean" in p.message]
+    assert len(suggested) == 200_000 // 2003  # 2003 sites compared per suggestion
+    assert suggested[0].message == f"'{names[0][:-1]}x' is not a site in Sites; did you mean '{names[0]}'?"
+
+
+# validate says what it found
+
+def test_validate_counts_options_inventory_rows_scenarios_and_given_probabilities(make_workbook, monkeypatch,
+                                                                                   capsys):
+    path = make_workbook(**scenario_book(Inventory=[{"site": "Woodruff", "item": "cells"}]))
+    code, out, err = run(monkeypatch, capsys, "validate", path)
+    assert (code, err) == (0, "")
+    assert " ".join(out.split()) == (
+        "valid: 3 sites, 1 item, 5 periods, 10 supply options, 5 demand entries, 2 lanes, 1 investment option, "
+        "1 inventory row, 2 scenarios (given probabilities total 0.6); policy sets: baseline, local_for_local")
+    code, payload, _ = run_json(monkeypatch, capsys, "validate", path)
+    assert {k: payload[k] for k in ("investment_options", "inventory_rows", "scenarios", "given_probability_total")} \
+        == {"investment_options": 1, "inventory_rows": 1, "scenarios": 2, "given_probability_total": 0.6}
+
+
+def test_validate_of_a_workbook_without_the_strategic_sheets_counts_zeros(make_workbook, monkeypatch, capsys):
+    code, payload, _ = run_json(monkeypatch, capsys, "validate", make_workbook(**sheets()))
+    assert {k: payload[k] for k in ("investment_options", "inventory_rows", "scenarios", "given_probability_total")} \
+        == {"investment_options": 0, "inventory_rows": 0, "scenarios": 0, "given_probability_total": 0}
+    code, out, _ = run(monkeypatch, capsys, "validate", make_workbook(**sheets()))
+    assert "2 lanes, 0 investment options, 0 inventory rows, 0 scenarios; policy sets: baseline" in out
+
+
+# warnings in every command
+
+@pytest.mark.parametrize("command", ["validate", "solve", "compare"])
+def test_probable_mistakes_are_warnings_on_stderr_and_in_json(make_workbook, tmp_path, monkeypatch, capsys, command):
+    path = make_workbook(**sheets(Tariffs=[{"origin": "Korea", "rate": 2.5}], Periods=FOUR_YEARS,
+                                  Demand=gap_demand((2026, 25), (2027, 25), (2029, 25))))
+    expected = [TARIFF_WARNING, "Demand: Woodruff has no cells demand in 2028, between its first (2026) and last "
+                                "(2029) period with demand; a period without a Demand row has no demand (write 0 "
+                                "where none is meant)"]
+    args = [command, path] + ([] if command == "validate" else ["-o", tmp_path / "out.xlsx"])
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert code == 0
+    assert [line for line in err.splitlines() if line.startswith("warning: ")] == [f"warning: {w}" for w in expected]
+    if command == "compare":
+        return  # compare --json has no warnings list
+    code, payload, err = run_json(monkeypatch, capsys, *args)
+    assert code == 0 and err == ""
+    assert payload["warnings"] == expected
+
+
+@pytest.mark.parametrize(("change", "column"), [
+    ({"sheet": "Supply", "column": "capacity", "site": "Woodruff"}, "site"),   # Woodruff supplies nothing
+    ({"sheet": "Inventory", "column": "capacity"}, "sheet"),                   # no Inventory rows at all
+])
+def test_a_change_that_matches_nothing_names_a_cell(change, column):
+    problems = problems_in(**scenario_book(ScenarioChanges=[{"scenario": "tariff_shock", "multiply": 2, **change}]))
+    assert problems == [Problem("ScenarioChanges", 2, column,
+                                f"matches no {change['sheet']} row (scenario 'tariff_shock')")]

@@ -4,8 +4,9 @@
 cells by the calamine reader where its XML is plain and by openpyxl otherwise, after the file guards
 (``optimizer.reading.files``); a damaged cell becomes a problem naming it. :func:`network_from_rows`
 cross-checks the rows as a whole (references, selectors, duplicates: ``models.build_network``) and adds
-the numeric warnings (``models.checks``). :func:`load_workbook` is the two together, raising WorkbookError
-with every problem of both passes, sorted by sheet, row and column.
+the warnings computed on the network (``models.checks``: dangerous numbers, probable mistakes).
+:func:`load_workbook` is the two together, raising WorkbookError with every problem of both passes, sorted by
+sheet, row and column.
 
 Cells are read by the value a spreadsheet application stored (formulas included); a formula with no stored
 value, an Excel error value and a stored value openpyxl cannot parse are problems naming the cell. Nothing
@@ -25,7 +26,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from models.checks import numeric_warnings
+from models.checks import network_warnings
 from models.network import Network, build_network
 from models.problems import Problem, WorkbookError
 from models.rows import IGNORED_SHEETS, SHEET_MODELS, SheetRow, SheetTable
@@ -148,8 +149,8 @@ def _damage_problem(path: Path, archive: zipfile.ZipFile | None, wb, ws, model: 
 
 def network_from_rows(rows: dict[type, SheetTable], warnings: Iterable[str] = (),
                       problems: Iterable[Problem] = (), source: str | None = None) -> Network:
-    """The validated network of ``rows`` (from :func:`read_rows`) with the numeric warnings
-    (``models.checks``); WorkbookError listing ``problems`` and every problem found in the rows."""
+    """The validated network of ``rows`` (from :func:`read_rows`) with the warnings of
+    ``models.checks.network_warnings``; WorkbookError listing ``problems`` and every problem found in the rows."""
     problems = list(problems)
     try:
         network = build_network(rows, RULE_SPECS, source=source, warnings=warnings)
@@ -159,9 +160,9 @@ def network_from_rows(rows: dict[type, SheetTable], warnings: Iterable[str] = ()
     if problems:
         unique = list(dict.fromkeys(problems))
         raise WorkbookError(sorted(unique, key=_sort_key))
-    dangerous = numeric_warnings(network)
-    if dangerous:
-        network = network.with_warnings(dangerous)
+    found = network_warnings(network)
+    if found:
+        network = network.with_warnings(found)
     return network
 
 

@@ -10,7 +10,6 @@ import importlib
 import pkgutil
 
 import numpy as np
-import pandas as pd
 
 from models.network import Rule, RuleSpec
 from optimizer.model import Formulation
@@ -57,11 +56,9 @@ def state_rules(formulation: Formulation, reuse: dict[int, RuleModel] | None = N
                 var, amount = model.flow_costs[column]
                 total[var] += amount
         flows[column] = total
-    index = {p: i for i, p in enumerate(formulation.network.periods)}
     for model in formulation.rules.values():
         for name, columns, coefs, part in model.family_costs:
-            periods = formulation.families[name].keys["period"].to_numpy()[columns]
-            formulation.add_costs(name, columns, pd.Series(periods).map(index).to_numpy(), part, coefs)
+            formulation.add_costs(name, columns, formulation.period_index(name)[columns], part, coefs)
 
 
 __all__ = ["ALL_DESTINATIONS", "COMPLIANCE_COLUMNS", "RULE_SPECS", "RULE_TYPES", "RuleModel", "RuleTerms",

@@ -21,7 +21,7 @@ class Tariff(RuleType):
 
     name = "tariff"
     spec = RuleSpec("amount", "extra ad valorem rate `value` on the Supply unit_cost of matching flows",
-                    amount_hint="a rate (0.25 = 25%)")
+                    amount_hint="a rate (0.25 = 25%)", rate=True)
     value_format = "percent"
 
     def state(self, formulation, model):

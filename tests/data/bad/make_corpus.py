@@ -36,6 +36,21 @@ SHEETS = {
     "Lanes": [["origin", "destination", "unit_cost"], ["Cells_KR", "Plant_SC", 2], ["Cells_US", "Plant_SC", 1]],
 }
 
+#: SHEETS with the strategic sheets of contract v3: two periods (the second discounted), an option to add a line
+#: at Cells_US (available a period after it is built), stock at Plant_SC, and two scenarios.
+STRATEGIC = {
+    **SHEETS,
+    "Demand": [["site", "item", "period", "quantity"], ["Plant_SC", "cells", 2026, 25],
+               ["Plant_SC", "cells", 2027, 30]],
+    "Periods": [["period", "discount_factor"], [2026, 1], [2027, 0.93]],
+    "Investments": [["option", "site", "item", "capacity", "capex", "unit_cost", "lead_time"],
+                    ["US_line_2", "Cells_US", "cells", 10, 50, 60, 1]],
+    "Inventory": [["site", "item", "holding_cost", "capacity", "final"], ["Plant_SC", "cells", 1, 10, None]],
+    "Scenarios": [["scenario", "probability", "policy"], ["status_quo", 0.5, None], ["tight", 0.5, None]],
+    "ScenarioChanges": [["scenario", "sheet", "column", "site", "option", "multiply"],
+                        ["tight", "Supply", "capacity", "Cells_US", None, 0.5]],
+}
+
 EXPECTED: dict[str, dict] = {}
 
 
@@ -62,12 +77,15 @@ def xlsx_bytes(wb: openpyxl.Workbook) -> bytes:
 
 
 def rezip(data: bytes, patches: dict | None = None) -> bytes:
-    """Copy a zip with fixed timestamps, applying {part: function(bytes) -> bytes} patches."""
+    """Copy a zip with fixed timestamps (of its entries, and the dates openpyxl writes into docProps/core.xml, so
+    that regenerating gives the same bytes), applying {part: function(bytes) -> bytes} patches."""
     patches = patches or {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>1980-01-01T00:00:00Z", content)
             if info.filename in patches:
                 content = patches[info.filename](content)
             target.writestr(zipfile.ZipInfo(info.filename, EPOCH), content, zipfile.ZIP_DEFLATED)
@@ -333,8 +351,79 @@ def main() -> None:
     expect("numeric-range.xlsx", "unit costs span more than 1e+09-fold, from Supply row 2 unit_cost 1e-06 to "
                                  "Supply row 3 unit_cost 1e+06", exit=0)
 
+    strategic()
+
     (HERE / "expected.json").write_text(json.dumps(EXPECTED, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(EXPECTED)} cases to {HERE}")
+
+
+def strategic() -> None:
+    """The sheets of contract v3 (Periods, Investments, Inventory, Scenarios, ScenarioChanges): cells that cannot
+    be meant, cells that are probably mistakes (valid, with a warning naming them), and a plan with stock that
+    has no solution."""
+    def edited(**cells):
+        """STRATEGIC with cells ({"Sheet!A1": value}, given as Sheet__A1=value) changed."""
+        def edit(wb):
+            for where, value in cells.items():
+                title, coordinate = where.split("__")
+                wb[title][coordinate] = value
+        return xlsx_bytes(workbook(edit, sheets=STRATEGIC))
+
+    write("strategic-valid.xlsx", edited())
+    expect("strategic-valid.xlsx", "valid: 3 sites, 1 item, 2 periods, 4 supply options, 2 demand entries, 2 lanes, "
+                                   "1 investment option, 1 inventory row, 2 scenarios (given probabilities total 1)",
+           exit=0)
+    write("investment-unknown-site.xlsx", edited(Investments__B2="Cells_USA"))
+    expect("investment-unknown-site.xlsx", "'Cells_USA' is not a site in Sites; did you mean 'Cells_US'?",
+           sheet="Investments", row=2, column="site")
+    write("investment-lead-time-fraction.xlsx", edited(Investments__G2=1.5))
+    expect("investment-lead-time-fraction.xlsx", "1.5: expected a whole number of periods", sheet="Investments",
+           row=2, column="lead_time")
+    write("inventory-final-above-capacity.xlsx", edited(Inventory__E2=20))
+    expect("inventory-final-above-capacity.xlsx", "20 is above the capacity 10", sheet="Inventory", row=2,
+           column="final")
+    write("discount-factor-typed-9.xlsx", edited(Periods__B3=9))
+    expect("discount-factor-typed-9.xlsx", "9 is above 2; a discount factor is 1 / (1 + rate)^years",
+           sheet="Periods", row=3, column="discount_factor")
+    write("scenario-probabilities.xlsx", edited(Scenarios__B3=0.7))
+    expect("scenario-probabilities.xlsx", "the probabilities add up to 1.2, not 1", sheet="Scenarios",
+           column="probability")
+    write("scenario-change-unknown-option.xlsx", edited(ScenarioChanges__B2="Investments",
+                                                        ScenarioChanges__C2="capex", ScenarioChanges__D2=None,
+                                                        ScenarioChanges__E2="US_line_3"))
+    expect("scenario-change-unknown-option.xlsx", "'US_line_3' is not an option of Investments; did you mean "
+                                                  "'US_line_2'?", sheet="ScenarioChanges", row=2, column="option")
+    write("scenario-change-unknown-scenario.xlsx", edited(ScenarioChanges__A2="tigth"))
+    expect("scenario-change-unknown-scenario.xlsx", "'tigth' is not a scenario of the Scenarios sheet; did you mean "
+                                                    "'tight'?", sheet="ScenarioChanges", row=2, column="scenario")
+
+    def tariff(wb):
+        wb.create_sheet("Tariffs").append(["origin", "rate"])
+        wb["Tariffs"].append(["Korea", 25])
+    write("tariff-typed-25.xlsx", xlsx_bytes(workbook(tariff)))
+    expect("tariff-typed-25.xlsx", "25 is a rate of 2,500%, above the 500% accepted; a rate is a fraction",
+           sheet="Tariffs", row=2, column="rate")
+
+    # valid, with a warning naming the cell
+    write("lead-time-in-months.xlsx", edited(Investments__G2=12))
+    expect("lead-time-in-months.xlsx", "Investments row 2, column lead_time: option 'US_line_2' cannot produce within "
+                                       "the horizon", exit=0)
+    write("capex-in-usd.xlsx", edited(Investments__E2=50_000_000))
+    expect("capex-in-usd.xlsx", "Investments row 2, column capex: 50,000,000 is more than 1,000 times the cost",
+           exit=0)
+
+    def gap(wb):
+        wb["Demand"]["C3"] = 2028
+        wb["Periods"].append([2028, 0.86])
+    write("demand-gap.xlsx", xlsx_bytes(workbook(gap, sheets=STRATEGIC)))
+    expect("demand-gap.xlsx", "Demand: Plant_SC has no cells demand in 2027, between its first (2026) and last "
+                              "(2028) period with demand", exit=0)
+
+    # no plan: Cells_KR sells nothing; Cells_US makes 20 a period, its second line 10 from 2027 if built in 2026,
+    # and Plant_SC stocks at most 10: at most 20 + 10 + 10 = 40 of the 45 needed in 2027 can reach it.
+    write("strategic-infeasible.xlsx", edited(Supply__C2=0, Demand__D2=10, Demand__D3=45))
+    expect("strategic-infeasible.xlsx", "Demand row 3 (Plant_SC, cells, 2027): 45 GWh required, at most 40 GWh",
+           exit=1, command="solve")
 
 
 if __name__ == "__main__":
