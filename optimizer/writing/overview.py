@@ -172,7 +172,7 @@ def option_facts(investments: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
         salvage = getattr(row, "salvage", None)
         if salvage is not None and salvage == salvage:  # a life: part of the capex comes back as salvage value
             text += (f", less a salvage value of {float(salvage):,.2f}{currency} credited at the end of the horizon "
-                     f"(life {row.life} periods)")
+                     f"(life {row.life} period{'' if row.life == 1 else 's'})")
             see += ", " + reference(ws, "salvage", position).split("!")[1]
         facts.append(Fact("option", capex, text, see))
     return facts
