@@ -140,15 +140,19 @@ def test_a_capex_edit_recomputes_the_salvage_like_a_fresh_build():
 
 def test_a_scenario_may_change_the_life():
     # Scenario S sets the life to 10: the plan of the hand case builds (1,240); multiplying a blank life leaves it
-    # blank (no salvage: 2,000); a life made a fraction or 0 is an error naming the change row.
+    # blank (no salvage: 2,000). U gives a life of 10 to the plant built in period 2 only: built in 1 it would cost
+    # 1,200 + 1,000; built in 2 (one period in use) 1,200 - 1,080 + 1,000 + 500 = 1,620.
     sheets = hand_case()
-    sheets["Scenarios"] = [{"scenario": "S"}, {"scenario": "T"}]
+    sheets["Scenarios"] = [{"scenario": "S"}, {"scenario": "T"}, {"scenario": "U"}]
     sheets["ScenarioChanges"] = [{"scenario": "S", "sheet": "Investments", "column": "life", "set": 10},
-                                 {"scenario": "T", "sheet": "Investments", "column": "life", "multiply": 3}]
+                                 {"scenario": "T", "sheet": "Investments", "column": "life", "multiply": 3},
+                                 {"scenario": "U", "sheet": "Investments", "column": "life", "period": 2, "set": 10}]
     world = network(**sheets)
     assert solve(world.in_scenario("S")).total_cost == 1240.0
     assert world.in_scenario("T").investments["life"].isna().all()
     assert solve(world.in_scenario("T")).total_cost == 2000.0
+    late = solve(world.in_scenario("U"))
+    assert (late.total_cost, option_row(late)["build_period"], late.costs["salvage"]) == (1620.0, "2", -1080.0)
 
 
 def test_a_scenario_change_that_breaks_a_life_names_the_change_row():
