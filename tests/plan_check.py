@@ -184,6 +184,51 @@ class PlanCheck:
     def demand(self) -> dict:
         return {(r.site, r.item, r.period): float(r.quantity) for r in self.network.demand.itertuples()}
 
+    def carbon_per_unit(self, origin, destination, item, period) -> float:
+        """The carbon price a unit shipped pays: each co2_price rule matching the flow, times the lane's co2."""
+        co2 = self.lane_co2(origin, destination, item, period)
+        return sum(float(r.value) * co2 for r in self.policy.rules if r.type == "co2_price"
+                   and item in r.items and origin in r.from_sites and destination in r.to_sites
+                   and period in r.periods(self.periods))
+
+    def flow_cost_per_unit(self, origin, destination, item, period) -> float:
+        """A flow's cost per unit beyond the goods: lane, tariffs on the goods' valuation, carbon, less credits."""
+        return (self.lane_cost(origin, destination, item, period)
+                + self.tariff_rate(origin, destination, item, period) * self.value(origin, item, period)
+                + self.carbon_per_unit(origin, destination, item, period)
+                - self.credit(origin, destination, item, period))
+
+    def paid_costs(self) -> dict:
+        """(site, item, period) -> what a unit of the item there cost in the plan: the average over what entered
+        it of production at its unit cost plus the inputs consumed at their own cost there, flows in at their
+        origin's cost plus their cost per unit, stock carried in at the previous period's cost, and the initial
+        stock at the item's mean standard cost (the README's Flows, supply_unit_cost)."""
+        entering = defaultdict(list)  # pool -> [(quantity, own cost per unit, [(pool drawn from, units per unit)])]
+        for (site, item, period), p in self.produced.items():
+            entering[(site, item, period)].append((p, float(self.options[(site, item, period)].unit_cost),
+                                                   [((site, i, period), q) for i, q in self.recipe(site, item)]))
+        for (option, period), q in self.option_output.items():
+            terms = self.terms[(option, period)]
+            entering[(terms.site, terms.item, period)].append(
+                (q, self.option_cost(option, period), [((terms.site, i, period), k)
+                                                      for i, k in self.recipe(terms.site, terms.item)]))
+        for period, item, origin, destination, q in self.flows:
+            entering[(destination, item, period)].append(
+                (q, self.flow_cost_per_unit(origin, destination, item, period), [((origin, item, period), 1.0)]))
+        for (site, item, period), r in self.stock.items():
+            at = self.periods.index(period)
+            if at + 1 < len(self.periods):
+                entering[(site, item, self.periods[at + 1])].append((float(r.closing), 0.0,
+                                                                     [((site, item, period), 1.0)]))
+            if at == 0 and float(r.opening) > 0:
+                entering[(site, item, period)].append((float(r.opening), self.mean.get((item, period), 0.0), []))
+        cost = dict.fromkeys(entering, 0.0)
+        for _ in range(len(entering) + 1):
+            cost = {pool: sum(q * (own + sum(k * cost.get(src, 0.0) for src, k in drawn)) for q, own, drawn in terms)
+                    / total if (total := sum(max(q, 0.0) for q, *_ in terms)) > 0 else 0.0
+                    for pool, terms in entering.items()}
+        return cost
+
     # ------------------------------------------------------------------ checks
     def check(self) -> None:
         self.standard, self.mean = self.standard_costs()
@@ -193,6 +238,18 @@ class PlanCheck:
         self.check_capacities()
         self.check_rules()
         self.check_costs()
+        self.check_flow_costs()
+
+    def check_flow_costs(self) -> None:
+        """Each flow's goods at what they cost in the plan, at the rules' valuation, and its landed cost."""
+        paid = self.paid_costs()
+        scale = max([1.0] + [abs(v) for v in paid.values()])
+        for r in self.result.flows.itertuples():
+            where = f"flow {r.origin} -> {r.destination}, {r.item}, {r.period}"
+            assert close(r.supply_unit_cost, paid[(r.origin, r.item, r.period)], scale), f"{where}: goods' cost"
+            assert close(r.valuation_unit_cost, self.value(r.origin, r.item, r.period), scale), f"{where}: valuation"
+            landed = r.supply_unit_cost + self.flow_cost_per_unit(r.origin, r.destination, r.item, r.period)
+            assert close(r.landed_unit_cost, landed, scale), f"{where}: landed cost"
 
     def check_balances(self) -> None:
         balance = defaultdict(float)

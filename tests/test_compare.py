@@ -194,20 +194,27 @@ def example_comparison(tmp_path_factory):
 def test_comparison_numbers_equal_individual_solves(example_comparison):
     network, comparison, path = example_comparison
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Overview", "Comparison", "SupplyMix", "Decisions", "Flows", "Utilization", "Compliance"]
-    rows = list(wb["Comparison"].iter_rows(values_only=True))
-    header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
-    table = pd.DataFrame(body, columns=header).set_index("policy")
+    assert wb.sheetnames == ["Overview", "Comparison", "Comparison detail", "Comparison rules", "SupplyMix",
+                             "Decisions", "Flows", "Flows detail", "Utilization", "Compliance"]
+    tables = []
+    for sheet in ("Comparison", "Comparison detail"):  # the cost parts on the detail sheet, keyed by policy set
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
+        tables.append(pd.DataFrame(body, columns=header).set_index("policy"))
+    table = tables[0].join(tables[1])
     assert table.index.tolist()[0] == "baseline"
     assert set(table.index) == set(network.policies)
     baseline = solve(network, "baseline").total_cost
     for policy in network.policies:  # the example's Settings give the units: USD M and t CO2e
         single = solve(network, policy)
         assert table.loc[policy, "status"] == "optimal"
-        assert table.loc[policy, "total cost (USD M)"] == pytest.approx(single.total_cost, rel=1e-9)
-        assert table.loc[policy, "tariffs (USD M)"] == pytest.approx(single.costs["tariffs"], rel=1e-9, abs=1e-9)
-        assert table.loc[policy, "carbon (USD M)"] == pytest.approx(single.costs["carbon"], rel=1e-9, abs=1e-9)
-        assert table.loc[policy, "vs baseline (USD M)"] == pytest.approx(single.total_cost - baseline, abs=1e-6)
+        assert table.loc[policy, "total cost (USD M, discounted)"] == pytest.approx(single.total_cost, rel=1e-9)
+        assert table.loc[policy, "tariffs (USD M, discounted)"] == pytest.approx(single.costs["tariffs"], rel=1e-9,
+                                                                                  abs=1e-9)
+        assert table.loc[policy, "carbon (USD M, discounted)"] == pytest.approx(single.costs["carbon"], rel=1e-9,
+                                                                                 abs=1e-9)
+        assert table.loc[policy, "vs baseline (USD M, discounted)"] == pytest.approx(single.total_cost - baseline,
+                                                                                      abs=1e-6)
         assert table.loc[policy, "emissions (t CO2e)"] == pytest.approx(single.emissions.sum(), rel=1e-9)
     flows = pd.DataFrame(list(wb["Flows"].iter_rows(min_row=2, values_only=True)),
                          columns=[c.value for c in wb["Flows"][1]])
@@ -229,7 +236,7 @@ def test_comparison_workbook_carries_native_charts(example_comparison):
     assert all(b"<barChart>" in x for x in xml)
     assert sum(b'<grouping val="stacked"' in x for x in xml) == 2
     assert sum(b"'Comparison'!$C$2:$C$10" in x for x in xml) == 2  # total cost of the nine policy sets
-    assert sum(b"'Comparison'!$Q$2:$Q$10" in x and b"Emissions by policy set" in x for x in xml) == 1
+    assert sum(b"'Comparison'!$F$2:$F$10" in x and b"Emissions by policy set" in x for x in xml) == 1
 
 
 def test_supply_mix_groups_follow_the_workbook(example_comparison):

@@ -153,3 +153,12 @@ def test_a_change_in_the_scenario_language_is_an_edit_of_a_built_model():
         1.5 * NORTH_AMERICA.demand.loc[NORTH_AMERICA.demand["period"] == "2028", "quantity"].sum())
     same_cost(warm, solve(world, policy, diagnosis=False))
     assert session.fresh_loads == 1  # the same columns: edited in place, not loaded afresh
+
+
+def test_a_family_counts_its_fresh_loads_and_warm_solves(monkeypatch, capsys, tmp_path):
+    # Ten values: one chain of ten members on one session, its model loaded once and nine members re-solved warm.
+    from cli_run import run_json
+
+    code, payload, _ = run_json(monkeypatch, capsys, "sweep", INPUTS / "ev_battery_north_america.xlsx", "--policy",
+                                "local_for_local", "--rule", "14", "--values", "0.1:1:0.1", "-o", tmp_path / "s.xlsx")
+    assert code == 0 and payload["stats"] == {"members": 10, "fresh_loads": 1, "warm_solves": 9}

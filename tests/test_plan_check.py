@@ -55,3 +55,13 @@ def test_a_broken_rule_is_caught(plan):
     stricter = policy.model_copy(update={"rules": tuple(r.model_copy(update={"value": 0.5}) for r in policy.rules)})
     with pytest.raises(AssertionError, match="Policies row 2 fails"):
         check_plan(tampered(plan, formulation=replace(plan.formulation, policy=stricter)))
+
+
+@pytest.mark.parametrize(("column", "what"), [
+    ("supply_unit_cost", "goods' cost"), ("valuation_unit_cost", "valuation"), ("landed_unit_cost", "landed cost")])
+def test_a_flows_unit_cost_misreported_is_caught(plan, column, what):
+    # C's cells cost 20 + 2 x (40 x 10.5 + 20 x 12) / 60 = 42 a GWh: reported 43, the checker says which.
+    flows = plan.flows.copy()
+    flows.loc[flows["item"] == "cells", column] += 1.0
+    with pytest.raises(AssertionError, match=f"flow C -> P, cells, all: {what}"):
+        check_plan(tampered(plan, flows=flows))
