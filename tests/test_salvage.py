@@ -201,18 +201,19 @@ def test_the_plan_and_json_show_capex_and_salvage(make_workbook, tmp_path, monke
     sheet = wb["Investments"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
-    assert (row["capex (USD M)"], row["life"], row["salvage (USD M)"]) == (1200, 10, 960)
+    assert (row["capex (USD M, nominal)"], row["life"], row["salvage (USD M, nominal)"]) == (1200, 10, 960)
     summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
-    assert (summary["Capex (USD M)"].value, summary["Salvage value (USD M)"].value) == (1200, -960)
-    assert summary["Salvage value (USD M)"].number_format == MONEY
+    assert (summary["Capex (USD M, discounted)"].value, summary["Salvage value (USD M, discounted)"].value) == (
+        1200, -960)
+    assert summary["Salvage value (USD M, discounted)"].number_format == MONEY
     by_period = [c.value for c in wb["Costs by period"][1]]
-    assert [c.value for c in wb["Costs by period"][3]][by_period.index("salvage (USD M)")] == -960
-    overview = {r[1].value: r[3].value for r in wb["Overview"].iter_rows(min_row=2)}
-    fact = "Built: O at S (cells) in 1, available from 1; capex 1,200.00 USD M, less a salvage value of 960.00 USD M " \
-           "credited at the end of the horizon (life 10 periods)"
-    capex_cell = openpyxl.utils.get_column_letter(header.index("capex (USD M)") + 1)
-    salvage_cell = openpyxl.utils.get_column_letter(header.index("salvage (USD M)") + 1)
-    assert overview[fact] == f"Investments!{capex_cell}2, {salvage_cell}2"
+    assert [c.value for c in wb["Costs by period"][3]][by_period.index("salvage (USD M, nominal)")] == -960
+    overview = [(r[0].value, r[1].value, r[2].value, r[3].value) for r in wb["Overview"].iter_rows(min_row=2)]
+    built = openpyxl.utils.get_column_letter(header.index("built") + 1)
+    assert ("options", "Built: O (cells at S) in 1, available from 1; capex 1,200.00 USD M (nominal), less a salvage "
+            "value of 960.00 USD M (nominal) credited at the end of the horizon (life 10 periods)", "yes",
+            f"Investments!{built}2") in overview
+    assert ("answer", "of which salvage value (USD M, discounted)", -960, "Summary!B14") in overview
     code, out, _ = run(monkeypatch, capsys, "solve", path, "-o", tmp_path / "again.xlsx")
     assert code == 0 and "│ salvage │ -960.00 │" in flat(out)
 
