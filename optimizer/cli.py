@@ -1,4 +1,4 @@
-"""The ``sourcing`` command: template, validate, solve, compare, sweep, robust.
+"""The ``sourcing`` command: template, validate, solve, compare, sweep, frontier, robust.
 
 Exit codes: 0 a plan was written (or the workbook is valid); 1 no feasible plan; 2 invalid
 input or usage. No traceback reaches the user: unexpected failures are reported in one line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import examples
 import pytest
 
 from optimizer import load_workbook, solve
@@ -80,7 +81,7 @@ def test_at_the_limit_only_where_no_plan_lies_past_the_value():
 
 def test_option_values_warm_equal_cold_solves():
     for policy in ("current_law", "ira_30d_whatif"):
-        plan = solve(NORTH_AMERICA, policy)
+        plan = examples.plan(examples.NORTH_AMERICA, policy)
         for value in option_values(NORTH_AMERICA, plan):
             built = plan.investments.set_index("option").loc[value.option]
             if built["divisible"]:
@@ -100,6 +101,7 @@ def test_option_values_warm_equal_cold_solves():
                 assert cold.total_cost == pytest.approx(plan.total_cost, rel=1e-9)
 
 
+@pytest.mark.heavy
 def test_the_robust_evaluation_warm_equals_cold_solves():
     result = robust(NORTH_AMERICA)
     for plan in result.plans:

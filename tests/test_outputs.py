@@ -5,18 +5,16 @@ it points to) and the currency of the Settings sheet."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import openpyxl
 import pytest
+from examples import NORTH_AMERICA
+from examples import plan as example_plan
 
 from optimizer import load_workbook, solve, write_plan, write_workbook
 from optimizer.compare import compare, sweep
 from optimizer.writing.comparison import write_comparison
 from optimizer.writing.sweep import write_sweep
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
 
 # Two items of different units, a currency. Landed: Korea 10 + 2 = 12, Cells_US 18 + 1 = 19 (at most 40), CAM 3 + 2;
 # Korea at most 30% of the cells by quantity (binding): 15 from Korea, 35 from Cells_US a period.
@@ -89,7 +87,7 @@ def priced(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ira(tmp_path_factory):
-    result = solve(load_workbook(EXAMPLE), policy="ira_30d_whatif")
+    result = example_plan(NORTH_AMERICA, "ira_30d_whatif")
     return result, openpyxl.load_workbook(write_plan(result, tmp_path_factory.mktemp("ira") / "plan.xlsx"))
 
 
@@ -308,21 +306,29 @@ def test_the_overview_of_the_ira_plan_states_its_binding_rules_with_their_cost_p
 
 
 def test_every_overview_figure_stands_in_the_sheet_it_names(small, ira):
-    """Each line's value equals the cell its ``see`` names; each figure of a fact is one of its cells."""
+    """Each line's value equals the cell its ``see`` names; the figures of a fact are its cells, in order, as
+    many as there are, each written to the digits it shows ('at the limit' is the cell's own text)."""
     _, _, plan, comparison, _ = small
     for wb in (plan, comparison, ira[1]):
+        figures_checked = 0
         for row in table_rows(wb["Overview"]):
             if not row["see"]:
                 continue
             cells = resolve(wb, row["see"])
             if row["section"].startswith("fact"):
-                numbers = [float(n.replace(",", "")) for n in re.findall(r"-?[\d,]+\.\d\d(?= \()", row["item"])]
-                shown = [round(float(c), 2) for c in cells if isinstance(c, (int, float)) and not isinstance(c, bool)]
-                assert numbers == pytest.approx(shown[:len(numbers)]) or not numbers, row
+                figures = re.findall(r"-?\d[\d,]*\.\d+|at the limit", row["item"])
+                # an exclusion's facts point at its binding flags (yes/no): no figures there
+                shown = [c for c in cells if not isinstance(c, bool) and c not in ("yes", "no")]
+                assert len(figures) == len(shown), row
+                for figure, cell in zip(figures, shown, strict=True):
+                    digits = len(figure.partition(".")[2])
+                    assert figure == (cell if isinstance(cell, str) else f"{cell:,.{digits}f}"), (figure, cell, row)
+                figures_checked += len(figures)
             elif isinstance(row["value"], float):
                 assert cells == [pytest.approx(row["value"])], row
             else:
                 assert cells[0] == row["value"] or row["value"] == ", ".join(cells), row
+        assert figures_checked >= 2, wb["Overview"]["B2"].value  # every Overview here states rates
 
 
 def test_the_overview_chart_is_the_supply_mix_or_the_cost_by_policy_set(small):

@@ -44,6 +44,7 @@ def costs_of(plan) -> dict[str, float | None]:
     return {s: e.cost for s, e in plan.costs.items()}
 
 
+@pytest.mark.heavy
 def test_expected_worst_and_regret_plans_differ(load):
     # p(A) = 0.3: expected: nothing 95, Y 101, X 128 -> nothing (95); worst: X 170 < Y 185 < nothing 200 -> X;
     # regret: nothing 30, X 60 (110 - 50), Y 15 (185 - 170, 65 - 50) -> Y.
