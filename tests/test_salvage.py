@@ -228,3 +228,21 @@ def test_without_a_life_the_plan_shows_no_salvage(make_workbook, tmp_path, monke
     wb = openpyxl.load_workbook(tmp_path / "plan.xlsx")
     assert {"life", "salvage"}.isdisjoint(c.value for c in wb["Investments"][1])
     assert "Salvage value" not in {r[0].value for r in wb["Summary"].iter_rows(min_row=2)}
+
+
+def test_the_residual_checker_recomputes_the_salvage_part():
+    # The checker recomputes the salvage from the Investments terms, not from the formulation: a plan that reported
+    # the salvage discounted by the build period's factor (-960 instead of -480) fails it, and so does a Summary
+    # that shows another figure.
+    from dataclasses import replace
+
+    from plan_check import check_plan
+
+    result = solve(network(**hand_case(life=10, discount=(1.0, 0.5), latest=1)))
+    check_plan(result)
+    with pytest.raises(AssertionError, match="cost part salvage"):
+        check_plan(replace(result, costs={**result.costs, "salvage": -960.0}))
+    summary = result.summary.copy()
+    summary.loc[summary["field"] == "Salvage value", "value"] = -960.0
+    with pytest.raises(AssertionError, match="Salvage value"):
+        check_plan(replace(result, summary=summary))
