@@ -428,24 +428,29 @@ BOM = (
      for site in _CELL_PLANTS_NEEDING_CAM],
 )
 
-# Paused plants are options to resume (ref §7.1), plus a divisible expansion. Costs in USD million.
+# Paused plants are options to resume (ref §7.1), plus a divisible expansion. Costs in USD million. The reference
+# says nothing of plant lives: 15 years for a cell plant, 20 for a CAM plant (chemical process plant) are
+# assumptions (periods are years).
+CELL_PLANT_LIFE, CAM_PLANT_LIFE = 15, 20
+LIFE_SOURCE = "economic life {} years (the reference gives none): assumption"
 INVESTMENTS = (
     ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
-     "divisible", "source"],
+     "life", "divisible", "source"],
     [
-        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 51.6, 2026, 2029, 0, False,
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 51.6, 2026, 2029, 0, CELL_PLANT_LIFE, False,
          "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
          "30 GWh ref §4.1; fixed 20/yr, cost $60 x 1.35 all-in less its CAM (1.4 kg x $21), restart within "
-         "the year (over $1B of $1.6B spent): assumptions"],
-        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 21.0, 2026, 2029, 1, False,
+         "the year (over $1B of $1.6B spent): assumptions; " + LIFE_SOURCE.format(CELL_PLANT_LIFE)],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 21.0, 2026, 2029, 1, CAM_PLANT_LIFE, False,
          "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
-         "20 kt share, capex 150, fixed 8/yr, $17.6 x 1.2/kg, one year: assumptions"],
-        ["Umicore_Loyalist_resume", "Umicore_Loyalist_ON", M, 20, 250, 10, 20.5, 2027, 2028, 2, False,
+         "20 kt share, capex 150, fixed 8/yr, $17.6 x 1.2/kg, one year: assumptions; "
+         + LIFE_SOURCE.format(CAM_PLANT_LIFE)],
+        ["Umicore_Loyalist_resume", "Umicore_Loyalist_ON", M, 20, 250, 10, 20.5, 2027, 2028, 2, CAM_PLANT_LIFE, False,
          "paused Jul 2024, still paused (ref §4.2, §7.1); C$2.1-2.8B plan; 20 kt share, capex 250, fixed 10/yr, "
-         "cost, two years to restart: assumptions"],
-        ["PowerCo_StThomas_phase2", "PowerCo_StThomas_ON", C, 30, 1700, 0, 50.6, 2027, 2028, 2, True,
+         "cost, two years to restart: assumptions; " + LIFE_SOURCE.format(CAM_PLANT_LIFE)],
+        ["PowerCo_StThomas_phase2", "PowerCo_StThomas_ON", C, 30, 1700, 0, 50.6, 2027, 2028, 2, CELL_PLANT_LIFE, True,
          "up to 90 GWh, C$7B (ref §4.1): ~US$57M per GWh, 30 GWh ~1,700 (derived); divisible share, cost ($80 "
-         "all-in less CAM) and two-year build: assumptions"],
+         "all-in less CAM) and two-year build: assumptions; " + LIFE_SOURCE.format(CELL_PLANT_LIFE)],
     ],
 )
 # co2_per_unit of an option: the site's production value, explicit where the site has no Supply row (a

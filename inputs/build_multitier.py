@@ -346,18 +346,23 @@ def _policy_rows() -> list[list]:
 
 POLICIES = (POLICY_HEADERS, _policy_rows())
 
-# Paused plants are options to resume (ref §7.1); costs in USD million, conversion costs as in Supply.
+# Paused plants are options to resume (ref §7.1); costs in USD million, conversion costs as in Supply. Lives as in
+# EXAMPLE.md (assumptions: 15 years for a cell plant, 20 for a CAM plant).
+LIFE_SOURCE = _EXAMPLE.LIFE_SOURCE
 INVESTMENTS = (
     ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
-     "divisible", "source"],
+     "life", "divisible", "source"],
     [
-        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 50.0, 2026, 2029, 0, False,
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 50.0, 2026, 2029, 0, _EXAMPLE.CELL_PLANT_LIFE,
+         False,
          "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
          "30 GWh ref §4.1; conversion 79.4 all-in - 1.4 x 21 CAM = 50; fixed 20/yr; restart within the year "
-         "(over $1B of $1.6B spent): assumptions"],
-        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 15.8, 2026, 2029, 1, False,
+         "(over $1B of $1.6B spent): assumptions; " + LIFE_SOURCE.format(_EXAMPLE.CELL_PLANT_LIFE)],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 15.8, 2026, 2029, 1, _EXAMPLE.CAM_PLANT_LIFE,
+         False,
          "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
-         "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions"],
+         "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions; "
+         + LIFE_SOURCE.format(_EXAMPLE.CAM_PLANT_LIFE)],
     ],
 )
 # Both paused plants have no Supply row: their options carry the site's production value explicitly.

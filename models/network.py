@@ -643,6 +643,9 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
         if r.lead_time is not None and not float(r.lead_time).is_integer():
             out.add("Investments", r.row, "lead_time", f"{describe(r.lead_time)}: expected a whole number of periods",
                     r.lead_time)
+        if r.life is not None and not float(r.life).is_integer():
+            out.add("Investments", r.row, "life", f"{describe(r.life)}: expected a whole number of periods (>= 1)",
+                    r.life)
         if len(out.problems) > problems or not site or not item:
             continue
         lead = int(r.lead_time or 0)

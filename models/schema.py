@@ -179,6 +179,10 @@ SHEETS: tuple[Sheet, ...] = (
         Column("lead_time", "non_negative",
                meaning="whole number of periods from building to availability (0: available in the build period)",
                blank="0", default=0.0),
+        Column("life", "positive",
+               meaning="economic life, a whole number of periods >= 1: what it has left after the last period is "
+                       "credited as a straight-line salvage value of its capex",
+               blank="no salvage value (the whole capex is charged)"),
         Column("divisible", "flag", meaning="TRUE: any fraction of it may be built (an LP); FALSE: all or nothing",
                blank="FALSE", default=False),
         Column("co2_per_unit", "non_negative", meaning="emissions per unit produced on it",

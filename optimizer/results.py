@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.backend import SolverOutput
 from optimizer.costs import COST_PARTS, PARTS, parts_of
 from optimizer.formulation import key_codes, recipes, standard_costs
-from optimizer.horizon import initial_stock
+from optimizer.horizon import initial_stock, salvage_fractions
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
@@ -118,7 +118,8 @@ class SolveResult:
             records.append({
                 "option": row.option, "built": row.built if row.divisible else bool(row.built),
                 "period": _none(row.build_period), "fractions": row.fractions if row.divisible else None,
-                "available_from": _none(row.available_from), "value": _none(row.value),
+                "available_from": _none(row.available_from), "capex": _none(row.capex),
+                "salvage": _none(row.salvage), "value": _none(row.value),
                 "break_even_capex": _none(row.break_even_capex)})
         return records
 
@@ -427,16 +428,25 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
 
 
 INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "available_from", "capacity", "capex",
-                      "fixed_cost", "unit_cost", "divisible", "lead_time", "value", "break_even_capex", "source"]
+                      "life", "salvage", "fixed_cost", "unit_cost", "divisible", "lead_time", "value",
+                      "break_even_capex", "source"]
 
 
 def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """One row per investment option: whether it is built (a fraction for a divisible option), in which
-    period, from when it is available, and its terms (in its build period, or its earliest one)."""
+    period, from when it is available, and its terms (in its build period, or its earliest one): ``capex``, and
+    for an option built with a ``life`` the ``salvage`` value credited in the last period for the whole option
+    built then (capex x the share of its life left after the horizon; the fraction built scales both, as in the
+    cost parts; blank when not built)."""
     options = formulation.option_periods
     if options is None or not len(options):
         return pd.DataFrame(columns=INVESTMENT_COLUMNS)
     periods = list(formulation.network.periods)
+    options = options.assign(salvage=options["capex"].to_numpy(dtype=float)
+                             * salvage_fractions(options, len(periods)))
+    if "life" not in options:
+        options = options.assign(life=np.nan)
+    options["salvage"] = options["salvage"].where(options["life"].notna())
     build = formulation.families["build"]
     fraction = formulation.family_values(values, "build")
     fraction = np.where(fraction > 1e-9, fraction, 0.0)
@@ -463,7 +473,9 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         "option": names, "site": terms["site"], "item": terms["item"],
         "built": [float(t) if d else bool(p is not None) for t, d, p in zip(total, divisible, built_in, strict=True)],
         "build_period": built_in, "available_from": available, "capacity": terms["capacity"],
-        "capex": terms["capex"], "fixed_cost": terms["fixed_cost"], "unit_cost": terms["unit_cost"],
+        "capex": terms["capex"], "life": [None if pd.isna(v) else int(v) for v in terms["life"]],
+        "salvage": terms["salvage"].where(pd.Series(built_in).notna().to_numpy()),
+        "fixed_cost": terms["fixed_cost"], "unit_cost": terms["unit_cost"],
         "divisible": divisible, "lead_time": lead, "value": None, "break_even_capex": None,
         "source": "Investments row " + terms["row"].astype(str),
         "fractions": [fractions.get(i, {}) if d else None for i, d in enumerate(divisible)]})

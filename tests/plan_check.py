@@ -21,8 +21,8 @@ import pandas as pd
 TOL = 1e-6
 ALL = "(all)"  # the destination of a scope-total rule's rows (and of a carbon rule's)
 #: The cost parts this checker recomputes; a part the tool reports that is not here fails every plan.
-RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
-                    "holding", "shortage"}
+RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "salvage",
+                    "investment_fixed", "holding", "shortage"}
 
 
 def close(a, b, scale=1.0) -> np.ndarray:
@@ -126,7 +126,7 @@ class PlanCheck:
                       "earliest": self.period(terms["earliest"]), "latest": self.period(terms["latest"]),
                       "row": terms["row"].to_numpy(dtype=np.int64) if len(terms) else np.zeros(0, dtype=np.int64),
                       **{c: floats(terms, c) for c in ("capacity", "capex", "fixed_cost", "unit_cost", "lead_time",
-                                                        "co2_per_unit")}}
+                                                        "life", "co2_per_unit")}}
         self.terms["key"] = key((self.terms["option"], len(self.option_names)), (self.terms["period"], self.n_periods))
         option, period = self.option(on_options["destination"]), self.period(on_options["period"])
         where = positions(self.terms["key"], key((option, len(self.option_names)), (period, self.n_periods)))
@@ -263,6 +263,17 @@ class PlanCheck:
         periods = [*whole["build_period"], *(p for _, p, _ in parts)]
         return {"option": self.option(options), "period": self.period(periods),
                 "fraction": np.array([1.0] * len(whole) + [f for *_, f in parts], dtype=float)}
+
+    def salvage(self) -> np.ndarray:
+        """Per Investments terms row (option, build period): the salvage value of the option built whole then,
+        capex x (life - periods in use) / life, at least 0, the periods in use running from its availability
+        (lead_time later) to the last period; 0 without a life."""
+        terms = self.terms
+        in_use = np.maximum(0, self.n_periods - (terms["period"] + terms["lead_time"]))
+        life = terms["life"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.maximum(0.0, life - in_use) / life
+        return np.where(np.isnan(life), 0.0, terms["capex"] * share)
 
     def availability(self) -> np.ndarray:
         """Per Investments terms row (option, period): the fraction of the option available then, built at least
@@ -774,6 +785,7 @@ class PlanCheck:
             ("fixed", produced["period"][fixed], produced["fixed_cost"][fixed]),
             ("supply", options["period"], options["used"] * self.option_cost),
             ("capex", built["period"], built["fraction"] * terms["capex"][where]),
+            ("salvage", np.full(len(where), self.n_periods - 1), -built["fraction"] * self.salvage()[where]),
             ("investment_fixed", terms["period"][running], self.available[running] * terms["fixed_cost"][running]),
             ("holding", stock["period"], stock["closing"] * stock["holding_cost"]),
             ("transport", flows["period"], flows["quantity"] * self.flow_cost),
@@ -823,7 +835,7 @@ class PlanCheck:
 
 #: The Summary's line of each cost part (a line is there when the workbook can have the part).
 SUMMARY_PARTS = {"Supply cost": "supply", "Transport cost": "transport", "Tariff cost": "tariffs",
-                 "Credits": "credits", "Fixed cost": "fixed", "Capex": "capex",
+                 "Credits": "credits", "Fixed cost": "fixed", "Capex": "capex", "Salvage value": "salvage",
                  "Investment fixed cost": "investment_fixed", "Holding cost": "holding", "Carbon cost": "carbon",
                  "Shortage cost": "shortage"}
 

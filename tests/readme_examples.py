@@ -186,6 +186,37 @@ def multitier_strategy() -> str:
     return strategic_plan(MULTITIER, MULTITIER_SHOWS)
 
 
+def without_life(path: str):
+    """The example with every option's ``life`` left blank: its whole capex charged however late it is built."""
+    from dataclasses import replace
+
+    net = network(path)
+    return replace(net, investments=net.investments.assign(life=float("nan")))
+
+
+def end_effect(path: str, policies) -> str:
+    """What the plans would build without ``life``, where it differs from what they build with it."""
+    from optimizer import solve
+
+    changes, plain_network = [], without_life(path)
+    for name in policies:
+        built, plain = resumed(plan(path, name)), resumed(solve(plain_network, policy=name))
+        if built != plain:
+            changes.append(f"`{name}` {plain} instead of {built}")
+    start = "Without `life` (each option charged its whole capex, however late it is built), "
+    if not changes:
+        return start + "every policy set would resume the same plants.\n"
+    return start + "the plans would resume: " + "; ".join(changes) + "; every other policy set the same.\n"
+
+
+def na_end_effect() -> str:
+    return end_effect(NORTH_AMERICA, NA_ASKS)
+
+
+def multitier_end_effect() -> str:
+    return end_effect(MULTITIER, MULTITIER_SHOWS)
+
+
 def compare_output() -> str:
     return code(run_cli("compare", NORTH_AMERICA, "-o", "comparison.xlsx"))
 
@@ -271,8 +302,10 @@ def stress_resumed() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "policy-sets": policy_sets,
     "strategy": na_strategy,
+    "end-effect": na_end_effect,
     "multitier": multitier,
     "multitier-strategy": multitier_strategy,
+    "multitier-end-effect": multitier_end_effect,
     "robust-output": robust_output,
     "robust-regret": robust_regret,
     "compare-output": compare_output,

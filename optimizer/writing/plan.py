@@ -35,8 +35,8 @@ from optimizer.writing.table import (
 
 COST_HEADERS = {**{part.name: part.header for part in PARTS.values()}, "nominal_total": "nominal total",
                 "discount_factor": "discount factor", "discounted_total": "discounted total"}
-INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY, "value": MONEY,
-                      "break_even_capex": MONEY}
+INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "salvage": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY,
+                      "value": MONEY, "break_even_capex": MONEY}
 INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "available from",
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
@@ -45,7 +45,8 @@ COST_ROWS = tuple(part.summary for part in PARTS.values())
 
 
 def _is_money(label) -> bool:
-    return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
+    """Whether a Summary row holds an amount of money: a cost part (``Salvage value``), or a cost, credit or bound."""
+    return str(label).startswith(COST_ROWS) or any(w in str(label).lower() for w in ("cost", "credit", "bound"))
 
 
 #: The MIP gap, a fraction of the best bound (0.0001 showed as 0).
@@ -107,7 +108,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         if len(result.investments):
             investments = investment_sheet(result)
             ws_investments = write_table(wb, "Investments", investments, INVESTMENT_FORMATS,
-                                         INVESTMENT_HEADERS, basis={"value": DISCOUNTED})
+                                         INVESTMENT_HEADERS, basis={"value": DISCOUNTED, "salvage": NOMINAL})
             lines += option_lines(result.investments, investments["built"], ws_investments, labels)
         if len(result.unmet):
             ws_shortage = write_table(wb, "Shortage", result.unmet[UNMET_COLUMNS],
@@ -248,8 +249,10 @@ def unmet_facts(unmet: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
 
 def investment_sheet(result: SolveResult):
     """The Investments sheet: one row per option; the option values when ``--option-values`` computed them
-    (a note says why a divisible option has none)."""
+    (a note says why a divisible option has none). ``life`` and ``salvage`` only when some option has a life."""
     table = result.investments.drop(columns=["fractions"], errors="ignore")
+    if "life" in table and table["life"].isna().all():
+        table = table.drop(columns=["life", "salvage"])
     if "note" not in table:
         table = table.assign(note=["divisible: fractions in Utilization" if d else "" for d in table["divisible"]])
     built = table["built"]
