@@ -421,7 +421,7 @@ def _print_point_notes(table, shown) -> None:
     for _, row in table.iterrows():
         if row.get("unmet"):
             out.print(f"At {shown(row['value'])}: {row['unmet']} left unmet (shortage cost "
-                      f"{row['shortage_cost']:,.2f}, discounted): the rule is met partly by not delivering.",
+                      f"{row['shortage']:,.2f}, discounted): the rule is met partly by not delivering.",
                       markup=False)
         if row["decision_change"]:
             out.print(f"At {shown(row['value'])}: {row['message']} (the step in cost is not what the marginal cost "

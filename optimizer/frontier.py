@@ -94,7 +94,7 @@ class Frontier:
                 "marginal": result.marginals.rule_rate(self.rule.row) if result.has_plan else np.nan,
                 "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
                 "unmet": unmet_text(result, self.network),
-                "shortage_cost": result.costs.get("shortage") if result.has_plan else np.nan,
+                "shortage": result.costs.get("shortage") if result.has_plan else np.nan,
                 "message": change or result.marginal_notes.get(self.rule.row, "") or result.message})
             if result.has_plan:
                 before = builds
@@ -104,7 +104,7 @@ class Frontier:
         """The fields of ``frontier --json``: values in the rule's own units (a share as a fraction), the
         marginal per +1 pp (shares) or per unit of emissions (caps), in the tightening direction, and each
         point's builds as ``[{"option", "period"}]``."""
-        points = self.table()[["value", "status", "total_cost", "marginal", "decision_change", "shortage_cost",
+        points = self.table()[["value", "status", "total_cost", "marginal", "decision_change", "shortage",
                                "message"]].replace({np.nan: None}).to_dict("records")
         for point, result in zip(points, self.results, strict=True):
             point["builds"] = result.builds()

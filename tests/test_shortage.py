@@ -166,8 +166,8 @@ def test_a_sweep_says_where_a_rule_is_met_by_leaving_demand_unmet(make_workbook,
                                 "--values", "0.5,1", "-o", tmp_path / "sweep.xlsx")
     assert code == 0
     half, whole = payload["points"]
-    assert (half["total_cost"], half["shortage_cost"], half["unmet"]) == (pytest.approx(35.0), 0.0, [])
-    assert whole["total_cost"] == pytest.approx(39.0) and whole["shortage_cost"] == pytest.approx(24.0)
+    assert (half["total_cost"], half["shortage"], half["unmet"]) == (pytest.approx(35.0), 0.0, [])
+    assert whole["total_cost"] == pytest.approx(39.0) and whole["shortage"] == pytest.approx(24.0)
     assert whole["unmet"] == [{"site": "P", "item": "cells", "period": "all", "quantity": pytest.approx(2.0),
                                "cost": pytest.approx(24.0)}]
     code, out, _ = run(monkeypatch, capsys, "sweep", path, "--policy", "own", "--rule", 2, "--values", "0.5,1",
