@@ -21,6 +21,7 @@ from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
     DISCOUNTED,
     FORMATS,
+    HEADERS,
     LEFT,
     MONEY,
     NOMINAL,
@@ -126,8 +127,8 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         compliance = result.compliance.reindex(columns=COMPLIANCE_COLUMNS)
         ws_compliance = write_table(wb, "Compliance", compliance)
         ws_sensitivity = write_table(wb, "Sensitivity", result.sensitivity, {
-            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": RATE, "range_low": QUANTITY,
-            "range_high": QUANTITY})
+            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": RATE, "one_more": RATE, "range_low": QUANTITY,
+            "range_high": QUANTITY}, {**HEADERS, "one_more": "saving of one more unit (one-sided)"})
         periods = network.periods if network is not None else ()
         facts += rule_facts(compliance, ws_compliance, labels, periods)
         facts += capacity_facts(result.sensitivity, ws_sensitivity, labels, periods)
