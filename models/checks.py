@@ -77,9 +77,11 @@ CAPEX_SCALE = 1_000
 
 def network_warnings(network: Network) -> list[str]:
     """Every warning computed on the validated network: :func:`numeric_warnings`, then the probable mistakes
-    (:func:`demand_gap_warnings`, :func:`idle_supply_warnings`, :func:`capex_scale_warnings`)."""
+    (:func:`demand_gap_warnings`, :func:`idle_supply_warnings`, :func:`capex_scale_warnings`,
+    :func:`unreachable_soft_demand_warnings`, :func:`cheap_shortage_warnings`)."""
     return [*numeric_warnings(network), *demand_gap_warnings(network), *idle_supply_warnings(network),
-            *capex_scale_warnings(network)]
+            *capex_scale_warnings(network), *unreachable_soft_demand_warnings(network),
+            *cheap_shortage_warnings(network)]
 
 
 def _listed(warnings: list[str], total: int, what: str) -> list[str]:
@@ -196,3 +198,56 @@ def capex_scale_warnings(network: Network) -> list[str]:
             f"{describe(row['capacity'])} x unit cost {unit_cost[i]:,.4g} x {periods} periods = {scale[i]:,.4g}): is "
             f"it in the workbook's currency{unit}? Check the cell")
     return _listed(warnings, len(warnings), "more options have a capex out of scale with their production")
+
+
+def unreachable_soft_demand_warnings(network: Network) -> list[str]:
+    """A warning per Demand row with a shortage cost at a site that no lane reaches with the item (an item lane or a
+    blank-item lane into it) and that neither makes the item (Supply, Investments) nor holds initial stock of it:
+    nothing can ever be delivered there, and the row goes unmet at its shortage cost without a word. A row without
+    a shortage cost is no warning: it has no plan, and the diagnosis names it."""
+    demand = network.demand
+    soft = demand[demand["shortage_cost"].notna()].drop_duplicates("row")
+    if not len(soft):
+        return []
+    keys = pd.MultiIndex.from_frame(soft[["site", "item"]])
+    lanes = network.lanes
+    item_lane = lanes["item"].notna().to_numpy()
+    reached = keys.isin(pd.MultiIndex.from_frame(lanes.loc[item_lane, ["destination", "item"]]))
+    reached |= soft["site"].isin(lanes.loc[~item_lane, "destination"]).to_numpy()
+    inventory = network.inventory
+    makers = [network.supply[["site", "item"]], network.investments[["site", "item"]],
+              inventory.loc[inventory["initial"] > 0, ["site", "item"]] if len(inventory) else None]
+    for table in makers:
+        if table is not None and len(table):
+            reached |= keys.isin(pd.MultiIndex.from_frame(table))
+    cut_off = soft[~reached].sort_values("row")
+    warnings = [f"Demand row {row}, column site: no lane delivers {item} to {site}: this demand will go unmet at "
+                "the shortage cost (add a lane into the site, or check the row)"
+                for row, site, item in zip(cut_off["row"], cut_off["site"], cut_off["item"], strict=True)]
+    return _listed(warnings, len(warnings), "more Demand rows with a shortage cost no lane reaches")
+
+
+def cheap_shortage_warnings(network: Network) -> list[str]:
+    """A warning per Demand row whose shortage cost is below the cheapest Supply unit_cost of its item anywhere in
+    its period (Supply rows with capacity blank or > 0): delivering costs at least that, so the plan leaves the
+    demand unmet rather than serve it (a shortage cost is the price of not delivering, such as the margin lost)."""
+    demand = network.demand
+    soft = demand[demand["shortage_cost"].notna()]
+    supply = network.supply
+    supply = supply[supply["capacity"].isna() | (supply["capacity"] > 0)]
+    if not len(soft) or not len(supply):
+        return []
+    cheapest = supply.sort_values(["unit_cost", "row"], kind="stable").drop_duplicates(["item", "period"])
+    cheapest = cheapest[["item", "period", "site", "unit_cost", "row"]].rename(
+        columns={"site": "cheapest_site", "row": "supply_row"})
+    paired = soft[["row", "site", "item", "period", "shortage_cost"]].merge(cheapest, on=["item", "period"])
+    below = paired[paired["shortage_cost"] < paired["unit_cost"]]
+    below = below.sort_values(["row", "unit_cost"], kind="stable").drop_duplicates("row")
+    single = len(network.periods) == 1
+    warnings = [f"Demand row {r.row}, column shortage_cost: {describe(float(r.shortage_cost))} is below the cheapest "
+                f"supply cost of {r.item} anywhere{'' if single else f' in {r.period}'} ({describe(float(r.unit_cost))}"
+                f" at {r.cheapest_site}, Supply row {r.supply_row}): the plan would rather leave this demand unmet "
+                "than deliver it; a shortage cost is what not delivering costs (the margin lost): check the cell"
+                for r in below.itertuples()]
+    return _listed(warnings, len(warnings), "more Demand rows have a shortage cost below the cheapest supply cost of "
+                                            "their item")

@@ -82,6 +82,8 @@ RATE_LIMIT = 5.0
 DISCOUNT_WARNING = 1.0
 #: ... and above this an error (9 typed for 0.9).
 DISCOUNT_LIMIT = 2.0
+#: A first period's discount factor below this is a warning: probably a discount rate (0.08) typed for the factor.
+FIRST_FACTOR_WARNING = 0.5
 
 
 def rate_check(rate: float) -> tuple[str, str] | None:
@@ -502,6 +504,7 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
     declared = {r.period.lower(): r.discount_factor for r in rows[PeriodRow]}
     discount = tuple(float(declared.get(p.lower()) or 1.0) for p in periods)
     _check_discount(rows[PeriodRow], out)
+    _check_periods_with_demand(rows[PeriodRow], demand, out)
 
     policies = {BASELINE: PolicySet(name=BASELINE)}
     rules_by_policy: dict[str, list[Rule]] = defaultdict(list)
@@ -575,10 +578,29 @@ def _check_discount(rows: list, out: Collector) -> None:
         elif factor > DISCOUNT_WARNING:
             out.warnings.append(f"{where}: {shown} is above 1, so costs of {r.period} weigh more than today's; "
                                 f"{hint}: check the cell")
+        elif previous is None and factor < FIRST_FACTOR_WARNING:
+            # 0.08 in the first period discounts it by 92%: a discount rate typed where the factor goes
+            out.warnings.append(f"{where}: {shown} is a discount factor below {FIRST_FACTOR_WARNING:g} in the first "
+                                f"period ({r.period}): a discount rate typed for a factor? A rate of {factor:.0%} "
+                                f"gives a factor of {1 / (1 + factor):.3f} after one year; check the cell")
         elif previous is not None and factor > previous[1]:
             out.warnings.append(f"{where}: {shown} is above {describe(previous[1])}, the factor of {previous[0]}, "
                                 "the period before; discount factors fall over time: check the cell")
         previous = (r.period, factor)
+
+
+def _check_periods_with_demand(rows: list, demand: pd.DataFrame, out: Collector) -> None:
+    """A warning per period of the Periods sheet without a Demand row (a blank-period row covers every period; a
+    row with quantity 0 is an explicit zero), naming its Periods row: such a period plans nothing."""
+    demanded = {str(p).lower() for p in pd.unique(demand["period"])}
+    seen = set()
+    for r in rows:
+        if r.period.lower() in seen:  # a duplicate period: a problem of its own
+            continue
+        seen.add(r.period.lower())
+        if r.period.lower() not in demanded:
+            out.warnings.append(f"Periods row {r.row}, column period: {r.period} has no Demand row, so the plan "
+                                "delivers nothing in it: add its demand (0 where none is meant) or check the period")
 
 
 def _build_settings(rows: list, out: Collector) -> dict[str, str]:

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import time
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -783,13 +784,20 @@ def gap_demand(*rows) -> list[dict]:
     return [{"site": "Woodruff", "item": "cells", "period": p, "quantity": q} for p, q in rows]
 
 
+def no_demand_in(*periods: int) -> tuple[str, ...]:
+    """The warnings of FOUR_YEARS' periods without any Demand row (Periods rows 2-5)."""
+    return tuple(f"Periods row {period - 2024}, column period: {period} has no Demand row, so the plan delivers "
+                 "nothing in it: add its demand (0 where none is meant) or check the period" for period in periods)
+
+
 @pytest.mark.parametrize(("demand", "missing"), [
     (gap_demand((2026, 25), (2027, 25), (2029, 25)), "2028"),
     (gap_demand((2026, 25), (2029, 25)), "2027, 2028"),
 ])
 def test_a_missing_demand_period_is_a_warning_naming_site_item_and_period(demand, missing):
     first, last = demand[0]["period"], demand[-1]["period"]
-    assert warnings_of(Periods=FOUR_YEARS, Demand=demand) == (
+    # Woodruff is the only site with demand: those periods have none anywhere, which is a warning of its own
+    assert warnings_of(Periods=FOUR_YEARS, Demand=demand) == no_demand_in(*map(int, missing.split(", "))) + (
         f"Demand: Woodruff has no cells demand in {missing}, between its first ({first}) and last ({last}) period "
         "with demand; a period without a Demand row has no demand (write 0 where none is meant)",)
 
@@ -798,16 +806,20 @@ def test_a_missing_demand_period_is_a_warning_naming_site_item_and_period(demand
     gap_demand((2026, 25), (2027, 25), (2028, 0), (2029, 25)),   # an explicit zero
     gap_demand((None, 25)),                                       # a blank period covers every period
     gap_demand((None, 25), (2028, 0)),
-    gap_demand((2028, 25), (2029, 30)),                           # starting late is no gap
 ])
 def test_an_explicit_zero_a_blank_period_or_a_late_start_is_no_gap(demand):
     assert warnings_of(Periods=FOUR_YEARS, Demand=demand) == ()
 
 
+def test_a_late_start_is_no_gap_but_periods_without_any_demand_are_named():
+    assert warnings_of(Periods=FOUR_YEARS, Demand=gap_demand((2028, 25), (2029, 30))) == no_demand_in(2026, 2027)
+
+
 def test_many_gaps_are_listed_up_to_a_limit_and_counted():
     plants = [f"Plant_{i:02d}" for i in range(LISTED + 2)]
     sites = sheets()["Sites"] + [{"site": p, "country": "United States"} for p in plants]
-    demand = [{"site": p, "item": "cells", "period": y, "quantity": 1} for p in plants for y in (2026, 2028)]
+    demand = sheets()["Demand"] + [{"site": p, "item": "cells", "period": y, "quantity": 1} for p in plants
+                                   for y in (2026, 2028)]  # Woodruff's row covers every period: each has demand
     lanes = sheets()["Lanes"] + [{"origin": "Cells_KR", "destination": p} for p in plants]
     found = warnings_of(Sites=sites, Periods=FOUR_YEARS, Demand=demand, Lanes=lanes)
     assert len(found) == LISTED + 1
@@ -943,6 +955,102 @@ def test_a_capex_in_scale_or_without_a_unit_cost_to_compare_is_no_warning(option
     assert network(**book).warnings == ()
 
 
+# --------------------------------------------------------------------------- the new analyst's findings (issue 21, 7)
+
+
+@pytest.mark.parametrize(("factor", "warning"), [
+    (0.08, "Periods row 2, column discount_factor: 0.08 is a discount factor below 0.5 in the first period (2026): a "
+           "discount rate typed for a factor? A rate of 8% gives a factor of 0.926 after one year; check the cell"),
+    (0.4, "Periods row 2, column discount_factor: 0.4 is a discount factor below 0.5 in the first period (2026): a "
+          "discount rate typed for a factor? A rate of 40% gives a factor of 0.714 after one year; check the cell"),
+    (0.5, None), (1, None)])
+def test_a_first_discount_factor_below_half_is_a_rate_typed_for_a_factor(factor, warning):
+    assert warnings_of(Periods=periods_with(factor, factor)) == ((warning,) if warning else ())
+
+
+def test_a_later_factor_below_half_is_plain_discounting():
+    # 0.45 after nine years at 9% is what discounting gives: only the first period's factor is suspect
+    assert warnings_of(Periods=periods_with(1, 0.7, 0.55, 0.45)) == ()
+
+
+def test_a_period_without_any_demand_is_a_warning_naming_its_periods_row():
+    sites = sheets()["Sites"] + [{"site": "Plant_B", "country": "United States"}]
+    lanes = sheets()["Lanes"] + [{"origin": "Cells_KR", "destination": "Plant_B"}]
+    demand = [*gap_demand((2026, 25), (2027, 25)), {"site": "Plant_B", "item": "cells", "period": 2029, "quantity": 5}]
+    assert warnings_of(Sites=sites, Lanes=lanes, Periods=FOUR_YEARS, Demand=demand) == (
+        "Periods row 4, column period: 2028 has no Demand row, so the plan delivers nothing in it: add its demand (0 "
+        "where none is meant) or check the period",)
+    demand.append({"site": "Plant_B", "item": "cells", "period": 2028, "quantity": 0})  # an explicit zero: meant
+    assert warnings_of(Sites=sites, Lanes=lanes, Periods=FOUR_YEARS, Demand=demand) == ()
+
+
+SOFT = {"site": "Woodruff", "item": "cells", "quantity": 25, "shortage_cost": 200}
+UNREACHED = ("Demand row 3, column site: no lane delivers cells to Cells_US: this demand will go unmet at the shortage "
+             "cost (add a lane into the site, or check the row)")
+
+
+@pytest.mark.parametrize(("demand", "extra", "warned"), [
+    ({"site": "Cells_KR", "shortage_cost": 200}, {}, False),                  # Cells_KR makes cells
+    ({"site": "Cells_US", "shortage_cost": 200}, {}, False),                  # so does Cells_US
+    ({"site": "Cells_US", "shortage_cost": 200}, {"Supply": [
+        {"site": "Cells_KR", "item": "cells", "unit_cost": 70}]}, True),      # no longer: nothing reaches it
+    ({"site": "Cells_US", "shortage_cost": 200}, {"Supply": [{"site": "Cells_KR", "item": "cells", "unit_cost": 70}],
+                                                  "Lanes": [*sheets()["Lanes"], {"origin": "Cells_KR",
+                                                                                 "destination": "Cells_US"}]}, False),
+    ({"site": "Cells_US", "shortage_cost": 200}, {"Supply": [{"site": "Cells_KR", "item": "cells", "unit_cost": 70}],
+                                                  "Inventory": [{"site": "Cells_US", "item": "cells", "initial": 5}]},
+     False),                                                                 # it holds stock of them
+    ({"site": "Cells_US", "shortage_cost": None}, {"Supply": [
+        {"site": "Cells_KR", "item": "cells", "unit_cost": 70}]}, False),     # hard: no plan, the diagnosis says why
+])
+def test_soft_demand_no_lane_reaches_is_a_warning_naming_the_demand_cell(demand, extra, warned):
+    book = sheets(Demand=[SOFT, {**SOFT, **demand}])
+    book.update(extra)
+    assert network(**book).warnings == ((UNREACHED,) if warned else ())
+
+
+def test_hard_demand_no_lane_reaches_still_has_no_plan(make_workbook, monkeypatch, capsys, tmp_path):
+    book = sheets(Demand=[SOFT, {**SOFT, "site": "Cells_US", "shortage_cost": None}],
+                  Supply=[{"site": "Cells_KR", "item": "cells", "unit_cost": 70}])
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", make_workbook(**book), "-o", tmp_path / "p.xlsx")
+    assert (code, payload["status"], payload["warnings"]) == (1, "infeasible", [])
+    assert any(d["row"] == 3 and d["sheet"] == "Demand" for d in payload["diagnosis"]), payload["diagnosis"]
+
+
+CHEAP = ("Demand row 2, column shortage_cost: 60 is below the cheapest supply cost of cells anywhere{when} (70 at "
+         "Cells_KR, Supply row 2): the plan would rather leave this demand unmet than deliver it; a shortage cost is "
+         "what not delivering costs (the margin lost): check the cell")
+
+
+@pytest.mark.parametrize(("shortage", "periods", "warning"), [
+    (60, None, CHEAP.format(when="")),
+    (60, FOUR_YEARS, CHEAP.format(when=" in 2026")),
+    (70, None, None),                                    # equal: indifferent, not a mistake
+    (500, None, None),
+])
+def test_a_shortage_cost_below_the_cheapest_supply_is_a_warning_naming_the_cell(shortage, periods, warning):
+    book = {"Demand": [{**SOFT, "shortage_cost": shortage}]}
+    if periods:
+        book["Periods"] = periods
+    assert warnings_of(**book) == ((warning,) if warning else ())
+
+
+def test_the_cheapest_supply_is_of_the_demand_period_and_one_that_can_supply():
+    supply = [{"site": "Cells_KR", "item": "cells", "period": 2026, "unit_cost": 50},
+              {"site": "Cells_KR", "item": "cells", "period": 2027, "unit_cost": 70},
+              {"site": "Cells_US", "item": "cells", "capacity": 0, "unit_cost": 10}]  # capacity 0: supplies nothing
+    demand = [{**SOFT, "period": 2026, "shortage_cost": 60}, {**SOFT, "period": 2027, "shortage_cost": 60}]
+    assert warnings_of(Periods=[{"period": 2026}, {"period": 2027}], Supply=supply, Demand=demand) == (
+        "Demand row 3, column shortage_cost: 60 is below the cheapest supply cost of cells anywhere in 2027 (70 at "
+        "Cells_KR, Supply row 3): the plan would rather leave this demand unmet than deliver it; a shortage cost is "
+        "what not delivering costs (the margin lost): check the cell",)
+
+
+@pytest.mark.parametrize("example", ["ev_battery_north_america.xlsx", "ev_battery_multitier.xlsx"])
+def test_the_shipped_examples_raise_no_warning(example):
+    assert load_workbook(Path(__file__).parent.parent / "inputs" / example).warnings == ()
+
+
 # did you mean: a name one typo away from exactly one known name
 
 def test_an_unknown_name_close_to_two_known_ones_gets_no_suggestion():
@@ -1048,9 +1156,9 @@ def test_validate_of_a_workbook_without_the_strategic_sheets_counts_zeros(make_w
 def test_probable_mistakes_are_warnings_on_stderr_and_in_json(make_workbook, tmp_path, monkeypatch, capsys, command):
     path = make_workbook(**sheets(Tariffs=[{"origin": "Korea", "rate": 2.5}], Periods=FOUR_YEARS,
                                   Demand=gap_demand((2026, 25), (2027, 25), (2029, 25))))
-    expected = [TARIFF_WARNING, "Demand: Woodruff has no cells demand in 2028, between its first (2026) and last "
-                                "(2029) period with demand; a period without a Demand row has no demand (write 0 "
-                                "where none is meant)"]
+    expected = [TARIFF_WARNING, *no_demand_in(2028),
+                "Demand: Woodruff has no cells demand in 2028, between its first (2026) and last (2029) period with "
+                "demand; a period without a Demand row has no demand (write 0 where none is meant)"]
     args = [command, path] + ([] if command == "validate" else ["-o", tmp_path / "out.xlsx"])
     code, out, err = run(monkeypatch, capsys, *args)
     assert code == 0
