@@ -60,6 +60,12 @@ def _quantity(value) -> str:
     return "" if value is None or value != value else f"{value:,.0f}"
 
 
+def _units(value) -> str:
+    """A quantity for the terminal as a reader writes it (``1.5``, ``1,200``: six significant digits); blank when
+    there is none."""
+    return "" if value is None or value != value else f"{value:,.6g}"
+
+
 def _rate(value) -> str:
     """A cost per unit for the terminal (``optimizer.figures.rate_text``); blank when there is none."""
     if value is None or value != value:
@@ -522,7 +528,7 @@ def compare(
         network, policies, options, workers=workers, scheduler=scheduler, progress=tick))
     written = _or_fail(lambda: write_comparison(comparison, output, inputs=[workbook]), as_json)
     if as_json:
-        _emit_json({"output": str(written), "policies": [r.as_dict(str(written)) for r in comparison.results]})
+        _emit_json({"output": str(written), "policies": comparison.records(str(written))})
     else:
         rows = comparison.table()
         carbon = "emissions" in rows  # the workbook has emissions: show them beside the cost
@@ -536,10 +542,36 @@ def compare(
                   f"{row['binding_checks']}/{row['rule_checks']}", *([_quantity(row["emissions"])] if carbon else []))
                  for _, row in rows.iterrows()]
         out.print(_table(columns, shown, DISCOUNTED_COSTS))
+        if "demand_unmet" in rows:  # some set leaves demand unmet: how much, and what it costs (a table of its own:
+            # two more columns would not fit 80)
+            out.print(_table([("policy", "name"), ("demand left unmet", "number"), ("shortage cost", "number")],
+                             [(row["policy"], _units(row["demand_unmet"]), _amount(row["shortage_cost"]))
+                              for _, row in rows.iterrows()], DISCOUNTED_COSTS))
         for result in comparison.results:
             if not result.has_plan:
                 out.print(f"{result.policy}: {result.message}", markup=False)
+        _print_unmet_notes(comparison)
         out.print(f"Comparison written to {written}")
+
+
+def _print_unmet_notes(comparison) -> None:
+    """Below the comparison's table: each policy set that leaves demand unmet, how much of which item and at what
+    shortage cost; for a set with rules that leaves more than baseline, that it meets them partly by not
+    delivering."""
+    from models.network import BASELINE
+    from optimizer.results import unmet_text, unmet_total
+
+    baseline = next((r for r in comparison.results if r.policy == BASELINE and r.has_plan), None)
+    for result in comparison.results:
+        text = unmet_text(result, comparison.network)
+        if not text:
+            continue
+        cost = f"(shortage cost {_amount(result.costs.get('shortage'))}, discounted)"
+        if result.policy != BASELINE and (baseline is None or unmet_total(result) > unmet_total(baseline)):
+            out.print(f"Policy set {result.policy} meets its rules partly by not delivering: {text} left unmet {cost}.",
+                      markup=False)
+        else:
+            out.print(f"Policy set {result.policy} leaves {text} unmet {cost}.", markup=False)
 
 
 @app.command()
@@ -799,6 +831,21 @@ def _print_robust(result, robust_name: str) -> None:
         out.print(f"The {robust_name} plan ({result.objective}) builds: {', '.join(built) or 'nothing'}")
     hedging = _amount(result.value_of_hedging) if result.value_of_hedging is not None else result.hedging_note
     out.print(f"EVPI {_amount(result.evpi)}; value of hedging {hedging} (discounted)", markup=False)
+    _print_robust_unmet(result, robust_name)
+
+
+def _print_robust_unmet(result, robust_name: str) -> None:
+    """Each scenario in which the robust plan leaves demand unmet: how much of which item, at what shortage cost
+    (its cost there includes it)."""
+    from optimizer.results import unmet_text
+
+    plan = result.robust
+    for scenario, evaluation in (plan.costs.items() if plan else ()):
+        text = unmet_text(evaluation.result, result.network) if evaluation.result is not None else ""
+        if text:
+            out.print(f"In scenario {scenario} the {robust_name} plan leaves {text} unmet (shortage cost "
+                      f"{_amount(evaluation.result.costs.get('shortage'))}, discounted): its cost there includes "
+                      "not delivering.", markup=False)
 
 
 class _NotRaised(Exception):

@@ -14,7 +14,7 @@ from optimizer.backend import SolverOptions
 from optimizer.costs import parts_of
 from optimizer.edits import EditError, Policy, RuleValue
 from optimizer.families import Member, chains, run_family
-from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions, unmet_text
+from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions, unmet_text, unmet_total
 from optimizer.rules import RULE_TYPES, is_check
 from optimizer.runner import ProgressCallback
 
@@ -31,8 +31,15 @@ class Comparison:
     results: list[SolveResult]
 
     def table(self) -> pd.DataFrame:
-        """One row per policy set: status, cost and its parts, difference to baseline, rules."""
+        """One row per policy set: status, cost and its parts, difference to baseline, rules (and the demand left
+        unmet with its shortage cost when some set leaves any)."""
         return comparison_table(self.network, self.results)
+
+    def records(self, output: str | None = None) -> list[dict]:
+        """The ``policies`` of ``compare --json``: each plan as ``solve --json`` gives it, with ``demand_unmet``
+        (summed over Demand rows; null without a plan) and ``shortage`` (its shortage cost part, discounted)."""
+        return [{**result.as_dict(output), "demand_unmet": None if not result.has_plan else unmet_total(result),
+                 "shortage": result.costs.get("shortage")} for result in self.results]
 
     def supply_mix(self) -> pd.DataFrame:
         """Quantity supplied per policy set, item and origin group (long format)."""
@@ -105,6 +112,9 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
                                              for r in p.rules)
     parts = [part.name for part in parts_of(network, carbon)]
     baseline = next((r for r in results if r.policy == BASELINE and r.has_plan), None)
+    # A set may meet its rules partly by not delivering (soft demand): then every set shows what it leaves unmet
+    # and what that costs, beside its total, not only among the parts on Comparison detail.
+    unmet = any(unmet_total(r) > 0 for r in results)
     rows = []
     for result in results:
         row = {"policy": result.policy, "status": result.status, "total_cost": result.total_cost}
@@ -115,6 +125,9 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
                                       if baseline.total_cost else np.nan)
         else:
             row["vs_baseline"] = row["vs_baseline_pct"] = np.nan
+        if unmet:
+            row["demand_unmet"] = unmet_total(result)
+            row["shortage_cost"] = result.costs.get("shortage") if result.has_plan else np.nan
         row["cost_per_unit_demand"] = result.total_cost / demand if result.has_plan and demand else np.nan
         if carbon:
             row["emissions"] = float(result.emissions.sum()) if result.has_plan else np.nan

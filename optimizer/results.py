@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -636,6 +637,14 @@ def decision_change(before: list[dict[str, Any]] | None, after: list[dict[str, A
         else:
             changes.append(f"{option} built in {now} instead of {was}")
     return "a build decision changes here: " + "; ".join(changes) if changes else ""
+
+
+def unmet_total(result: SolveResult) -> float:
+    """The demand a plan leaves unmet, summed over its Demand rows (whatever their units, as the Summary's "Demand
+    left unmet"): 0 when it serves all, NaN without a plan."""
+    if not result.has_plan:
+        return math.nan
+    return float(result.unmet["unmet"].sum()) if len(result.unmet) else 0.0
 
 
 def unmet_text(result: SolveResult, network) -> str:

@@ -33,7 +33,7 @@ from optimizer.families import Chain, Member, chains, run_family
 from optimizer.formulation import physical_of, with_rules
 from optimizer.highs import INF, LinearArrays, solve_arrays
 from optimizer.options import SolverOptions
-from optimizer.results import SolveResult
+from optimizer.results import SolveResult, unmet_total
 from optimizer.runner import ProgressCallback
 
 OBJECTIVES = ("expected", "worst", "regret")
@@ -323,8 +323,19 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
                         hedging_note=note, seconds=seconds)
 
 
+def robust_unmet(result: RobustResult, scenario: str) -> float | None:
+    """The demand the robust plan leaves unmet in ``scenario`` (summed over Demand rows; None without a plan
+    there)."""
+    plan = result.robust
+    evaluation = plan.costs.get(scenario) if plan else None
+    if evaluation is None or evaluation.result is None or not evaluation.result.has_plan:
+        return None
+    return unmet_total(evaluation.result)
+
+
 def scenario_table(result: RobustResult) -> pd.DataFrame:
-    """The Scenarios sheet: probability, policy, number of changes, WS_s, the robust plan's cost, regret."""
+    """The Scenarios sheet: probability, policy, number of changes, WS_s, the robust plan's cost, regret, and the
+    demand the robust plan leaves unmet there."""
     robust_plan = result.robust
     rows = []
     for scenario in result.network.scenarios.values():
@@ -333,7 +344,8 @@ def scenario_table(result: RobustResult) -> pd.DataFrame:
         rows.append({"scenario": scenario.name, "probability": scenario.probability, "policy": scenario.policy,
                      "changes": len(scenario.changes), "description": scenario.description,
                      "wait_and_see_cost": ws, "robust_cost": cost,
-                     "regret": cost - ws if cost is not None and ws is not None else None})
+                     "regret": cost - ws if cost is not None and ws is not None else None,
+                     "demand_unmet": robust_unmet(result, scenario.name)})
     return pd.DataFrame(rows)
 
 
@@ -385,7 +397,7 @@ def as_dict(result: RobustResult, output: str | None = None) -> dict[str, Any]:
         scenarios.append({"scenario": scenario.name, "probability": scenario.probability, "policy": scenario.policy,
                           "wait_and_see_cost": ws[scenario.name], "robust_cost": cost,
                           "regret": cost - ws[scenario.name] if cost is not None and ws[scenario.name] is not None
-                          else None})
+                          else None, "demand_unmet": robust_unmet(result, scenario.name)})
     windows = {o: list(rows["period"]) for o, rows in result.network.investments.groupby("option", sort=False)}
     plans = []
     for p in result.plans:  # a divisible option's fractions in the order of its build periods

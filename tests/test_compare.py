@@ -333,3 +333,54 @@ def test_sweep_cli_json(monkeypatch, capsys, tmp_path, make_workbook):
     assert [p["status"] for p in payload["points"]] == ["optimal", "optimal", "infeasible"]
     assert payload["points"][1]["total_cost"] == pytest.approx(900.0)
     assert payload["first_infeasible"] == pytest.approx(0.9)
+
+
+# ------------------------------------------------------------------ demand left unmet (the new analyst's finding 2a)
+
+
+def soft_demand_sets():
+    """A (US) makes at most 40 at 10, B (China) any amount at 5; D needs 100 at a shortage cost of 20. Baseline: 100
+    from B (500). ``local`` (every unit from the US): 40 from A (400) and 60 unmet (1,200): 1,600. ``half`` (at most
+    half from China): 40 from A and 40 from B (600), 20 unmet (400): 1,000."""
+    sheets = two_suppliers([{"policy": "local", "rule": "min_share", "from": "United States", "to": "D", "value": 1,
+                             "basis": "quantity"},
+                            {"policy": "half", "rule": "max_share", "from": "China", "to": "D", "value": 0.5,
+                             "basis": "quantity"}], a_capacity=40)
+    sheets["Demand"] = [{"site": "D", "item": "cells", "quantity": 100, "shortage_cost": 20}]
+    return sheets
+
+
+def test_compare_shows_the_demand_each_set_leaves_unmet(make_workbook, monkeypatch, capsys, tmp_path):
+    path = make_workbook(**soft_demand_sets())
+    code, payload, _ = run_json(monkeypatch, capsys, "compare", path, "-o", tmp_path / "c.xlsx")
+    assert code == 0
+    assert [(p["policy"], p["total_cost"], p["demand_unmet"], p["shortage"]) for p in payload["policies"]] == [
+        ("baseline", pytest.approx(500), 0.0, 0.0), ("local", pytest.approx(1600), pytest.approx(60),
+                                                     pytest.approx(1200)),
+        ("half", pytest.approx(1000), pytest.approx(20), pytest.approx(400))]
+    code, out, _ = run(monkeypatch, capsys, "compare", path, "-o", tmp_path / "c.xlsx")
+    assert code == 0
+    text = flat(out)
+    assert "┃ policy ┃ demand left unmet ┃ shortage cost ┃" in text  # a table of its own: 80 columns
+    assert "│ baseline │ 0 │ 0.00 │ │ local │ 60 │ 1,200.00 │ │ half │ 20 │ 400.00 │" in text
+    assert ("Policy set local meets its rules partly by not delivering: 60 GWh cells left unmet (shortage cost "
+            "1,200.00, discounted).") in text
+    assert ("Policy set half meets its rules partly by not delivering: 20 GWh cells left unmet (shortage cost "
+            "400.00, discounted).") in text
+    assert "Policy set baseline" not in text
+    sheet = openpyxl.load_workbook(tmp_path / "c.xlsx")["Comparison"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = rows[0]
+    unmet, shortage = header.index("demand left unmet (GWh)"), header.index("shortage cost (discounted)")
+    assert [(r[0], r[unmet], r[shortage]) for r in rows[1:4]] == [("baseline", 0, 0), ("local", 60, 1200),
+                                                                  ("half", 20, 400)]
+
+
+def test_compare_without_demand_left_unmet_has_no_unmet_columns(make_workbook, monkeypatch, capsys, tmp_path):
+    sheets = soft_demand_sets()
+    sheets["Supply"][0]["capacity"] = None  # A can make all 100: every set delivers it all
+    code, out, _ = run(monkeypatch, capsys, "compare", make_workbook(**sheets), "-o", tmp_path / "c.xlsx")
+    assert code == 0
+    assert "unmet" not in out and "shortage" not in out
+    header = next(openpyxl.load_workbook(tmp_path / "c.xlsx")["Comparison"].iter_rows(values_only=True))
+    assert not any("unmet" in str(h) or "shortage" in str(h) for h in header)

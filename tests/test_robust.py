@@ -3,6 +3,7 @@ by hand."""
 
 from __future__ import annotations
 
+import openpyxl
 import pytest
 from cli_run import run, run_json
 
@@ -387,3 +388,26 @@ def test_a_scenario_plan_names_its_scenario_everywhere(make_workbook, tmp_path, 
         ("question", "warning about the workbook", summary["Warning"])]
     code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "base.xlsx")
     assert payload["scenario"] is None
+
+
+def test_robust_shows_the_demand_its_plan_leaves_unmet_in_each_scenario(make_workbook, tmp_path, monkeypatch,
+                                                                        capsys):
+    """build_or_wait with B selling at most 5 and P's demand soft at 20 a unit. In A (demand 20): nothing 50 + 15 x 20
+    = 350, Y 45 + 40 + 50 + 5 x 20 = 235, X 170; in B: 50, 65, 110. Expected (p(A) = 0.3): nothing 140, Y 116, X 128:
+    the robust plan builds Y and leaves 5 unmet in A (100), none in B."""
+    sheets = build_or_wait()
+    sheets["Supply"] = [{"site": "B", "item": "cells", "unit_cost": 10, "capacity": 5}]
+    sheets["Demand"] = [{"site": "P", "item": "cells", "quantity": 5, "shortage_cost": 20}]
+    path, output = make_workbook(**sheets), tmp_path / "r.xlsx"
+    code, payload, _ = run_json(monkeypatch, capsys, "robust", path, "-o", output)
+    assert code == 0
+    assert [(s["scenario"], s["robust_cost"], s["demand_unmet"]) for s in payload["scenarios"]] == [
+        ("A", pytest.approx(235.0), pytest.approx(5.0)), ("B", pytest.approx(65.0), 0.0)]
+    code, out, _ = run(monkeypatch, capsys, "robust", path, "-o", output)
+    assert code == 0
+    assert ("In scenario A the robust plan leaves 5 cells unmet (shortage cost 100.00, discounted): its cost there "
+            "includes not delivering.") in " ".join(out.split())
+    assert "In scenario B" not in out
+    rows = list(openpyxl.load_workbook(output)["Scenarios"].iter_rows(values_only=True))
+    column = rows[0].index("demand the robust plan leaves unmet")
+    assert [(r[0], r[column]) for r in rows[1:]] == [("A", 5), ("B", 0)]

@@ -38,7 +38,8 @@ COMPARISON_HEADERS = {
     "total_cost": "total cost", "vs_baseline": "vs baseline", "vs_baseline_pct": "vs baseline %",
     "cost_per_unit_demand": "cost per unit of demand", "rule_checks": "rule checks",
     "binding_checks": "binding checks", "cost_per_point": "cost per +1 pp tighter on every share rule",
-    "cost_per_emission_avoided": "cost per unit of emissions avoided",
+    "cost_per_emission_avoided": "cost per unit of emissions avoided", "demand_unmet": "demand left unmet",
+    "shortage_cost": "shortage cost",
     **{part.name: part.header for part in PARTS.values()},
 }
 
@@ -58,10 +59,10 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
         table = comparison.table()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
                    "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY,
-                   "cost_per_emission_avoided": RATE}
+                   "cost_per_emission_avoided": RATE, "demand_unmet": QUANTITY, "shortage_cost": MONEY}
         ws = write_split(wb, "Comparison", table.drop(columns="rules"), COMPARISON_DETAIL, ("policy",),
                          formats=formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True,
-                         basis=dict.fromkeys(COST_PARTS, DISCOUNTED))
+                         basis={**dict.fromkeys(COST_PARTS, DISCOUNTED), "shortage_cost": DISCOUNTED})
         write_table(wb, "Comparison rules", rule_summaries(comparison), widths={"summary": MAX_WIDTH},
                     wrap=("summary",))
         row = ws.content_rows + 2

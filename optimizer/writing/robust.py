@@ -24,6 +24,7 @@ from optimizer.writing.table import (
     FORMATS,
     MONEY,
     PERCENT,
+    QUANTITY,
     Labels,
     add_chart,
     reference,
@@ -90,8 +91,9 @@ def write_robust(result: RobustResult, path: str | Path, inputs: list[str | Path
         scenarios = scenario_table(result)
         ws_scenarios = write_table(wb, "Scenarios", scenarios,
                                    {**FORMATS, "probability": PERCENT, "wait_and_see_cost": MONEY,
-                                    "robust_cost": MONEY, "regret": MONEY},
-                                   {"wait_and_see_cost": "wait-and-see cost", "robust_cost": "robust plan's cost"})
+                                    "robust_cost": MONEY, "regret": MONEY, "demand_unmet": QUANTITY},
+                                   {"wait_and_see_cost": "wait-and-see cost", "robust_cost": "robust plan's cost",
+                                    "demand_unmet": "demand the robust plan leaves unmet"})
         ws_decisions = write_table(wb, "Decisions", decisions_table(result)) if len(result.network.investments) \
             else None
         table = matrix(result)
