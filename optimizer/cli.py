@@ -788,14 +788,19 @@ def _print_stress(result) -> None:
     out.print(f"Stress test of {what}, {when} ({weeks_text(result.period_weeks)} weeks):", markup=False)
     out.print(f"{len(table)} sites, each down for its time to recover; costs nominal (as they arise in the "
               "window)", markup=False)
+    # "lost" is what the outage adds: the lost beyond the same window with nothing down (all of it, unless that
+    # window already leaves demand unmet; TTS is then n/a, and a note says why)
     rows = [(str(row.rank), row.site, f"{weeks_text(row.recovery_weeks)} wk",
-             "period" if row.survives_period else f"{weeks_text(row.tts_weeks)} wk", weeks_text(row.lost_units),
+             "n/a" if row.tts_weeks != row.tts_weeks else "period" if row.survives_period
+             else f"{weeks_text(row.tts_weeks)} wk", weeks_text(row.lost_beyond_baseline),
              _amount(row.performance_impact), f"{row.rei:.3f}") for row in table.head(STRESS_SHOWN).itertuples()]
     out.print(_table([("#", "number"), ("site", "name"), ("recovers in", "number"), ("survives", "number"),
                       ("lost", "number"), ("impact", "number"), ("REI", "number")], rows))
     if len(table) > STRESS_SHOWN:
         more = len(table) - STRESS_SHOWN
         out.print(f"... and {more} more site{'s' if more > 1 else ''} (see the Stress sheet)")
+    for note in result.notes():
+        out.print(f"TTS n/a: {note}.", markup=False)
     for finding in result.findings():
         out.print(f"{finding}.", markup=False)
 

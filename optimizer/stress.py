@@ -61,11 +61,13 @@ WHOLE = 1e-9
 TOLERANCE = 1e-9
 #: The Stress sheet's columns, in order.
 STRESS_COLUMNS = ["rank", "site", "country", "items", "recovery_weeks", "recovery_from", "tts_weeks",
-                  "survives_period", "loses_sales", "finding", "lost_units", "lost_value", "window_cost",
-                  "baseline_window_cost", "performance_impact", "rei"]
+                  "survives_period", "loses_sales", "finding", "lost_units", "baseline_lost_units",
+                  "lost_beyond_baseline", "lost_value", "window_cost", "baseline_window_cost", "performance_impact",
+                  "rei"]
 #: The fields of each site in ``stress --json``.
-SITE_FIELDS = ["site", "recovery_weeks", "tts_weeks", "survives_period", "lost_units", "lost_value", "window_cost",
-               "baseline_window_cost", "performance_impact", "rei", "rank"]
+SITE_FIELDS = ["site", "recovery_weeks", "tts_weeks", "survives_period", "lost_units", "baseline_lost_units",
+               "lost_beyond_baseline", "lost_value", "window_cost", "baseline_window_cost", "performance_impact", "rei",
+               "rank"]
 
 
 class StressError(ValueError):
@@ -363,13 +365,19 @@ class StressResult:
 
     def findings(self) -> list[str]:
         """``X loses sales after 9.75 weeks; it needs 13 to recover`` per node whose TTS is below its recovery."""
-        return [row.finding for row in self.table.itertuples() if row.loses_sales]
+        return [row.finding for row in self.table.itertuples() if row.loses_sales is True]
+
+    def notes(self) -> list[str]:
+        """One per window length whose window with nothing down already leaves demand unmet: TTS is n/a for the
+        sites down that long (``baseline_shortfall_note``), in the order of the table."""
+        short = self.table[self.table["tts_weeks"].isna()] if len(self.table) else self.table
+        return list(dict.fromkeys(short["finding"]))
 
     def as_dict(self, output: str | None = None) -> dict[str, Any]:
         """The fields of ``stress --json``."""
         sites = [{key: _plain(getattr(row, key)) for key in SITE_FIELDS} for row in self.table.itertuples()]
         payload = {"status": self.status, "output": output, "policy": self.policy, "scenario": self.scenario,
-                   "period": self.period, "period_weeks": self.period_weeks, "sites": sites}
+                   "period": self.period, "period_weeks": self.period_weeks, "sites": sites, "notes": self.notes()}
         if not self.has_plan:
             payload.update(message=self.plan.message, diagnosis=self.plan.diagnosis)
         return payload
@@ -489,28 +497,49 @@ def _recovery(window: Network, site: str, weeks: float) -> tuple[float, str]:
     return float(weeks), f"--weeks {weeks_text(weeks)}"
 
 
+def baseline_shortfall_note(window: Network, baseline: WindowOutcome) -> str:
+    """Why TTS is n/a for the sites down as long as ``baseline`` (a window with nothing down) lasts: it already
+    leaves demand unmet, so every site's TTS would be 0 ("the network dies at once"), which is not the outage's
+    doing."""
+    items = window.items
+    lost = "; ".join(f"{q:,.6g}{' ' + items[i].unit if i in items and items[i].unit else ''} {i}"
+                     for i, q in baseline.lost_by_item.items())
+    return (f"the network already leaves {lost} unmet without an outage (in a window of {weeks_text(baseline.weeks)} "
+            "weeks); TTS measures survival without new shortage: see lost beyond baseline")
+
+
 def _tables(window: Network, outcomes: list[WindowOutcome], recovery: dict[str, tuple[float, str]]
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The Stress table (by rank) and Lost by item (site x demanded item, by rank) from the windows' outcomes."""
-    baseline = {o.weeks: o.window_cost for o in outcomes if o.site is None}
+    """The Stress table (by rank) and Lost by item (site x demanded item, by rank) from the windows' outcomes. Where
+    the window with nothing down already leaves demand unmet, a site's TTS (and whether it survives the period or
+    loses sales before it recovers) is n/a, and its finding says why; what its outage adds is its lost beyond
+    baseline and its performance impact."""
+    baseline = {o.weeks: o for o in outcomes if o.site is None}
     period_weeks = window.period_weeks
     rows = []
     for o in (o for o in outcomes if o.site is not None):
-        base_cost = baseline.get(o.weeks)
+        base = baseline.get(o.weeks)
+        base_cost = base.window_cost if base is not None else None
         impact = None if o.window_cost is None or base_cost is None else o.window_cost - base_cost
         if impact is not None and abs(impact) <= TOLERANCE * max(1.0, abs(base_cost)):
             impact = 0.0  # an outage never lowers the cost: a difference of round-off is none
-        survives = o.survives is not None and o.survives >= 1.0 - WHOLE
-        tts = period_weeks if survives else (o.survives or 0.0) * period_weeks
+        lost = float(sum(o.lost_by_item.values()))
+        base_lost = float(sum(base.lost_by_item.values())) if base is not None else 0.0
+        beyond = lost - base_lost if abs(lost - base_lost) > TOLERANCE * max(1.0, lost) else 0.0
         needs, source = recovery[o.site]
-        loses = not survives and tts < needs - TOLERANCE
+        if base_lost > TOLERANCE:  # nothing down already loses demand: TTS would be 0 whatever goes down
+            tts, survives, loses, finding = math.nan, None, None, baseline_shortfall_note(window, base)
+        else:
+            survives = o.survives is not None and o.survives >= 1.0 - WHOLE
+            tts = period_weeks if survives else (o.survives or 0.0) * period_weeks
+            loses = not survives and tts < needs - TOLERANCE
+            finding = f"{o.site} loses sales after {weeks_text(tts)} weeks; it needs {weeks_text(needs)} to recover" \
+                if loses else ""
         rows.append({
             "site": o.site, "country": window.sites[o.site].country, "items": items_made(window, o.site),
             "recovery_weeks": needs, "recovery_from": source, "tts_weeks": tts, "survives_period": survives,
-            "loses_sales": loses,
-            "finding": f"{o.site} loses sales after {weeks_text(tts)} weeks; it needs {weeks_text(needs)} to recover"
-            if loses else "",
-            "lost_units": float(sum(o.lost_by_item.values())), "lost_value": o.lost_value,
+            "loses_sales": loses, "finding": finding, "lost_units": lost, "baseline_lost_units": base_lost,
+            "lost_beyond_baseline": beyond, "lost_value": o.lost_value,
             "window_cost": o.window_cost, "baseline_window_cost": base_cost, "performance_impact": impact,
             "status": o.status})
     table = pd.DataFrame(rows, columns=[*STRESS_COLUMNS, "status"])

@@ -85,11 +85,13 @@ def test_one_tier_with_stock(make_workbook, monkeypatch, capsys, tmp_path):
         ("baseline", None, "all", 52.0)
     assert payload["sites"] == [
         {"site": "A", "recovery_weeks": 13.0, "tts_weeks": pytest.approx(9.75), "survives_period": False,
-         "lost_units": pytest.approx(2.0), "lost_value": pytest.approx(200.0), "window_cost": pytest.approx(210.0),
+         "lost_units": pytest.approx(2.0), "baseline_lost_units": 0.0, "lost_beyond_baseline": pytest.approx(2.0),
+         "lost_value": pytest.approx(200.0), "window_cost": pytest.approx(210.0),
          "baseline_window_cost": pytest.approx(7.0), "performance_impact": pytest.approx(203.0), "rei": 1.0,
          "rank": 1},
         {"site": "B", "recovery_weeks": 4.0, "tts_weeks": pytest.approx(26.0), "survives_period": False,
-         "lost_units": 0.0, "lost_value": 0.0, "window_cost": pytest.approx(0.0), "baseline_window_cost":
+         "lost_units": 0.0, "baseline_lost_units": 0.0, "lost_beyond_baseline": 0.0, "lost_value": 0.0,
+         "window_cost": pytest.approx(0.0), "baseline_window_cost":
          pytest.approx(0.0), "performance_impact": 0.0, "rei": 0.0, "rank": 2}]
 
 
@@ -101,7 +103,8 @@ def test_the_cell_plant_is_the_single_point_of_failure(make_workbook, monkeypatc
     sites = by_site(payload)
     assert [s["site"] for s in payload["sites"]] == ["C", "R1", "R2"]
     assert sites["C"] == {"site": "C", "recovery_weeks": 8.0, "tts_weeks": 0.0, "survives_period": False,
-                          "lost_units": pytest.approx(8.0), "lost_value": pytest.approx(400.0),
+                          "lost_units": pytest.approx(8.0), "baseline_lost_units": 0.0,
+                          "lost_beyond_baseline": pytest.approx(8.0), "lost_value": pytest.approx(400.0),
                           "window_cost": pytest.approx(400.0), "baseline_window_cost": pytest.approx(40.0),
                           "performance_impact": pytest.approx(360.0), "rei": 1.0, "rank": 1}
     assert (sites["R1"]["tts_weeks"], sites["R1"]["survives_period"]) == (52.0, True)
@@ -145,7 +148,8 @@ def test_the_terminal_and_the_workbook_say_which_site_loses_sales_before_it_reco
     stress_rows = [list(r) for r in wb["Stress"].iter_rows(values_only=True)]
     assert stress_rows[0] == ["rank", "site", "country", "items", "recovery weeks", "recovery from", "TTS weeks",
                               "survives the period", "loses sales before it recovers", "finding",
-                              "lost units (GWh)", "lost value (USD M, nominal)", "window cost (USD M, nominal)",
+                              "lost units (GWh)", "lost with nothing down (GWh)", "lost beyond baseline (GWh)",
+                              "lost value (USD M, nominal)", "window cost (USD M, nominal)",
                               "baseline window cost (USD M, nominal)", "performance impact (USD M, nominal)", "REI"]
     assert stress_rows[1][:10] == [1, "A", US, "cells", 13, "Sites row 2", 9.75, "no", "yes",
                                    "A loses sales after 9.75 weeks; it needs 13 to recover"]
@@ -157,7 +161,7 @@ def test_the_terminal_and_the_workbook_say_which_site_loses_sales_before_it_reco
     assert exposed == ("most exposed #1: A (REI 1.000) survives 9.75 weeks without it and needs 13 weeks to "
                        "recover; down that long it costs 203.00 USD M (nominal) more than the same window with "
                        "nothing down, 2 units of demand lost")
-    assert overview[exposed] == (203, "Stress!O2")
+    assert overview[exposed] == (203, "Stress!Q2")
     chart = wb["Overview"]._charts[0]
     assert (chart.y_axis.scaling.min, chart.y_axis.scaling.max) == (0, 1)
 
@@ -177,7 +181,8 @@ def test_a_total_carbon_cap_is_shared_out_over_the_window(make_workbook, monkeyp
                                 "--sites", "C", "-o", tmp_path / "s.xlsx")
     assert code == 0
     assert payload["sites"] == [{"site": "C", "recovery_weeks": 13.0, "tts_weeks": 0.0, "survives_period": False,
-                                 "lost_units": pytest.approx(6.5), "lost_value": pytest.approx(65.0),
+                                 "lost_units": pytest.approx(6.5), "baseline_lost_units": 0.0,
+                                 "lost_beyond_baseline": pytest.approx(6.5), "lost_value": pytest.approx(65.0),
                                  "window_cost": pytest.approx(71.5), "baseline_window_cost": pytest.approx(26.0),
                                  "performance_impact": pytest.approx(45.5), "rei": 1.0, "rank": 1}]
 
@@ -268,3 +273,62 @@ def test_the_examples_stress_in_seconds_and_name_their_exposed_sites(monkeypatch
     assert (first["site"], first["tts_weeks"], first["rank"]) == ("Umicore_Cheonan_KR", 0.0, 1)
     with pytest.raises(StressError):
         stress(load_workbook(inputs / "ev_battery_multitier.xlsx"), policy="ira_tiers", weeks=-2)
+
+
+def short_without_an_outage():
+    """P needs 52 a period (1 a week) at a shortage cost of 100; A makes at most 26 at 1, B 13 at 2, no stock: with
+    nothing down a window of w weeks already leaves w / 4 unmet, so every site's TTS would be 0.
+
+    A down 13 weeks: B 3.25 (6.5), 9.75 lost (975): 981.5; nothing down: A 6.5, B 3.25 (13), 3.25 lost (325): 338.
+    Impact 643.5, lost beyond baseline 6.5. B down 4 weeks (blank): A 2 (2), 2 lost (200): 202; nothing down: A 2,
+    B 1 (4), 1 lost (100): 104. Impact 98, lost beyond baseline 1. REI: A 1, B 98 / 643.5."""
+    return dict(
+        Sites=[site("A", recovery_weeks=13), site("B"), site("P")], Items=[{"item": "cells", "unit": "GWh"}],
+        Supply=[{"site": "A", "item": "cells", "capacity": 26, "unit_cost": 1},
+                {"site": "B", "item": "cells", "capacity": 13, "unit_cost": 2}],
+        Demand=[{"site": "P", "item": "cells", "quantity": 52, "shortage_cost": 100}],
+        Lanes=[{"origin": "A", "destination": "P"}, {"origin": "B", "destination": "P"}])
+
+
+NOTE_13 = ("the network already leaves 3.25 GWh cells unmet without an outage (in a window of 13 weeks); TTS measures "
+           "survival without new shortage: see lost beyond baseline")
+NOTE_4 = ("the network already leaves 1 GWh cells unmet without an outage (in a window of 4 weeks); TTS measures "
+          "survival without new shortage: see lost beyond baseline")
+
+
+def test_tts_is_na_where_the_network_already_leaves_demand_unmet(make_workbook, monkeypatch, capsys, tmp_path):
+    path, output = make_workbook(**short_without_an_outage()), tmp_path / "s.xlsx"
+    code, payload, _ = run_json(monkeypatch, capsys, "stress", path, "-o", output)
+    assert code == 0
+    assert payload["sites"] == [
+        {"site": "A", "recovery_weeks": 13.0, "tts_weeks": None, "survives_period": None,
+         "lost_units": pytest.approx(9.75), "baseline_lost_units": pytest.approx(3.25),
+         "lost_beyond_baseline": pytest.approx(6.5), "lost_value": pytest.approx(975.0),
+         "window_cost": pytest.approx(981.5), "baseline_window_cost": pytest.approx(338.0),
+         "performance_impact": pytest.approx(643.5), "rei": 1.0, "rank": 1},
+        {"site": "B", "recovery_weeks": 4.0, "tts_weeks": None, "survives_period": None,
+         "lost_units": pytest.approx(2.0), "baseline_lost_units": pytest.approx(1.0),
+         "lost_beyond_baseline": pytest.approx(1.0), "lost_value": pytest.approx(200.0),
+         "window_cost": pytest.approx(202.0), "baseline_window_cost": pytest.approx(104.0),
+         "performance_impact": pytest.approx(98.0), "rei": pytest.approx(98 / 643.5), "rank": 2}]
+    assert payload["notes"] == [NOTE_13, NOTE_4]
+    code, out, _ = run(monkeypatch, capsys, "stress", path, "-o", output)
+    assert code == 0
+    text = flat(out)
+    assert "│ 1 │ A │ 13 wk │ n/a │ 6.5 │ 643.50 │ 1.000 │" in text  # lost: beyond the window with nothing down
+    assert "│ 2 │ B │ 4 wk │ n/a │ 1 │ 98.00 │ 0.152 │" in text
+    assert f"TTS n/a: {NOTE_13}. TTS n/a: {NOTE_4}." in text
+    assert "loses sales after" not in text
+    wb = openpyxl.load_workbook(output)
+    rows = [list(r) for r in wb["Stress"].iter_rows(values_only=True)]
+    assert rows[0][6:13] == ["TTS weeks", "survives the period", "loses sales before it recovers", "finding",
+                             "lost units (GWh)", "lost with nothing down (GWh)", "lost beyond baseline (GWh)"]
+    assert rows[1][6:13] == [None, None, None, NOTE_13, 9.75, 3.25, 6.5]
+    assert rows[2][6:13] == [None, None, None, NOTE_4, 2, 1, 1]
+    overview = {r[1]: (r[2], r[3]) for r in wb["Overview"].iter_rows(values_only=True)}
+    assert overview[NOTE_13] == (None, "Stress!J2") and overview[NOTE_4] == (None, "Stress!J3")
+    assert overview["sites that lose sales within their recovery time (TTS below it)"][0] == 0
+    exposed = next(k for k in overview if k and k.startswith("most exposed #1"))
+    assert exposed == ("most exposed #1: A (REI 1.000) TTS n/a (the network leaves demand unmet without an outage) "
+                       "and needs 13 weeks to recover; down that long it costs 643.50 (nominal) more than the same "
+                       "window with nothing down, 6.5 units of demand lost beyond the window with nothing down")

@@ -34,7 +34,8 @@ INDEX = "0.000"
 WINDOW_MONEY = ("lost_value", "window_cost", "baseline_window_cost", "performance_impact")
 HEADERS = {"recovery_weeks": "recovery weeks", "recovery_from": "recovery from", "tts_weeks": "TTS weeks",
            "survives_period": "survives the period", "loses_sales": "loses sales before it recovers",
-           "lost_units": "lost units", "lost_value": "lost value", "window_cost": "window cost",
+           "lost_units": "lost units", "baseline_lost_units": "lost with nothing down",
+           "lost_beyond_baseline": "lost beyond baseline", "lost_value": "lost value", "window_cost": "window cost",
            "baseline_window_cost": "baseline window cost", "performance_impact": "performance impact",
            "rei": "REI"}
 
@@ -53,8 +54,8 @@ def summary(result: StressResult) -> pd.DataFrame:
              ("Policy rules", "left out (--ignore-rules)" if result.ignore_rules
               else "the linear ones (discrete rules are left out of windows)"),
              ("Sites stress-tested", len(result.table)),
-             ("Sites losing sales within their recovery time", int(result.table["loses_sales"].sum())
-              if len(result.table) else 0)]
+             ("Sites losing sales within their recovery time",
+              int((result.table["loses_sales"] == True).sum()) if len(result.table) else 0)]  # noqa: E712 - None: n/a
     if plan.message:
         rows.append(("Message", plan.message))
     return pd.DataFrame(rows, columns=["field", "value"])
@@ -84,9 +85,12 @@ def write_stress(result: StressResult, path: str | Path, inputs: list[str | Path
         demanded = labels.unit_of(result.window.demand["item"]) if result.window is not None else None
         headers = dict(HEADERS)
         if demanded and len(set(labels.units.values())) != 1:  # else write_table adds the one unit itself
-            headers["lost_units"] = labels.with_unit("lost units", demanded)
+            for column in ("lost_units", "baseline_lost_units", "lost_beyond_baseline"):
+                headers[column] = labels.with_unit(HEADERS[column], demanded)
         ws = write_table(wb, "Stress", table, {**FORMATS, "recovery_weeks": WEEKS, "tts_weeks": WEEKS,
-                                               "lost_units": QUANTITY, "lost_value": MONEY, "window_cost": MONEY,
+                                               "lost_units": QUANTITY, "baseline_lost_units": QUANTITY,
+                                               "lost_beyond_baseline": QUANTITY, "lost_value": MONEY,
+                                               "window_cost": MONEY,
                                                "baseline_window_cost": MONEY, "performance_impact": MONEY,
                                                "rei": INDEX}, headers, basis=dict.fromkeys(WINDOW_MONEY, NOMINAL))
         write_table(wb, "Lost by item", result.lost, {**FORMATS, "lost_units": QUANTITY, "lost_value": MONEY},
@@ -121,18 +125,24 @@ def _answer(result: StressResult, ws, labels: Labels) -> list[Line]:
     table = result.table
     lines = [Line("answer", "sites stress-tested", len(table), reference(ws, "site", 0, len(table) - 1)
                   if len(table) else "")]
-    losing = [int(i) for i in table.index[table["loses_sales"].astype(bool)]]
+    losing = [int(i) for i in table.index[(table["loses_sales"] == True).to_numpy()]]  # noqa: E712 - None: n/a
     lines.append(Line("answer", "sites that lose sales within their recovery time (TTS below it)", len(losing),
                       reference(ws, "loses_sales", 0, len(table) - 1) if len(table) else ""))
     for i, row in enumerate(table.head(NAMED_SITES).itertuples()):
-        survives = f"survives the whole period ({weeks_text(row.tts_weeks)} weeks)" if row.survives_period else \
-            f"survives {weeks_text(row.tts_weeks)} weeks"
-        text = (f"most exposed #{row.rank}: {row.site} (REI {row.rei:.3f}) {survives} without it and needs "
+        survives = "TTS n/a (the network leaves demand unmet without an outage)" if row.tts_weeks != row.tts_weeks \
+            else f"survives the whole period ({weeks_text(row.tts_weeks)} weeks) without it" if row.survives_period \
+            else f"survives {weeks_text(row.tts_weeks)} weeks without it"
+        beyond = " beyond the window with nothing down" if row.baseline_lost_units > 0 else ""
+        text = (f"most exposed #{row.rank}: {row.site} (REI {row.rei:.3f}) {survives} and needs "
                 f"{weeks_text(row.recovery_weeks)} weeks to recover; down that long it costs "
                 f"{labels.amount(float(row.performance_impact), NOMINAL)} more than the same window with nothing down"
-                + (f", {row.lost_units:,.6g} units of demand lost" if row.lost_units > 0 else ""))
+                + (f", {row.lost_beyond_baseline:,.6g} units of demand lost{beyond}" if row.lost_beyond_baseline > 0
+                   else ""))
         lines.append(Line(f"exposed {i + 1}", text, row.performance_impact, reference(ws, "performance_impact", i),
                           MONEY))
+    for note in result.notes():  # TTS n/a: the window with nothing down already leaves demand unmet
+        first = int(table.index[table["finding"] == note][0])
+        lines.append(Line("TTS n/a", note, see=reference(ws, "finding", first)))
     for i in losing:
         lines.append(Line("finding", table.at[i, "finding"], see=reference(ws, "finding", i)))
     return lines
