@@ -376,3 +376,22 @@ def test_diagnosis_counts_options_at_their_earliest_availability(solve_sheets):
     [finding] = result.diagnosis
     assert (finding["kind"], finding["sheet"], finding["row"]) == ("capacity_shortfall", "Demand", 2)
     assert finding["numbers"]["reachable"] == pytest.approx(5.0) and "(P, cells, 1)" in finding["message"]
+
+
+def test_stock_counts_in_a_share_rule_as_from_the_site_that_ships_it(solve_sheets):
+    """README, Inventory (the new analyst's finding 3): P needs 10 and holds 6 (counted on neither side of a share:
+    no flow); the Mexican depot D holds 4 of unknown origin, shipped to P as Mexican: a 100% Mexico rule holds
+    with no cell made anywhere (cost 0), though only Korea makes cells."""
+    result = solve_sheets(
+        policy="mx",
+        Sites=[{"site": "KR", "country": "Korea"}, {"site": "D", "country": "Mexico"},
+               {"site": "P", "country": "United States"}],
+        Items=[{"item": "cells"}], Supply=[{"site": "KR", "item": "cells", "unit_cost": 5}],
+        Demand=[{"site": "P", "item": "cells", "quantity": 10}],
+        Lanes=[{"origin": "KR", "destination": "D"}, {"origin": "D", "destination": "P"}],
+        Inventory=[{"site": "P", "item": "cells", "initial": 6}, {"site": "D", "item": "cells", "initial": 4}],
+        Policies=[{"policy": "mx", "rule": "min_share", "from": "Mexico", "to": "P", "value": 1,
+                   "basis": "quantity"}])
+    assert result.total_cost == pytest.approx(0.0)
+    assert result.flows[["origin", "destination", "quantity"]].values.tolist() == [["D", "P", pytest.approx(4.0)]]
+    assert result.compliance["share"].tolist() == [pytest.approx(1.0)]
