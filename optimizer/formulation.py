@@ -388,7 +388,7 @@ def grouped_block(name: str, flows: pd.DataFrame, keys: list[str], rows: pd.Data
         else np.empty(0)
     hit = ~np.isnan(row_of_flow)
     var = flows.index.to_numpy()[hit] + offset
-    row = row_of_flow[hit].astype(np.int64)
+    row = row_of_flow[hit].astype(np.int32)
     coefs = np.broadcast_to(np.asarray(coef, dtype=float), (len(flows),))[hit]
     if not keep_empty:
         used = np.unique(row)
@@ -442,7 +442,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
             rhs = rhs - opening.reindex(pd.MultiIndex.from_frame(rows[["site", "item", "period"]])).fillna(
                 0.0).to_numpy()
         block_rows = rows.assign(sense="==", rhs=rhs, sheet=sheet).rename(columns={"row": "sheet_row"})
-        blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
+        blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int32), terms["var"].to_numpy()[hit],
                                       terms["coef"].to_numpy()[hit]))
     return blocks
 
