@@ -307,7 +307,7 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     ).fillna(0.0)
     flows["supply_row"] = looked_up(at_origin, supply, coder.of(supply), "row")
     flows["demand_row"] = looked_up(at_destination, demand, coder.of(demand), "row")
-    flows["tariff_rate"] = tariff_rates(network, flows)
+    flows["tariff_rate"] = tariff_rates(network, flows, coder)
     flows["policy_tariff_rate"] = 0.0
     flows["credit"] = 0.0
     flows["carbon"] = 0.0
@@ -325,15 +325,18 @@ def flow_unit_cost(flows: pd.DataFrame) -> pd.Series:
     return flows["lane_unit_cost"] + rate * flows["supply_unit_cost"] - flows["credit"] + flows["carbon"]
 
 
-def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:
-    """Sum of the rates of every Tariffs row matching each flow (rows add up, never override)."""
+def tariff_rates(network: Network, flows: pd.DataFrame, keys: FlowKeys | None = None) -> np.ndarray:
+    """Sum of the rates of every Tariffs row matching each flow (rows add up, never override). Each row is matched
+    on the flows' distinct sites, items and periods, then spread by their codes (``keys``, the flows' FlowKeys,
+    computed here when not given), not on the text of every flow."""
+    keys = keys if keys is not None else FlowKeys.of_flows(flows, list(network.periods))
     rate = np.zeros(len(flows))
     for tariff in network.tariffs:
-        mask = (flows["origin"].isin(tariff.origins) & flows["destination"].isin(tariff.destinations)
-                & flows["item"].isin(tariff.items))
+        mask = (keys.sites.isin(tariff.origins)[keys.origin] & keys.sites.isin(tariff.destinations)[keys.destination]
+                & keys.items.isin(tariff.items)[keys.item])
         if tariff.period is not None:
-            mask &= flows["period"] == tariff.period
-        rate += tariff.rate * mask.to_numpy()
+            mask &= np.asarray(keys.periods == tariff.period)[keys.period]
+        rate += tariff.rate * mask
     return rate
 
 
