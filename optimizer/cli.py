@@ -1,4 +1,4 @@
-"""The ``sourcing`` command: template, validate, solve, compare, sweep, robust.
+"""The ``sourcing`` command: template, validate, solve, compare, sweep, frontier, robust.
 
 Exit codes: 0 a plan was written (or the workbook is valid); 1 no feasible plan; 2 invalid
 input or usage. No traceback reaches the user: unexpected failures are reported in one line
@@ -79,6 +79,43 @@ def _amount(value, signed: bool = False) -> str:
 
         return AT_THE_LIMIT
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
+
+
+#: A name (a policy set, scenario, plan or option) shows whole in a terminal table up to this many characters; a
+#: longer one folds onto the next line. Never cut: two names cut to one stem (``tariff_car…``) would read as one.
+NAME_WIDTH = 24
+#: The title of a terminal table whose costs are all discounted (the workbook's headers say it per column).
+DISCOUNTED_COSTS = "all costs discounted"
+
+
+def _table(columns: list[tuple[str, str]], rows: list[tuple], title: str | None = None):
+    """A terminal table of ``rows`` (text, shown as it is, never as markup) under ``columns`` (header, kind):
+    ``name`` (left; whole up to NAME_WIDTH, folded beyond), ``number`` (right; never wrapped or cut) or
+    ``text`` (left; folds). Wider than the terminal, each column narrows to its longest cell or header word (its
+    header wraps at spaces), rather than rich cutting names and numbers short."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def build(compact: bool):
+        table = Table(show_header=True, header_style="bold", title=title, title_style="italic")
+        for index, (header, kind) in enumerate(columns):
+            longest = max((len(str(row[index])) for row in rows), default=0)
+            word = max(len(w) for w in header.split())
+            least = min(longest, NAME_WIDTH) if kind == "name" else longest if kind == "number" else None
+            table.add_column(header, justify="right" if kind == "number" else "left", overflow="fold",
+                             min_width=least, max_width=max(least or longest, word) if compact else None)
+        for row in rows:
+            table.add_row(*(cell if isinstance(cell, Text) else Text(str(cell)) for cell in row))
+        return table
+
+    # its natural width: each column as wide as its header or longest cell, padded, and the borders between
+    natural = sum(max(len(header), *(len(str(row[i])) for row in rows)) + 2 for i, (header, _) in enumerate(columns))
+    return build(compact=natural + len(columns) + 1 > out.width)
+
+
+def _text(value) -> str:
+    """A text cell: blank for None or NaN (pandas' missing text)."""
+    return "" if value is None or value != value else str(value)
 
 
 def solve_network(network, **kwargs):
@@ -204,29 +241,26 @@ def _counted(count: int, noun: str) -> str:
 
 
 def _print_result(result: SolveResult, output: Path | None) -> None:
-    from rich.table import Table
+    from rich.markup import escape
+    from rich.text import Text
 
     style = "green" if result.status == "optimal" else "red"
-    out.print(f"Policy set [bold]{result.policy}[/]: [{style}]{result.status}[/] ({result.solver})")
+    out.print(f"Policy set [bold]{escape(result.policy)}[/]: [{style}]{result.status}[/] ({result.solver})")
     if result.has_plan:
-        table = Table(show_header=True, header_style="bold")
-        table.add_column("cost")
-        table.add_column("amount", justify="right")
+        # each part discounted (as the total cost) and nominal (as it arises, summed over the periods)
         from optimizer.costs import PARTS
 
-        for part, value in result.costs.items():
-            if PARTS[part].shown or value:
-                table.add_row(part.replace("_", " "), f"{value:,.2f}")
-        table.add_row("[bold]total[/]", f"[bold]{result.total_cost:,.2f}[/]")
-        if result.nominal_total is not None and abs(result.nominal_total - result.total_cost) > 1e-6:
-            table.add_row("nominal total", f"{result.nominal_total:,.2f}")
-        out.print(table)
+        by_period = result.costs_by_period
+        rows = [(part.replace("_", " "), _amount(value),
+                 _amount(float(by_period[part].sum())) if part in by_period else "")
+                for part, value in result.costs.items() if PARTS[part].shown or value]
+        rows.append((Text("total", style="bold"), Text(_amount(result.total_cost), style="bold"),
+                     _amount(result.nominal_total)))
+        out.print(_table([("cost", "text"), ("discounted", "number"), ("nominal", "number")], rows))
         if len(result.investments):
             _print_investments(result)
         if len(result.compliance):
-            binding = result.compliance[result.compliance["binding"] == True]  # noqa: E712
-            out.print(f"{len(result.compliance)} rule checks, {len(binding)} binding "
-                      "(see the Compliance sheet)")
+            out.print(_checks_text(result.compliance), markup=False)
     if result.diagnosis:
         out.print("[bold red]No feasible plan.[/] Why:")
         for finding in result.diagnosis:
@@ -237,19 +271,36 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         out.print(f"{'Plan' if result.has_plan else 'Diagnosis'} written to {output}")
 
 
-def _print_investments(result: SolveResult) -> None:
-    """The build decisions, and the options' values when they were computed."""
-    from rich.table import Table
+def _checks_text(compliance) -> str:
+    """``15 rule checks (rule x period x destination), 10 binding; 5 rows of rules that price (see the
+    Compliance sheet)``: a check is a row that checks a bound; tariffs, credits and a carbon price check none."""
+    from optimizer.rules import is_check
 
-    table = Table(show_header=True, header_style="bold")
-    for column in ("option", "built", "build period", "available from", "value / break-even capex"):
-        table.add_column(column, justify="right" if column.startswith("value") else "left")
+    checks = compliance[is_check(compliance)]
+    binding = int(checks["binding"].fillna(False).astype(bool).sum())
+    text = f"{len(checks)} rule checks (rule x period x destination), {binding} binding"
+    priced = len(compliance) - len(checks)
+    if priced:
+        text += f"; {priced} rows of rules that price (tariffs, credits, carbon)"
+    return text + " (see the Compliance sheet)"
+
+
+def _print_investments(result: SolveResult) -> None:
+    """The build decisions, and the options' values when they were computed: what a built option saves
+    (discounted, as the total cost), the break-even capex of one not built (a capex: nominal)."""
+    def worth(value) -> str:
+        return _text(value) if isinstance(value, str) or value is None or value != value else _amount(value)
+
+    rows = []
     for row in result.investments.itertuples():
         built = f"{row.built:.0%}" if row.divisible else ("yes" if row.built else "no")
-        worth = row.value if row.built else row.break_even_capex
-        shown = "" if worth is None or worth != worth else (worth if isinstance(worth, str) else _amount(worth))
-        table.add_row(row.option, built, _text(row.build_period), _text(row.available_from), shown)
-    out.print(table)
+        period = _text(row.build_period)
+        rows.append((row.option, f"{built}, {period}" if period else built, _text(row.available_from),
+                     worth(row.value) if row.built else "", "" if row.built else worth(row.break_even_capex)))
+    columns = [("option", "name"), ("built", "text"), ("available from", "text")]
+    if any(r[3] or r[4] for r in rows):  # --option-values computed them
+        columns += [("value (discounted)", "number"), ("break-even capex (nominal)", "number")]
+    out.print(_table(columns, [r[:len(columns)] for r in rows]))
 
 
 @app.command()
@@ -435,8 +486,6 @@ def compare(
     as_json: AsJson = False,
 ):
     """Solve the baseline and each policy set; write them side by side with charts."""
-    from rich.table import Table
-
     from optimizer.compare import compare as compare_policies
     from optimizer.writing.comparison import write_comparison
 
@@ -449,21 +498,18 @@ def compare(
     if as_json:
         _emit_json({"output": str(written), "policies": [r.as_dict(str(written)) for r in comparison.results]})
     else:
-        table = Table(show_header=True, header_style="bold")
         rows = comparison.table()
         carbon = "emissions" in rows  # the workbook has emissions: show them beside the cost
-        for column in ("policy", "status", "total cost", "vs baseline", "binding" if carbon else "binding checks",
-                       *(["emissions"] if carbon else [])):
-            table.add_column(column, justify="left" if column in ("policy", "status") else "right")
-        for _, row in rows.iterrows():
-            table.add_row(row["policy"], row["status"],
-                          _amount(row["total_cost"]),
-                          "" if row["vs_baseline"] != row["vs_baseline"]
-                          else _amount(row["vs_baseline"], signed=True) if carbon  # 80 columns: % in the workbook
-                          else f"{_amount(row['vs_baseline'], signed=True)} ({row['vs_baseline_pct']:+.1%})",
-                          f"{row['binding_checks']}/{row['rule_checks']}",
-                          *([_quantity(row["emissions"])] if carbon else []))
-        out.print(table)
+        columns = [("policy", "name"), ("status", "text"), ("total cost", "number"), ("vs baseline", "number"),
+                   ("binding" if carbon else "binding checks", "number"),
+                   *([("emissions", "number")] if carbon else [])]
+        shown = [(row["policy"], row["status"], _amount(row["total_cost"]),
+                  "" if row["vs_baseline"] != row["vs_baseline"]
+                  else _amount(row["vs_baseline"], signed=True) if carbon  # 80 columns: % in the workbook
+                  else f"{_amount(row['vs_baseline'], signed=True)} ({row['vs_baseline_pct']:+.1%})",
+                  f"{row['binding_checks']}/{row['rule_checks']}", *([_quantity(row["emissions"])] if carbon else []))
+                 for _, row in rows.iterrows()]
+        out.print(_table(columns, shown, DISCOUNTED_COSTS))
         for result in comparison.results:
             if not result.has_plan:
                 out.print(f"{result.policy}: {result.message}", markup=False)
@@ -487,8 +533,6 @@ def sweep(
     as_json: AsJson = False,
 ):
     """Re-solve one policy set while one rule's value steps through a range: the cost curve."""
-    from rich.table import Table
-
     from optimizer.compare import SweepError, parse_values
     from optimizer.compare import sweep as sweep_rule
     from optimizer.writing.sweep import write_sweep
@@ -505,17 +549,18 @@ def sweep(
     written = _or_fail(lambda: write_sweep(result, output, inputs=[workbook]), as_json)
     table = result.table()
     if as_json:
+        from optimizer.families import family_stats
+
         _emit_json({"output": str(written), "policy": result.policy.name, "rule": rule,
-                    "first_infeasible": result.first_infeasible(), "points": result.points()})
+                    "first_infeasible": result.first_infeasible(), "points": result.points(),
+                    "stats": family_stats(result.results)})
     else:
-        view = Table(show_header=True, header_style="bold")
         builds = bool(len(network.investments))
-        for column in ("value", "status", "total cost", result.marginal_label(), *(["builds"] if builds else [])):
-            view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
-        for _, row in table.iterrows():
-            view.add_row(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]),
-                         *([row["builds"]] if builds else []))
-        out.print(view)
+        rows = [(f"{row['value']:g}", row["status"], _amount(row["total_cost"]), _amount(row["marginal"]),
+                 *([row["builds"]] if builds else [])) for _, row in table.iterrows()]
+        out.print(_table([("value", "number"), ("status", "number"), ("total cost", "number"),
+                          (result.marginal_label(), "number"), *([("builds", "text")] if builds else [])], rows,
+                         DISCOUNTED_COSTS))
         _print_point_notes(table, lambda value: f"{value:g}")
         first = result.first_infeasible()
         if first is not None:
@@ -541,8 +586,6 @@ def frontier(
 ):
     """The cost of one rule over its whole achievable range: from where it starts to bind to the most demanding
     value that still has a plan."""
-    from rich.table import Table
-
     from optimizer.frontier import FrontierError
     from optimizer.frontier import frontier as frontier_of
     from optimizer.writing.frontier import value_text, write_frontier
@@ -559,19 +602,17 @@ def frontier(
     if as_json:
         _emit_json(result.as_dict(str(written)))
         return
-    view = Table(show_header=True, header_style="bold")
     builds = bool(len(network.investments))
-    for column in ("value", "status", "total cost", "change", result.marginal_label(), *(["builds"] if builds else [])):
-        view.add_column(column, justify="left" if column == "builds" else "right", overflow="fold")
     table = result.table()
-    for row in table.itertuples():
-        view.add_row(value_text(result, row.value), row.status, _amount(row.total_cost),
-                     _amount(row.vs_start, signed=True), _rate(row.marginal), *([row.builds] if builds else []))
-    out.print(view)
+    rows = [(value_text(result, row.value), row.status, _amount(row.total_cost), _amount(row.vs_start, signed=True),
+             _rate(row.marginal), *([row.builds] if builds else [])) for row in table.itertuples()]
+    out.print(_table([("value", "number"), ("status", "number"), ("total cost", "number"), ("change", "number"),
+                      (result.marginal_label(), "number"), *([("builds", "text")] if builds else [])], rows,
+                     DISCOUNTED_COSTS))
     _print_point_notes(table, lambda value: value_text(result, value))
     for name, end in (("Start", result.start), ("End", result.end)):
-        cost = f", total cost {_amount(end.result.total_cost)}" if end.result is not None and end.result.has_plan \
-            else ""
+        cost = f", total cost {_amount(end.result.total_cost)} (discounted)" \
+            if end.result is not None and end.result.has_plan else ""
         out.print(f"{name} {value_text(result, end.value)}: {end.how}{cost}.", markup=False)
     out.print(f"Frontier written to {written}")
 
@@ -618,8 +659,6 @@ def robust(
 def _print_robust(result, robust_name: str) -> None:
     """Scenarios (probability, wait-and-see cost, the robust plan's cost, regret), each plan's figures, and
     EVPI and the value of hedging, on the terminal."""
-    from rich.table import Table
-
     from optimizer.robust import matrix, scenario_table
 
     if not result.has_plan:
@@ -629,28 +668,25 @@ def _print_robust(result, robust_name: str) -> None:
         return
     if result.message:
         out.print(result.message, markup=False)
-    scenarios = Table(show_header=True, header_style="bold")
-    for column in ("scenario", "probability", "policy", "wait and see", "robust plan", "regret"):
-        scenarios.add_column(column, justify="left" if column in ("scenario", "policy") else "right")
-    for _, row in scenario_table(result).iterrows():
-        scenarios.add_row(row["scenario"], f"{row['probability']:.0%}", row["policy"],
-                          _amount(row["wait_and_see_cost"]), _amount(row["robust_cost"]), _amount(row["regret"]))
-    out.print(scenarios)
-    plans = Table(show_header=True, header_style="bold")
-    for column in ("plan", "expected", "worst", "max regret", "fails in"):
-        plans.add_column(column, justify="left" if column in ("plan", "fails in") else "right")
+    # the scenario's policy set is on the workbook's Scenarios sheet: 80 columns hold the names whole without it
+    rows = [(row["scenario"], f"{row['probability']:.0%}", _amount(row["wait_and_see_cost"]),
+             _amount(row["robust_cost"]), _amount(row["regret"])) for _, row in scenario_table(result).iterrows()]
+    out.print(_table([("scenario", "name"), ("probability", "number"), ("wait and see", "number"),
+                      ("robust plan", "number"), ("regret", "number")], rows, DISCOUNTED_COSTS))
+    rows = []
     for _, row in matrix(result).iterrows():
         fails = [s for s in result.network.scenarios if row[s] != row[s] or row[s] is None]
-        plans.add_row(row["plan"], _amount(row["expected_cost"]), _amount(row["worst_cost"]),
-                      _amount(row["max_regret"]), ", ".join(fails))
-    out.print(plans)
+        rows.append((row["plan"], _amount(row["expected_cost"]), _amount(row["worst_cost"]),
+                     _amount(row["max_regret"]), ", ".join(fails)))
+    out.print(_table([("plan", "name"), ("expected", "number"), ("worst", "number"), ("max regret", "number"),
+                      ("fails in", "text")], rows, DISCOUNTED_COSTS))
     robust_plan = result.robust
     if robust_plan and robust_plan.decisions:
         built = [f"{o} ({d if not isinstance(d, dict) else ', '.join(f'{p} {f:.0%}' for p, f in d.items())})"
                  for o, d in robust_plan.decisions.items() if d]
         out.print(f"The {robust_name} plan ({result.objective}) builds: {', '.join(built) or 'nothing'}")
     hedging = _amount(result.value_of_hedging) if result.value_of_hedging is not None else result.hedging_note
-    out.print(f"EVPI {_amount(result.evpi)}; value of hedging {hedging}")
+    out.print(f"EVPI {_amount(result.evpi)}; value of hedging {hedging} (discounted)", markup=False)
 
 
 class _NotRaised(Exception):

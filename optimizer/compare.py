@@ -15,7 +15,7 @@ from optimizer.costs import parts_of
 from optimizer.edits import EditError, Policy, RuleValue
 from optimizer.families import Member, chains, run_family
 from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions
-from optimizer.rules import RULE_TYPES
+from optimizer.rules import RULE_TYPES, is_check
 from optimizer.runner import ProgressCallback
 
 OTHER_GROUP = "other"
@@ -122,9 +122,9 @@ def comparison_table(network: Network, results: list[SolveResult]) -> pd.DataFra
             # what each unit of emissions avoided against baseline cost (only where some were avoided)
             row["cost_per_emission_avoided"] = row["vs_baseline"] / avoided if avoided > EMISSIONS_TOLERANCE \
                 else np.nan
-        compliance = result.compliance
-        row["rule_checks"] = len(compliance)
-        row["binding_checks"] = int(compliance["binding"].fillna(False).astype(bool).sum()) if len(compliance) else 0
+        checks = result.compliance[is_check(result.compliance)] if len(result.compliance) else result.compliance
+        row["rule_checks"] = len(checks)  # rows that check a bound (not those of tariffs, credits, a carbon price)
+        row["binding_checks"] = int(checks["binding"].fillna(False).astype(bool).sum()) if len(checks) else 0
         shares = result.marginals.all_shares
         row["cost_per_point"] = shares.rate if shares is not None else np.nan
         row["rules"] = _rule_summary(result)

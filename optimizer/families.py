@@ -68,7 +68,7 @@ class Chain:
             for row in member.rules:
                 if result.has_plan and result.marginals.rule_rate(row) == math.inf:
                     _check_the_limit(session, formulation, member, row, result)
-            result.stats.update(fresh_loads=session.fresh_loads, warm_solves=session.warm_solves)
+            result.stats.update(chain=self.label, fresh_loads=session.fresh_loads, warm_solves=session.warm_solves)
             results.append(result.detached())
         return results
 
@@ -97,6 +97,17 @@ def run_family(network: Network, family: list[Chain], options: SolverOptions, wo
     """Run the chains (one runner task each) and return every member's result in the chains' order."""
     done = run_tasks(network, family, options, workers, scheduler, progress)
     return [result for chain in done for result in chain]
+
+
+def family_stats(results: list[SolveResult]) -> dict[str, int]:
+    """How a family was solved: its members, the models loaded whole (one per chain that solved warm, and
+    members too different to edit) and the members re-solved warm, from each member's ``stats``."""
+    chains: dict[str, tuple[int, int]] = {}
+    for result in results:
+        counts = (result.stats.get("fresh_loads", 0), result.stats.get("warm_solves", 0))
+        chains[result.stats.get("chain", "")] = max(chains.get(result.stats.get("chain", ""), (0, 0)), counts)
+    return {"members": len(results), "fresh_loads": sum(c[0] for c in chains.values()),
+            "warm_solves": sum(c[1] for c in chains.values())}
 
 
 #: How far past a bound "at the limit" is checked: 0.01 percentage point of a share, 0.01% of a cap.

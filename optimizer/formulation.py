@@ -10,10 +10,18 @@ Variables (families, in this order in the global column index):
 - binaries added by discrete options and rules (``open`` per Supply option with a fixed cost or
   minimum quantity; supplier-count and threshold-credit indicators, see ``optimizer.rules``).
 
-Objective: minimise  sum unit_cost * p  +  sum x * (lane_unit_cost + (tariff_rate + policy_tariff_rate)
-* value - credit)  +  sum fixed_cost * open  -  threshold credits, where ``value`` is the flow's
-valuation: the standard cost of the item at its origin (its Supply unit_cost plus its BOM inputs at
-their average standard cost in the period), or the item's average standard cost for goods passed on.
+Objective: minimise the discounted cost, each period's costs times its discount factor
+(``Network.discount``: Periods.discount_factor, 1 where none is given):
+  sum unit_cost * p  +  sum x * (lane_unit_cost + (tariff_rate + policy_tariff_rate) * value - credit)
+  +  sum fixed_cost * open  -  threshold credits
+  +  carbon prices on the emissions they match (production and flows: ``co2_price`` rules)
+  +  investment options (``optimizer.horizon``): unit cost of what they make, capex in the build period,
+     their fixed cost in every period they are available
+  +  holding cost of the stock closing each period (``optimizer.horizon``),
+where ``value`` is the flow's valuation: the standard cost of the item at its origin (its Supply unit_cost
+plus its BOM inputs at their average standard cost in the period), or the item's average standard cost for
+goods passed on. Each cost belongs to one cost part (supply, transport, tariffs, credits, carbon, fixed,
+capex, investment_fixed, holding).
 
 Blocks (one row per key, built from whole columns):
 - ``demand`` / ``balance`` (site, item, period): inbound + produced - outbound - consumed == demand

@@ -30,7 +30,7 @@ from models.network import Network, PolicySet, Rule
 from optimizer.backend import SolverOptions
 from optimizer.direct import arrays_from
 from optimizer.edits import EditError, RuleValue, rule_of
-from optimizer.families import Member, chains, run_family
+from optimizer.families import Member, chains, family_stats, run_family
 from optimizer.formulation import build_formulation
 from optimizer.options import Deadline
 from optimizer.results import SolveResult, builds_text, decision_change
@@ -107,7 +107,7 @@ class Frontier:
         for point, result in zip(points, self.results, strict=True):
             point["builds"] = result.builds()
         return {"rule": self.rule.row, "policy": self.policy.name, "start": self.start.value,
-                "end": self.end.value, "points": points, "output": output}
+                "end": self.end.value, "points": points, "stats": family_stats(self.results), "output": output}
 
 
 def check_rule(network: Network, policy: str, rule_row: int) -> tuple[PolicySet, Rule]:

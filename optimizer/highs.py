@@ -10,7 +10,8 @@ as bounds tighten (``one_sided_rates``); ``read_back`` runs those steps in order
 The PuLP backend hands it the instance PuLP built and ran (``problem.solverModel``); the direct
 backend (``optimizer.direct``) one it loaded from arrays (``LinearArrays``, ``load_arrays``).
 Everything here is by HiGHS column and row; the backends map that back to the formulation.
-``solve_arrays`` solves the LP relaxation of arrays on a fresh instance (diagnosis's variants).
+``solve_arrays`` solves arrays on a fresh instance: their LP, or their MILP where ``integer`` marks whole-valued
+columns (diagnosis's LP variants, rule marginals, the frontier's ends and robust's MILP).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import pandas as pd
 
 from optimizer.backend import SolverOutput
 from optimizer.costs import COST_PARTS, PARTS, parts_of
+from optimizer.formulation import key_codes, recipes, standard_costs
+from optimizer.horizon import initial_stock
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
@@ -138,10 +140,16 @@ def _none(value):
 def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """Non-zero flows with their landed cost split into supply, transport and tariff parts.
 
-    ``supply_unit_cost`` is the value of the goods on the lane (the standard cost at their origin);
-    in a single-tier network the flows add up to the total cost, in a multi-tier one the Summary does.
+    ``supply_unit_cost`` is what a unit of the goods cost at their origin in this plan (see
+    :func:`paid_unit_costs`): the Supply unit_cost in a single tier; made from inputs, the conversion cost plus
+    the inputs consumed at their landed cost; passed on, their inbound landed cost. ``valuation_unit_cost`` is
+    the rules' valuation of the goods (the standard cost at the origin), on which tariffs are charged and value
+    shares measured. ``landed_unit_cost`` is the goods' cost plus lane cost, tariffs and carbon, less credits.
+    In a single-tier network the flows add up to the total cost; in a multi-tier one the Summary does (the
+    goods' cost is counted again at every tier).
     """
-    flows = formulation.flows.assign(quantity=formulation.family_values(values, "flow"))
+    paid = paid_unit_costs(formulation, values)
+    flows = formulation.flows.assign(quantity=formulation.family_values(values, "flow"), paid=paid)
     flows = flows[flows["quantity"] > FLOW_TOLERANCE]
     sites = formulation.network.sites
     country = {s: site.country for s, site in sites.items()}
@@ -150,18 +158,112 @@ def flow_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
         "origin": flows["origin"], "origin_country": flows["origin"].map(country),
         "destination": flows["destination"], "destination_country": flows["destination"].map(country),
         "quantity": flows["quantity"],
-        "supply_unit_cost": flows["supply_unit_cost"], "lane_unit_cost": flows["lane_unit_cost"],
+        "supply_unit_cost": flows["paid"], "valuation_unit_cost": flows["supply_unit_cost"],
+        "lane_unit_cost": flows["lane_unit_cost"],
         "tariff_rate": flows["tariff_rate"] + flows["policy_tariff_rate"],
-        "credit_per_unit": flows["credit"], "landed_unit_cost": flows["supply_unit_cost"] + flows["unit_cost"],
+        "credit_per_unit": flows["credit"], "landed_unit_cost": flows["paid"] + flows["unit_cost"],
     })
     out["supply_cost"] = out["quantity"] * out["supply_unit_cost"]
     out["transport_cost"] = out["quantity"] * out["lane_unit_cost"]
-    out["tariff_cost"] = out["quantity"] * out["tariff_rate"] * out["supply_unit_cost"]
+    out["tariff_cost"] = out["quantity"] * out["tariff_rate"] * out["valuation_unit_cost"]
     out["credit_cost"] = -out["quantity"] * out["credit_per_unit"]
     out["carbon_cost"] = out["quantity"] * flows["carbon"].to_numpy()
     out["total_cost"] = out["quantity"] * out["landed_unit_cost"]
     out["co2"] = out["quantity"] * flows["co2"].to_numpy()
     return out.reset_index(drop=True)
+
+
+def paid_unit_costs(formulation: Formulation, values: np.ndarray) -> np.ndarray:
+    """What a unit of each flow's goods cost at its origin in the plan ``values`` (nominal, in its period).
+
+    Every (site, item, period) holds a pool of the item, valued at the average cost of what went into it:
+    production at its unit cost plus the inputs it consumed, each at its own pool's average cost there; flows
+    in at their origin pool's cost plus the flow's cost per unit (lane, tariffs on the rules' valuation,
+    carbon, less credits); stock carried in from the previous period at that period's pool cost; the initial
+    stock at the item's average standard cost. Fixed costs, capex and holding costs are not unit costs and are
+    left out. The pools' costs solve ``a = b + M a`` (M: the share of each pool's inflow drawn from another),
+    found by repeating ``a <- b + M a``: exact after as many rounds as the longest chain of pools, as the
+    network's tiers and hops are few."""
+    network, flows = formulation.network, formulation.flows
+    if not len(flows):
+        return np.zeros(0)
+    periods = list(network.periods)
+    following = dict(zip(periods[:-1], periods[1:], strict=True))
+    x = np.maximum(formulation.family_values(values, "flow"), 0.0)
+    # inflows: the pool they enter, their quantity, their own cost; links: the pool drawn from, per unit of the
+    # pool's inflow it supplies (before dividing by the pool's total)
+    inflow = [(flows["destination"], flows["item"], flows["period"], x, x * flows["unit_cost"].to_numpy(dtype=float))]
+    links = [((flows["destination"], flows["item"], flows["period"]), (flows["origin"], flows["item"], flows["period"]),
+              x)]
+    recipe = recipes(network)
+    for name, unit_cost in (("production", formulation.production.get("unit_cost")),
+                            ("option_production", _option_unit_costs(formulation))):
+        family = formulation.families.get(name)
+        if family is None or not len(family):
+            continue
+        made = np.maximum(formulation.family_values(values, name), 0.0)
+        keys = family.keys.reset_index(drop=True)
+        inflow.append((keys["site"], keys["item"], keys["period"], made, made * np.asarray(unit_cost, dtype=float)))
+        if len(recipe):
+            use = keys[["site", "item", "period"]].assign(made=made).merge(recipe, on=["site", "item"])
+            links.append(((use["site"], use["item"], use["period"]), (use["site"], use["input"], use["period"]),
+                          use["made"].to_numpy() * use["quantity"].to_numpy(dtype=float)))
+    stock = formulation.families.get("stock")
+    if stock is not None and len(stock):
+        held = np.maximum(formulation.family_values(values, "stock"), 0.0)
+        keys = stock.keys.reset_index(drop=True).assign(held=held, next=stock.keys["period"].map(following).to_numpy())
+        carried = keys[keys["next"].notna()]
+        inflow.append((carried["site"], carried["item"], carried["next"], carried["held"].to_numpy(),
+                       np.zeros(len(carried))))
+        links.append(((carried["site"], carried["item"], carried["next"]),
+                      (carried["site"], carried["item"], carried["period"]), carried["held"].to_numpy()))
+        opening = initial_stock(network)
+        if len(opening):
+            average = standard_costs(network, recipe).groupby(["item", "period"])["standard_cost"].mean()
+            value = average.reindex(pd.MultiIndex.from_frame(opening[["item", "period"]])).fillna(0.0).to_numpy()
+            amount = opening["initial"].to_numpy(dtype=float)
+            inflow.append((opening["site"], opening["item"], opening["period"], amount, amount * value))
+    # Number every pool: the keys of all inflows, of both ends of every link and of the flows' origins.
+    keyed = [(s, i, t) for s, i, t, *_ in inflow] + [end for pool, source, _ in links for end in (pool, source)]
+    sizes = [len(k[0]) for k in keyed]
+    codes = key_codes(*(pd.Series(np.concatenate([np.asarray(k[c], dtype=object) for k in keyed]))
+                        for c in range(3)))
+    node, uniques = pd.factorize(codes)
+    starts = np.cumsum([0, *sizes])
+    n = len(uniques)
+    weight, direct = np.zeros(n), np.zeros(n)
+    for index, (*_, quantity, cost) in enumerate(inflow):
+        at = node[starts[index]:starts[index + 1]]
+        weight += np.bincount(at, weights=quantity, minlength=n)
+        direct += np.bincount(at, weights=cost, minlength=n)
+    first_link = len(inflow)
+    pool = np.concatenate([node[starts[first_link + 2 * k]:starts[first_link + 2 * k + 1]] for k in range(len(links))])
+    source = np.concatenate([node[starts[first_link + 2 * k + 1]:starts[first_link + 2 * k + 2]]
+                             for k in range(len(links))])
+    share = np.concatenate([np.asarray(c, dtype=float) for *_, c in links])
+    filled = weight > 0
+    share = np.where(filled[pool], share / np.where(filled, weight, 1.0)[pool], 0.0)
+    base = np.where(filled, direct / np.where(filled, weight, 1.0), 0.0)
+    cost = base.copy()
+    for _ in range(n + 1):
+        updated = base + np.bincount(pool, weights=share * cost[source], minlength=n)
+        done = np.abs(updated - cost).max(initial=0.0) <= 1e-12 * max(1.0, np.abs(updated).max(initial=0.0))
+        cost = updated
+        if done:
+            break
+    origin = node[starts[first_link + 1]:starts[first_link + 1] + len(flows)]  # the first link: the flows
+    paid = np.where(filled[origin], cost[origin], np.nan)
+    # a flow out of a pool nothing entered (the solver's round-off): the rules' valuation
+    return np.where(np.isnan(paid), flows["supply_unit_cost"].to_numpy(dtype=float), paid)
+
+
+def _option_unit_costs(formulation: Formulation) -> np.ndarray | None:
+    """The unit cost of each option_production column (its option's in that period)."""
+    family = formulation.families.get("option_production")
+    if family is None:
+        return None
+    terms = formulation.option_periods.set_index(["option", "period"])["unit_cost"]
+    return terms.reindex(pd.MultiIndex.from_frame(family.keys[["option", "period"]])).to_numpy(dtype=float)
 
 
 def emissions_by_period(formulation: Formulation, values: np.ndarray) -> pd.Series:
@@ -283,7 +385,8 @@ def utilization_report(formulation: Formulation, values: np.ndarray) -> pd.DataF
     out["used"] = out["used"].where(out["used"].abs() > FLOW_TOLERANCE, 0.0)
     cap = out["capacity"].astype(float)
     out["utilization"] = np.where(cap > 0, out["used"] / cap.where(cap > 0, 1.0), np.nan)
-    out["at_capacity"] = cap.notna() & (out["used"] >= cap - 1e-7 * np.maximum(1.0, cap.fillna(0)))
+    # a resource with no capacity (an option not built, a Supply row of capacity 0) is not at capacity
+    out["at_capacity"] = (cap > 0) & (out["used"] >= cap - 1e-7 * np.maximum(1.0, cap.fillna(0)))
     order = {p: i for i, p in enumerate(network.periods)}
     out = out.assign(_p=out["period"].map(order)).sort_values(
         ["resource", "_p", "item", "site", "destination"], kind="stable").drop(columns="_p")

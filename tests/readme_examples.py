@@ -2,8 +2,9 @@
 
 Every figure and command output the README prints for the examples stands between markers
 ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``; :data:`SECTIONS` renders each one from real
-runs. ``tests/test_readme.py`` asserts the README holds exactly what they render, so an example cannot
-go stale. After a change that moves a figure, ``python tests/readme_examples.py`` rewrites the blocks.
+runs. ``tests/test_readme_examples.py`` asserts the README holds exactly what they render, so an example
+cannot go stale. The examples' plans come from ``tests/examples.py``, solved once per test process. After
+a change that moves a figure, ``python tests/readme_examples.py`` rewrites the blocks.
 """
 
 from __future__ import annotations
@@ -15,32 +16,18 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optimizer import load_workbook, solve  # noqa: E402
+from examples import MULTITIER, NORTH_AMERICA, ROOT, network, plan, valued  # noqa: E402
 
-NORTH_AMERICA = "inputs/ev_battery_north_america.xlsx"
-MULTITIER = "inputs/ev_battery_multitier.xlsx"
 MARKER = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 
 
 def money(value: float, signed: bool = False) -> str:
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
-
-
-@cache
-def network(path: str):
-    return load_workbook(ROOT / path)
-
-
-@cache
-def plan(path: str, policy: str):
-    return solve(network(path), policy=policy)
 
 
 def run_cli(*args: str) -> str:
@@ -130,15 +117,6 @@ def policy_sets() -> str:
 def megatonnes(result) -> str:
     """The plan's emissions over all periods, in Mt CO2e (the examples' co2_per_unit is in t CO2e)."""
     return f"{result.emissions.sum() / 1e6:,.2f}"
-
-
-@cache
-def valued(path: str, policy: str):
-    from optimizer.valuation import attach_option_values, option_values
-
-    result = plan(path, policy)
-    attach_option_values(result, option_values(network(path), result))
-    return result
 
 
 def worth(row) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.heavy  # subprocesses of several seconds
 
 
 def test_ratio_benchmark_runs_at_a_thousand_flows(tmp_path):

@@ -62,7 +62,7 @@ def test_co2_price_is_its_own_cost_part(carbon):
     assert result.costs["carbon"] == pytest.approx(0.2 * emissions)
     assert result.total_cost == pytest.approx(60 * 71 + 40 * 63 + 0.2 * emissions)
     [row] = result.compliance.to_dict("records")
-    assert (row["emissions"], row["carbon_cost"]) == (pytest.approx(emissions), pytest.approx(0.2 * emissions))
+    assert (row["emissions"], row["cost"]) == (pytest.approx(emissions), pytest.approx(0.2 * emissions))
     summary = dict(zip(result.summary["field"], result.summary["value"], strict=True))
     assert (summary["Carbon cost"], summary["Emissions"]) == (pytest.approx(0.2 * emissions), pytest.approx(emissions))
 

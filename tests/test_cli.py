@@ -218,8 +218,8 @@ def test_solve_writes_the_plan(template_book, workdir, monkeypatch, capsys):
     assert "4,537.50" in out
     assert "Plan written to plan.xlsx" in out
     assert openpyxl.load_workbook(workdir / "plan.xlsx").sheetnames == [
-        "Overview", "Summary", "Costs by period", "Supply mix", "Investments", "Inventory", "Flows", "Utilization",
-        "Compliance", "Sensitivity"]
+        "Overview", "Summary", "Costs by period", "Supply mix", "Investments", "Inventory", "Flows", "Flows detail",
+        "Utilization", "Compliance", "Sensitivity"]
 
 
 def test_solve_json_baseline(template_book, workdir, monkeypatch, capsys):
@@ -252,7 +252,7 @@ def test_solve_default_output_name(template_book, workdir, monkeypatch, capsys):
     assert (files(workdir), files(workdir / "plans")) == ({"in.xlsx", "plans"}, {"in-local_60-plan.xlsx"})
     _, summary, _ = output_workbook(workdir / "plans" / "in-local_60-plan.xlsx", sheet=None)
     assert (summary["Policy set"], summary["Status"]) == ("local_60", "optimal")
-    assert summary["Total cost"] == pytest.approx(LOCAL60_TOTAL)
+    assert summary["Total cost (discounted)"] == pytest.approx(LOCAL60_TOTAL)
 
 
 def output_workbook(path: Path, sheet: str | None = "Diagnosis") -> tuple[list[str], dict, list[dict]]:
@@ -448,3 +448,64 @@ def test_problem_lines_are_not_wrapped(tmp_path):
     lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 2
     assert lines[1].endswith(f"row 4, column destination: '{site}' is not a site in Sites")
+
+
+# --------------------------------------------------------------------------- the terminal at 80 columns (issue 22)
+
+
+def names_book(workdir) -> Path:
+    """The template with two policy sets and two scenarios whose names share a stem (they were both shown as
+    ``tariff_car…``), a long option name, and a tariff in force under each."""
+    tariffs = [dict(EXAMPLE["Policies"][0], policy="tariff_carbon", rule="tariff", value=0.25, to=None,
+                    basis=None, scope=None, **{"from": "Korea"}),
+               dict(EXAMPLE["Policies"][0], policy="tariff_carbon_x2", rule="tariff", value=0.5, to=None,
+                    basis=None, scope=None, **{"from": "Korea"})]
+    option = dict(EXAMPLE["Investments"][0], option="Cells_US_expansion_phase_two_restart")
+    return write_workbook(workdir / "names.xlsx", example(
+        Policies=EXAMPLE["Policies"] + tariffs, Investments=[option],
+        Scenarios=[{"scenario": "tariff_carbon", "probability": 0.5, "policy": "tariff_carbon"},
+                   {"scenario": "tariff_carbon_x2", "probability": 0.5, "policy": "tariff_carbon_x2"}]))
+
+
+def test_every_terminal_table_fits_80_columns_and_never_cuts_a_name(workdir, monkeypatch, capsys):
+    """Every table of every command at 80 columns: no line wider, nothing cut short (no ellipsis), each name of a
+    policy set, scenario, plan or option whole on its line, every number whole."""
+    monkeypatch.setenv("COLUMNS", "80")
+    book = names_book(workdir)
+    runs = [("solve", book, "--policy", "tariff_carbon", "--option-values", "-o", "p.xlsx"),
+            ("compare", book, "-o", "c.xlsx"),
+            ("sweep", book, "--policy", "local_60", "--rule", "2", "--values", "0.5,0.6", "-o", "s.xlsx"),
+            ("frontier", book, "--policy", "local_60", "--rule", "2", "--points", "3", "-o", "f.xlsx"),
+            ("robust", book, "-o", "r.xlsx")]
+    names = ["tariff_carbon", "tariff_carbon_x2", "Cells_US_expansion_phase_two_restart"[:24], "local_60"]
+    for args in runs:
+        code, out, _ = run(monkeypatch, capsys, *args)
+        assert code == 0, args
+        table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+        assert table and max(len(line) for line in table) <= 80, (args[0], max(map(len, table)))
+        assert "…" not in out, args[0]
+        # the names stand in the first column (policy set, scenario, plan, option): each whole on its line
+        cells = {line.strip("┃│").split("│")[0].strip() for line in table if line[:1] == "│"}
+        assert all(name in cells for name in names if any(name in cell for cell in cells)), (args[0], cells)
+    assert {"tariff_carbon", "tariff_carbon_x2"} <= cells  # the robust table: both scenarios, told apart
+
+
+def test_solve_counts_as_rule_checks_only_rows_that_check_a_bound(workdir, monkeypatch, capsys):
+    """A tariff prices flows and checks nothing: its two rows (one a period) are in Compliance, not counted as
+    rule checks; local_60's two rows are checks, both binding."""
+    book = names_book(workdir)
+    _, out, _ = run(monkeypatch, capsys, "solve", book, "--policy", "tariff_carbon", "-o", "t.xlsx")
+    assert ("0 rule checks (rule x period x destination), 0 binding; 2 rows of rules that price (tariffs, "
+            "credits, carbon) (see the Compliance sheet)") in flat(out)
+    _, out, _ = run(monkeypatch, capsys, "solve", book, "--policy", "local_60", "-o", "l.xlsx")
+    assert "2 rule checks (rule x period x destination), 2 binding (see the Compliance sheet)" in flat(out)
+    rules = [r["rule"] for r in output_workbook(workdir / "t.xlsx", "Compliance")[2]]
+    assert rules == ["tariff", "tariff"]
+
+
+def test_solve_shows_each_cost_part_discounted_and_nominal(template_book, workdir, monkeypatch, capsys):
+    """The template has no discounting: both columns agree, and say which they are."""
+    _, out, _ = run(monkeypatch, capsys, "solve", "in.xlsx", "-o", "plan.xlsx")
+    lines = [" ".join(line.strip("┃│ ").split()) for line in out.splitlines() if line[:1] in "┃│"]
+    assert lines[0] == "cost ┃ discounted ┃ nominal"
+    assert "supply │ 3,850.00 │ 3,850.00" in lines and "total │ 4,537.50 │ 4,537.50" in lines

@@ -24,8 +24,8 @@ from models.rows import SHEET_MODELS, DemandRow, ItemRow, LaneRow, PeriodRow, Sh
 from optimizer.reading.cells import read_sheet
 from optimizer.rules import RULE_SPECS
 
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "300")) // 5
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
+# Twice the examples of the Hypothesis profile (tests/conftest.py: default, or thorough in CI): they are cheap.
+PROPERTY = settings(max_examples=2 * settings().max_examples, deadline=None, derandomize=bool(os.environ.get("CI")),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 CELLS = st.one_of(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import examples
 import openpyxl
 import pandas as pd
 import pytest
 from cli_run import flat, run, run_json
+from examples import NORTH_AMERICA, plan
 
-from optimizer import WorkbookError, load_workbook, solve
-from optimizer.compare import SweepError, compare, parse_values, sweep
+from optimizer import WorkbookError, load_workbook
+from optimizer.compare import Comparison, SweepError, compare, parse_values, select_policies, sweep
 from optimizer.writing.comparison import write_comparison
 from optimizer.writing.sweep import write_sweep
 
@@ -185,8 +187,11 @@ def test_sweep_rejects_a_rule_of_another_policy(make_workbook):
 
 @pytest.fixture(scope="module")
 def example_comparison(tmp_path_factory):
-    network = load_workbook(EXAMPLE)
-    comparison = compare(network)
+    """The example's nine policy sets side by side, from the shared plans (tests/examples.py); that compare()
+    solves them as solve() does is pinned by the README's compare-output block and test_compare_json_*."""
+    network = examples.network(NORTH_AMERICA)
+    comparison = Comparison(network, [plan(NORTH_AMERICA, p.name).detached()
+                                      for p in select_policies(network, None)])
     path = write_comparison(comparison, tmp_path_factory.mktemp("cmp") / "comparison.xlsx", inputs=[EXAMPLE])
     return network, comparison, path
 
@@ -194,24 +199,31 @@ def example_comparison(tmp_path_factory):
 def test_comparison_numbers_equal_individual_solves(example_comparison):
     network, comparison, path = example_comparison
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Overview", "Comparison", "SupplyMix", "Decisions", "Flows", "Utilization", "Compliance"]
-    rows = list(wb["Comparison"].iter_rows(values_only=True))
-    header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
-    table = pd.DataFrame(body, columns=header).set_index("policy")
+    assert wb.sheetnames == ["Overview", "Comparison", "Comparison detail", "Comparison rules", "SupplyMix",
+                             "Decisions", "Flows", "Flows detail", "Utilization", "Compliance"]
+    tables = []
+    for sheet in ("Comparison", "Comparison detail"):  # the cost parts on the detail sheet, keyed by policy set
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
+        tables.append(pd.DataFrame(body, columns=header).set_index("policy"))
+    table = tables[0].join(tables[1])
     assert table.index.tolist()[0] == "baseline"
     assert set(table.index) == set(network.policies)
-    baseline = solve(network, "baseline").total_cost
+    baseline = plan(NORTH_AMERICA, "baseline").total_cost
     for policy in network.policies:  # the example's Settings give the units: USD M and t CO2e
-        single = solve(network, policy)
+        single = plan(NORTH_AMERICA, policy)
         assert table.loc[policy, "status"] == "optimal"
-        assert table.loc[policy, "total cost (USD M)"] == pytest.approx(single.total_cost, rel=1e-9)
-        assert table.loc[policy, "tariffs (USD M)"] == pytest.approx(single.costs["tariffs"], rel=1e-9, abs=1e-9)
-        assert table.loc[policy, "carbon (USD M)"] == pytest.approx(single.costs["carbon"], rel=1e-9, abs=1e-9)
-        assert table.loc[policy, "vs baseline (USD M)"] == pytest.approx(single.total_cost - baseline, abs=1e-6)
+        assert table.loc[policy, "total cost (USD M, discounted)"] == pytest.approx(single.total_cost, rel=1e-9)
+        assert table.loc[policy, "tariffs (USD M, discounted)"] == pytest.approx(single.costs["tariffs"], rel=1e-9,
+                                                                                  abs=1e-9)
+        assert table.loc[policy, "carbon (USD M, discounted)"] == pytest.approx(single.costs["carbon"], rel=1e-9,
+                                                                                 abs=1e-9)
+        assert table.loc[policy, "vs baseline (USD M, discounted)"] == pytest.approx(single.total_cost - baseline,
+                                                                                      abs=1e-6)
         assert table.loc[policy, "emissions (t CO2e)"] == pytest.approx(single.emissions.sum(), rel=1e-9)
     flows = pd.DataFrame(list(wb["Flows"].iter_rows(min_row=2, values_only=True)),
                          columns=[c.value for c in wb["Flows"][1]])
-    ira = solve(network, "ira_30d_whatif").flows
+    ira = plan(NORTH_AMERICA, "ira_30d_whatif").flows
     stacked = flows[flows["policy"] == "ira_30d_whatif"]
     assert stacked["quantity"].sum() == pytest.approx(ira["quantity"].sum(), rel=1e-9) and len(stacked) == len(ira)
     decisions = {r[0]: r[1:] for r in wb["Decisions"].iter_rows(min_row=2, values_only=True)}
@@ -229,7 +241,7 @@ def test_comparison_workbook_carries_native_charts(example_comparison):
     assert all(b"<barChart>" in x for x in xml)
     assert sum(b'<grouping val="stacked"' in x for x in xml) == 2
     assert sum(b"'Comparison'!$C$2:$C$10" in x for x in xml) == 2  # total cost of the nine policy sets
-    assert sum(b"'Comparison'!$P$2:$P$10" in x and b"Emissions by policy set" in x for x in xml) == 1
+    assert sum(b"'Comparison'!$F$2:$F$10" in x and b"Emissions by policy set" in x for x in xml) == 1
 
 
 def test_supply_mix_groups_follow_the_workbook(example_comparison):
@@ -265,15 +277,20 @@ def _signature(comparison):
     return table, flows
 
 
+@pytest.mark.heavy
 def test_workers_and_a_local_dask_cluster_give_identical_results():
+    """Three of the example's policy sets (MILPs: a credit builds a plant, a share rule binds) on one worker, two
+    worker processes and a real loopback Dask cluster: the same table and flows, in the same order."""
     distributed = pytest.importorskip("distributed")
-    network = load_workbook(EXAMPLE)
-    serial = _signature(compare(network, workers=1))
-    parallel = _signature(compare(network, workers=2))
+    network = examples.network(NORTH_AMERICA)
+    chosen = "current_law,ira_30d_whatif"  # and the baseline
+    serial = _signature(compare(network, chosen, workers=1))
+    assert serial[0]["policy"].tolist() == ["baseline", "current_law", "ira_30d_whatif"]
+    parallel = _signature(compare(network, chosen, workers=2))
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None)
     try:
-        on_dask = _signature(compare(network, scheduler=cluster.scheduler_address))
+        on_dask = _signature(compare(network, chosen, scheduler=cluster.scheduler_address))
     finally:
         cluster.close()
     for other in (parallel, on_dask):

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from test_robust import build_or_wait
 
-from optimizer import load_workbook, solve, write_plan
+from optimizer import load_workbook, solve, write_plan, write_workbook
 from optimizer.writing.template import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
+pytestmark = pytest.mark.heavy  # two processes writing every kind of output
 
 SCRIPT = """
 import sys
@@ -40,15 +42,18 @@ for args in sys.argv[1:]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> list[Path]:
     """Two processes, PYTHONHASHSEED 1 and 2, each writing the same plans, comparison, sweep, frontier and
-    robust plan."""
+    robust plan (of two scenarios whose robust plan hedges: test_robust.build_or_wait; the example's robust
+    plan takes three times as long and writes the same sheets)."""
     folders = [tmp_path_factory.mktemp(f"seed{seed}") for seed in (1, 2)]
-    template = write_template(tmp_path_factory.mktemp("input") / "template.xlsx")
+    inputs = tmp_path_factory.mktemp("input")
+    template = write_template(inputs / "template.xlsx")
+    scenarios = write_workbook(inputs / "scenarios.xlsx", build_or_wait(probabilities=(0.6, 0.4)))
     jobs = [f"solve|{EXAMPLE}|--policy|ira_30d_whatif|-o|ira.xlsx",
             f"solve|{template}|--policy|local_60|-o|local.xlsx",
             f"compare|{template}|-o|comparison.xlsx",
             f"sweep|{template}|--policy|local_60|--rule|2|--values|0.5,0.7|-o|sweep.xlsx",
             f"frontier|{template}|--policy|local_60|--rule|2|--points|3|-o|frontier.xlsx",
-            f"robust|{EXAMPLE}|-o|robust.xlsx"]
+            f"robust|{scenarios}|-o|robust.xlsx"]
     processes = [subprocess.Popen([sys.executable, "-c", SCRIPT, *jobs], cwd=folder, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=dict(os.environ, PYTHONHASHSEED=str(seed)))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import examples
 import pandas as pd
 import pytest
+from examples import MULTITIER, NORTH_AMERICA, plan
 
-from optimizer import load_workbook, solve
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "ev_battery_north_america.xlsx"
+from optimizer import solve
 
 # Optimal discounted totals (USD million, 2026-2030) of the strategic example (contract v3: paused plants as
 # options, a cell buffer, 8% discounting); every plan also passes the residual checker (tests/plan_check.py).
@@ -28,7 +26,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def network():
-    return load_workbook(EXAMPLE)
+    return examples.network(NORTH_AMERICA)
 
 
 def test_example_is_valid_without_warnings(network):
@@ -40,14 +38,14 @@ def test_example_is_valid_without_warnings(network):
 
 @pytest.mark.parametrize("policy", sorted(EXPECTED))
 def test_every_policy_set_solves_to_its_known_cost(network, policy):
-    result = solve(network, policy)
+    result = plan(NORTH_AMERICA, policy)
     assert result.status == "optimal"
     assert result.total_cost == pytest.approx(EXPECTED[policy], abs=0.005)
     assert sum(result.costs.values()) == pytest.approx(result.total_cost, rel=1e-12)
 
 
 def test_ira_whatif_meets_its_cell_content_schedule_and_bans_feoc(network):
-    result = solve(network, "ira_30d_whatif")
+    result = plan(NORTH_AMERICA, "ira_30d_whatif")
     cells = result.compliance[result.compliance["items"] == "battery_component"].set_index("period")
     assert cells["bound"].to_dict() == {"2026": 0.7, "2027": 0.8, "2028": 0.9, "2029": 1.0, "2030": 1.0}
     assert (cells["share"] >= cells["bound"] - 1e-9).all()
@@ -57,12 +55,12 @@ def test_ira_whatif_meets_its_cell_content_schedule_and_bans_feoc(network):
 
 
 def test_only_the_45x_credit_makes_the_aesc_restart_pay(network):
-    built = {p: solve(network, p).investments.set_index("option")["built"] for p in ("baseline", "current_law")}
+    built = {p: plan(NORTH_AMERICA, p).investments.set_index("option")["built"] for p in ("baseline", "current_law")}
     assert not built["baseline"]["AESC_Florence_restart"] and built["current_law"]["AESC_Florence_restart"]
 
 
 def test_local_for_local_holds_at_every_north_american_pack_plant(network):
-    result = solve(network, "local_for_local")
+    result = plan(NORTH_AMERICA, "local_for_local")
     rows = result.compliance[result.compliance["items"] == "battery_component"]
     assert (rows["scope"] == "each_destination").all()
     assert rows["destination"].nunique() == 4
@@ -107,7 +105,7 @@ def test_every_supply_lane_and_option_carries_emissions_derived_from_its_grid(ne
 
 
 def test_the_carbon_price_is_its_own_cost_part_and_moves_cells_to_cleaner_grids(network):
-    base, priced = solve(network, "baseline"), solve(network, "carbon_price")
+    base, priced = plan(NORTH_AMERICA, "baseline"), plan(NORTH_AMERICA, "carbon_price")
     assert base.emissions.sum() == pytest.approx(10_273_029.5, abs=0.5)  # ~54.6 kg CO2e per kWh of cells
     assert base.costs["carbon"] == 0
     # $190 per t (0.00019 USD M) on every t of the plan, discounted like the year's other costs
@@ -126,12 +124,12 @@ def test_the_carbon_price_is_its_own_cost_part_and_moves_cells_to_cleaner_grids(
 
 
 def test_the_carbon_cap_binds_from_2028_and_stays_feasible(network):
-    capped = solve(network, "carbon_cap")
+    capped = plan(NORTH_AMERICA, "carbon_cap")
     rows = capped.compliance.set_index("period")
     assert (rows["bound"] == 2_200_000).all() and rows["met"].all()
     assert rows["binding"].to_dict() == {"2026": False, "2027": False, "2028": True, "2029": True, "2030": True}
     assert capped.emissions["2030"] == pytest.approx(2_200_000)
-    assert solve(network, "baseline").emissions["2030"] == pytest.approx(2_824_729.4, abs=0.5)
+    assert plan(NORTH_AMERICA, "baseline").emissions["2030"] == pytest.approx(2_824_729.4, abs=0.5)
     # each binding year's marginal abatement cost (USD M per t): what one t less would cost
     assert rows["marginal_abatement_cost"].round(6).tolist() == [0, 0, 0.000105, 0.000243, 0.000378]
     # Quebec CAM (POSCO, 13,250 t per kt) now feeds PowerCo, which it did not in the baseline plan
@@ -145,8 +143,6 @@ def test_the_carbon_cap_binds_from_2028_and_stays_feasible(network):
     assert finding["numbers"]["achievable"] == pytest.approx(1_724_641.04, abs=0.5)
 
 
-MULTITIER = EXAMPLE.parent / "ev_battery_multitier.xlsx"
-
 # Optimal discounted totals of the three-tier example (LiOH -> CAM -> cells -> packs) with AESC Florence and
 # EcoPro Becancour paused (options to resume), a cell buffer and 8% discounting.
 MULTITIER_EXPECTED = {
@@ -158,12 +154,12 @@ MULTITIER_EXPECTED = {
 
 @pytest.fixture(scope="module")
 def multitier():
-    return load_workbook(MULTITIER)
+    return examples.network(MULTITIER)
 
 
 @pytest.mark.parametrize("policy", sorted(MULTITIER_EXPECTED))
 def test_multitier_example_solves_to_its_known_cost(multitier, policy):
-    result = solve(multitier, policy)
+    result = plan(MULTITIER, policy)
     assert result.status == "optimal"
     assert result.formulation.is_mip and not result.formulation.single_tier
     assert result.total_cost == pytest.approx(MULTITIER_EXPECTED[policy], abs=0.005)
@@ -171,7 +167,7 @@ def test_multitier_example_solves_to_its_known_cost(multitier, policy):
 
 def test_multitier_rules_on_cells_and_cam_interact(multitier):
     # Each rule alone costs less than their sum: together they cost 184.70 more (see the README).
-    cost = {p: solve(multitier, p).total_cost for p in ("feoc_ban", "ira_cells_only", "ira_cam_only", "ira_tiers")}
+    cost = {p: plan(MULTITIER, p).total_cost for p in ("feoc_ban", "ira_cells_only", "ira_cam_only", "ira_tiers")}
     separate = (cost["ira_cells_only"] - cost["feoc_ban"]) + (cost["ira_cam_only"] - cost["feoc_ban"])
     assert cost["ira_tiers"] - cost["feoc_ban"] - separate == pytest.approx(184.70, abs=0.01)
 
@@ -185,7 +181,7 @@ def test_multitier_emissions_follow_the_bom_and_only_the_cap_changes_the_plan(mu
     assert supply["LiOH_Generic_CN", "lioh"] == pytest.approx(10 * 582 + 6_000)
     # the 13.1 kg of metals and lithium in finished CAM: 8 of metals + 0.43 kg of Chinese-refined LiOH
     assert supply["CAM_Generic_CN", "cam_nmc"] == pytest.approx(15 * 582 + 1000 * round(8 + 0.43 * 11.82, 1))
-    base, priced, capped = (solve(multitier, p) for p in ("baseline", "carbon_price", "carbon_cap"))
+    base, priced, capped = (plan(MULTITIER, p) for p in ("baseline", "carbon_price", "carbon_cap"))
     assert base.emissions.sum() == pytest.approx(10_245_551.9, abs=0.5)
     # $190 per t does not pay for any abatement here: the same plan, plus its carbon cost
     assert priced.emissions.sum() == pytest.approx(base.emissions.sum())

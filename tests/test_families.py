@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import examples
 import pytest
 
 from optimizer import load_workbook, solve
@@ -80,7 +81,7 @@ def test_at_the_limit_only_where_no_plan_lies_past_the_value():
 
 def test_option_values_warm_equal_cold_solves():
     for policy in ("current_law", "ira_30d_whatif"):
-        plan = solve(NORTH_AMERICA, policy)
+        plan = examples.plan(examples.NORTH_AMERICA, policy)
         for value in option_values(NORTH_AMERICA, plan):
             built = plan.investments.set_index("option").loc[value.option]
             if built["divisible"]:
@@ -100,6 +101,7 @@ def test_option_values_warm_equal_cold_solves():
                 assert cold.total_cost == pytest.approx(plan.total_cost, rel=1e-9)
 
 
+@pytest.mark.heavy
 def test_the_robust_evaluation_warm_equals_cold_solves():
     result = robust(NORTH_AMERICA)
     for plan in result.plans:
@@ -153,3 +155,12 @@ def test_a_change_in_the_scenario_language_is_an_edit_of_a_built_model():
         1.5 * NORTH_AMERICA.demand.loc[NORTH_AMERICA.demand["period"] == "2028", "quantity"].sum())
     same_cost(warm, solve(world, policy, diagnosis=False))
     assert session.fresh_loads == 1  # the same columns: edited in place, not loaded afresh
+
+
+def test_a_family_counts_its_fresh_loads_and_warm_solves(monkeypatch, capsys, tmp_path):
+    # Ten values: one chain of ten members on one session, its model loaded once and nine members re-solved warm.
+    from cli_run import run_json
+
+    code, payload, _ = run_json(monkeypatch, capsys, "sweep", INPUTS / "ev_battery_north_america.xlsx", "--policy",
+                                "local_for_local", "--rule", "14", "--values", "0.1:1:0.1", "-o", tmp_path / "s.xlsx")
+    assert code == 0 and payload["stats"] == {"members": 10, "fresh_loads": 1, "warm_solves": 9}

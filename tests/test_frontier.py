@@ -96,7 +96,9 @@ def test_frontier_json_and_workbook(workbook, monkeypatch, capsys, tmp_path):
     code, payload, _ = run_json(monkeypatch, capsys, "frontier", workbook(CAP), "--policy", "p",
                                 "--rule", RULE_ROW, "--points", 3, "-o", out)
     assert code == 0
-    assert set(payload) == {"rule", "policy", "start", "end", "points", "output"}
+    assert set(payload) == {"rule", "policy", "start", "end", "points", "stats", "output"}
+    # one model loaded for the three points; two warm re-solves, and a third past the end's cap (at the limit)
+    assert payload["stats"] == {"members": 3, "fresh_loads": 1, "warm_solves": 3}
     assert (payload["rule"], payload["policy"]) == (RULE_ROW, "p")
     assert (payload["start"], payload["end"]) == (pytest.approx(8200), pytest.approx(4540))
     assert [set(p) for p in payload["points"]] == [{"value", "status", "total_cost", "marginal", "builds",
@@ -108,11 +110,12 @@ def test_frontier_json_and_workbook(workbook, monkeypatch, capsys, tmp_path):
     book = open_workbook(out)
     assert book.sheetnames[:2] == ["Summary", "Frontier"]
     sheet = book["Frontier"]
-    assert [c.value for c in sheet[1]][:4] == ["co2_cap value", "status", "total cost", "change from the start"]
+    assert [c.value for c in sheet[1]][:4] == ["co2_cap value", "status", "total cost (discounted)",
+                                               "change from the start (discounted)"]
     assert [sheet.cell(r, 3).value for r in range(2, 5)] == pytest.approx([6300, 6540, 6780])
     assert len(sheet._charts) == 1
     summary = {row[0].value: row[1].value for row in book["Summary"].iter_rows(min_row=2)}
-    assert summary["End: value"] == "4,540" and summary["Cost from start to end"] == pytest.approx(480)
+    assert summary["End: value"] == "4,540" and summary["Cost from start to end (discounted)"] == pytest.approx(480)
 
 
 def test_frontier_table_names_both_ends(workbook, monkeypatch, capsys, tmp_path):
@@ -120,7 +123,7 @@ def test_frontier_table_names_both_ends(workbook, monkeypatch, capsys, tmp_path)
                        "--points", 2, "-o", tmp_path / "f.xlsx")
     assert code == 0
     text = " ".join(out.split())
-    assert "Start 0.00%:" in text and "End 60.00%:" in text and "total cost 6,780.00" in text
+    assert "Start 0.00%:" in text and "End 60.00%:" in text and "total cost 6,780.00 (discounted)" in text
     assert "at the limit" in text
 
 

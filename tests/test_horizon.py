@@ -332,13 +332,18 @@ def test_the_plan_workbook_shows_costs_by_period_investments_and_inventory(make_
     assert wb.sheetnames[:6] == ["Overview", "Summary", "Costs by period", "Supply mix", "Investments", "Inventory"]
     costs = [[c.value for c in row] for row in wb["Costs by period"].iter_rows(min_row=1, max_row=3)]
     header = costs[0]
-    assert [costs[1][header.index(c)] for c in ("period", "capex", "supply", "discounted total")] == [
-        "1", 80, 40, 120]
-    assert [costs[2][header.index(c)] for c in ("supply", "discount factor", "discounted total")] == [40, 0.5, 20]
+    # each part per period as it arises (nominal), the discounted total after its factor
+    assert [costs[1][header.index(c)] for c in ("period", "capex (nominal)", "supply (nominal)",
+                                               "discounted total (discounted)")] == ["1", 80, 40, 120]
+    assert [costs[2][header.index(c)] for c in ("supply (nominal)", "discount factor",
+                                               "discounted total (discounted)")] == [40, 0.5, 20]
     investments = {c.value: wb["Investments"].cell(row=2, column=c.column).value for c in wb["Investments"][1]}
     assert (investments["option"], investments["built"], investments["build period"]) == ("O", "yes", "1")
     summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=2)}
-    assert (summary["Total cost"], summary["Nominal total cost"], summary["Capex"]) == (140, 160, 80)
+    gap = next(r[1] for r in wb["Summary"].iter_rows(min_row=2) if r[0].value == "MIP gap")
+    assert gap.number_format == "0.00%"  # a fraction of the bound: 0.0001 showed as 0
+    assert (summary["Total cost (discounted)"], summary["Nominal total cost (nominal)"],
+            summary["Capex (discounted)"]) == (140, 160, 80)
     with zipfile.ZipFile(path) as archive:
         charts = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")]
     # the Overview's supply mix and the cost parts by period, both stacked columns

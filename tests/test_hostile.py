@@ -267,7 +267,8 @@ def build_hostile(edits_, layout) -> bytes:
     return corpus.rezip(buffer.getvalue(), {name: patch for name in names})
 
 
-@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")), deadline=None,
+@pytest.mark.heavy
+@settings(max_examples=settings().max_examples, deadline=None,  # the profile's (tests/conftest.py)
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
@@ -632,7 +633,7 @@ def test_the_reader_can_be_forced_to_openpyxl(tmp_path, monkeypatch):
     assert len(load_workbook(path).lanes) == 2
 
 
-@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")) // 5, deadline=None,
+@settings(max_examples=settings().max_examples // 3, deadline=None,  # a third of the profile's
           derandomize=bool(os.environ.get("CI")),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])

@@ -29,6 +29,25 @@ def test_two_tier_bom(solve_sheets, solver):
     assert used[("C", "cells")] == pytest.approx(30.0)
 
 
+def test_flows_show_what_the_goods_cost_where_the_rules_value_them_otherwise(solve_sheets):
+    # M1 has room for all 60 kt of CAM: landed at C at 10 + 0.5. The cells C ships cost 20 + 2 x 10.5 = 41 a GWh,
+    # what the plan paid (the Flows' supply_unit_cost), landed at P at 41 + 1 = 42: the plan's 1260 over the
+    # 30 GWh. The rules' valuation of C's cells is 20 + 2 x the plain mean of the CAM prices, (10 + 12) / 2: 42.
+    result = solve_sheets(**two_tier(Supply=[
+        {"site": "C", "item": "cells", "unit_cost": 20, "capacity": 100},
+        {"site": "M1", "item": "cam", "unit_cost": 10, "capacity": 60},
+        {"site": "M2", "item": "cam", "unit_cost": 12, "capacity": 50}]))
+    assert result.total_cost == pytest.approx(30 * 20 + 30 * 1 + 60 * 10.5)
+    flows = result.flows.set_index(["item", "origin"])
+    cells, cam = flows.loc[("cells", "C")], flows.loc[("cam", "M1")]
+    assert (cells["supply_unit_cost"], cells["valuation_unit_cost"], cells["landed_unit_cost"]) == (
+        pytest.approx(41.0), pytest.approx(42.0), pytest.approx(42.0))
+    assert cells["total_cost"] == pytest.approx(result.total_cost)
+    # a supplier's goods cost what it charges: single tier, the paid cost is the Supply unit_cost
+    assert (cam["supply_unit_cost"], cam["valuation_unit_cost"], cam["landed_unit_cost"]) == (
+        pytest.approx(10.0), pytest.approx(10.0), pytest.approx(10.5))
+
+
 def test_site_specific_bom_replaces_the_general_recipe(solve_sheets):
     # C has its own recipe (1.5 kt per GWh): 45 kt, all from M1 (capacity 40) + 5 from M2.
     # cost = 600 + 30 + 40 * 10.5 + 5 * 12 = 1110
@@ -253,9 +272,10 @@ def test_lp_workbooks_stay_lps(solve_sheets):
 
 def test_goods_passed_on_are_valued_at_the_plain_mean_of_the_items_options(solve_sheets):
     # Depot H buys cells from B (20) and passes them to D (needs 10) through a lane taxed at 10%. The goods'
-    # value on H -> D is the plain mean of the item's Supply options in the period, the capacity-0 option A
-    # (10) included: (10 + 20) / 2 = 15, so the duty is 1.5 per unit: 10 * 20 + 10 * 1.5 = 215. (A
-    # capacity-weighted mean would be 20: 220; leaving A out, 20 as well.)
+    # value on H -> D (the rules' valuation) is the plain mean of the item's Supply options in the period, the
+    # capacity-0 option A (10) included: (10 + 20) / 2 = 15, so the duty is 1.5 per unit: 10 * 20 + 10 * 1.5 =
+    # 215. (A capacity-weighted mean would be 20: 220; leaving A out, 20 as well.) What H paid for them is B's 20:
+    # the Flows' goods' cost, and landed at D 20 + 1.5.
     result = solve_sheets(
         Sites=sites("A", "B", "H") + sites("D", country="Mexico"), Items=[{"item": "cells"}],
         Supply=[{"site": "A", "item": "cells", "unit_cost": 10, "capacity": 0},
@@ -266,7 +286,8 @@ def test_goods_passed_on_are_valued_at_the_plain_mean_of_the_items_options(solve
         Tariffs=[{"origin": "H", "destination": "Mexico", "rate": 0.1}])
     assert result.total_cost == pytest.approx(215.0)
     hop = result.flows.set_index(["origin", "destination"]).loc[("H", "D")]
-    assert (hop["supply_unit_cost"], hop["tariff_cost"]) == (pytest.approx(15.0), pytest.approx(15.0))
+    assert (hop["valuation_unit_cost"], hop["tariff_cost"]) == (pytest.approx(15.0), pytest.approx(15.0))
+    assert (hop["supply_unit_cost"], hop["landed_unit_cost"]) == (pytest.approx(20.0), pytest.approx(21.5))
 
 
 def test_a_cycle_of_lanes_alone_never_makes_an_item_available(solve_sheets):

@@ -5,18 +5,16 @@ it points to) and the currency of the Settings sheet."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import openpyxl
 import pytest
+from examples import NORTH_AMERICA
+from examples import plan as example_plan
 
 from optimizer import load_workbook, solve, write_plan, write_workbook
 from optimizer.compare import compare, sweep
 from optimizer.writing.comparison import write_comparison
 from optimizer.writing.sweep import write_sweep
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "inputs" / "ev_battery_north_america.xlsx"
 
 # Two items of different units, a currency. Landed: Korea 10 + 2 = 12, Cells_US 18 + 1 = 19 (at most 40), CAM 3 + 2;
 # Korea at most 30% of the cells by quantity (binding): 15 from Korea, 35 from Cells_US a period.
@@ -72,29 +70,107 @@ def small(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def priced(tmp_path_factory):
+    """``mix`` and ``priced`` (a 10% tariff on Korean cells and a carbon price of 0.5 per t on their lanes) over
+    two periods, the second discounted at 0.5. Korea lands cells at 10 + 2 + 1 + 1 = 14 < 19: all 50 a period
+    from Korea, 100 t of emissions: 50 duty and 50 carbon a period, 100 each nominal, 75 each discounted."""
+    sheets = {**SHEETS, "Periods": [{"period": 2026, "discount_factor": 1}, {"period": 2027, "discount_factor": 0.5}],
+              "Lanes": [{**SHEETS["Lanes"][0], "co2_per_unit": 2}, SHEETS["Lanes"][1]],
+              "Policies": [{"policy": "priced", "rule": "tariff", "items": "cells", "from": "Korea", "value": 0.1},
+                           {"policy": "priced", "rule": "co2_price", "items": "cells", "from": "Korea",
+                            "value": 0.5}]}
+    folder = tmp_path_factory.mktemp("priced")
+    network = load_workbook(write_workbook(folder / "in.xlsx", sheets))
+    comparison = compare(network)
+    return comparison, openpyxl.load_workbook(write_comparison(comparison, folder / "comparison.xlsx"))
+
+
+@pytest.fixture(scope="module")
 def ira(tmp_path_factory):
-    result = solve(load_workbook(EXAMPLE), policy="ira_30d_whatif")
+    result = example_plan(NORTH_AMERICA, "ira_30d_whatif")
     return result, openpyxl.load_workbook(write_plan(result, tmp_path_factory.mktemp("ira") / "plan.xlsx"))
 
 
 # --------------------------------------------------------------------------- print setup
 
 
-def test_every_sheet_prints_one_page_wide_with_its_header_and_footer(small):
+def printed_scale(ws) -> float:
+    """The scale sheet ``ws`` prints at, from what the workbook says: its explicit scale, or, fitted to a page,
+    the printable area (optimizer.writing.table.PRINTABLE, in its orientation) over the printed columns' widths
+    (POINTS_PER_CHARACTER: LibreOffice's, the wider rendering) and charts, and when one page tall over the rows'
+    heights and charts."""
+    from openpyxl.utils import column_index_from_string, get_column_letter
+
+    from optimizer.writing.table import POINTS_PER_CHARACTER, PRINTABLE
+
+    if not ws.sheet_properties.pageSetUpPr.fitToPage:
+        return ws.page_setup.scale / 100
+    page_width, page_height = PRINTABLE[ws.page_setup.orientation]
+    last = ws.max_column
+    if ws.print_area:
+        last = column_index_from_string(re.sub(r"[\d$]", "", ws.print_area.split(":")[1]))
+    widths = [ws.column_dimensions[get_column_letter(i)].width or 8.43 for i in range(1, ws.max_column + 40)]
+    heights = [ws.row_dimensions[r].height or 15 for r in range(1, ws.max_row + 200)]
+    width = sum(widths[:last]) * POINTS_PER_CHARACTER
+    height = sum(heights[:ws.max_row])
+    for chart in ws._charts:
+        start = chart.anchor._from
+        width = max(width, sum(widths[:start.col]) * POINTS_PER_CHARACTER + chart.width * 72 / 2.54)
+        height = max(height, sum(heights[:start.row]) + chart.height * 72 / 2.54)
+    scale = min(1.0, page_width / width)
+    return min(scale, page_height / height) if ws.page_setup.fitToHeight == 1 else scale
+
+
+def test_every_sheet_prints_at_sixty_percent_or_more_with_its_header_and_footer(small, ira, priced):
+    """Fitted one page wide where that keeps 60% (one page tall where it also fits); wider, at 60% across pages
+    with its key columns repeated on each. The Flows, 22 columns, printed one page wide at 29%."""
     _, _, plan, comparison, swept = small
     outputs = (("plan", plan, "policy set mix"), ("comparison", comparison, "comparison of 2 policy sets"),
-               ("sweep", swept, "sweep of Policies row 2 (mix)"))
+               ("sweep", swept, "sweep of Policies row 2 (mix)"),
+               ("comparison", priced[1], "comparison of 2 policy sets"), ("ira", ira[1], "policy set ira_30d_whatif"))
     for name, wb, subject in outputs:
+        workbook = "ev_battery_north_america.xlsx" if name == "ira" else "in.xlsx"
         for ws in wb.worksheets:
             where = (name, ws.title)
-            assert ws.sheet_properties.pageSetUpPr.fitToPage, where
-            assert ws.page_setup.fitToWidth == 1, where
+            assert printed_scale(ws) >= 0.6, (where, printed_scale(ws))
+            if ws.sheet_properties.pageSetUpPr.fitToPage:
+                assert ws.page_setup.fitToWidth == 1, where
+            else:  # across pages: its leading key columns on each
+                assert ws.page_setup.scale == 60 and ws.print_title_cols.startswith("$A:$"), where
             assert ws.print_title_rows == "$1:$1", where
             footer = (ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text)
-            assert footer == ("in.xlsx", "&A", f"{subject}, page &P of &N"), where
+            assert footer == (workbook, "&A", f"{subject}, page &P of &N"), where
             assert not any(code in "".join(footer) for code in ("&D", "&T")), where  # no time of writing
-            wide = sum(ws.column_dimensions[c.column_letter].width for c in ws[1]) > 100
-            assert ws.page_setup.orientation == ("landscape" if wide else "portrait"), where
+    flows = ira[1]["Flows detail"]
+    assert not flows.sheet_properties.pageSetUpPr.fitToPage and flows.print_title_cols == "$A:$E"
+    assert [c.value for c in flows[1]][:5] == ["period", "item", "unit", "origin", "destination"]
+
+
+def test_wide_tables_keep_their_most_read_columns_and_move_the_rest_to_a_detail_sheet(small, ira):
+    """The Flows and the Comparison each print at a readable scale: the keys, quantities and costs a reader
+    looks for on the sheet, the countries, valuation and cost parts (Flows), the cost parts and rule summaries
+    (Comparison) on a detail sheet that repeats the keys."""
+    result, wb = ira
+    flows, detail = table_rows(wb["Flows"]), table_rows(wb["Flows detail"])
+    assert headers(wb["Flows"]) == ["period", "item", "unit", "origin", "destination", "quantity",
+                                    "supply_unit_cost (USD M per unit, nominal)",
+                                    "landed_unit_cost (USD M per unit, nominal)", "total_cost (USD M, nominal)",
+                                    "co2 (t CO2e)"]
+    assert [h.split(" (")[0] for h in headers(wb["Flows detail"])] == [
+        "period", "item", "unit", "origin", "destination", "origin_country", "destination_country",
+        "valuation_unit_cost", "lane_unit_cost", "tariff_rate", "credit_per_unit", "supply_cost", "transport_cost",
+        "tariff_cost", "credit_cost", "carbon_cost"]
+    keys = ["period", "item", "origin", "destination"]
+    assert [[r[k] for k in keys] for r in flows] == [[r[k] for k in keys] for r in detail] == \
+        result.flows[keys].to_numpy().tolist()
+    comparison = small[3]
+    assert [h.split(" (")[0] for h in headers(comparison["Comparison"])] == [
+        "policy", "status", "total cost", "vs baseline", "vs baseline %", "rule checks", "binding checks",
+        "cost per +1 pp tighter on every share rule", "message"]
+    assert [h.split(" (")[0] for h in headers(comparison["Comparison detail"])] == [
+        "policy", "supply", "transport", "tariffs", "credits", "fixed", "cost per unit of demand"]
+    assert table_rows(comparison["Comparison rules"]) == [  # one rule of one set: a row each
+        {"policy": "mix", "summary": "Policies row 2 max_share cells from Korea <= 30%: 30.0%, binding 2/2"}]
 
 
 def test_the_pages_management_reads_first_print_on_one_page(small, ira):
@@ -135,18 +211,18 @@ def test_quantities_and_costs_carry_their_units(small):
     _, _, plan, comparison, swept = small
     flows = headers(plan["Flows"])
     assert flows[:4] == ["period", "item", "unit", "origin"]  # rows of two items: a unit per row
-    assert {"quantity", "total_cost (USD M)", "landed_unit_cost (USD M per unit)"} <= set(flows)
+    assert {"quantity", "total_cost (USD M, nominal)", "landed_unit_cost (USD M per unit, nominal)"} <= set(flows)
     assert {(r["item"], r["unit"]) for r in table_rows(plan["Flows"])} == {("cells", "GWh"), ("cam", "kt")}
     mix = table_rows(plan["Supply mix"])
     assert {(r["item"], r["unit"]) for r in mix} == {("cells", "GWh"), ("cam", "kt")}
     summary = {r["field"]: r["value"] for r in table_rows(plan["Summary"])}
-    assert summary["Total cost (USD M)"] == pytest.approx(2 * (15 * 12 + 35 * 19 + 5 * 5))
+    assert summary["Total cost (USD M, discounted)"] == pytest.approx(2 * (15 * 12 + 35 * 19 + 5 * 5))
     compliance = table_rows(plan["Compliance"])
     assert [r["flow unit"] for r in compliance] == ["GWh", "GWh"]  # a quantity basis on cells
-    assert "total cost (USD M)" in headers(comparison["Comparison"])
-    assert headers(swept["Sweep"])[:3] == ["max_share value", "status", "total cost (USD M)"]  # a share: no unit
+    assert "total cost (USD M, discounted)" in headers(comparison["Comparison"])
+    assert headers(swept["Sweep"])[:3] == ["max_share value", "status", "total cost (USD M, discounted)"]  # a share
     sensitivity = headers(plan["Sensitivity"])
-    assert "price (USD M per unit)" in sensitivity and "unit" in sensitivity
+    assert "price (USD M per unit, discounted)" in sensitivity and "unit" in sensitivity
 
 
 def test_one_item_shown_puts_its_unit_in_the_header(ira):
@@ -155,7 +231,8 @@ def test_one_item_shown_puts_its_unit_in_the_header(ira):
     assert "quantity" in flows and "unit" in flows  # the example's flows mix GWh of cells and kt of CAM
     cells_only = [r for r in table_rows(wb["Utilization"]) if r["item"] == "cells_nmc"]
     assert {r["unit"] for r in cells_only} == {"GWh"}
-    assert [c.number_format for c in wb["Flows"]["H"][1:3]] == ["#,##0.###"] * 2  # thousands separators
+    quantity = openpyxl.utils.get_column_letter(flows.index("quantity") + 1)
+    assert [c.number_format for c in wb["Flows"][quantity][1:3]] == ["#,##0.###"] * 2  # thousands separators
     assert wb["Utilization"]["I2"].number_format == "0.0%"  # shares as percentages
 
 
@@ -165,7 +242,7 @@ def test_a_single_item_plan_names_its_unit_in_the_quantity_headers(tmp_path):
     del sheets["Settings"]
     wb = openpyxl.load_workbook(write_plan(solve(load_workbook(write_workbook(tmp_path / "in.xlsx", sheets)), "mix"),
                                            tmp_path / "plan.xlsx"))
-    assert {"quantity (GWh)", "total_cost", "landed_unit_cost"} <= set(headers(wb["Flows"]))  # no currency set
+    assert {"quantity (GWh)", "total_cost (nominal)", "landed_unit_cost (nominal)"} <= set(headers(wb["Flows"]))
     assert "unit" not in headers(wb["Flows"])
     assert {"used (GWh)", "capacity (GWh)"} <= set(headers(wb["Utilization"]))
 
@@ -184,15 +261,15 @@ def test_binding_rules_full_capacity_and_plans_without_one_are_highlighted(small
     letter = openpyxl.utils.get_column_letter(binding)
     last = openpyxl.utils.get_column_letter(compliance.max_column)
     met = openpyxl.utils.get_column_letter(headers(compliance).index("met") + 1)
-    assert rules_of(compliance)[f"A2:{last}3"] == [("expression", [f"${letter}2=TRUE"]),
-                                                   ("expression", [f"${met}2=FALSE"])]
-    assert [r["binding"] for r in table_rows(compliance)] == [True, True]
+    assert rules_of(compliance)[f"A2:{last}3"] == [("expression", [f'${letter}2="yes"']),
+                                                   ("expression", [f'${met}2="no"'])]
+    assert [r["binding"] for r in table_rows(compliance)] == ["yes", "yes"]
     ws = ira[1]["Utilization"]
     assert headers(ws)[8] == "utilization" and ws.max_row == len(ira[0].utilization) + 1 == 59
     assert rules_of(ws) == {"I2:I59": [("dataBar", [])], "A2:L59": [("expression", ["$I2>=0.99995"])]}
     bar = next(iter(ws.conditional_formatting)).rules[0].dataBar
     assert [(v.type, v.val) for v in bar.cfvo] == [("num", 0), ("num", 1)]
-    assert rules_of(comparison["Comparison"])["A2:P3"] == [("expression", ['$B2<>"optimal"'])]
+    assert rules_of(comparison["Comparison"])["A2:I3"] == [("expression", ['$B2<>"optimal"'])]
 
 
 def test_infeasible_policy_sets_are_marked_and_stated(tmp_path):
@@ -215,7 +292,7 @@ def test_the_overview_of_the_ira_plan_states_its_binding_rules_with_their_cost_p
     assert wb.sheetnames[0] == "Overview"
     overview = table_rows(wb["Overview"])
     answer = {r["item"]: r["value"] for r in overview if r["section"] == "answer"}
-    assert answer["total cost (USD M)"] == pytest.approx(result.total_cost)  # the example's Settings: USD M
+    assert answer["total cost (USD M, discounted)"] == pytest.approx(result.total_cost)  # Settings: USD M
     facts = [r for r in overview if r["section"].startswith("fact")]
     assert 3 <= len(facts) <= 5
     binding = result.compliance[result.compliance["binding"] & result.compliance["cost_per_point"].notna()]
@@ -229,21 +306,29 @@ def test_the_overview_of_the_ira_plan_states_its_binding_rules_with_their_cost_p
 
 
 def test_every_overview_figure_stands_in_the_sheet_it_names(small, ira):
-    """Each line's value equals the cell its ``see`` names; each figure of a fact is one of its cells."""
+    """Each line's value equals the cell its ``see`` names; the figures of a fact are its cells, in order, as
+    many as there are, each written to the digits it shows ('at the limit' is the cell's own text)."""
     _, _, plan, comparison, _ = small
     for wb in (plan, comparison, ira[1]):
+        figures_checked = 0
         for row in table_rows(wb["Overview"]):
             if not row["see"]:
                 continue
             cells = resolve(wb, row["see"])
             if row["section"].startswith("fact"):
-                numbers = [float(n.replace(",", "")) for n in re.findall(r"-?[\d,]+\.\d\d(?= \()", row["item"])]
-                shown = [round(float(c), 2) for c in cells if isinstance(c, (int, float)) and not isinstance(c, bool)]
-                assert numbers == pytest.approx(shown[:len(numbers)]) or not numbers, row
+                figures = re.findall(r"-?\d[\d,]*\.\d+|at the limit", row["item"])
+                # an exclusion's facts point at its binding flags (yes/no): no figures there
+                shown = [c for c in cells if not isinstance(c, bool) and c not in ("yes", "no")]
+                assert len(figures) == len(shown), row
+                for figure, cell in zip(figures, shown, strict=True):
+                    digits = len(figure.partition(".")[2])
+                    assert figure == (cell if isinstance(cell, str) else f"{cell:,.{digits}f}"), (figure, cell, row)
+                figures_checked += len(figures)
             elif isinstance(row["value"], float):
                 assert cells == [pytest.approx(row["value"])], row
             else:
                 assert cells[0] == row["value"] or row["value"] == ", ".join(cells), row
+        assert figures_checked >= 2, wb["Overview"]["B2"].value  # every Overview here states rates
 
 
 def test_the_overview_chart_is_the_supply_mix_or_the_cost_by_policy_set(small):
@@ -264,7 +349,7 @@ def test_a_blank_currency_shows_no_unit(tmp_path):
     blank = {**SHEETS, "Settings": [{"key": "currency", "value": None}]}
     network = load_workbook(write_workbook(tmp_path / "blank.xlsx", blank))
     wb = openpyxl.load_workbook(write_plan(solve(network, "mix"), tmp_path / "plan.xlsx"))
-    assert {"total_cost", "landed_unit_cost"} <= set(headers(wb["Flows"]))
+    assert {"total_cost (nominal)", "landed_unit_cost (nominal)"} <= set(headers(wb["Flows"]))
 
 
 def test_a_layout_names_its_own_per_unit_costs(tmp_path):
@@ -277,8 +362,107 @@ def test_a_layout_names_its_own_per_unit_costs(tmp_path):
     labels = Labels(currency="USD M", units={"cells": "GWh"})
     frame = pd.DataFrame({"value": [35.0], "total_cost": [1.0]})
     with streaming_workbook(labels) as wb:
-        write_table(wb, "Plain", frame, {"value": MONEY, "total_cost": MONEY})
-        write_table(wb, "Credit", frame, {"value": MONEY, "total_cost": MONEY}, per_unit=("value",))
+        write_table(wb, "Plain", frame, {"value": MONEY, "total_cost": MONEY}, basis={"value": "nominal"})
+        write_table(wb, "Credit", frame, {"value": MONEY, "total_cost": MONEY}, per_unit=("value",),
+                    basis={"value": "nominal"})
         wb = openpyxl.load_workbook(save_atomically(wb, tmp_path / "t.xlsx"))
-    assert headers(wb["Plain"]) == ["value (USD M)", "total_cost (USD M)"]
-    assert headers(wb["Credit"]) == ["value (USD M per GWh)", "total_cost (USD M)"]  # the workbook's one unit
+    assert headers(wb["Plain"]) == ["value (USD M, nominal)", "total_cost (USD M, discounted)"]
+    assert headers(wb["Credit"]) == ["value (USD M per GWh, nominal)", "total_cost (USD M, discounted)"]
+
+
+# --------------------------------------------------------------------------- money: discounted or nominal (issue 22)
+
+
+MONEY_FORMATS = ("#,##0.00", "#,##0.00######")
+
+
+def test_every_money_figure_says_whether_it_is_discounted_or_nominal(small, ira, priced):
+    """Every column formatted as money carries its basis after its currency, every money row of a Summary too,
+    and every money figure in an Overview sentence: the same words everywhere."""
+    _, _, plan, comparison, swept = small
+    for wb in (plan, comparison, swept, ira[1], priced[1]):
+        for ws in wb.worksheets:
+            if ws.title in ("Summary", "Overview"):
+                continue
+            for cell in ws[1]:
+                money = ws.cell(row=2, column=cell.column).number_format in MONEY_FORMATS
+                assert not money or re.search(r"(discounted|nominal)\)$", cell.value), (ws.title, cell.value)
+        for row in table_rows(wb["Summary"]) if "Summary" in wb.sheetnames else []:
+            if isinstance(row["value"], float) and any(w in row["field"].lower() for w in ("cost", "credit")):
+                assert row["field"].endswith(("discounted)", "nominal)")), row["field"]
+    overview = table_rows(ira[1]["Overview"])
+    money_lines = [r["item"] for r in overview if "USD M" in r["item"]]
+    labelled = re.compile(r"USD M(?: per [\w ]+?)?(?:, | \()(?:discounted|nominal)\)")
+    assert len(money_lines) > 5 and all(len(labelled.findall(t)) == t.count("USD M") for t in money_lines)
+
+
+def test_carbon_and_tariff_costs_agree_between_sheets_once_labelled(priced):
+    """The rule summaries state each rule's cost as it arises (nominal: 100 over the two periods), the cost parts
+    discounted (75): both say which. Tariff and carbon price rules have Compliance rows like every other rule,
+    and are no rule checks."""
+    comparison, wb = priced
+    detail = {r["policy"]: r for r in table_rows(wb["Comparison detail"])}["priced"]
+    assert (detail["tariffs (USD M, discounted)"], detail["carbon (USD M, discounted)"]) == (
+        pytest.approx(75.0), pytest.approx(75.0))
+    assert [r["summary"] for r in table_rows(wb["Comparison rules"]) if r["policy"] == "priced"] == [
+        "Policies row 2 tariff cells from Korea: duty 100.00 (nominal) on 1,000 matched (value)",
+        "Policies row 3 co2_price cells from Korea: emissions 200, cost 100.00 (nominal)"]
+    main = {r["policy"]: r for r in table_rows(wb["Comparison"])}["priced"]
+    assert (main["rule checks"], main["binding checks"]) == (0, 0)
+    rows = [r for r in table_rows(wb["Compliance"]) if r["policy"] == "priced"]
+    assert [(r["rule"], r["period"], r["cost (USD M, nominal)"], r["binding"], r["sense"]) for r in rows] == [
+        ("tariff", "2026", pytest.approx(50.0), None, None), ("tariff", "2027", pytest.approx(50.0), None, None),
+        ("co2_price", "2026", pytest.approx(50.0), "no", None), ("co2_price", "2027", pytest.approx(50.0), "no", None)]
+
+
+# --------------------------------------------------------------------------- yes/no, at capacity (issue 22)
+
+
+def test_an_option_not_built_is_not_at_capacity_and_booleans_read_yes_or_no(tmp_path):
+    """Option O (capex 1000) is not built: Utilization shows it with capacity 0 and not at capacity (it said
+    TRUE, printed as 1); every boolean of the workbook is a word."""
+    from test_horizon import buy_or_build
+
+    result = solve(load_workbook(write_workbook(tmp_path / "in.xlsx", buy_or_build(capex=1000))))
+    assert not result.investments["built"].iloc[0]
+    wb = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx"))
+    option = [r for r in table_rows(wb["Utilization"]) if r["resource"] == "option"]
+    assert [(r["destination"], r["period"], r["capacity"], r["at_capacity"]) for r in option] == [
+        ("O", "1", 0, "no"), ("O", "2", 0, "no")]
+    supply = [r for r in table_rows(wb["Utilization"]) if r["resource"] == "supply"]
+    assert {r["at_capacity"] for r in supply} == {"no"}  # B: unlimited
+    for ws in wb.worksheets:
+        assert not any(isinstance(c.value, bool) for row in ws.iter_rows(min_row=2) for c in row), ws.title
+
+
+# --------------------------------------------------------------------------- the Overview (issue 22)
+
+
+def test_the_overview_links_the_cells_it_repeats_and_does_not_print_them(small, ira):
+    """Each ``see`` cell is a link to the cells it names, and the Overview's print area stops before it."""
+    _, _, plan, comparison, _ = small
+    for wb in (plan, comparison, ira[1]):
+        ws = wb["Overview"]
+        see = headers(ws).index("see") + 1
+        assert ws.print_area == f"'Overview'!$A$1:${openpyxl.utils.get_column_letter(see - 1)}${ws.max_row}" or \
+            ws.print_area.startswith(f"'Overview'!$A$1:${openpyxl.utils.get_column_letter(see - 1)}$")
+        for row in ws.iter_rows(min_row=2):
+            cell = row[see - 1]
+            if cell.value:
+                assert cell.hyperlink is not None and cell.hyperlink.location == cell.value.replace(" ...", "").split(
+                    ", ")[0], cell.value
+                assert resolve(wb, cell.hyperlink.location)
+
+
+def test_the_plan_overview_states_emissions_and_whether_each_option_is_built(ira):
+    result, wb = ira
+    overview = table_rows(wb["Overview"])
+    answer = {r["item"]: r for r in overview if r["section"] == "answer"}
+    assert answer["emissions (t CO2e)"]["value"] == pytest.approx(result.emissions.sum())
+    assert resolve(wb, answer["emissions (t CO2e)"]["see"]) == [pytest.approx(result.emissions.sum())]
+    options = [(r["item"], r["value"]) for r in overview if r["section"] == "options"]
+    assert options == [
+        ("Not built: AESC_Florence_restart (cells_nmc at AESC_Florence_SC)", "no"),
+        ("Not built: EcoPro_Becancour_resume (cam_nmc at EcoPro_Becancour_QC)", "no"),
+        ("Not built: Umicore_Loyalist_resume (cam_nmc at Umicore_Loyalist_ON)", "no"),
+        ("Not built: PowerCo_StThomas_phase2 (cells_nmc at PowerCo_StThomas_ON)", "0%")]

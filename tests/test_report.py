@@ -4,6 +4,7 @@ are the solved result's."""
 from __future__ import annotations
 
 import math
+import re
 
 import openpyxl
 import pytest
@@ -12,16 +13,18 @@ from openpyxl.utils import get_column_letter
 from optimizer import OutputError, load_workbook, solve, write_plan, write_workbook
 
 # The brief's four sheets, then Sensitivity (added with commit 69ff786, "a Sensitivity sheet"); the Overview
-# first and the Supply mix after the costs (issue 16).
-PLAN_SHEETS = ["Overview", "Summary", "Costs by period", "Supply mix", "Flows", "Utilization", "Compliance",
-               "Sensitivity"]
-#: The one item's unit, shown after every quantity header of a plan of this workbook.
-UNIT = " (GWh)"
+# first and the Supply mix after the costs (issue 16); the Flows' least-read columns on Flows detail (issue 22).
+PLAN_SHEETS = ["Overview", "Summary", "Costs by period", "Supply mix", "Flows", "Flows detail", "Utilization",
+               "Compliance", "Sensitivity"]
+#: The one item's unit, shown after every quantity header of a plan of this workbook; a money header says
+#: whether it is discounted or nominal (the workbook has no currency).
+UNIT = re.compile(r" \((GWh|discounted|nominal|per GWh, nominal|per GWh, discounted)\)$")
 
 
 def plain(header):
-    """A header without the item's unit: ``quantity (GWh)`` is ``quantity``."""
-    return header[: -len(UNIT)] if isinstance(header, str) and header.endswith(UNIT) else header
+    """A header without the item's unit or its money's basis: ``quantity (GWh)`` is ``quantity``,
+    ``total_cost (nominal)`` is ``total_cost``."""
+    return UNIT.sub("", header) if isinstance(header, str) else header
 
 # Landed unit costs into Plant (US): Cells_KR 10 * 1.10 + 2 = 13 (unlimited), Cells_US 8 + 1 = 9
 # (at most 30 per period), Cells_US2 20 + 1 = 21 (unlimited). Demand 50 in each of 2026 and 2027.
@@ -89,7 +92,7 @@ def column_cells(ws, name):
 
 
 def summary(ws) -> dict:
-    return {label: value for label, value in ws.iter_rows(min_row=2, max_col=2, values_only=True)}
+    return {plain(label): value for label, value in ws.iter_rows(min_row=2, max_col=2, values_only=True)}
 
 
 # --------------------------------------------------------------------------- layout
@@ -112,11 +115,12 @@ def test_each_sheet_is_one_table_with_a_frozen_header(plan, sheet):
 
 
 def test_money_quantity_and_percent_formats(plan):
-    flows, util, comp = plan["Flows"], plan["Utilization"], plan["Compliance"]
-    for name in ("total_cost", "supply_cost", "transport_cost", "tariff_cost", "landed_unit_cost", "quantity"):
-        cells = column_cells(flows, name)
+    flows, detail, util, comp = plan["Flows"], plan["Flows detail"], plan["Utilization"], plan["Compliance"]
+    for ws, name in ((flows, "total_cost"), (detail, "supply_cost"), (detail, "transport_cost"),
+                     (detail, "tariff_cost"), (flows, "landed_unit_cost"), (flows, "quantity")):
+        cells = column_cells(ws, name)
         assert cells and all("#,##0" in c.number_format for c in cells), name
-    assert all("%" in c.number_format for c in column_cells(flows, "tariff_rate"))
+    assert all("%" in c.number_format for c in column_cells(detail, "tariff_rate"))
     for name in ("used", "capacity"):
         assert all("#,##0" in c.number_format for c in column_cells(util, name)), name
     assert all("%" in c.number_format for c in column_cells(util, "utilization"))
@@ -124,7 +128,8 @@ def test_money_quantity_and_percent_formats(plan):
         assert all("%" in c.number_format for c in column_cells(comp, name)), name
     for name in ("from_flow", "total_flow"):
         assert all("#,##0" in c.number_format for c in column_cells(comp, name)), name
-    total = next(row[1] for row in plan["Summary"].iter_rows(min_row=2, max_col=2) if row[0].value == "Total cost")
+    total = next(row[1] for row in plan["Summary"].iter_rows(min_row=2, max_col=2)
+                 if row[0].value == "Total cost (discounted)")
     assert "#,##0" in total.number_format
 
 
@@ -145,10 +150,13 @@ def test_summary_matches_the_result(mix, plan):
 
 
 def test_flows_match_the_result(mix, plan):
-    ws = plan["Flows"]
-    assert [plain(c.value) for c in ws[1]] == list(mix.flows.columns)
-    assert ws["G1"].value == "quantity (GWh)"
-    written = rows(ws)
+    ws, detail = plan["Flows"], plan["Flows detail"]
+    keys = ["period", "item", "origin", "destination"]
+    main = [plain(c.value) for c in ws[1]]
+    assert main == [*keys, "quantity", "supply_unit_cost", "landed_unit_cost", "total_cost", "co2"]
+    assert [plain(c.value) for c in detail[1]] == keys + [c for c in mix.flows.columns if c not in main]
+    assert ws["E1"].value == "quantity (GWh)"
+    written = [{**a, **b} for a, b in zip(rows(ws), rows(detail), strict=True)]  # the keys repeat: one row each
     expected = mix.flows.to_dict("records")
     assert len(written) == len(expected) == 6
     for got, want in zip(written, expected, strict=True):
@@ -170,9 +178,10 @@ def test_flows_values(plan):
     for key, (quantity, cost) in expected.items():
         assert got[key] == (pytest.approx(quantity), pytest.approx(cost)), key
     kr = next(r for r in rows(plan["Flows"]) if r["origin"] == "Cells_KR")
+    assert kr["landed_unit_cost"] == pytest.approx(13)
+    kr = next(r for r in rows(plan["Flows detail"]) if r["origin"] == "Cells_KR")
     assert (kr["destination"], kr["origin_country"], kr["destination_country"]) == ("Plant", "Korea", "United States")
     assert kr["tariff_rate"] == pytest.approx(0.1)
-    assert kr["landed_unit_cost"] == pytest.approx(13)
     assert kr["tariff_cost"] == pytest.approx(15)
 
 
@@ -185,11 +194,11 @@ def test_utilization_shows_used_versus_capacity(plan):
         assert saturated["used"] == pytest.approx(30)
         assert saturated["capacity"] == pytest.approx(30)
         assert saturated["utilization"] == pytest.approx(1.0)
-        assert saturated["at_capacity"] is True
+        assert saturated["at_capacity"] == "yes"
         unlimited = supply[("Cells_KR", period)]
         assert unlimited["used"] == pytest.approx(15)
         assert unlimited["capacity"] is None
-        assert unlimited["at_capacity"] is False
+        assert unlimited["at_capacity"] == "no"
         assert supply[("Cells_US2", period)]["used"] == pytest.approx(5)
     lanes = [r for r in util if r["resource"] == "lane"]
     assert sorted((r["site"], r["destination"], r["period"]) for r in lanes) == [
@@ -198,7 +207,7 @@ def test_utilization_shows_used_versus_capacity(plan):
         assert lane["used"] == pytest.approx(15)
         assert lane["capacity"] == pytest.approx(100)
         assert lane["utilization"] == pytest.approx(0.15)
-        assert lane["at_capacity"] is False
+        assert lane["at_capacity"] == "no"
 
 
 def test_compliance_has_one_row_per_rule_and_period(mix, plan):
@@ -213,11 +222,11 @@ def test_compliance_has_one_row_per_rule_and_period(mix, plan):
         if r["rule"] == "max_share":
             assert (r["from_flow"], r["total_flow"]) == (pytest.approx(15), pytest.approx(50))
             assert r["share"] == pytest.approx(0.3) and r["bound"] == pytest.approx(0.3)
-            assert r["binding"] is True
+            assert r["binding"] == "yes"
         else:
             assert (r["from_flow"], r["total_flow"]) == (pytest.approx(35), pytest.approx(50))
             assert r["share"] == pytest.approx(0.7) and r["bound"] == pytest.approx(0.5)
-            assert r["binding"] is False
+            assert r["binding"] == "no"
 
 
 def test_baseline_plan_has_an_empty_compliance_table(network, tmp_path):
@@ -318,7 +327,7 @@ def test_the_plan_keeps_its_formatting(plan):
         assert [c.name for c in table.tableColumns] == [c.value for c in ws[1]]
         for cell in ws[1]:  # every header can be read whole, and no column is wider than a screen allows
             width = ws.column_dimensions[cell.column_letter].width
-            widest = 70 if ws.title == "Overview" else 62  # the Overview's statements are given 70
+            widest = 80 if ws.title == "Overview" else 62  # the Overview's statements are given 80
             longest_word = max(len(w) for w in cell.value.split())
             assert min(longest_word + 2, widest) <= width <= widest, (ws.title, cell.value)
             if len(cell.value) + 2 > width:  # a long header wraps, in a header row tall enough for two lines
@@ -326,11 +335,12 @@ def test_the_plan_keeps_its_formatting(plan):
     for label, value in plan["Summary"].iter_rows(min_row=2, max_col=2):
         assert value.alignment.horizontal == "left", label.value
         if isinstance(value.value, float):
-            money = any(w in label.value.lower() for w in ("cost", "credit", "bound"))
+            money = label.value.endswith(("(discounted)", "(nominal)"))  # a money figure says which it is
+            assert money == any(w in label.value.lower() for w in ("cost", "credit", "bound")), label.value
             assert value.number_format == ("#,##0.00" if money else "#,##0.###"), label.value
-    assert column_cells(plan["Flows"], "supply_cost")[0].number_format == "#,##0.00"
+    assert column_cells(plan["Flows detail"], "supply_cost")[0].number_format == "#,##0.00"
     assert column_cells(plan["Flows"], "quantity")[0].number_format == "#,##0.###"
-    assert column_cells(plan["Flows"], "tariff_rate")[0].number_format == "0.0%"
+    assert column_cells(plan["Flows detail"], "tariff_rate")[0].number_format == "0.0%"
 
 
 def test_every_sheet_declares_its_size(mix, tmp_path):

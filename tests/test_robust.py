@@ -44,6 +44,7 @@ def costs_of(plan) -> dict[str, float | None]:
     return {s: e.cost for s, e in plan.costs.items()}
 
 
+@pytest.mark.heavy
 def test_expected_worst_and_regret_plans_differ(load):
     # p(A) = 0.3: expected: nothing 95, Y 101, X 128 -> nothing (95); worst: X 170 < Y 185 < nothing 200 -> X;
     # regret: nothing 30, X 60 (110 - 50), Y 15 (185 - 170, 65 - 50) -> Y.
@@ -136,10 +137,85 @@ def test_robust_cli_json_and_workbook(make_workbook, tmp_path, monkeypatch, caps
     assert payload["plans"][0]["decisions"] == {"X": None, "Y": "all"}
     assert payload["plans"][1]["costs"] == {"A": pytest.approx(170.0), "B": pytest.approx(110.0)}
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert wb.sheetnames == ["Summary", "Scenarios", "Decisions", "Plans x scenarios", "Flows", "Utilization",
-                             "Compliance"]
+    assert wb.sheetnames == ["Overview", "Summary", "Scenarios", "Decisions", "Plans x scenarios", "Regret", "Flows",
+                             "Flows detail", "Utilization", "Compliance"]
     flows = list(wb["Flows"].iter_rows(values_only=True))
     assert flows[0][0] == "scenario" and {r[0] for r in flows[1:]} == {"A", "B"}
+
+
+def overview(tmp_path, network, objective) -> list[tuple]:
+    """The robust workbook's Overview: (section, item, value) per line, the workbook line left out."""
+    import openpyxl
+
+    from optimizer.writing.robust import write_robust
+
+    wb = openpyxl.load_workbook(write_robust(robust(network, objective), tmp_path / f"{objective}.xlsx"))
+    assert wb.sheetnames[0] == "Overview" and wb["Overview"]._charts  # the regret chart (tests/test_charts.py)
+    return [row[:3] for row in wb["Overview"].iter_rows(min_row=3, values_only=True)]
+
+
+def test_the_robust_overview_says_what_to_build_how_it_fares_and_what_hedging_is_worth(load, tmp_path):
+    """Built from the hand-worked figures above (p(A) = 0.3): the expected plan builds nothing, costs 200 in A
+    (regret 30: X would cost 170) and 50 in B; EVPI 9, and B's own plan does as well. Under worst the plan builds
+    X: 170 in A, the least any plan costs there, so A alone sets it."""
+    network = load(**build_or_wait())
+    question = [("question", "2 scenarios, each with its probability", "A (30%), B (70%)")]
+    assert overview(tmp_path, network, "expected") == [*question, (
+        "question", "the plan minimises", "expected cost (sum over scenarios of probability x cost)"),
+        ("answer", "status", "optimal"),
+        ("decision", "Do not build X (cells at S) in any scenario", None),
+        ("decision", "Do not build Y (cells at S) in any scenario", None),
+        ("scenarios", "A (30%): the plan costs 200.00, regret 30.00 (discounted)", 200),
+        ("scenarios", "B (70%): the plan costs 50.00, regret 0.00 (discounted)", 50),
+        ("scenarios", "Worst case: A, where the plan costs 200.00 (discounted)", 200),
+        ("scenarios", "Largest regret: 30.00 (discounted) in A: what the plan costs there beyond the best plan for A "
+                      "alone", 30),
+        ("worth", "EVPI 9.00 (discounted): what knowing the scenario before deciding would save, in expectation", 9),
+        ("worth", "Value of hedging 0.00 (discounted): the plan made for B alone does as well in expectation; "
+                  "hedging adds nothing here", 0)]
+    worst = overview(tmp_path, network, "worst")
+    assert worst[3:5] == [
+        ("decision", "Build X (cells at S), in every scenario: a commitment made now, before the scenario is known",
+         "all"),
+        ("decision", "Do not build Y (cells at S) in any scenario", None)]
+    assert worst[7:10] == [
+        ("scenarios", "Worst case: A, where the plan costs 170.00 (discounted)", 170),
+        ("scenarios", "Largest regret: 60.00 (discounted) in B: what the plan costs there beyond the best plan for B "
+                      "alone", 60),
+        ("scenarios", "One scenario alone sets this plan: A. Under the worst-case objective only the most expensive "
+                      "scenario counts, and no plan costs less than 170.00 (discounted) in A; this plan costs that "
+                      "there, so the other scenarios only had to stay below it.", 170)]
+    assert worst[10][1].startswith("EVPI 9.00 (discounted) for the expected-cost plan, whatever the objective:")
+    # Under regret the plan (Y) costs 185 in A, more than A's 170: no scenario alone sets it.
+    assert not any(line[1].startswith("One scenario alone") for line in overview(tmp_path, network, "regret"))
+
+
+def test_the_robust_summary_shows_every_cost_in_one_format(load, tmp_path):
+    """The objective value printed as 95.000 beside the expected cost's 95.00, the value of hedging as 0: every
+    cost of the Summary (they are all discounted, and say so) is money, two decimals."""
+    import openpyxl
+
+    from optimizer.writing.robust import write_robust
+
+    path = write_robust(robust(load(**build_or_wait()), "expected"), tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["Summary"]
+    rows = {label.value: value for label, value in ws.iter_rows(min_row=2, max_col=2)}
+    money = {label: (cell.value, cell.number_format) for label, cell in rows.items() if label.endswith("(discounted)")}
+    assert money == {"Objective value (discounted)": (95, "#,##0.00"),
+                     "Robust plan: expected cost (discounted)": (95, "#,##0.00"),
+                     "Robust plan: worst-case cost (discounted)": (200, "#,##0.00"),
+                     "Robust plan: maximum regret (discounted)": (30, "#,##0.00"),
+                     "EVPI (expected value of perfect information) (discounted)": (9, "#,##0.00"),
+                     "Value of hedging (discounted)": (0, "#,##0.00")}
+
+
+def test_the_robust_overview_states_a_value_of_hedging_above_zero(load, tmp_path):
+    # p(A) = 0.6: the robust plan builds Y (137 expected) where B's own plan, the best single one, costs 140.
+    lines = overview(tmp_path, load(**build_or_wait(probabilities=(0.6, 0.4))), "expected")
+    assert lines[3] == ("decision", "Build Y (cells at S), in every scenario: a commitment made now, before the "
+                                    "scenario is known", "all")
+    assert lines[-1] == ("worth", "Value of hedging 3.00 (discounted): in expectation the robust plan saves that much "
+                                  "over the best plan made for one scenario alone (B's)", 3)
 
 
 def test_solve_one_scenario_and_refuse_it_with_a_policy(make_workbook, tmp_path, monkeypatch, capsys):

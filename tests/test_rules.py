@@ -68,9 +68,12 @@ def compliance(formulation, values, duals=None, row=2) -> list[dict] | None:
     model = formulation.rules[row]
     frame = model.type.compliance(formulation, model, values, duals or {})
     if frame is not None and not model.type.name.startswith("co2_"):  # the carbon columns are blank elsewhere
-        carbon = ["emissions", "carbon_cost", "marginal_abatement_cost"]
+        carbon = ["emissions", "marginal_abatement_cost"]
         assert frame[carbon].isna().all().all()
         frame = frame.drop(columns=carbon)
+        if model.type.name not in ("tariff", "credit", "threshold_credit"):  # a cost is theirs (and a carbon price's)
+            assert frame["cost"].isna().all()
+            frame = frame.drop(columns="cost")
     return None if frame is None else frame.to_dict("records")
 
 
@@ -194,7 +197,7 @@ def test_the_order_of_the_policies_rows_does_not_change_the_model():
 
 def test_tariff_and_credit_rules_add_to_the_per_unit_cost_of_the_flows_they_match():
     # Two tariffs on Canadian goods add up: (0.1 + 0.05) * 6 = 0.9 per unit on K>D and K>E. The credit (A into E,
-    # 0.5) lowers A>E only. Neither adds a block or a Compliance row.
+    # 0.5) lowers A>E only. Neither adds a block; each reports a Compliance row per period, checking no bound.
     formulation = formulate(rule("tariff", from_="Canada", value=0.1), rule("tariff", from_="K", value=0.05),
                             rule("credit", from_="A", to="E", value=0.5))
     flows = formulation.flows
@@ -204,8 +207,22 @@ def test_tariff_and_credit_rules_add_to_the_per_unit_cost_of_the_flows_they_matc
     np.testing.assert_allclose(formulation.objective, [0, 0, 0.9, -0.5, 0.9, 1, 2, 6])
     assert only_rule_blocks(formulation) == {}
     assert list(formulation.families) == ["flow", "production"]
-    x = plan(formulation, ad=20, ke=10)
-    assert [compliance(formulation, x, row=r) for r in (2, 3, 4)] == [None, None, None]
+    # A>D 20, A>E 5, K>E 5, in the rules' basis, value: A's at 1, K's at 6. The tariffs match K>E: 30 of the 55
+    # into D and E, duty 0.1 * 30 = 3 and 0.05 * 30 = 1.5; the credit matches A>E: 5 of the 35 into E, -0.5 * 5.
+    x = plan(formulation, ad=20, ae=5, ke=5)
+    common = {"policy": "p", "items": "(all)", "to": "(all)", "basis": "value", "scope": "total", "period": "all",
+              "destination": "(all)", "sense": "", "binding": None, "met": None}
+    rows = [compliance(formulation, x, row=r) for r in (2, 3, 4)]
+    for got, (kind, source, origin, to, flow, total, cost) in zip(rows, [
+            ("tariff", 2, "Canada", "(all)", 30.0, 55.0, 3.0), ("tariff", 3, "K", "(all)", 30.0, 55.0, 1.5),
+            ("credit", 4, "A", "E", 5.0, 35.0, -2.5)], strict=True):
+        [row] = got
+        assert {k: row[k] for k in common} == {**common, "to": to}
+        assert (row["rule"], row["source"], row["from"], row["rule_row"]) == (kind, f"Policies row {source}", origin,
+                                                                            source)
+        assert (row["from_flow"], row["total_flow"], row["share"], row["cost"]) == (
+            pytest.approx(flow), pytest.approx(total), pytest.approx(flow / total), pytest.approx(cost))
+        assert np.isnan(row["bound"]) and np.isnan(row["cost_per_point"])
 
 
 def test_a_rule_covering_one_period_leaves_the_others_alone():
@@ -243,9 +260,16 @@ def test_threshold_credit_makes_its_share_rule_conditional_and_prices_its_met_bi
     x = plan(formulation, ad=10, bd=8, kd=2, ae=10, other={"met_row_2 all (all) 2": 1.0})
     [row] = compliance(formulation, x)
     assert (row["share"], row["binding"], row["met"]) == (pytest.approx(0.25), True, True)
+    # The credit's own row: met, it earned 3 on D's 20 units of demand (-60); missed, nothing. It checks no bound.
+    [credit] = compliance(formulation, x, row=3)
+    assert (credit["rule"], credit["period"], credit["met"], credit["total_flow"], credit["from_flow"],
+            credit["cost"], credit["sense"], credit["binding"]) == ("threshold_credit", "all", True, 20.0, 20.0, -60.0,
+                                                                   "", None)
     x[formulation.families["met_row_2"].offset] = 0.0
     [row] = compliance(formulation, x)
     assert (row["share"], row["binding"], row["met"]) == (pytest.approx(0.25), False, False)
+    [credit] = compliance(formulation, x, row=3)
+    assert (credit["met"], credit["from_flow"], credit["cost"]) == (False, 0.0, 0.0)
 
 
 # --------------------------------------------------------------------------- shares and exclude
@@ -406,7 +430,7 @@ def test_co2_price_charges_production_and_flow_emissions_as_the_carbon_part():
     assert carbon == [("production", [0, 1, 2], [20.0, 30.0, 10.0])]
     x = plan(formulation, ad=20, ke=10)  # A makes 20 (40), K 10 (10); A>D ships 20 (10): emissions 60
     [row] = compliance(formulation, x, row=2)
-    assert (row["emissions"], row["carbon_cost"]) == (pytest.approx(60.0), pytest.approx(600.0))
+    assert (row["emissions"], row["cost"]) == (pytest.approx(60.0), pytest.approx(600.0))
 
 
 def test_co2_cap_bounds_the_matching_emissions_and_its_per_unit_basis_scales_with_demand():

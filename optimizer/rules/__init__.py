@@ -21,6 +21,7 @@ from optimizer.rules.base import (
     RuleTerms,
     RuleType,
     Violation,
+    is_check,
     rule_terms,
 )
 
@@ -62,4 +63,4 @@ def state_rules(formulation: Formulation, reuse: dict[int, RuleModel] | None = N
 
 
 __all__ = ["ALL_DESTINATIONS", "COMPLIANCE_COLUMNS", "RULE_SPECS", "RULE_TYPES", "RuleModel", "RuleTerms",
-           "RuleType", "Violation", "rule_terms", "rule_type", "state_rules"]
+           "RuleType", "Violation", "is_check", "rule_terms", "rule_type", "state_rules"]

@@ -38,7 +38,13 @@ FLOW_TOLERANCE = 1e-9
 #: The Compliance sheet's columns, in order (``rule_row`` keys a row to its rule and is not written).
 COMPLIANCE_COLUMNS = ["policy", "rule", "source", "items", "from", "to", "basis", "scope", "period",
                       "destination", "from_flow", "total_flow", "share", "sense", "bound", "binding",
-                      "cost_per_point", "met", "emissions", "carbon_cost", "marginal_abatement_cost"]
+                      "cost_per_point", "met", "emissions", "cost", "marginal_abatement_cost"]
+
+
+def is_check(compliance: pd.DataFrame) -> pd.Series:
+    """The Compliance rows that check a bound (a share, an exclusion, a supplier count, an emissions cap): the
+    rows of rules that price instead (tariffs, credits, a carbon price) state a cost and check nothing."""
+    return compliance["sense"].fillna("").astype(str) != ""
 
 
 @dataclass

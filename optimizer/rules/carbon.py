@@ -88,7 +88,7 @@ def emissions_per_period(emit: Emitters, values: np.ndarray) -> np.ndarray:
     return np.bincount(emit.row, weights=emit.co2 * values[emit.var], minlength=len(emit.periods))
 
 
-def _frame(model: RuleModel, periods, emissions, bound, sense, binding, met, carbon_cost) -> pd.DataFrame:
+def _frame(model: RuleModel, periods, emissions, bound, sense, binding, met, cost) -> pd.DataFrame:
     rule = model.rule
     return pd.DataFrame({
         "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
@@ -96,7 +96,7 @@ def _frame(model: RuleModel, periods, emissions, bound, sense, binding, met, car
         "basis": rule.basis, "scope": rule.scope, "period": periods, "destination": "(all)",
         "from_flow": np.nan, "total_flow": np.nan, "share": np.nan, "sense": sense, "bound": bound,
         "binding": binding, "cost_per_point": np.nan, "met": met, "emissions": emissions,
-        "carbon_cost": carbon_cost, "marginal_abatement_cost": np.nan, "rule_row": rule.row,
+        "cost": cost, "marginal_abatement_cost": np.nan, "rule_row": rule.row,
     }).reindex(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
 
 
@@ -131,7 +131,7 @@ class Co2Price(RuleType):
     def summary(self, rows):
         first = rows.iloc[0]
         return (f"{first['source']} co2_price {first['items']} from {first['from']}: emissions "
-                f"{fmt(rows['emissions'].sum())}, cost {rows['carbon_cost'].sum():,.2f}")
+                f"{fmt(rows['emissions'].sum())}, cost {rows['cost'].sum():,.2f} (nominal)")
 
 
 @register

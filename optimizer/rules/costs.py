@@ -4,6 +4,10 @@
 `from` sites into `to` sites, in the periods they cover); the formulation adds every rule's
 contributions up once all rules are stated. ``threshold_credit`` earns ``value`` per unit of demand
 where the share rule it requires holds: it prices that rule's ``met`` binaries.
+
+Each reports its Compliance rows like every other rule, per period (and destination): the flow it matched
+and the cost it added then (``cost``, nominal; a credit is negative), checking no bound (no ``sense``, never
+binding).
 """
 
 from __future__ import annotations
@@ -12,7 +16,28 @@ import numpy as np
 import pandas as pd
 
 from models.network import RuleSpec
-from optimizer.rules.base import ALL_DESTINATIONS, RuleType, register
+from optimizer.findings import fmt
+from optimizer.rules.base import ALL_DESTINATIONS, COMPLIANCE_COLUMNS, RuleType, register
+from optimizer.rules.shares import measured_compliance
+
+
+def priced_compliance(model, values: np.ndarray, per_unit: np.ndarray) -> pd.DataFrame:
+    """The Compliance rows of a rule that prices the flows it matches: per row of its terms, the flow from its
+    `from` sites, the total flow (in its basis), the share, and the nominal cost it added (``per_unit`` of
+    each matched flow times the flow), checking no bound."""
+    terms = model.terms
+    n = len(terms.rows)
+    frame = measured_compliance(model, values, np.nan, "", np.full(n, None), np.full(n, np.nan), None)
+    added = np.bincount(terms.row, weights=terms.selected * per_unit * values[terms.var], minlength=n)
+    return frame.assign(met=None, cost=np.where(np.abs(added) > 1e-9, added, 0.0))
+
+
+def priced_summary(rows: pd.DataFrame, what: str) -> str:
+    """One line for the Comparison sheet: the rule, the flow it matched and what it added to the cost."""
+    first = rows.iloc[0]
+    return (f"{first['source']} {first['rule']} {first['items']} from {first['from']}: {what} "
+            f"{rows['cost'].sum():,.2f} (nominal) on {fmt(rows['from_flow'].sum())} matched "
+            f"({first['basis']})")
 
 
 @register
@@ -28,6 +53,14 @@ class Tariff(RuleType):
         terms = model.terms
         model.flow_costs["policy_tariff_rate"] = (terms.var[terms.selected], float(model.rule.value))
 
+    def compliance(self, formulation, model, values, duals):
+        """The duty it charged: its rate on the goods' valuation."""
+        valuation = formulation.flows["supply_unit_cost"].to_numpy(dtype=float)[model.terms.var]
+        return priced_compliance(model, values, float(model.rule.value) * valuation)
+
+    def summary(self, rows):
+        return priced_summary(rows, "duty")
+
 
 @register
 class Credit(RuleType):
@@ -40,6 +73,13 @@ class Credit(RuleType):
     def state(self, formulation, model):
         terms = model.terms
         model.flow_costs["credit"] = (terms.var[terms.selected], float(model.rule.value))
+
+    def compliance(self, formulation, model, values, duals):
+        """The credit it earned (negative: it lowers the cost)."""
+        return priced_compliance(model, values, np.full(len(model.terms.var), -float(model.rule.value)))
+
+    def summary(self, rows):
+        return priced_summary(rows, "credit")
 
 
 @register
@@ -75,3 +115,29 @@ class ThresholdCredit(RuleType):
                 pd.MultiIndex.from_frame(keys[["destination", "period"]])).fillna(0.0).to_numpy()
         model.family_costs.append((met_name, np.arange(len(met)), -float(rule.value) * np.asarray(earned, dtype=float),
                                    "credits"))
+        model.data["earned"] = (met_name, np.asarray(earned, dtype=float))
+
+    def compliance(self, formulation, model, values, duals):
+        """Per row of the share rule it requires (a period, or a period and destination): whether that rule was
+        met (``met``), and the credit earned (``cost``, negative), on the demand it pays for (``total_flow``)."""
+        if "earned" not in model.data:
+            return None
+        rule = model.rule
+        name, earned = model.data["earned"]
+        met = formulation.family_values(values, name) > 0.5
+        keys = formulation.families[name].keys
+        n = len(keys)
+        credit = -float(rule.value) * earned * met
+        return pd.DataFrame({
+            "policy": rule.policy, "rule": rule.type, "source": f"Policies row {rule.row}",
+            "items": rule.items_text or "(all)", "from": rule.from_text or "(all)", "to": rule.to_text or "(all)",
+            "basis": "quantity", "scope": rule.scope, "period": keys["period"].to_numpy(),
+            "destination": keys["destination"].to_numpy(), "from_flow": np.where(met, earned, 0.0),
+            "total_flow": earned, "share": np.nan, "sense": "", "bound": np.nan, "binding": np.full(n, None),
+            "cost_per_point": np.nan, "met": met, "cost": np.where(np.abs(credit) > 1e-9, credit, 0.0),
+            "rule_row": rule.row}).reindex(columns=[*COMPLIANCE_COLUMNS, "rule_row"])
+
+    def summary(self, rows):
+        first = rows.iloc[0]
+        return (f"{first['source']} threshold_credit {first['items']}: earned in {int(rows['met'].sum())}/"
+                f"{len(rows)}, credit {rows['cost'].sum():,.2f} (nominal)")

@@ -1,7 +1,8 @@
-"""The comparison workbook: the Overview (first), the Comparison table with its cost chart, SupplyMix (quantity
-by item, policy set and origin group, with a stacked chart per item), the Decisions when the workbook has
-investment options, and every plan's tables stacked with a ``policy`` column. Print setup, units and
-highlights come with every table (``optimizer.writing.table``)."""
+"""The comparison workbook: the Overview (first), the Comparison table with its cost chart (and emissions chart),
+Comparison detail (the cost parts) and Comparison rules (each rule's summary), SupplyMix (quantity by item,
+policy set and origin group, with a stacked chart per item), the Decisions when the workbook has investment
+options, and every plan's tables stacked with a ``policy`` column. Print setup, units and highlights come with
+every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,23 @@ import pandas as pd
 
 from optimizer.compare import origin_groups
 from optimizer.costs import COST_PARTS, PARTS
+from optimizer.rules import RULE_TYPES
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, rule_facts, write_overview
+from optimizer.writing.plan import write_flows, write_split
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
+    DISCOUNTED,
     FORMATS,
     HEADERS,
+    MAX_WIDTH,
     MONEY,
     PERCENT,
     QUANTITY,
     RATE,
     Labels,
     add_chart,
+    column_beside,
     reference,
     streaming_workbook,
     write_table,
@@ -36,10 +42,15 @@ COMPARISON_HEADERS = {
     **{part.name: part.header for part in PARTS.values()},
 }
 
+#: Comparison columns read less often (the cost parts, the cost per unit of demand): on the Comparison detail sheet,
+#: which repeats the policy set, so that both print at a readable scale. Each rule's one-line summary has a row of
+#: its own on Comparison rules (in one cell per policy set, a set of ten rules made its row a page tall).
+COMPARISON_DETAIL = (*COST_PARTS, "cost_per_unit_demand")
+
 
 def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Overview, Comparison (with its chart), SupplyMix (with charts), Decisions, and every plan's tables with
-    a ``policy`` column."""
+    """Overview, Comparison (with its charts), Comparison detail, Comparison rules, SupplyMix (with charts),
+    Decisions, and every plan's tables with a ``policy`` column."""
     path = check_output_path(path, list(inputs))
     network = comparison.network
     labels = Labels.of(network, f"comparison of {len(comparison.results)} policy sets")
@@ -48,18 +59,24 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
         formats = {**FORMATS, **{part: MONEY for part in COST_PARTS}, "total_cost": MONEY, "vs_baseline": MONEY,
                    "vs_baseline_pct": PERCENT, "cost_per_unit_demand": MONEY, "cost_per_point": MONEY,
                    "cost_per_emission_avoided": RATE}
-        ws = write_table(wb, "Comparison", table, formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True)
+        ws = write_split(wb, "Comparison", table.drop(columns="rules"), COMPARISON_DETAIL, ("policy",),
+                         formats=formats, headers={**HEADERS, **COMPARISON_HEADERS}, one_page=True,
+                         basis=dict.fromkeys(COST_PARTS, DISCOUNTED))
+        write_table(wb, "Comparison rules", rule_summaries(comparison), widths={"summary": MAX_WIDTH},
+                    wrap=("summary",))
         row = ws.content_rows + 2
-        add_chart(ws, _cost_chart(ws, table, labels), row)
-        if "emissions" in table:  # the emissions bar beside the cost bar
-            add_chart(ws, _emissions_chart(ws, table, labels), row, column="L")
+        cost = _cost_chart(ws, table, labels)
+        add_chart(ws, cost, row)
+        if "emissions" in table:  # the emissions bar beside the cost bar, or below it
+            beside = column_beside(ws, cost)
+            add_chart(ws, _emissions_chart(ws, table, labels), row if beside else None, column=beside or "A")
         _write_supply_mix(wb, comparison, labels)
         facts = []
         if len(network.investments):
             decisions = comparison.decisions()
             ws_decisions = write_table(wb, "Decisions", decisions)
             facts += _decision_facts(decisions, ws_decisions)
-        write_table(wb, "Flows", comparison.stacked("flows"))
+        write_flows(wb, comparison.stacked("flows"))
         utilization = comparison.stacked("utilization")
         ws_utilization = write_table(wb, "Utilization", utilization)
         compliance = comparison.stacked("compliance").drop(columns="rule_row", errors="ignore")
@@ -74,13 +91,23 @@ def write_comparison(comparison, path: str | Path, inputs: list[str | Path] = ()
                   for i, row in enumerate(table.itertuples()) if row.status != "optimal"]
         facts += rule_facts(compliance, ws_compliance, labels, network.periods, by_policy=True)
         facts += _capacity_facts(utilization, ws_utilization, len(comparison.results))
-        write_overview(wb, _question_and_answer(comparison, table, ws, labels), facts, _cost_chart(ws, table, labels))
+        write_overview(wb, _question_and_answer(comparison, table, ws, labels), facts, _cost_chart(ws, table, labels),
+                       labels)
         return save_atomically(wb, path)
+
+
+def rule_summaries(comparison) -> pd.DataFrame:
+    """The Comparison rules sheet: per policy set with a plan, each rule's one-line summary, written by its rule
+    type from its Compliance rows, in the order of the Policies sheet."""
+    rows = [(result.policy, RULE_TYPES[group.iloc[0]["rule"]].summary(group))
+            for result in comparison.results if result.has_plan and len(result.compliance)
+            for _, group in result.compliance.groupby("rule_row", sort=False)]
+    return pd.DataFrame(rows, columns=["policy", "summary"])
 
 
 def _cost_chart(ws, table: pd.DataFrame, labels: Labels):
     """Total cost by policy set, from the Comparison sheet."""
-    chart = bar_chart("Total cost by policy set", labels.money("total cost"))
+    chart = bar_chart("Total cost by policy set", labels.money("total cost", DISCOUNTED))
     plot_rows(ws, chart, 0, len(table) - 1, "policy", ["total_cost"])
     chart.legend = None
     return chart
@@ -105,7 +132,7 @@ def _question_and_answer(comparison, table: pd.DataFrame, ws, labels: Labels) ->
         if row.status != "optimal" or pd.isna(row.total_cost):
             lines.append(Line("answer", f"{row.policy}: status", row.status, reference(ws, "status", i)))
             continue
-        lines.append(Line("answer", labels.money(f"{row.policy}: total cost"), row.total_cost,
+        lines.append(Line("answer", labels.money(f"{row.policy}: total cost", DISCOUNTED), row.total_cost,
                           reference(ws, "total_cost", i), MONEY,
                           None if pd.isna(row.vs_baseline) else float(row.vs_baseline)))
     return lines

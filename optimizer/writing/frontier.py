@@ -9,15 +9,16 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.chart import LineChart
 
 from optimizer.figures import AT_THE_LIMIT
 from optimizer.findings import fmt
 from optimizer.frontier import End, Frontier
-from optimizer.writing.charts import plot_rows
+from optimizer.writing.charts import line_chart, plot_rows
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
+from optimizer.writing.sweep import NOTE_WIDTHS
 from optimizer.writing.table import (
+    DISCOUNTED,
     FORMATS,
     MONEY,
     PERCENT,
@@ -42,14 +43,12 @@ def end_rows(frontier: Frontier, name: str, end: End, labels: Labels) -> list[tu
     result = end.result
     if result is None or not result.has_plan:
         return [*rows, (f"{name}: status", result.status if result is not None else "not solved")]
-    rows.append((labels.money(f"{name}: total cost"), float(result.total_cost)))
+    rows.append((labels.money(f"{name}: total cost", DISCOUNTED), float(result.total_cost)))
     if result.emissions.sum() or frontier.rule.type == "co2_cap":
         rows.append((labels.with_unit(f"{name}: emissions", labels.emissions_unit), float(result.emissions.sum())))
     marginal = result.marginals.rule_rate(frontier.rule.row)
     field = f"{name}: {frontier.marginal_label()}"
-    per = labels.emissions_unit or "unit of emissions"
-    field = labels.money(field) if frontier.is_share or not labels.currency else \
-        labels.with_unit(field, f"{labels.currency} per {per}")
+    field = labels.money(field, DISCOUNTED, None if frontier.is_share else labels.emissions_unit or "unit of emissions")
     rows.append((field, AT_THE_LIMIT if marginal == math.inf else marginal))
     return rows
 
@@ -66,7 +65,7 @@ def summary_rows(frontier: Frontier, labels: Labels) -> pd.DataFrame:
         ("Points", len(table)), ("Points with a plan", int(table["status"].eq("optimal").sum())),
         *end_rows(frontier, "Start", frontier.start, labels), *end_rows(frontier, "End", frontier.end, labels)]
     if frontier.start.result is not None and frontier.end.result is not None and frontier.end.result.has_plan:
-        rows.append((labels.money("Cost from start to end"),
+        rows.append((labels.money("Cost from start to end", DISCOUNTED),
                      float(frontier.end.result.total_cost - frontier.start.result.total_cost)))
     return pd.DataFrame(rows, columns=["field", "value"])
 
@@ -88,13 +87,10 @@ def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path
     with streaming_workbook(labels) as wb:
         write_table(wb, "Summary", summary_rows(frontier, labels), row_style=summary_style, one_page=True,
                     widths={"field": 40, "value": 62}, wrap=("value",))
-        ws = write_table(wb, "Frontier", table, formats, headers)
-        chart = LineChart()
-        chart.title = f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})"
-        chart.y_axis.title = labels.money("total cost")
-        chart.x_axis.title = value_header
-        chart.height, chart.width = 9, 18
-        chart.x_axis.delete = chart.y_axis.delete = False
+        ws = write_table(wb, "Frontier", table, formats, {**headers, "decision_change": "build decision changes"},
+                         keys=(value_column,), widths=NOTE_WIDTHS)
+        chart = line_chart(f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})",
+                           value_header, labels.money("total cost", DISCOUNTED))
         chart.x_axis.number_format = "0.0%" if frontier.is_share else "#,##0"
         plot_rows(ws, chart, 0, len(table) - 1, value_column, ["total_cost"])
         chart.legend = None

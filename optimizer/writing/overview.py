@@ -14,14 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from openpyxl.styles import Font
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from optimizer.figures import rate_text
-from optimizer.writing.table import MONEY, Labels, add_chart, reference, write_table
+from optimizer.writing.table import DISCOUNTED, MONEY, NOMINAL, Labels, add_chart, reference, write_table
+
+#: How a link looks.
+LINK = Font(color="0563C1", underline="single")
 
 #: At most this many facts; each kind present gets at least one.
 MAX_FACTS = 5
 #: At most this many figures in one fact (the largest, in their table's order).
 MAX_FIGURES = 6
+#: At most this many lines state which investment options are built (the rest of those not built share one).
+MAX_OPTIONS = 6
 KINDS = ("no plan", "rule", "capacity", "option")
 #: Compliance columns that name one rule apart from its period and destination.
 RULE_KEY = ["rule", "items", "from", "to", "basis", "scope"]
@@ -116,7 +123,8 @@ def rule_facts(compliance: pd.DataFrame, ws, labels: Labels, periods: tuple[str,
         priced = rows["cost_per_point"].notna()
         if priced.any():
             values = rows.loc[priced, "cost_per_point"].astype(float).tolist()
-            text, shown = _figures(values, [t for t, p in zip(tags, priced, strict=True) if p], labels.currency)
+            text, shown = _figures(values, [t for t, p in zip(tags, priced, strict=True) if p],
+                                   labels.in_words(DISCOUNTED))
             positions = [int(i) for i in rows.index[priced]]
             facts.append(Fact("rule", max(abs(v) for v in values),
                               f"Binding: {where}; each +1 pp of its bound costs {text}",
@@ -126,7 +134,7 @@ def rule_facts(compliance: pd.DataFrame, ws, labels: Labels, periods: tuple[str,
             values = rows.loc[abated, "marginal_abatement_cost"].astype(float).tolist()
             per = labels.emissions_unit or "unit of emissions"
             text, shown = _figures(values, [t for t, a in zip(tags, abated, strict=True) if a],
-                                   f"{labels.currency} per {per}" if labels.currency else "")
+                                   labels.in_words(DISCOUNTED, per))
             positions = [int(i) for i in rows.index[abated]]
             facts.append(Fact("rule", max(abs(v) for v in values),
                               f"Binding: {where}; each {per} less costs {text}",
@@ -146,8 +154,8 @@ def capacity_facts(sensitivity: pd.DataFrame, ws, labels: Labels, periods: tuple
     facts = []
     for (site, item, source), rows in priced.groupby(["site", "item", "source"], sort=False):
         unit = labels.units.get(item) or "unit"
-        currency = f"{labels.currency} per {unit}" if labels.currency else ""
-        text, shown = _figures(rows["price"].astype(float).tolist(), [str(p) for p in rows["period"]], currency)
+        text, shown = _figures(rows["price"].astype(float).tolist(), [str(p) for p in rows["period"]],
+                               labels.in_words(DISCOUNTED, unit))
         positions = [int(i) for i in rows.index]
         facts.append(Fact("capacity", float(rows["price"].max()),
                           f"At capacity: {site} makes {item} ({source}) at its capacity in "
@@ -157,25 +165,42 @@ def capacity_facts(sensitivity: pd.DataFrame, ws, labels: Labels, periods: tuple
     return facts
 
 
-def option_facts(investments: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
-    """One fact per investment option built, from the Investments sheet ``ws``."""
-    facts = []
-    for position, row in enumerate(investments.itertuples()) if len(investments) else ():
-        if not row.built:
-            continue
+def option_lines(investments: pd.DataFrame, shown: pd.Series, ws, labels: Labels) -> list[Line]:
+    """Whether each investment option is built, from the Investments sheet ``ws`` (``shown``: its ``built``
+    column as written): one line per option built (when, available from when, its capex, nominal), then one per
+    option not built, those beyond MAX_OPTIONS lines together on one."""
+    rows = list(investments.itertuples()) if len(investments) else []
+    built = [i for i, row in enumerate(rows) if row.built]
+    idle = [i for i, row in enumerate(rows) if not row.built]
+    lines = []
+    for position in built:
+        row = rows[position]
         share = f"{row.built:.0%} of " if row.divisible else ""
-        capex = float(row.capex or 0.0)
-        facts.append(Fact("option", capex,
-                          f"Built: {share}{row.option} at {row.site} ({row.item}) in {row.build_period}, "
-                          f"available from {row.available_from or 'after the horizon'}; capex "
-                          f"{capex:,.2f}{' ' + labels.currency if labels.currency else ''}",
-                          reference(ws, "capex", position)))
-    return facts
+        lines.append(Line("options", f"Built: {share}{row.option} ({row.item} at {row.site}) in {row.build_period}, "
+                                     f"available from {row.available_from or 'after the horizon'}; capex "
+                                     f"{labels.amount(float(row.capex or 0.0), NOMINAL)}",
+                          shown.iloc[position], reference(ws, "built", position)))
+    alone = idle if len(lines) + len(idle) <= MAX_OPTIONS else idle[:max(0, MAX_OPTIONS - len(lines) - 1)]
+    for position in alone:
+        row = rows[position]
+        lines.append(Line("options", f"Not built: {row.option} ({row.item} at {row.site})", shown.iloc[position],
+                          reference(ws, "built", position)))
+    rest = [rows[i].option for i in idle if i not in alone]
+    if rest:
+        lines.append(Line("options", f"Not built: {', '.join(rest)}", see=reference(ws, "built", idle[len(alone)])))
+    return lines
 
 
-def write_overview(wb, lines: list[Line], facts: list[Fact], chart=None):
+def link(see: str) -> Hyperlink | None:
+    """A link to the first cell or range a ``see`` text names (``Compliance!R21, R22`` -> ``Compliance!R21``)."""
+    target = see.replace(" ...", "").split(", ")[0].strip()
+    return Hyperlink(ref="", location=target) if "!" in target else None
+
+
+def write_overview(wb, lines: list[Line], facts: list[Fact], chart=None, labels: Labels | None = None):
     """Write the Overview (``lines``, then the facts chosen from ``facts``, then ``chart`` below) as the first
-    sheet of ``wb``, printed on one page."""
+    sheet of ``wb``, printed on one page. Each ``see`` cell links to the cells it names; that column is not
+    printed (a reader of the page has no use for cell references)."""
     chosen = choose(facts)
     lines = [*lines, *(Line(f"fact {i}", fact.text, see=fact.see) for i, fact in enumerate(chosen, start=1))]
     columns = {"section": [line.section for line in lines], "item": [line.item for line in lines],
@@ -185,18 +210,23 @@ def write_overview(wb, lines: list[Line], facts: list[Fact], chart=None):
     columns["see"] = [line.see for line in lines]
     frame = pd.DataFrame(columns)
     styles = iter([line.style for line in lines])
+    links = iter([link(line.see) if line.see else None for line in lines])
     money = 3 if "vs_baseline" in columns else None
+    see = len(columns) - 1
 
     def row_style(values: tuple) -> dict:
-        style = next(styles)
+        style, target = next(styles), next(links)
         extra = {2: {"number_format": style}} if style else {}
         if money is not None:
             extra[money] = {"number_format": MONEY}
+        if target is not None:
+            extra[see] = {"hyperlink": target, "font": LINK}
         return extra
 
-    ws = write_table(wb, "Overview", frame, formats={}, headers={"vs_baseline": "vs baseline"}, row_style=row_style,
-                     one_page=True, widths={"section": 9, "item": 70, "value": 22, "vs_baseline": 14, "see": 20},
-                     wrap=("item", "value", "see"))
+    vs_baseline = labels.money("vs baseline", DISCOUNTED) if labels is not None else "vs baseline"
+    ws = write_table(wb, "Overview", frame, formats={}, headers={"vs_baseline": vs_baseline}, row_style=row_style,
+                     one_page=True, widths={"section": 11, "item": 80, "value": 26, "vs_baseline": 14, "see": 24},
+                     wrap=("item", "value", "see"), unprinted=("see",))
     if chart is not None:
         add_chart(ws, chart, len(frame) + 3)
     wb._sheets.remove(ws)  # written last, shown first (openpyxl's move_sheet does not know write-only sheets)

@@ -5,6 +5,7 @@ Print setup, units and highlights come with every table (``optimizer.writing.tab
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -13,12 +14,14 @@ from optimizer.costs import COST_PARTS, PARTS
 from optimizer.results import INVENTORY_COLUMNS, SolveResult
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.writing.charts import bar_chart, plot_rows
-from optimizer.writing.overview import Fact, Line, capacity_facts, option_facts, rule_facts, write_overview
+from optimizer.writing.overview import Fact, Line, capacity_facts, option_lines, rule_facts, write_overview
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
+    DISCOUNTED,
     FORMATS,
     LEFT,
     MONEY,
+    NOMINAL,
     QUANTITY,
     RATE,
     Labels,
@@ -43,23 +46,32 @@ def _is_money(label) -> bool:
     return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
 
 
+#: The MIP gap, a fraction of the best bound (0.0001 showed as 0).
+GAP = "0.00%"
+#: A label that says its figure is money: it ends with the figure's basis (``(USD M, discounted)``).
+MONEY_LABEL = re.compile(rf"\b({DISCOUNTED}|{NOMINAL})\)$")
+
+
 def summary_style(values: tuple) -> dict:
-    """The Summary's value column: left-aligned, and a number formatted as money or a quantity."""
-    label, value = values[0], values[1]
+    """The Summary's value column: left-aligned, and a number formatted as money (its label says discounted or
+    nominal), a gap (a percentage), or a quantity."""
+    label, value = str(values[0]), values[1]
     style = {"alignment": LEFT}
     if isinstance(value, float):
         # a cost per unit of emissions may be far below a cent of the currency (USD M per t CO2e)
-        style["number_format"] = RATE if "emissions less" in str(label) else MONEY if _is_money(label) else QUANTITY
+        style["number_format"] = RATE if "emissions less" in label else MONEY if MONEY_LABEL.search(label) \
+            else GAP if label == "MIP gap" else QUANTITY
     return {1: style}
 
 
 def summary_sheet(result: SolveResult, labels: Labels, network) -> pd.DataFrame:
-    """The Summary with units: money rows carry the currency, total demand the unit of the items demanded."""
+    """The Summary with units: money rows carry the currency and their basis (the nominal total is nominal,
+    every other cost discounted), total demand the unit of the items demanded."""
     demand_unit = labels.unit_of(network.demand["item"]) if network is not None else None
 
     def label(field: str, value) -> str:
         if isinstance(value, float) and _is_money(field):
-            return labels.money(field)
+            return labels.money(field, NOMINAL if field == "Nominal total cost" else DISCOUNTED)
         if field.startswith("Emissions"):
             return labels.with_unit(field, labels.emissions_unit)
         return labels.with_unit(field, demand_unit) if field == "Total demand" else field
@@ -91,14 +103,15 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         ws_mix = write_table(wb, "Supply mix", mix, {column: QUANTITY for column in mix.columns[2:]})
         facts = []
         if len(result.investments):
-            ws_investments = write_table(wb, "Investments", investment_sheet(result), INVESTMENT_FORMATS,
-                                         INVESTMENT_HEADERS)
-            facts += option_facts(result.investments, ws_investments, labels)
+            investments = investment_sheet(result)
+            ws_investments = write_table(wb, "Investments", investments, INVESTMENT_FORMATS,
+                                         INVESTMENT_HEADERS, basis={"value": DISCOUNTED})
+            lines += option_lines(result.investments, investments["built"], ws_investments, labels)
         if len(result.inventory):
             write_table(wb, "Inventory", result.inventory[INVENTORY_COLUMNS],
                         {**FORMATS, "opening": QUANTITY, "closing": QUANTITY, "holding_cost": MONEY,
                          "holding": MONEY}, {"holding_cost": "holding cost per unit", "holding": "holding cost"})
-        write_table(wb, "Flows", result.flows)
+        write_flows(wb, result.flows)
         write_table(wb, "Utilization", result.utilization)
         compliance = result.compliance.reindex(columns=COMPLIANCE_COLUMNS)
         ws_compliance = write_table(wb, "Compliance", compliance)
@@ -125,12 +138,14 @@ def _question_and_answer(result: SolveResult, summary: pd.DataFrame, ws, labels:
              line("question", "Periods", "periods"), line("answer", "Status", "status")]
     if not result.has_plan:
         return lines + ([line("answer", "Message", "why there is no plan")] if "Message" in values else [])
-    lines.append(line("answer", "Total cost", labels.money("total cost"), MONEY))
+    lines.append(line("answer", "Total cost", labels.money("total cost", DISCOUNTED), MONEY))
     if abs(result.nominal_total - result.total_cost) > 1e-9:
-        lines.append(line("answer", "Nominal total cost", labels.money("nominal total cost (undiscounted)"), MONEY))
+        lines.append(line("answer", "Nominal total cost", labels.money("total cost", NOMINAL), MONEY))
     for field in COST_ROWS:
         if field in values and abs(values[field] or 0.0) > 1e-9:
-            lines.append(line("answer", field, labels.money(f"of which {field.lower()}"), MONEY))
+            lines.append(line("answer", field, labels.money(f"of which {field.lower()}", DISCOUNTED), MONEY))
+    if "Emissions" in values:  # the workbook gives emissions, or the policy set prices or caps them
+        lines.append(line("answer", "Emissions", labels.with_unit("emissions", labels.emissions_unit), QUANTITY))
     return lines
 
 
@@ -174,11 +189,36 @@ def write_costs_by_period(wb, result: SolveResult) -> None:
     table = result.costs_by_period
     formats = {**{part: MONEY for part in (*COST_PARTS, "nominal_total", "discounted_total")},
                "discount_factor": "0.0000"}
-    ws = write_table(wb, "Costs by period", table, formats, COST_HEADERS)
+    basis = {**dict.fromkeys((*COST_PARTS, "nominal_total"), NOMINAL), "discounted_total": DISCOUNTED}
+    ws = write_table(wb, "Costs by period", table, formats, COST_HEADERS, basis=basis)
     parts = [part for part in COST_PARTS if table[part].abs().sum() > 0]
-    chart = bar_chart("Cost by period (nominal)", wb.labels.money("cost"), stacked=True)
+    chart = bar_chart("Cost by period (nominal)", wb.labels.money("cost", NOMINAL), stacked=True)
     plot_rows(ws, chart, 0, len(table) - 1, "period", parts)
     add_chart(ws, chart)
+
+
+#: The Flows columns most read: where each flow goes, how much, and what it cost. The others (the countries, the
+#: rules' valuation and the split of the landed cost into its parts) go to a detail sheet, which repeats the
+#: flow's keys, so that each prints at a readable scale.
+FLOW_DETAIL = ("origin_country", "destination_country", "valuation_unit_cost", "lane_unit_cost", "tariff_rate",
+               "credit_per_unit", "supply_cost", "transport_cost", "tariff_cost", "credit_cost", "carbon_cost")
+FLOW_KEYS = ("policy", "scenario", "period", "item", "origin", "destination")
+
+
+def write_flows(wb, flows: pd.DataFrame) -> None:
+    """The Flows sheet (the flows' keys, quantity, the goods' cost, landed cost and total cost, emissions) and
+    the Flows detail sheet (the keys again, and the rest of the flows' columns); a flow's costs are nominal."""
+    write_split(wb, "Flows", flows, FLOW_DETAIL, FLOW_KEYS, basis={"total_cost": NOMINAL})
+
+
+def write_split(wb, title: str, frame: pd.DataFrame, detail: tuple[str, ...], keys: tuple[str, ...], **options):
+    """Sheet ``title`` holding ``frame`` without its ``detail`` columns, and ``title detail`` holding its ``keys``
+    and those (``options``: as for ``write_table``); return the first sheet."""
+    moved = [c for c in frame.columns if c in detail]
+    main = write_table(wb, title, frame.drop(columns=moved), **options)
+    kept = [c for c in frame.columns if c in keys]
+    write_table(wb, f"{title} detail", frame[kept + moved], **options)
+    return main
 
 
 def investment_sheet(result: SolveResult):

@@ -6,21 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.chart import LineChart
 
 from optimizer.rules import RULE_TYPES
-from optimizer.writing.charts import plot_rows
+from optimizer.writing.charts import line_chart, plot_rows
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
+    DISCOUNTED,
     FORMATS,
     HEADERS,
     MONEY,
+    NOMINAL,
     PERCENT,
     Labels,
     add_chart,
     streaming_workbook,
     write_table,
 )
+
+#: The widths (characters) of the text a sweep's or frontier's point carries: the options it builds and the solver's
+#: note wrap within them, so that the table prints one page wide.
+NOTE_WIDTHS = {"builds": 36, "message": 40}
 
 
 def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path:
@@ -47,13 +52,9 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
             "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label(),
             "decision_change": "build decision changes"},
-            per_unit=("value",))
-        chart = LineChart()
-        chart.title = f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})"
-        chart.y_axis.title = labels.money("total cost")
-        chart.x_axis.title = f"{rule.type} value"
-        chart.height, chart.width = 9, 18
-        chart.x_axis.delete = chart.y_axis.delete = False
+            per_unit=("value",), basis={"value": NOMINAL}, keys=("value",), widths=NOTE_WIDTHS)
+        chart = line_chart(f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})",
+                           f"{rule.type} value", labels.money("total cost", DISCOUNTED))
         plot_rows(ws, chart, 0, n - 1, "value", ["total_cost"])
         chart.legend = None
         add_chart(ws, chart)

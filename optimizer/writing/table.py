@@ -44,10 +44,11 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.formatting.rule import DataBarRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet import _writer
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -70,7 +71,8 @@ FORMATS = {
     "supply_cost": MONEY, "transport_cost": MONEY, "tariff_cost": MONEY, "total_cost": MONEY,
     "credit_per_unit": MONEY, "credit_cost": MONEY,
     "tariff_rate": PERCENT, "utilization": PERCENT, "share": PERCENT, "bound": PERCENT,
-    "cost_per_point": MONEY, "marginal_abatement_cost": RATE, "carbon_cost": MONEY,
+    "cost_per_point": MONEY, "marginal_abatement_cost": RATE, "carbon_cost": MONEY, "cost": MONEY,
+    "valuation_unit_cost": MONEY,
     "emissions": QUANTITY, "co2": QUANTITY,
 }
 
@@ -95,11 +97,34 @@ HEADERS = {
     "marginal_abatement_cost": "marginal abatement cost",
 }
 
+DISCOUNTED, NOMINAL = "discounted", "nominal"
+#: Whether a money column is discounted (a total cost, or a change of it: every marginal cost, price and value
+#: of a plan is one) or nominal (a price or an amount as it arises in its period), by column name. A money
+#: column's header says which after its currency (``total_cost (USD M, discounted)``); a layout names the basis of
+#: the columns it adds, or of a name that means otherwise on its sheet (a flow's ``total_cost`` is nominal).
+BASIS = {
+    **dict.fromkeys(("supply_unit_cost", "valuation_unit_cost", "lane_unit_cost", "landed_unit_cost",
+                     "credit_per_unit", "supply_cost", "transport_cost", "tariff_cost", "credit_cost", "carbon_cost",
+                     "cost", "unit_cost", "capex", "fixed_cost", "holding_cost", "holding", "break_even_capex"),
+                    NOMINAL),
+    **dict.fromkeys(("total_cost", "vs_baseline", "vs_first", "vs_start", "cost_per_point", "marginal_abatement_cost",
+                     "marginal", "price", "cost_per_unit_demand", "cost_per_emission_avoided", "expected_cost",
+                     "worst_cost", "max_regret", "wait_and_see_cost", "robust_cost", "regret"), DISCOUNTED),
+}
+
+#: Columns that say which row it is: the leading run of them is repeated on every page of a table printed
+#: across pages (print titles), and a detail sheet repeats them.
+KEY_COLUMNS = frozenset({"policy", "scenario", "plan", "period", "item", "unit", "resource", "site", "origin",
+                         "destination", "option", "rule", "source", "kind", "field", "section"})
+
+#: What a TRUE/FALSE cell shows: a word, never 1/0 (Excel and LibreOffice show booleans by locale and format).
+YES, NO = "yes", "no"
+
 BOLD = Font(bold=True)
 HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 #: A header longer than this (in characters) wraps onto more lines rather than widening its column, so that
-#: wide tables (a comparison's two dozen columns) stay legible when printed one page wide.
-HEADER_WIDTH = 16
+#: wide tables (a comparison's columns) stay legible when printed one page wide.
+HEADER_WIDTH = 12
 LEFT = Alignment(horizontal="left")
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
@@ -117,6 +142,22 @@ PORTRAIT_WIDTH = 100
 ONE_PAGE_ROWS = 60
 #: Rows a chart takes (a row is 15 pt, 0.53 cm), with one blank row below it.
 ROW_CM = 0.53
+#: No sheet prints smaller than this: a table too wide for one page at it prints at it, across pages, its key
+#: columns repeated on each; a one-page sheet too tall for it runs onto a second page.
+MIN_SCALE = 0.60
+#: Points a character of column width takes in print, the wider of the two renderings: LibreOffice without
+#: Calibri's metrics (DejaVu Sans) prints 7.0 pt, Excel with Calibri 11 about 5.3 pt. A scale computed with it
+#: holds in both.
+POINTS_PER_CHARACTER = 7.0
+#: Excel's "Narrow" margins (inches): wide tables keep more of their scale.
+MARGINS = PageMargins(left=0.25, right=0.25, top=0.75, bottom=0.75, header=0.3, footer=0.3)
+#: The printable area (width, height) in points within MARGINS, of Letter or A4, whichever is smaller in that
+#: direction.
+PRINTABLE = {"portrait": (559.0, 684.0), "landscape": (756.0, 487.0)}
+POINTS_PER_CM = 72 / 2.54
+ROW_POINTS = 15.0
+#: The width (characters) of a column the table does not set.
+DEFAULT_WIDTH = 8.43
 
 AMBER = PatternFill("solid", start_color="FFE699", end_color="FFE699")
 RED = PatternFill("solid", start_color="F4B6B6", end_color="F4B6B6")
@@ -143,8 +184,8 @@ class Highlight:
 #: Highlights by column name, applied by :func:`write_table` to every sheet with such a column.
 HIGHLIGHTS: dict[str, tuple[Highlight, ...]] = {
     "status": (Highlight('{cell}<>"optimal"', RED),),  # an infeasible (or unproven) plan
-    "met": (Highlight("{cell}=FALSE", RED),),  # a rule not met
-    "binding": (Highlight("{cell}=TRUE", AMBER),),  # a binding rule (Compliance)
+    "met": (Highlight(f'{{cell}}="{NO}"', RED),),  # a rule not met
+    "binding": (Highlight(f'{{cell}}="{YES}"', AMBER),),  # a binding rule (Compliance)
     "utilization": (Highlight(data_bar=True), Highlight("{cell}>=0.99995", AMBER)),  # shown as 100.0%
 }
 
@@ -201,9 +242,29 @@ class Labels:
     def with_unit(self, label: str, unit: str | None) -> str:
         return f"{label} ({unit})" if unit else label
 
-    def money(self, label: str) -> str:
-        """``label`` with the currency, when there is one: ``total cost (USD M)``."""
-        return self.with_unit(label, self.currency)
+    def money_unit(self, basis: str, per: str | None = None) -> str:
+        """What a money figure is in: ``USD M, discounted``, ``USD M per GWh, nominal``, or ``discounted``
+        without a currency."""
+        unit = f"{self.currency} per {per}" if self.currency and per else self.currency
+        return f"{unit}, {basis}" if unit else basis
+
+    def money(self, label: str, basis: str, per: str | None = None) -> str:
+        """``label`` with its currency and whether it is discounted or nominal: ``total cost (USD M,
+        discounted)``; ``per``: a cost per unit of that."""
+        return self.with_unit(label, self.money_unit(basis, per))
+
+    def in_words(self, basis: str, per: str | None = None) -> str:
+        """What money figures in a sentence are in, after them: ``USD M (nominal)``, ``USD M per GWh
+        (discounted)``, ``(discounted)`` without a currency."""
+        unit = f"{self.currency} per {per}" if self.currency and per else self.currency
+        return f"{unit} ({basis})" if unit else f"({basis})"
+
+    def amount(self, value: float, basis: str, per: str | None = None) -> str:
+        """A money figure in a sentence: ``1,066.20 USD M (nominal)``, ``0.00005565 USD M per t CO2e
+        (discounted)``; a marginal cost at the limit as AT_THE_LIMIT."""
+        from optimizer.figures import rate_text
+
+        return f"{rate_text(value)} {self.in_words(basis, per)}"
 
 
 def _cell_value(value):
@@ -260,7 +321,18 @@ class StreamedSheet(WriteOnlyWorksheet):
         self.columns_written: list[str] = []
         self.content_rows = 0
         self.chart_rows: list[int] = []
+        self.placed_charts: list[tuple] = []
         self.one_page: bool | None = None
+        # What the print setup reads (set by write_table): the columns' widths (characters), how many are
+        # printed, how many are repeated on each page across, the orientation, the table's rows and height.
+        self.column_widths: list[float] = []
+        self.printed_width = 0.0
+        self.printed_columns = 0
+        self.print_keys = 0
+        self.landscape = False
+        self.table_rows = 0
+        self.table_points = 0.0
+        self.column_range: dict[str, tuple[float, float]] = {}
 
     def _values_to_row(self, values, row_idx):
         cell = WriteOnlyCell(self)
@@ -269,6 +341,8 @@ class StreamedSheet(WriteOnlyWorksheet):
                 continue
             if isinstance(value, Cell):
                 value.row, value.column = row_idx, column
+                if value.hyperlink is not None:  # set before the cell had its place
+                    value.hyperlink.ref = value.coordinate
                 yield value
                 continue
             cell.value = value
@@ -304,16 +378,17 @@ def labels_of(wb: Workbook) -> Labels:
     return getattr(wb, "labels", None) or Labels()
 
 
-def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels, per_unit: frozenset[str] = PER_UNIT
-                ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels, per_unit: frozenset[str] = PER_UNIT,
+                basis: Mapping[str, str] = BASIS) -> tuple[pd.DataFrame, dict[str, str]]:
     """The frame to write (with a ``unit`` column after ``item`` where its rows mix items of different
-    units) and the unit to show after each column's header."""
+    units) and the unit to show after each column's header: a money column's carries its ``basis``
+    (discounted or nominal)."""
     columns = [str(c) for c in frame.columns]
     if {"basis", "items", *FLOWS} <= set(columns):  # a rule's flows, in its basis: a unit per row
         if labels.currency or labels.units:
             frame = frame.copy()
             frame.insert(columns.index(FLOWS[-1]) + 1, "flow unit", [
-                labels.currency if basis == "value" else labels.unit_of_list(str(items))
+                labels.money_unit(NOMINAL) if basis == "value" else labels.unit_of_list(str(items))
                 for basis, items in zip(frame["basis"], frame["items"], strict=True)])
             columns = [str(c) for c in frame.columns]
         columns_with_units = [c for c in columns if c not in FLOWS]
@@ -333,9 +408,11 @@ def _with_units(frame: pd.DataFrame, formats: Mapping[str, str], labels: Labels,
         frame.insert(at, "unit", frame["item"].map(dict(labels.units)).fillna(""))
     suffix = dict.fromkeys(quantities, unit) if unit else {}
     for column in money:
-        if labels.currency:
-            per = (unit or "unit") if column in per_unit else (labels.emissions_unit or "unit of emissions") \
-                if column in PER_EMISSION else None
+        per = (unit or "unit") if column in per_unit else (labels.emissions_unit or "unit of emissions") \
+            if column in PER_EMISSION else None
+        if column in basis:
+            suffix[column] = labels.money_unit(basis[column], per)
+        elif labels.currency:
             suffix[column] = f"{labels.currency} per {per}" if per else labels.currency
     for column in EMISSIONS.intersection(columns):
         suffix[column] = labels.emissions_unit or None
@@ -357,20 +434,38 @@ def limits_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def booleans_as_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column of TRUE/FALSE values (blanks aside) as the words YES and NO: how a boolean
+    shows depends on the application and the cell's format (it printed as 1), a word does not."""
+    columns = [c for c in frame.columns if frame[c].dtype == bool or (
+        frame[c].dtype == object and pd.api.types.infer_dtype(frame[c], skipna=True) == "boolean")]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = frame[column].map({True: YES, False: NO}).astype(object)
+    return frame
+
+
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS,
                 headers: Mapping[str, str] = HEADERS, row_style=None, *, one_page: bool | None = None,
-                widths: Mapping[str, float] | None = None, wrap: tuple[str, ...] = (), per_unit: tuple[str, ...] = ()):
+                widths: Mapping[str, float] | None = None, wrap: tuple[str, ...] = (), per_unit: tuple[str, ...] = (),
+                basis: Mapping[str, str] | None = None, keys: tuple[str, ...] | None = None,
+                unprinted: tuple[str, ...] = ()):
     """Add sheet ``title`` holding ``frame`` as a formatted, print-ready Excel table to the write-only
     workbook ``wb`` and return the sheet. ``headers`` renames columns (their units are added after);
     ``row_style``, when given, maps a row's cell values to {column position: extra cell style} for that
-    row. ``one_page`` makes the sheet print on one page (None: when it is short); ``widths`` sets columns'
-    widths; the text of the ``wrap`` columns wraps; the ``per_unit`` money columns, like those of PER_UNIT, are
-    a cost per unit of an item."""
+    row. ``one_page`` makes the sheet print on one page (None: when it is short) where that keeps it at
+    MIN_SCALE or more; ``widths`` sets columns' widths; the text of the ``wrap`` columns wraps; the ``per_unit``
+    money columns, like those of PER_UNIT, are a cost per unit of an item; ``basis`` says which money columns
+    are discounted and which nominal, where BASIS does not or means otherwise; ``keys`` are the columns
+    repeated on every page of a table printed across pages (default: its leading KEY_COLUMNS); the trailing
+    ``unprinted`` columns are left out of the print area."""
     if not len(frame.columns):  # nothing was computed for this sheet: say so rather than fail
         frame = pd.DataFrame({"note": ["no rows"]})
     labels = labels_of(wb)
-    frame = limits_as_text(frame)
-    frame, units = _with_units(frame, formats, labels, PER_UNIT | set(per_unit))
+    frame = booleans_as_words(limits_as_text(frame))
+    frame, units = _with_units(frame, formats, labels, PER_UNIT | set(per_unit), {**BASIS, **(basis or {})})
     ws = create_sheet(wb, title)
     columns = [str(c) for c in frame.columns]
     names = [labels.with_unit(headers.get(c, c), units.get(c)) for c in columns]
@@ -381,10 +476,9 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
 
     # What a sheet shows above its rows is written with the first row: set it all before.
     ws.freeze_panes = "A2"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    total_width = 0.0
     header_lines = 1
     wrap = set(wrap)
+    column_widths = []
     for index, name in enumerate(names):
         head = frame.iloc[:200, index].tolist() if len(frame) else []
         sample = [len(_shown(v)) for v in head if v is not None]
@@ -395,19 +489,28 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
         width = (widths or {}).get(columns[index], max(10, min(width, MAX_WIDTH)))
         ws.column_dimensions[get_column_letter(index + 1)].width = width
         header_lines = max(header_lines, _lines_of(name, width))
-        total_width += width
+        column_widths.append(width)
+    printed = len(columns) - sum(1 for c in columns if c in unprinted)
+    ws.column_widths = column_widths
+    ws.printed_width = sum(column_widths[:printed])
+    ws.landscape = ws.printed_width > PORTRAIT_WIDTH
+    ws.print_keys = _keys(columns, column_widths, keys)
+    # A sheet prints one page wide where that keeps it at MIN_SCALE or more, else at MIN_SCALE across pages.
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=fit_scale(ws, width_only=True) >= MIN_SCALE)
     if wrap:  # rows of several lines: every cell at the top, the wrapped ones wrapping
         for index, column in enumerate(columns):
             styles[index]["alignment"] = WRAP if column in wrap else TOP
     formatted = any(styles)
     declare_dimension(ws, ref if len(frame) or formatted else f"A1:{last}1")
     # A wrapped cell's row is as tall as its text (LibreOffice does not fit the row to it on opening).
-    heights = [15 * lines if lines > 1 else None for lines in _wrapped_lines(frame, columns, wrap, ws)]
+    heights = [ROW_POINTS * lines if lines > 1 else None for lines in _wrapped_lines(frame, columns, wrap, ws)]
     for row, height in enumerate(heights, start=2):
         if height:
             ws.row_dimensions[row].height = height
     if header_lines > 1:  # as tall as its longest wrapped header
-        ws.row_dimensions[1].height = 15 * header_lines
+        ws.row_dimensions[1].height = ROW_POINTS * header_lines
+    ws.table_points = ROW_POINTS * header_lines + sum(h or ROW_POINTS for h in heights) + \
+        ROW_POINTS * (n_rows - len(heights))
 
     ws.append([text_cell(ws, name, font=BOLD, alignment=HEADER_ALIGNMENT) for name in names])
     if not len(frame):
@@ -428,13 +531,45 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, formats: Mapping[
             for highlight in HIGHLIGHTS.get(column, ()):
                 target = f"{letter}2:{letter}{n_rows + 1}" if highlight.data_bar else ref.replace("A1", "A2")
                 ws.conditional_formatting.add(target, highlight.rule(f"${letter}2"))
-    ws.content_rows = n_rows + 1
+    ws.table_rows = ws.content_rows = n_rows + 1
+    # the lowest and highest value of each numeric column (a chart's axis reaches below zero only for them)
+    ws.column_range = {column: (float(frame[column].min()), float(frame[column].max())) for column in columns
+                       if frame[column].dtype.kind in "fiu" and frame[column].notna().any()}
     ws.one_page = one_page
     ws.columns_written = columns
-    _print_setup(ws, landscape=total_width > PORTRAIT_WIDTH, labels=labels)
+    ws.printed_columns = printed
+    _print_setup(ws, labels=labels)
     return ws
 
 
+def _keys(columns: list[str], widths: list[float], keys: tuple[str, ...] | None) -> int:
+    """How many leading columns are repeated on every page of a table printed across pages: those of
+    ``keys``, else the leading KEY_COLUMNS, at most half a page at MIN_SCALE."""
+    room = PRINTABLE["landscape"][0] / MIN_SCALE / POINTS_PER_CHARACTER / 2
+    count, used = 0, 0.0
+    for column, width in zip(columns, widths, strict=True):
+        if column not in (KEY_COLUMNS if keys is None else keys) or used + width > room:
+            break
+        count, used = count + 1, used + width
+    return count
+
+
+def fit_scale(ws, width_only: bool = False, landscape: bool | None = None) -> float:
+    """The scale at which the printed part of sheet ``ws`` fits one page wide (and, unless ``width_only``,
+    one page tall), at most 1, in its orientation or the one given: the printable area over the columns'
+    widths (POINTS_PER_CHARACTER) and the rows' heights, charts included."""
+    page_width, page_height = PRINTABLE["landscape" if (ws.landscape if landscape is None else landscape)
+                                        else "portrait"]
+    width = ws.printed_width * POINTS_PER_CHARACTER
+    for chart, column in ws.placed_charts:  # a chart reaches from its column's left edge to its own width
+        before = column_index_from_string(column) - 1
+        left = sum(ws.column_widths[:before]) + DEFAULT_WIDTH * max(0, before - len(ws.column_widths))
+        width = max(width, left * POINTS_PER_CHARACTER + chart.width * POINTS_PER_CM)
+    scale = min(1.0, page_width / width) if width else 1.0
+    if width_only:
+        return scale
+    height = ws.table_points + ROW_POINTS * max(0, ws.content_rows - ws.table_rows)
+    return min(scale, page_height / height)
 def _shown(value) -> str:
     """About what a cell shows: a number as its format writes it (thousands separators, two decimals), not
     its full repr."""
@@ -511,12 +646,18 @@ def _write_rows(ws, frame: pd.DataFrame, styles: list[dict], row_style) -> None:
             ws.append(row)
 
 
-def _print_setup(ws: StreamedSheet, landscape: bool, labels: Labels) -> None:
-    """Landscape when wide, one page wide, the header row on every page, the footer; one page tall and the
-    page breaks as :func:`_paginate` decides."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
+def _print_setup(ws: StreamedSheet, labels: Labels) -> None:
+    """Landscape when wide; one page wide where that keeps MIN_SCALE, else at MIN_SCALE across pages with the
+    key columns on each; the header row on every page, the footer; one page tall and the page breaks as
+    :func:`_paginate` decides."""
+    ws.page_margins = MARGINS
     ws.print_title_rows = "1:1"
+    if ws.sheet_properties.pageSetUpPr.fitToPage:
+        ws.page_setup.fitToWidth = 1
+    else:
+        ws.page_setup.scale = round(MIN_SCALE * 100)
+        if ws.print_keys:
+            ws.print_title_cols = f"A:{get_column_letter(ws.print_keys)}"
     ws.print_options.horizontalCentered = True
     left, centre, right = labels.footer()
     ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text = left, centre, right
@@ -525,14 +666,24 @@ def _print_setup(ws: StreamedSheet, landscape: bool, labels: Labels) -> None:
 
 
 def _paginate(ws: StreamedSheet) -> None:
-    """One page tall when the layout asks or the sheet is short; otherwise as many pages as it takes, with
-    a page break before each chart, so that no chart is cut (a chart is shorter than a page)."""
+    """One page tall when the layout asks or the sheet is short, and that keeps it at MIN_SCALE or more;
+    otherwise as many pages as it takes, with a page break before each chart, so that no chart is cut (a
+    chart is shorter than a page). The print area leaves out the unprinted columns."""
     one_page = ws.one_page if ws.one_page is not None else ws.content_rows <= ONE_PAGE_ROWS
-    ws.page_setup.fitToHeight = 1 if one_page else 0
+    landscape = ws.landscape
+    if one_page and ws.sheet_properties.pageSetUpPr.fitToPage:  # the orientation that prints it larger
+        landscape = max((ws.landscape, not ws.landscape), key=lambda wide: fit_scale(ws, landscape=wide))
+        one_page = fit_scale(ws, landscape=landscape) >= MIN_SCALE
+        landscape = landscape if one_page else ws.landscape
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    if ws.sheet_properties.pageSetUpPr.fitToPage:
+        ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.row_breaks = RowBreak()
     if not one_page:
         for row in ws.chart_rows:
             ws.row_breaks.append(Break(id=row - 1))
+    if ws.printed_columns < len(ws.columns_written):
+        ws.print_area = f"A1:{get_column_letter(ws.printed_columns)}{ws.content_rows}"
 
 
 def reference(ws: StreamedSheet, column: str, first: int, last: int | None = None) -> str:
@@ -551,14 +702,32 @@ def chart_rows(chart) -> int:
 
 def add_chart(ws: StreamedSheet, chart, row: int | None = None, column: str = "A") -> int:
     """Place ``chart`` at ``column`` of ``row`` (default: two rows below what the sheet holds) so that no
-    page break cuts it; return the first row below it."""
+    page break cuts it; return the first row below it. On a sheet printed across pages a chart at column A
+    starts after the key columns, which every page repeats (LibreOffice would repeat the chart's edge too)."""
     row = row or ws.content_rows + 2
+    if column == "A" and not ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_keys:
+        column = get_column_letter(ws.print_keys + 1)
     ws.add_chart(chart, f"{column}{row}")
+    ws.placed_charts.append((chart, column))
     if row not in ws.chart_rows:
         ws.chart_rows.append(row)
     ws.content_rows = max(ws.content_rows, row + chart_rows(chart))
     _paginate(ws)
     return row + chart_rows(chart)
+
+
+def column_beside(ws: StreamedSheet, chart) -> str | None:
+    """Where a second chart as wide as ``chart`` goes beside one at column A: the first column clear of it, when
+    the sheet is then still narrow enough to print one page wide at MIN_SCALE; None when there is no room (it
+    goes below)."""
+    room = PRINTABLE["landscape"][0] / MIN_SCALE
+    left = 0.0
+    for index, width in enumerate([*ws.column_widths, *[DEFAULT_WIDTH] * 20]):
+        if left * POINTS_PER_CHARACTER >= chart.width * POINTS_PER_CM:
+            fits = left * POINTS_PER_CHARACTER + chart.width * POINTS_PER_CM <= room
+            return get_column_letter(index + 1) if fits else None
+        left += width
+    return None
 
 
 @contextlib.contextmanager
