@@ -101,8 +101,11 @@ def export_lp(workbook: Path, policy: str, target: Path) -> dict:
     full = arrays_from(formulation)
     lp, substitution = substitute_production(full, formulation, formulation.integer)
     integer = formulation.integer if substitution is None else formulation.integer[substitution.kept_cols]
+    # 32-bit indices, as HiGHS takes them, whatever the version of the package that built them: HiGHS alone
+    # holds the same arrays for every version measured.
     np.savez(target, cost=lp.cost, col_lower=lp.col_lower, col_upper=lp.col_upper, row_lower=lp.row_lower,
-             row_upper=lp.row_upper, row=lp.row, col=lp.col, value=lp.value, integer=integer)
+             row_upper=lp.row_upper, row=lp.row.astype(np.int32), col=lp.col.astype(np.int32), value=lp.value,
+             integer=integer)
     return {"variables": full.n_cols, "constraints": full.n_rows, "nonzeros": len(full.value),
             "solver_columns": lp.n_cols, "solver_rows": lp.n_rows, "solver_nonzeros": len(lp.value)}
 

@@ -545,6 +545,11 @@ def with_rules(physical: Formulation, policy: PolicySet, like: Formulation | Non
     state_rules(formulation, reuse=like.rules if like is not None and like.physical is physical else None)
     flows = formulation.flows
     flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
+    # A cost column the rules left as it is on the physical model shares its array (up to 4 arrays of every
+    # flow, held while HiGHS runs).
+    for column in ("policy_tariff_rate", "credit", "carbon", "unit_cost"):
+        if np.array_equal(flows[column].to_numpy(), physical.flows[column].to_numpy()):
+            flows[column] = physical.flows[column]
     formulation.flow_discount = formulation.network.discount_of(flows["period"]) if len(flows) else np.zeros(0)
     return formulation
 

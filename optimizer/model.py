@@ -117,9 +117,12 @@ class Formulation:
     def copy(self, policy: PolicySet | None = None) -> Formulation:
         """A copy to state rules on or to change (fixed builds, capex): tables and blocks are shared (nothing
         changes them in place), families and the ledger are copied, the flows' cost columns can be replaced.
-        Copying a physical model (one without rules) gives a model of ``policy`` whose ``physical`` is it."""
-        families = {name: replace(f, cost=f.cost.copy(), upper=f.upper.copy(), lower=f.lower.copy())
-                    for name, f in self.families.items()}
+        The copied families share their cost and bound arrays with this model's until one is changed: nothing
+        writes into them (``add_costs``, ``optimizer.horizon.fix_builds`` and ``with_capex`` give the family a
+        new array), so the physical model and every model stated on it hold one set (the flows': 3 arrays of
+        every flow). Copying a physical model (one without rules) gives a model of ``policy`` whose
+        ``physical`` is it."""
+        families = {name: replace(f) for name, f in self.families.items()}
         return replace(self, policy=policy or self.policy, flows=self.flows.copy(deep=False), families=families,
                        blocks=dict(self.blocks), rules=dict(self.rules), ledger=list(self.ledger),
                        physical=self.physical if self.physical is not None or self.rules else self)
@@ -134,7 +137,9 @@ class Formulation:
             return
         self.ledger.append((family, column, period, part, nominal))
         discount = np.asarray(self.network.discount, dtype=float)
-        np.add.at(self.families[family].cost, column, discount[period] * nominal)
+        cost = self.families[family].cost.copy()  # a new array: copies of the model may share the old one
+        np.add.at(cost, column, discount[period] * nominal)
+        self.families[family].cost = cost
 
     @property
     def objective(self) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What the direct backend holds and hands to HiGHS, and the memory it leaves the system: 32-bit block
 indices (and the PuLP pair codes that must not overflow with them), the CSC matrix HiGHS is given, tariffs
-matched on the flows' codes, and large blocks mapped on their own while HiGHS runs."""
+matched on the flows' codes, large blocks mapped on their own while HiGHS runs, and the arrays a model stated on
+a physical model shares with it (and gives up when it changes them)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from optimizer.backend import _entries
 from optimizer.direct import arrays_from
 from optimizer.formulation import FlowKeys, build_formulation, flow_table, tariff_rates
 from optimizer.highs import LinearArrays, load_arrays
+from optimizer.horizon import fix_builds, with_capex
 from optimizer.model import ConstraintBlock
 
 TARIFFED = dict(  # three origins in two countries and a group, two items, two periods, four Tariffs rows
@@ -141,3 +143,52 @@ def test_the_threshold_is_set_back_when_the_solve_fails(monkeypatch):
     with pytest.raises(RuntimeError):
         direct.solve_direct(None, None)
     assert calls == [("trim", 0), (-3, 128 * 1024), "solve", (-3, 32 * 1024 * 1024)]
+
+
+BUY_OR_BUILD = dict(  # B sells cells at 10; option O at S makes up to 10 a period at 4 for a capex of 100
+    Sites=sites("B", "S", "P"), Items=[{"item": "cells"}], Periods=[{"period": "1"}, {"period": "2"}],
+    Supply=[{"site": "B", "item": "cells", "unit_cost": 10}],
+    Demand=[{"site": "P", "item": "cells", "quantity": 10}],
+    Lanes=[{"origin": "B", "destination": "P"}, {"origin": "S", "destination": "P"}],
+    Investments=[{"option": "O", "site": "S", "item": "cells", "capacity": 10, "unit_cost": 4, "capex": 100}],
+    Policies=[{"policy": "credit", "rule": "credit", "from": "B", "value": 1.5}])
+
+
+def test_a_model_shares_the_arrays_its_rules_leave_as_they_are_with_its_physical_model():
+    net = network(**BUY_OR_BUILD)
+    baseline, credited = build_formulation(net), build_formulation(net, "credit")
+    for model in (baseline, credited):
+        physical = model.physical
+        for name, family in model.families.items():
+            assert (family.cost is physical.families[name].cost, family.upper is physical.families[name].upper,
+                    family.lower is physical.families[name].lower) == (True, True, True), name
+    shared = {c: np.shares_memory(baseline.flows[c].to_numpy(), baseline.physical.flows[c].to_numpy())
+              for c in ("policy_tariff_rate", "credit", "carbon", "unit_cost")}
+    assert shared == {"policy_tariff_rate": True, "credit": True, "carbon": True, "unit_cost": True}
+    # the credit rule changes the credit and the unit cost of B's flows: those two columns are the model's own
+    own = {c: np.shares_memory(credited.flows[c].to_numpy(), credited.physical.flows[c].to_numpy())
+           for c in ("policy_tariff_rate", "credit", "carbon", "unit_cost")}
+    assert own == {"policy_tariff_rate": True, "credit": False, "carbon": True, "unit_cost": False}
+    assert list(zip(credited.flows["origin"], credited.flows["credit"], credited.flows["unit_cost"], strict=True)) \
+        == [("B", 1.5, -1.5), ("S", 0.0, 0.0), ("B", 1.5, -1.5), ("S", 0.0, 0.0)]
+    physical = credited.physical.flows  # as it was before the rules
+    assert (physical["credit"].tolist(), physical["unit_cost"].tolist()) == ([0.0] * 4, [0.0] * 4)
+
+
+def test_changing_a_copy_leaves_the_model_it_was_copied_from_as_it_was():
+    model = build_formulation(network(**BUY_OR_BUILD))
+    build = model.families["build"]
+    cost, lower, upper = build.cost.copy(), build.lower.copy(), build.upper.copy()
+    fixed = model.copy()
+    fix_builds(fixed, {"O": "1"})
+    assert (fixed.families["build"].lower.tolist(), fixed.families["build"].upper.tolist()) == ([1.0, 0.0],
+                                                                                                [1.0, 0.0])
+    cheaper = with_capex(model, {"O": 40.0})
+    assert cheaper.families["build"].cost.tolist() == [40.0, 40.0]
+    added = model.copy()
+    added.add_costs("build", np.array([1]), np.array([1]), "capex", np.array([5.0]))
+    assert added.families["build"].cost.tolist() == [100.0, 105.0]
+    np.testing.assert_array_equal(build.cost, cost)  # the original's arrays, untouched
+    np.testing.assert_array_equal(build.lower, lower)
+    np.testing.assert_array_equal(build.upper, upper)
+    assert cost.tolist() == [100.0, 100.0]
