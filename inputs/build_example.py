@@ -167,6 +167,53 @@ SITES = (
     ],
 )
 
+# Resilience (contract v4: Sites recovery_weeks, Demand shortage_cost, for `sourcing stress`). The reference gives
+# no recovery times or margins: every figure is an assumption (EXAMPLE.md "Resilience").
+#: Weeks a plant needs to recover from a disruption (a fire, a failed line), by the tag saying what it makes.
+RECOVERY_WEEKS = {"cell_plant": 20, "cam_plant": 16, "lioh_plant": 12}
+#: A generic supplier stands for a market of many plants: an outage of one is bridged by ordering from others.
+GENERIC_RECOVERY_WEEKS = 4
+#: The value to the buyer of a GWh of cells it cannot build into vehicles: the contribution margin of the vehicles
+#: before their cells, $15,000 per vehicle (about $9,000 after the pack plus $6,000 of cells at $80/kWh x 75 kWh),
+#: x 13,333 vehicles per GWh (75 kWh packs, as in MULTITIER.md) = USD 200 M per GWh. Above any plan's marginal
+#: cost of a GWh delivered (at most 112 in the examples), so no plan leaves demand unmet.
+MARGIN_BEFORE_CELLS = 15_000
+VEHICLE_KWH = 75
+SHORTAGE_COST = round(MARGIN_BEFORE_CELLS / VEHICLE_KWH, 1)  # USD per kWh = USD M per GWh: 200.0
+
+
+def recovery_weeks(site: str, tags: str) -> tuple[float | None, str]:
+    """A site's recovery_weeks and how it was chosen: by what it makes; blank for a pack plant (it makes and
+    passes on nothing in the model, so it cannot go down)."""
+    if "_Generic_" in site:
+        return GENERIC_RECOVERY_WEEKS, f"recovery {GENERIC_RECOVERY_WEEKS} weeks: a market of plants (assumption)"
+    kind = next((tag for tag in tags.split(";") if tag in RECOVERY_WEEKS), None)
+    if kind is None:
+        return None, "recovery blank: a pack plant makes nothing here"
+    return RECOVERY_WEEKS[kind], f"recovery {RECOVERY_WEEKS[kind]} weeks for a {kind.replace('_', ' ')} (assumption)"
+
+
+def with_recovery(table: tuple[list, list]) -> tuple[list, list]:
+    """Insert recovery_weeks before the last (source) column of a Sites table, its reason appended to the source."""
+    headers, rows = table
+    out = []
+    for row in rows:
+        weeks, text = recovery_weeks(row[0], row[headers.index("tags")])
+        out.append([*row[:-1], weeks, f"{row[-1]}; {text}"])
+    return [*headers[:-1], "recovery_weeks", headers[-1]], out
+
+
+def with_shortage_cost(table: tuple[list, list]) -> tuple[list, list]:
+    """Insert shortage_cost (USD M per GWh of cells not delivered) before the last (source) column of Demand."""
+    headers, rows = table
+    text = (f"shortage {SHORTAGE_COST:g}: ${MARGIN_BEFORE_CELLS:,} margin per vehicle before its cells x 13,333 "
+            f"vehicles per GWh ({VEHICLE_KWH} kWh): assumption")
+    return [*headers[:-1], "shortage_cost", headers[-1]], [[*row[:-1], SHORTAGE_COST, f"{row[-1]}; {text}"]
+                                                           for row in rows]
+
+
+SITES = with_recovery(SITES)
+
 GROUPS = (
     ["group", "country", "source"],
     [
@@ -263,6 +310,7 @@ DEMAND = (
         ["BMW_SanLuisPotosi_MX", "cells_nmc", 2030, 10, A],
     ],
 )
+DEMAND = with_shortage_cost(DEMAND)
 
 # Freight per unit: $/kWh for cells, $/kg for CAM. All values are assumptions; the ocean leg is
 # anchored on ref §5.5 (~$0.8-1.1/kWh for cells, ~$0.20/kg for CAM, Asia -> US).
@@ -380,24 +428,29 @@ BOM = (
      for site in _CELL_PLANTS_NEEDING_CAM],
 )
 
-# Paused plants are options to resume (ref §7.1), plus a divisible expansion. Costs in USD million.
+# Paused plants are options to resume (ref §7.1), plus a divisible expansion. Costs in USD million. The reference
+# says nothing of plant lives: 15 years for a cell plant, 20 for a CAM plant (chemical process plant) are
+# assumptions (periods are years).
+CELL_PLANT_LIFE, CAM_PLANT_LIFE = 15, 20
+LIFE_SOURCE = "economic life {} years (the reference gives none): assumption"
 INVESTMENTS = (
     ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
-     "divisible", "source"],
+     "life", "divisible", "source"],
     [
-        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 51.6, 2026, 2029, 0, False,
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 51.6, 2026, 2029, 0, CELL_PLANT_LIFE, False,
          "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
          "30 GWh ref §4.1; fixed 20/yr, cost $60 x 1.35 all-in less its CAM (1.4 kg x $21), restart within "
-         "the year (over $1B of $1.6B spent): assumptions"],
-        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 21.0, 2026, 2029, 1, False,
+         "the year (over $1B of $1.6B spent): assumptions; " + LIFE_SOURCE.format(CELL_PLANT_LIFE)],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 21.0, 2026, 2029, 1, CAM_PLANT_LIFE, False,
          "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
-         "20 kt share, capex 150, fixed 8/yr, $17.6 x 1.2/kg, one year: assumptions"],
-        ["Umicore_Loyalist_resume", "Umicore_Loyalist_ON", M, 20, 250, 10, 20.5, 2027, 2028, 2, False,
+         "20 kt share, capex 150, fixed 8/yr, $17.6 x 1.2/kg, one year: assumptions; "
+         + LIFE_SOURCE.format(CAM_PLANT_LIFE)],
+        ["Umicore_Loyalist_resume", "Umicore_Loyalist_ON", M, 20, 250, 10, 20.5, 2027, 2028, 2, CAM_PLANT_LIFE, False,
          "paused Jul 2024, still paused (ref §4.2, §7.1); C$2.1-2.8B plan; 20 kt share, capex 250, fixed 10/yr, "
-         "cost, two years to restart: assumptions"],
-        ["PowerCo_StThomas_phase2", "PowerCo_StThomas_ON", C, 30, 1700, 0, 50.6, 2027, 2028, 2, True,
+         "cost, two years to restart: assumptions; " + LIFE_SOURCE.format(CAM_PLANT_LIFE)],
+        ["PowerCo_StThomas_phase2", "PowerCo_StThomas_ON", C, 30, 1700, 0, 50.6, 2027, 2028, 2, CELL_PLANT_LIFE, True,
          "up to 90 GWh, C$7B (ref §4.1): ~US$57M per GWh, 30 GWh ~1,700 (derived); divisible share, cost ($80 "
-         "all-in less CAM) and two-year build: assumptions"],
+         "all-in less CAM) and two-year build: assumptions; " + LIFE_SOURCE.format(CELL_PLANT_LIFE)],
     ],
 )
 # co2_per_unit of an option: the site's production value, explicit where the site has no Supply row (a
@@ -441,7 +494,8 @@ PERIODS_SHEET = (["period", "discount_factor", "source"],
 SETTINGS = (
     ["key", "value", "source"],
     [["currency", "USD M", "every cost is in USD million (cells at $/kWh x GWh, CAM at $/kg x kt)"],
-     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM (EXAMPLE.md)"]],
+     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM (EXAMPLE.md)"],
+     ["period_weeks", 52, "a period is a year (sourcing stress scales it to windows of weeks)"]],
 )
 
 EMISSIONS_NOTE = (
@@ -504,7 +558,12 @@ NOTES = (
         ["Carbon", "carbon_price: a co2_price of $190 per t CO2e (US EPA social cost of carbon, 2023 report; an "
                    "internal shadow price: assumption) = 0.00019 USD M per t, on all production and freight. "
                    "carbon_cap: a co2_cap of 2.2 Mt CO2e per year (basis total, every period; assumption)."],
-        ["Settings", "currency USD M, emissions_unit t CO2e: the units the outputs' headers show."],
+        ["Settings", "currency USD M, emissions_unit t CO2e: the units the outputs' headers show; period_weeks 52 "
+                     "(a period is a year)."],
+        ["Resilience", f"recovery_weeks (Sites): cell plants {RECOVERY_WEEKS['cell_plant']}, CAM plants "
+                       f"{RECOVERY_WEEKS['cam_plant']} weeks, generic suppliers {GENERIC_RECOVERY_WEEKS} (a market "
+                       "of plants); shortage_cost (Demand): USD 200 M per GWh of cells not delivered, the margin of "
+                       "13,333 vehicles before their cells. All assumptions (EXAMPLE.md Resilience)."],
         ["Not modelled", "§45X on CAM (10% of cost, only US-made; none here), MACR/PFE ratios, USMCA rules "
                          "of origin, Northvolt Six QC (delayed, ref §4.1), LFP cells."],
     ],

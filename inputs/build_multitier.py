@@ -90,6 +90,7 @@ SITES = (
         ["LiOH_Generic_CN", "China", "lioh_plant", None, "assumption (generic Chinese LiOH refiner)"],
     ],
 )
+SITES = _EXAMPLE.with_recovery(SITES)  # recovery_weeks by what a site makes, as in the NA example (assumptions)
 
 GROUPS = (
     ["group", "country", "source"],
@@ -191,6 +192,7 @@ DEMAND = (
         ["BMW_SanLuisPotosi_MX", C, 2030, 10, A],
     ],
 )
+DEMAND = _EXAMPLE.with_shortage_cost(DEMAND)  # USD 200 M per GWh not delivered, as in the NA example (assumption)
 
 # Freight per unit ($/kWh for cells, $/kg for CAM and LiOH). All values are assumptions; the ocean
 # leg is anchored on ref §5.5 (~$0.8-1.1/kWh for cells, ~$0.20/kg for powders, Asia -> US).
@@ -344,18 +346,23 @@ def _policy_rows() -> list[list]:
 
 POLICIES = (POLICY_HEADERS, _policy_rows())
 
-# Paused plants are options to resume (ref §7.1); costs in USD million, conversion costs as in Supply.
+# Paused plants are options to resume (ref §7.1); costs in USD million, conversion costs as in Supply. Lives as in
+# EXAMPLE.md (assumptions: 15 years for a cell plant, 20 for a CAM plant).
+LIFE_SOURCE = _EXAMPLE.LIFE_SOURCE
 INVESTMENTS = (
     ["option", "site", "item", "capacity", "capex", "fixed_cost", "unit_cost", "earliest", "latest", "lead_time",
-     "divisible", "source"],
+     "life", "divisible", "source"],
     [
-        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 50.0, 2026, 2029, 0, False,
+        ["AESC_Florence_restart", "AESC_Florence_SC", C, 30, 600, 20, 50.0, 2026, 2029, 0, _EXAMPLE.CELL_PLANT_LIFE,
+         False,
          "paused 5 Jun 2025, $1.6B plant with over $1B spent (ref §7.1): remaining capex <= $0.6B, 600 taken; "
          "30 GWh ref §4.1; conversion 79.4 all-in - 1.4 x 21 CAM = 50; fixed 20/yr; restart within the year "
-         "(over $1B of $1.6B spent): assumptions"],
-        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 15.8, 2026, 2029, 1, False,
+         "(over $1B of $1.6B spent): assumptions; " + LIFE_SOURCE.format(_EXAMPLE.CELL_PLANT_LIFE)],
+        ["EcoPro_Becancour_resume", "EcoPro_Becancour_QC", M, 20, 150, 8, 15.8, 2026, 2029, 1, _EXAMPLE.CAM_PLANT_LIFE,
+         False,
          "45 kt planned (ref §4.2); further pause reported Jun 2025 (ref §7.1, one source): treated as paused; "
-         "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions"],
+         "20 kt share, conversion 21.0 - 0.43 x 12 = 15.8; capex 150, fixed 8/yr, one year: assumptions; "
+         + LIFE_SOURCE.format(_EXAMPLE.CAM_PLANT_LIFE)],
     ],
 )
 # Both paused plants have no Supply row: their options carry the site's production value explicitly.
@@ -374,7 +381,8 @@ PERIODS_SHEET = (["period", "discount_factor", "source"],
 SETTINGS = (
     ["key", "value", "source"],
     [["currency", "USD M", "every cost is in USD million (cells at $/kWh x GWh, CAM and LiOH at $/kg x kt)"],
-     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH"]],
+     ["emissions_unit", "t CO2e", "co2_per_unit in t CO2e per GWh of cells and per kt of CAM and LiOH"],
+     ["period_weeks", 52, "a period is a year (sourcing stress scales it to windows of weeks)"]],
 )
 
 NOTES = (
@@ -391,7 +399,11 @@ NOTES = (
         ["Supply", "unit_cost of a BOM site is its conversion cost, excluding the input it buys; fixed_cost "
                    "(PowerCo line, Albemarle and Piedmont qualification) is paid in each period the site "
                    "produces; Livent has a 4 kt contract minimum. These make the model a MILP."],
-        ["Demand", "Cells at the four pack plants only (assumption); CAM and LiOH needs follow the BOM."],
+        ["Demand", "Cells at the four pack plants only (assumption); CAM and LiOH needs follow the BOM. "
+                   "shortage_cost USD 200 M per GWh not delivered (as in the NA example: assumption)."],
+        ["Resilience", "recovery_weeks (Sites): cell plants 20, CAM plants 16, LiOH plants 12 weeks, generic "
+                       "suppliers 4 (a market of plants); pack plants blank (they cannot go down here). All "
+                       "assumptions (MULTITIER.md Resilience)."],
         ["Strategy", "AESC Florence and EcoPro Becancour are paused (ref §7.1): options to resume "
                      "(Investments). A cell buffer at BMW Woodruff (Inventory). Costs discounted at 8% a year "
                      "(assumption)."],

@@ -36,9 +36,10 @@ from models.rows import (
     SiteRow,
     SupplyRow,
     TariffRow,
+    positive_number,
 )
 from models.scenarios import Scenario, apply_scenario, build_scenarios
-from models.schema import SETTINGS, SHEETS_BY_NAME
+from models.schema import POSITIVE_SETTINGS, SETTINGS, SHEETS_BY_NAME
 from models.vocabulary import Collector, Vocabulary, close_name, period_of, split
 
 #: Label of the single period used when no sheet names any period.
@@ -104,6 +105,8 @@ class Site(_Record):
     country: str
     tags: tuple[str, ...] = ()
     throughput: float | None = None
+    #: Weeks it needs to recover from a disruption (None: the stress command's default).
+    recovery_weeks: float | None = None
     row: int
 
 
@@ -231,6 +234,11 @@ class Network:
             if policy.name.lower() == key:
                 return policy
         raise KeyError(_unknown_name("policy set", name, list(self.policies)))
+
+    @property
+    def period_weeks(self) -> float:
+        """The length of one period in weeks (Settings ``period_weeks``; 52 when it is not given)."""
+        return float(self.settings.get("period_weeks", POSITIVE_SETTINGS["period_weeks"]))
 
     def country_groups(self) -> dict[str, str]:
         """Site id -> the first group (in workbook order) containing its country, else 'other'."""
@@ -404,7 +412,8 @@ def build_network(rows: Mapping[type, SheetTable | Iterable[SheetRow]], rule_spe
 
     site_rows = _unique(rows[SiteRow], lambda r: r.site.lower(), "Sites", "site", out)
     sites = {r.site: Site(id=r.site, country=r.country, tags=tuple(split(r.tags)),
-                          throughput=getattr(r, "throughput", None), row=r.row)
+                          throughput=getattr(r, "throughput", None),
+                          recovery_weeks=getattr(r, "recovery_weeks", None), row=r.row)
              for r in site_rows}
     item_rows = _unique(rows[ItemRow], lambda r: r.item.lower(), "Items", "item", out)
     items = {r.item: Item(id=r.item, unit=r.unit, category=r.category, row=r.row) for r in item_rows}
@@ -588,7 +597,21 @@ def _build_settings(rows: list, out: Collector) -> dict[str, str]:
             seen[key] = r.row
             if r.value and r.value.strip():
                 settings[key] = r.value.strip()
+                if key in POSITIVE_SETTINGS:
+                    _positive_setting(settings, key, r, out)
     return settings
+
+
+def _positive_setting(settings: dict[str, str], key: str, r, out: Collector) -> None:
+    """A setting whose value must be a number > 0 (``models.schema.POSITIVE_SETTINGS``): kept as the number's
+    text, or a problem naming its value cell."""
+    try:
+        number = positive_number(settings[key])
+    except ValueError as exc:
+        out.add("Settings", r.row, "value", f"{key} {describe(r.value)}: {exc}", r.value)
+        del settings[key]
+        return
+    settings[key] = repr(number)
 
 
 def _per_period(sheet: str, kept: list, periods: list[str], keys: int) -> pd.DataFrame:
@@ -620,6 +643,9 @@ def _build_investments(rows: list, site_ref, item_ref, periods: list[str], perio
         if r.lead_time is not None and not float(r.lead_time).is_integer():
             out.add("Investments", r.row, "lead_time", f"{describe(r.lead_time)}: expected a whole number of periods",
                     r.lead_time)
+        if r.life is not None and not float(r.life).is_integer():
+            out.add("Investments", r.row, "life", f"{describe(r.life)}: expected a whole number of periods (>= 1)",
+                    r.life)
         if len(out.problems) > problems or not site or not item:
             continue
         lead = int(r.lead_time or 0)

@@ -83,6 +83,12 @@ def _positive(value: Any) -> Any:
     return number
 
 
+def positive_number(value: Any) -> float | None:
+    """A value as a number > 0 (None for a blank), as a ``positive`` cell reads; ValueError saying what was
+    expected otherwise."""
+    return _positive(value)
+
+
 _TRUE, _FALSE = frozenset({"true", "yes", "1", "y"}), frozenset({"false", "no", "0", "n"})
 
 

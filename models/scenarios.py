@@ -9,9 +9,9 @@ only, a blank-item Lanes row being matched only by a change whose ``item`` is bl
 whose items include any of them), ``period`` (one period or a range ``2027:``, ``:2028``, ``2027:2029``: the
 per-period values of those periods only), ``option`` (Investments), ``policy`` and ``rule`` (Policies: the
 rule's policy set and type). Exactly one of ``multiply`` (>= 0), ``add`` and ``set``. A blank (unlimited)
-capacity stays unlimited under ``multiply`` and ``add``; ``set`` makes it finite. Blanks that mean 0 change like
-0; a blank meaning "the site's Supply value" (an option's ``unit_cost``) is resolved after the changes, so
-changing it is an error.
+capacity (or a blank Demand ``shortage_cost``, a hard requirement) stays blank under ``multiply`` and ``add``;
+``set`` makes it finite. Blanks that mean 0 change like 0; a blank meaning "the site's Supply value" (an
+option's ``unit_cost``) is resolved after the changes, so changing it is an error.
 
 A Tariffs change acts on the duty the Tariffs rows add up to on each (origin, destination, item, period) it
 selects where some Tariffs row applies (never creating one elsewhere): the rows are cut so that the rest keeps
@@ -48,13 +48,19 @@ MATCH_COLUMNS = {"site": ("Supply", "Demand", "Investments", "Inventory", "Polic
                  "item": tuple(CHANGED_SHEETS), "period": tuple(CHANGED_SHEETS)}
 OPERATIONS = ("multiply", "add", "set")
 _NUMBERS = ("number", "non_negative", "positive")
-#: Columns whose blank means "unlimited" (stays blank under multiply and add).
-UNLIMITED_WHEN_BLANK = {("Supply", "capacity"), ("Lanes", "capacity"), ("Inventory", "capacity")}
+#: Columns whose blank means "unlimited" (stays blank under multiply and add): capacities, and a shortage cost (a
+#: blank one is a hard requirement, as if unmet demand cost without limit).
+UNLIMITED_WHEN_BLANK = {("Supply", "capacity"), ("Lanes", "capacity"), ("Inventory", "capacity"),
+                        ("Demand", "shortage_cost")}
+#: Columns whose blank means "none" rather than 0 (an option without a life has no salvage value): they stay
+#: blank under multiply and add too.
+NONE_WHEN_BLANK = {("Investments", "life")}
 #: Columns whose blank means "the site's Supply value", resolved after the changes.
 RESOLVED_LATER = {("Investments", "unit_cost"), ("Investments", "co2_per_unit")}
 #: Columns the scenarios may not change (the build window is the same in every scenario).
 FIXED = {("Investments", "earliest"), ("Investments", "latest")}
-WHOLE = {("Investments", "lead_time")}
+#: Columns that hold a whole number of periods, with the least each may be.
+WHOLE = {("Investments", "lead_time"): 0, ("Investments", "life"): 1}
 #: What a rule's value must be after a change, by ``RuleSpec.value``.
 RULE_VALUES = {"fraction": "a fraction in [0, 1]", "count": "a whole number >= 0", "amount": "a number >= 0"}
 
@@ -304,13 +310,14 @@ def _check_result(change: Change, values: np.ndarray, table: pd.DataFrame, hit: 
         bad |= finite & (values < 0)
     elif kind == "positive":
         bad |= finite & (values <= 0)
-    if (change.sheet, change.column) in WHOLE:
-        bad |= finite & ((values < 0) | (values != np.round(values)))
+    least = WHOLE.get((change.sheet, change.column))
+    if least is not None:
+        bad |= finite & ((values < least) | (values != np.round(values)))
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         expected = {"non_negative": "a number >= 0", "positive": "a number > 0"}.get(kind, "a number")
-        if (change.sheet, change.column) in WHOLE:
-            expected = "a whole number >= 0"
+        if least is not None:
+            expected = f"a whole number >= {least}"
         problems.append(Problem(
             "ScenarioChanges", change.row, change.operation,
             f"it would make {change.sheet} row {int(table['row'].to_numpy()[hit][first])}, column "
@@ -331,7 +338,8 @@ def _change_table(table: pd.DataFrame, change: Change, scenario: str, problems: 
             f"{change.sheet} row {int(table['row'].to_numpy()[hit][np.flatnonzero(np.isnan(current))[0]])} "
             f"has a blank {change.column} (the site's Supply value): change the Supply row instead"))
         return
-    keep_blank = (change.sheet, change.column) in UNLIMITED_WHEN_BLANK and change.operation != "set"
+    keep_blank = (change.sheet, change.column) in UNLIMITED_WHEN_BLANK | NONE_WHEN_BLANK \
+        and change.operation != "set"
     new = change.apply(current if keep_blank else np.nan_to_num(current, nan=0.0))
     _check_result(change, new, table, hit, problems)
     table.iloc[np.flatnonzero(hit), table.columns.get_loc(change.column)] = new

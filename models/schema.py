@@ -80,6 +80,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("tags", "text", meaning="';'-separated labels usable in selectors, e.g. feoc_owned;cell_plant"),
         Column("throughput", "non_negative", meaning="most it can receive per period, all items together",
                blank="unlimited"),
+        Column("recovery_weeks", "non_negative",
+               meaning="weeks it needs to recover from a disruption (its time to recover, for sourcing stress)",
+               blank="the stress command's --weeks"),
     )),
     Sheet("Groups", False, "named groups of countries (north_america, fta_partners, ...)", (
         Column("group", "text", True, "name of a group of countries"),
@@ -111,6 +114,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("item", "text", True, "an item id"),
         Column("period", "period", meaning="the period this row is for", blank="every period"),
         Column("quantity", "non_negative", True, "exact quantity to deliver per period"),
+        Column("shortage_cost", "non_negative",
+               meaning="cost per unit of this row's quantity left unmet (e.g. the margin lost); the row may then go "
+                       "unmet at that cost", blank="a hard requirement: every unit must be delivered"),
     )),
     Sheet("Lanes", True, "the routes goods may take", (
         Column("origin", "text", True, "a site id"),
@@ -173,6 +179,10 @@ SHEETS: tuple[Sheet, ...] = (
         Column("lead_time", "non_negative",
                meaning="whole number of periods from building to availability (0: available in the build period)",
                blank="0", default=0.0),
+        Column("life", "positive",
+               meaning="economic life, a whole number of periods >= 1: what it has left after the last period is "
+                       "credited as a straight-line salvage value of its capex",
+               blank="no salvage value (the whole capex is charged)"),
         Column("divisible", "flag", meaning="TRUE: any fraction of it may be built (an LP); FALSE: all or nothing",
                blank="FALSE", default=False),
         Column("co2_per_unit", "non_negative", meaning="emissions per unit produced on it",
@@ -221,8 +231,8 @@ SHEETS: tuple[Sheet, ...] = (
         Column("set", "number", meaning="set the values to this"),
     )),
     Sheet("Settings", False, "workbook-wide settings, one key per row", (
-        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs) or emissions_unit "
-                                    "(the unit of emissions)"),
+        Column("key", "text", True, "a setting: currency (the unit of every cost in the outputs), emissions_unit "
+                                    "(the unit of emissions) or period_weeks (weeks in one period)"),
         Column("value", "text", meaning="its value, e.g. USD M or t CO2e", blank="not set (no unit shown)"),
     )),
 )
@@ -234,4 +244,9 @@ SETTINGS: dict[str, str] = {
     "currency": "the unit of every cost in the outputs, e.g. USD M (column headers show it); blank = no unit",
     "emissions_unit": "the unit of emissions (co2_per_unit x quantity), e.g. t CO2e (column headers show it); "
                       "blank = no unit",
+    "period_weeks": "the length of one period in weeks, a number > 0 (sourcing stress scales a period to a window "
+                    "of weeks); blank = 52",
 }
+
+#: Settings keys whose value is a number > 0, with the value a blank or missing key stands for.
+POSITIVE_SETTINGS: dict[str, float] = {"period_weeks": 52.0}

@@ -1,4 +1,4 @@
-"""The ``sourcing`` command: template, validate, solve, compare, sweep, frontier, robust.
+"""The ``sourcing`` command: template, validate, solve, compare, sweep, frontier, robust, stress.
 
 Exit codes: 0 a plan was written (or the workbook is valid); 1 no feasible plan; 2 invalid
 input or usage. No traceback reaches the user: unexpected failures are reported in one line
@@ -257,6 +257,7 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
         rows.append((Text("total", style="bold"), Text(_amount(result.total_cost), style="bold"),
                      _amount(result.nominal_total)))
         out.print(_table([("cost", "text"), ("discounted", "number"), ("nominal", "number")], rows))
+        _print_unmet(result)
         if len(result.investments):
             _print_investments(result)
         if len(result.compliance):
@@ -283,6 +284,26 @@ def _checks_text(compliance) -> str:
     if priced:
         text += f"; {priced} rows of rules that price (tariffs, credits, carbon)"
     return text + " (see the Compliance sheet)"
+
+
+#: At most this many Demand rows left unmet are listed on the terminal (the Shortage sheet has them all).
+UNMET_SHOWN = 10
+
+
+def _print_unmet(result: SolveResult) -> None:
+    """The Demand rows the plan leaves (partly) unmet, largest shortage cost first."""
+    if not len(result.unmet):
+        return
+    from optimizer.findings import in_period, unit_of
+
+    network = result.formulation.network
+    short = result.unmet[result.unmet["unmet"] > 0].sort_values("cost", ascending=False, kind="stable")
+    for row in short.head(UNMET_SHOWN).itertuples():
+        out.print(f"Left unmet: {row.unmet:,.6g} of the {row.demand:,.6g}{unit_of(network, row.item)} of {row.item} "
+                  f"demanded at {row.site}{in_period(network, row.period)} ({row.source}), shortage cost "
+                  f"{row.cost:,.2f}", markup=False)
+    if len(short) > UNMET_SHOWN:
+        out.print(f"... and {len(short) - UNMET_SHOWN} more Demand rows left unmet (see the Shortage sheet)")
 
 
 def _print_investments(result: SolveResult) -> None:
@@ -654,6 +675,92 @@ def robust(
         _print_robust(result, ROBUST)
         out.print(f"Robust plan written to {written}")
     raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+@app.command()
+def stress(
+    workbook: Workbook,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Stress workbook to write "
+                                                "(default: <input>-stress.xlsx in the current folder).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy set of the plan (default: baseline).")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        help="Stress the plan of this scenario of the Scenarios sheet (its changes, its policy set).")] = None,
+    period: Annotated[str | None, typer.Option(help="The period the disruption hits (default: the first).")] = None,
+    weeks: Annotated[float, typer.Option(help="Time to recover of a site whose recovery_weeks is blank.")] = 4.0,
+    shortage_cost: Annotated[float | None, typer.Option(
+        help="Shortage cost per unit of a Demand row that has none.")] = None,
+    ignore_rules: Annotated[bool, typer.Option("--ignore-rules", help="Leave the policy rules out of the windows "
+                                                                      "(the Tariffs sheet still applies).")] = False,
+    sites: Annotated[str | None, typer.Option(
+        help="Comma-separated sites to stress-test (default: every site that makes something, has a throughput or "
+             "a built option).")] = None,
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    as_json: AsJson = False,
+):
+    """How long the plan's network survives each site's outage, what the outage costs over the site's time to
+    recover, and which sites expose the plan most (time to survive, risk exposure index)."""
+    from optimizer.stress import StressError
+    from optimizer.stress import stress as stress_test
+    from optimizer.writing.stress import write_stress
+
+    _check_common("highs", time_limit, workers, as_json, mip_gap)
+    if scenario is not None and policy is not None:
+        _fail("--scenario and --policy cannot be combined: a scenario names its own policy set", as_json)
+    chosen = None if sites is None else [s for s in sites.split(",") if s.strip()]
+    output, network = _output_and_network(workbook, output, "stress", as_json)
+    options = SolverOptions(solver="highs", time_limit=time_limit, mip_gap=mip_gap)
+    try:
+        result = _run_many(as_json, "stress-testing sites", lambda tick: stress_test(
+            network, policy, scenario, period, weeks, shortage_cost, ignore_rules, chosen, options,
+            workers=workers, scheduler=scheduler, progress=tick))
+    except StressError as exc:
+        if exc.problems:
+            _invalid(exc.problems, as_json)
+        _fail(str(exc), as_json)
+    written = _or_fail(lambda: write_stress(result, output, inputs=[workbook]), as_json)
+    if as_json:
+        _emit_json(result.as_dict(str(written)))
+    else:
+        _print_stress(result)
+        out.print(f"Stress test written to {written}")
+    raise Stop(EXIT_OK if result.has_plan else EXIT_NO_PLAN)
+
+
+#: The sites the terminal lists, by rank (the workbook has them all).
+STRESS_SHOWN = 10
+
+
+def _print_stress(result) -> None:
+    """The plan stress-tested, the top sites (rank, time to recover, time to survive, what is lost, the impact and
+    the REI) and each site that loses sales before it recovers."""
+    from models.network import IMPLICIT_PERIOD
+    from optimizer.stress import weeks_text
+
+    what = f"scenario {result.scenario} (policy set {result.policy})" if result.scenario else \
+        f"policy set {result.policy}"
+    if not result.has_plan:
+        out.print(f"The plan of {what} has no solution ({result.status}): nothing to stress-test.", markup=False)
+        for finding in result.plan.diagnosis:
+            out.print(f"  {finding['message']}", markup=False)
+        return
+    table = result.table
+    when = "its one period" if result.period == IMPLICIT_PERIOD else f"period {result.period}"
+    out.print(f"Stress test of {what}, {when} ({weeks_text(result.period_weeks)} weeks):", markup=False)
+    out.print(f"{len(table)} sites, each down for its time to recover; costs nominal (as they arise in the "
+              "window)", markup=False)
+    rows = [(str(row.rank), row.site, f"{weeks_text(row.recovery_weeks)} wk",
+             "period" if row.survives_period else f"{weeks_text(row.tts_weeks)} wk", weeks_text(row.lost_units),
+             _amount(row.performance_impact), f"{row.rei:.3f}") for row in table.head(STRESS_SHOWN).itertuples()]
+    out.print(_table([("#", "number"), ("site", "name"), ("recovers in", "number"), ("survives", "number"),
+                      ("lost", "number"), ("impact", "number"), ("REI", "number")], rows))
+    if len(table) > STRESS_SHOWN:
+        more = len(table) - STRESS_SHOWN
+        out.print(f"... and {more} more site{'s' if more > 1 else ''} (see the Stress sheet)")
+    for finding in result.findings():
+        out.print(f"{finding}.", markup=False)
 
 
 def _print_robust(result, robust_name: str) -> None:

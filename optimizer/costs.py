@@ -4,9 +4,9 @@ A part is where a cost of the objective is booked: the Summary's line for it, th
 and Comparison sheets and the key of ``--json`` ``costs``, whether a workbook can have it at all (capex only
 with an Investments sheet), and, for the parts paid per unit of flow, that cost per unit. Every other cost comes
 from a variable family through the formulation's ledger (``Formulation.add_costs(family, ..., part, nominal)``):
-production (``supply``), Supply fixed costs, capex, stock. ``optimizer.results`` adds the parts up (discounted,
-and nominal by period) from this registry alone, and the residual checker (``tests/plan_check.py``) recomputes
-every registered part from the plan's own tables: a part it cannot recompute fails the suite.
+production (``supply``), Supply fixed costs, capex and salvage, stock. ``optimizer.results`` adds the parts up
+(discounted, and nominal by period) from this registry alone, and the residual checker (``tests/plan_check.py``)
+recomputes every registered part from the plan's own tables: a part it cannot recompute fails the suite.
 
 Adding a part is one ``CostPart`` here, plus the ledger entries of the family that pays it.
 """
@@ -61,6 +61,12 @@ def register(part: CostPart) -> CostPart:
     return part
 
 
+def _has_life(network: Network) -> bool:
+    """Whether some investment option has a ``life`` (and so a salvage value)."""
+    options = network.investments
+    return bool(len(options)) and "life" in options and bool(options["life"].notna().any())
+
+
 def _column(name: str) -> Callable[[pd.DataFrame], np.ndarray]:
     return lambda flows: flows[name].to_numpy(dtype=float)
 
@@ -79,10 +85,14 @@ register(CostPart("carbon", "Carbon cost", "co2_price rules on the emissions the
 register(CostPart("fixed", "Fixed cost", "Supply fixed costs of the options used"))
 register(CostPart("capex", "Capex", "investment options built, in their build period",
                   applies=lambda network, carbon: bool(len(network.investments))))
+register(CostPart("salvage", "Salvage value", "what investment options built have left of their life after the last "
+                  "period, credited in it (negative)", applies=lambda network, carbon: _has_life(network)))
 register(CostPart("investment_fixed", "Investment fixed cost", "investment options' fixed cost while available",
                   applies=lambda network, carbon: bool(len(network.investments))))
 register(CostPart("holding", "Holding cost", "stock at the end of each period",
                   applies=lambda network, carbon: bool(len(network.inventory))))
+register(CostPart("shortage", "Shortage cost", "demand left unmet, at its Demand shortage_cost",
+                  applies=lambda network, carbon: bool(network.demand["shortage_cost"].notna().any())))
 
 #: The part names, in order.
 COST_PARTS = tuple(PARTS)

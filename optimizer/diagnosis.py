@@ -74,6 +74,9 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
             {"required": float(row["rhs"]), "reachable": 0.0}))
     if not formulation.single_tier:  # capacity sums along direct lanes only bound single-tier networks
         return findings + _rule_structure(formulation)
+    # A Demand row with a shortage cost may go unmet: no capacity falls short of it.
+    hard = rows[["site", "item", "period"]].merge(formulation.network.demand, how="left")["shortage_cost"].isna()
+    has_flow &= hard.to_numpy()
 
     bounds = _flow_bounds(formulation)
     # Per Demand row: the sum over its inbound flows of their tightest capacity.
@@ -99,8 +102,8 @@ def structural_findings(formulation: Formulation) -> list[Finding]:
     capacity = reaching.groupby(["item", "period"]).agg(
         capacity=("supply_cap", lambda c: c.sum() if c.notna().all() else np.inf),
         supply_rows=("supply_row", lambda s: sorted(set(s))))
-    required = rows.groupby(["item", "period"], sort=False).agg(required=("rhs", "sum"),
-                                                                 demand_rows=("sheet_row", list))
+    required = rows[hard.to_numpy()].groupby(["item", "period"], sort=False).agg(
+        required=("rhs", "sum"), demand_rows=("sheet_row", list))
     reported = {row for f in findings for row in f.rows}
     for (item, period), need in required.iterrows():
         cap = capacity["capacity"].get((item, period), 0.0)

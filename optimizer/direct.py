@@ -115,7 +115,8 @@ def substitute_production(lp: LinearArrays, formulation: Formulation,
                           integer: np.ndarray) -> tuple[LinearArrays, Substitution | None]:
     """``lp`` without the production columns that only feed outbound flows (see Substitution)."""
     family, block = formulation.families.get("production"), formulation.blocks.get("balance")
-    if family is None or block is None or not len(family) or "balance" not in lp.row_offset:
+    if family is None or block is None or not len(family) or "balance" not in lp.row_offset \
+            or not formulation.substitute:
         return lp, None
     first = lp.row_offset["balance"]
     in_block = (lp.row >= first) & (lp.row < first + len(block))

@@ -1,8 +1,8 @@
 """The one vocabulary for changing a model: a rule's value, a policy set, fixed or forced builds, capex, a
-scenario, numbers changed by selector (the ScenarioChanges language). Each edit applies to a built
-formulation (``applied``), giving the formulation of the changed model, which a ``optimizer.session.Session``
-loads by handing HiGHS only the difference; ``on_network`` gives the changed workbook instead, for a fresh
-build (what the edit means, in the workbook's terms).
+scenario, numbers changed by selector (the ScenarioChanges language), a stress window, a site's outage. Each edit
+applies to a built formulation (``applied``), giving the formulation of the changed model, which a
+``optimizer.session.Session`` loads by handing HiGHS only the difference; ``on_network`` gives the changed workbook
+instead, for a fresh build (what the edit means, in the workbook's terms).
 
 Sweeps, frontiers, option values, the robust evaluation and the stress test are families of members, each member
 a tuple of edits applied to the family's base model (``optimizer.families``).
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from models.network import Network, PolicySet, Rule
 from optimizer.formulation import build_formulation, with_rules
@@ -167,7 +169,68 @@ class Changes:
         return changed, changed.policy(policy.name) if policy.name in changed.policies else policy
 
 
-Edit = RuleValue | Policy | Builds | Capex | Scenario | Changes
+@dataclass(frozen=True)
+class Window:
+    """A stress window of ``fraction`` of the period (``optimizer.stress``): the window model's capacities,
+    throughputs, demand and total caps scaled by it, and every option's build fixed at it (its capacity in the
+    window). It applies to the window model over the whole period (fraction 1), the base of a stress family."""
+
+    fraction: float
+
+    def applied(self, formulation: Formulation) -> Formulation:
+        from optimizer.stress import window_formulation
+
+        return window_formulation(formulation.network, formulation.policy, self.fraction)
+
+    def on_network(self, network: Network, policy: PolicySet) -> tuple[Network, PolicySet]:
+        from optimizer.stress import scaled
+
+        window = scaled(network, self.fraction)
+        return window, window.policy(policy.name)
+
+
+@dataclass(frozen=True)
+class Outage:
+    """Site ``site`` down: it produces nothing (its Supply options and investment options) and receives nothing
+    (a throughput of 0); stock already held at it can still be shipped. On a model: bounds of 0 on those
+    columns, nothing else, so a session re-solves it warm."""
+
+    site: str
+
+    #: The variable families an outage bounds to 0, each with the key naming the site: what it makes, what it gets.
+    DOWN = (("production", "site"), ("option_production", "site"), ("flow", "destination"))
+
+    def _down(self, formulation: Formulation):
+        for name, key in self.DOWN:
+            family = formulation.families.get(name)
+            if family is not None:
+                yield family, family.keys[key].to_numpy() == self.site
+
+    def columns(self, formulation: Formulation) -> np.ndarray:
+        """The columns (global indices) the outage bounds to 0."""
+        return np.concatenate([family.index[down] for family, down in self._down(formulation)] or
+                              [np.zeros(0, dtype=np.int64)])
+
+    def applied(self, formulation: Formulation) -> Formulation:
+        changed = formulation.copy()
+        for family, down in self._down(changed):
+            family.upper[down] = 0.0
+        changed.network, _ = self.on_network(changed.network, changed.policy)
+        return changed
+
+    def on_network(self, network: Network, policy: PolicySet) -> tuple[Network, PolicySet]:
+        from dataclasses import replace
+
+        if self.site not in network.sites:
+            raise EditError(f"no site named {self.site!r}")
+        supply, investments = network.supply.copy(), network.investments.copy()
+        supply.loc[supply["site"] == self.site, "capacity"] = 0.0
+        investments.loc[investments["site"] == self.site, "capacity"] = 0.0
+        sites = {**network.sites, self.site: network.sites[self.site].model_copy(update={"throughput": 0.0})}
+        return replace(network, supply=supply, investments=investments, sites=sites), policy
+
+
+Edit = RuleValue | Policy | Builds | Capex | Scenario | Changes | Window | Outage
 
 
 def _restated(formulation: Formulation, policy: PolicySet) -> Formulation:
@@ -178,9 +241,9 @@ def _restated(formulation: Formulation, policy: PolicySet) -> Formulation:
     return with_rules(formulation.physical, policy, like=formulation)
 
 
-#: The order in which edits of each kind apply: a scenario builds another model, the rules are stated on its
-#: physical model, capex and builds change that.
-_ORDER = {Scenario: 0, Changes: 0, Policy: 1, RuleValue: 1, Capex: 2, Builds: 3}
+#: The order in which edits of each kind apply: a scenario, changes or a stress window build another model, the
+#: rules are stated on its physical model, capex, builds and outages change that.
+_ORDER = {Scenario: 0, Changes: 0, Window: 0, Policy: 1, RuleValue: 1, Capex: 2, Builds: 3, Outage: 4}
 
 
 def apply_all(formulation: Formulation, edits: tuple[Edit, ...]) -> Formulation:

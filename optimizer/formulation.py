@@ -7,6 +7,8 @@ Variables (families, in this order in the global column index):
   *available* at the origin (produced there, or received there) and *useful* at the destination
   (demanded, consumed by its BOM, or passed on towards such a site), in that period.
 - ``production``  p >= 0 per Supply option (site, item, period): the rows of ``production``.
+- ``unmet``       u in [0, quantity] per Demand row with a ``shortage_cost``: the part of its quantity left unmet,
+  at that cost per unit (cost part ``shortage``). Rows without one are hard requirements.
 - binaries added by discrete options and rules (``open`` per Supply option with a fixed cost or
   minimum quantity; supplier-count and threshold-credit indicators, see ``optimizer.rules``).
 
@@ -24,7 +26,7 @@ goods passed on. Each cost belongs to one cost part (supply, transport, tariffs,
 capex, investment_fixed, holding).
 
 Blocks (one row per key, built from whole columns):
-- ``demand`` / ``balance`` (site, item, period): inbound + produced - outbound - consumed == demand
+- ``demand`` / ``balance`` (site, item, period): inbound + produced - outbound - consumed (+ unmet) == demand
   (``demand`` rows carry a Demand row, ``balance`` rows a demand of 0)
 - ``supply_capacity`` (site, item, period): produced <= capacity
 - ``lane_capacity`` (origin, destination, item, period) and ``lane_pair_capacity`` (origin,
@@ -432,6 +434,9 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
     stock = stock_terms(formulation)
     if len(stock):
         terms.append(stock)
+    unmet = formulation.families.get("unmet")
+    if unmet is not None:  # what is not delivered of a Demand row with a shortage cost
+        terms.append(unmet.keys[["site", "item", "period"]].assign(var=unmet.index, coef=1.0))
     terms = pd.concat(terms, ignore_index=True)
     demand = network.demand[["site", "item", "period", "quantity", "row"]]
     key = key_codes(*(pd.concat([terms[c], demand[c]], ignore_index=True) for c in ("site", "item", "period")))
@@ -525,6 +530,19 @@ def discrete_supply(formulation: Formulation, need: pd.Series) -> list[Constrain
     return blocks
 
 
+def add_unmet_family(formulation: Formulation) -> None:
+    """The ``unmet`` family: one column in [0, quantity] per Demand row with a shortage cost, paying it per unit
+    (cost part ``shortage``, discounted like every cost of its period)."""
+    demand = formulation.network.demand
+    soft = demand[demand["shortage_cost"].notna()]
+    if not len(soft):
+        return
+    family = formulation.add_family("unmet", soft[["site", "item", "period", "row"]], 0.0,
+                                    soft["quantity"].to_numpy(dtype=float), cost_part="shortage")
+    formulation.add_costs(family.name, np.arange(len(soft)), _period_index(formulation.network, soft["period"]),
+                          "shortage", soft["shortage_cost"].to_numpy(dtype=float))
+
+
 def _period_index(network: Network, periods: pd.Series) -> np.ndarray:
     return periods.map({p: i for i, p in enumerate(network.periods)}).to_numpy(dtype=np.int64)
 
@@ -568,6 +586,7 @@ def build_physical(network: Network) -> Formulation:
                           "supply", production["unit_cost"].to_numpy(dtype=float))
     add_option_families(formulation)
     add_stock_family(formulation)
+    add_unmet_family(formulation)
     formulation.need = need_bounds(network, recipe)
     for block in balance_blocks(formulation, recipe):
         formulation.add(block)

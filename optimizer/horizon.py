@@ -4,7 +4,8 @@ Variables (families):
 - ``build``  b per (option, build period) in [earliest, latest]: 1 if the option is built then
   (binary; a fraction in [0, 1] for a divisible option), with ``sum_t b <= 1`` (``build_once``). Its
   cost is the capex of its build period plus the option's fixed cost in every period it makes the
-  option available (``lead_time`` periods later on), each discounted by its period's factor.
+  option available (``lead_time`` periods later on), each discounted by its period's factor; with a
+  ``life``, less the salvage value credited in the last period (``salvage_fractions``).
 - ``option_production``  q per (option, period) in which the option can be available: produced at the
   option's site, exactly like Supply production (balance, BOM, lanes, rules), at its unit cost, with
   ``q <= capacity * sum_{t + lead <= period} b`` (``option_capacity``).
@@ -67,6 +68,19 @@ def stocking(network: Network) -> pd.DataFrame:
     return inventory.drop_duplicates(["site", "item"])[["site", "item", "initial"]].reset_index(drop=True)
 
 
+def salvage_fractions(builds: pd.DataFrame, n_periods: int) -> np.ndarray:
+    """The share of its capex credited as salvage value for each (option, build period) row of ``builds``
+    (columns ``index``, ``lead_time``, ``life``): straight-line, ``max(0, life - n) / life`` with ``n`` the
+    periods in use within the horizon, from its availability (``lead_time`` after the build) to the last
+    period (0 when it becomes available only after the horizon: it keeps its whole value). 0 without a life."""
+    life = builds["life"].to_numpy(dtype=float) if "life" in builds else np.full(len(builds), np.nan)
+    available = builds["index"].to_numpy(dtype=np.int64) + builds["lead_time"].to_numpy(dtype=float).astype(np.int64)
+    in_use = np.maximum(0, n_periods - available)
+    with np.errstate(invalid="ignore"):
+        fraction = np.maximum(0.0, life - in_use) / life
+    return np.where(np.isnan(life), 0.0, fraction)
+
+
 # --------------------------------------------------------------------------- variables and blocks
 
 
@@ -87,11 +101,23 @@ def add_option_families(formulation: Formulation) -> None:
     # Capex in the build period; the fixed cost in every period the build makes the option available.
     formulation.add_costs(build.name, np.arange(len(builds)), builds["index"].to_numpy(), "capex",
                           builds["capex"].to_numpy(dtype=float))
+    # With a life, the capex less what is left of it after the horizon: credited in the last period.
+    _add_salvage(formulation, builds)
     later = builds.reset_index(names="local")[["local", "option", "index", "lead_time"]].merge(
         options[["option", "index", "fixed_cost"]].rename(columns={"index": "paid"}), on="option")
     later = later[later["paid"] >= later["index"] + later["lead_time"].astype(int)]
     formulation.add_costs(build.name, later["local"].to_numpy(), later["paid"].to_numpy(), "investment_fixed",
                           later["fixed_cost"].to_numpy(dtype=float))
+
+
+def _add_salvage(formulation: Formulation, builds: pd.DataFrame) -> None:
+    """The salvage entries of the ledger: ``-capex * salvage fraction`` on each build column with a positive
+    fraction, in the last period (``with_capex`` recomputes them from the same fractions)."""
+    last = len(formulation.network.periods) - 1
+    fraction = salvage_fractions(builds, last + 1)
+    salvaged = np.flatnonzero(fraction > 0)
+    formulation.add_costs("build", salvaged, np.full(len(salvaged), last), "salvage",
+                          -builds["capex"].to_numpy(dtype=float)[salvaged] * fraction[salvaged])
 
 
 def option_blocks(formulation: Formulation) -> list[ConstraintBlock]:
@@ -218,8 +244,8 @@ def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None
 
 def with_capex(formulation: Formulation, capex: dict[str, float]) -> Formulation:
     """A copy of the formulation in which the named options cost ``capex`` (the same in every build period):
-    their capex entries of the ledger replaced, the build columns' objective recomputed from it. Raises
-    KeyError for an option the workbook does not have."""
+    their capex and salvage entries of the ledger replaced (the salvage value follows the capex), the build
+    columns' objective recomputed from it. Raises KeyError for an option the workbook does not have."""
     family = formulation.families.get("build")
     known = set(family.keys["option"]) if family is not None else set()
     for option in capex:
@@ -229,10 +255,14 @@ def with_capex(formulation: Formulation, capex: dict[str, float]) -> Formulation
     build = changed.families["build"]
     options = build.keys["option"].to_numpy()
     discount = np.asarray(changed.network.discount, dtype=float)
+    terms = build.keys.merge(changed.option_periods, on=["option", "period"], how="left")
+    salvage = salvage_fractions(terms, len(changed.network.periods))
     ledger, cost = [], np.zeros(len(build))
     for name, column, period, part, nominal in changed.ledger:
-        if name == "build" and part == "capex":
+        if name == "build" and part in ("capex", "salvage"):
             mine = pd.Series(options[column]).map(capex).to_numpy(dtype=float)
+            if part == "salvage":
+                mine = -mine * salvage[column]
             nominal = np.where(np.isnan(mine), nominal, mine)
         if name == "build":
             np.add.at(cost, column, discount[period] * nominal)

@@ -113,6 +113,9 @@ class Formulation:
     flow_discount: np.ndarray | None = None
     #: The model without rules this one was stated on (``optimizer.formulation.with_rules``); None for itself.
     physical: Formulation | None = None
+    #: Whether the direct backend may substitute pure suppliers' production out (``optimizer.direct``). Off for a
+    #: model whose members bound production columns (a stress window's outages): they then stay bounds edits.
+    substitute: bool = True
 
     def copy(self, policy: PolicySet | None = None) -> Formulation:
         """A copy to state rules on or to change (fixed builds, capex): tables and blocks are shared (nothing

@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.backend import SolverOutput
 from optimizer.costs import COST_PARTS, PARTS, parts_of
 from optimizer.formulation import recipes, standard_costs
-from optimizer.horizon import initial_stock
+from optimizer.horizon import initial_stock, salvage_fractions
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
 from optimizer.rules import COMPLIANCE_COLUMNS
@@ -47,6 +47,9 @@ class SolveResult:
     costs_by_period: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The plan's emissions per period (empty without a plan).
     emissions: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    #: One row per Demand row with a shortage cost: what was delivered and what was left unmet (empty without
+    #: such rows or a plan; see ``unmet_report``).
+    unmet: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The one-sided marginal costs of its rule bounds (empty without a priced plan).
     marginals: Marginals = field(default_factory=Marginals)
     #: Policies row -> why a rule's marginal cost is blank though plans lie past it (a step in cost).
@@ -70,8 +73,17 @@ class SolveResult:
             "message": self.message, "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
             "warnings": list(self.formulation.network.warnings) if self.formulation else [],
             "investments": self.investment_records(), "inventory": self.inventory_records(),
-            "emissions": self.emissions_record(),
+            "emissions": self.emissions_record(), "unmet": self.unmet_records(),
         }
+
+    def unmet_records(self) -> list[dict[str, Any]]:
+        """The ``unmet`` list of ``solve --json``: ``{"site", "item", "period", "quantity", "cost"}`` per Demand row
+        left (partly) unmet, its cost as it arises in its period; empty when all demand is served."""
+        if not len(self.unmet):
+            return []
+        short = self.unmet[self.unmet["unmet"] > 0]
+        return [{"site": r.site, "item": r.item, "period": r.period, "quantity": float(r.unmet), "cost": float(r.cost)}
+                for r in short.itertuples()]
 
     def decisions(self) -> dict[str, Any]:
         """The plan's first-stage decisions: option -> build period (None: not built), or {period: fraction}
@@ -106,7 +118,8 @@ class SolveResult:
             records.append({
                 "option": row.option, "built": row.built if row.divisible else bool(row.built),
                 "period": _none(row.build_period), "fractions": row.fractions if row.divisible else None,
-                "available_from": _none(row.available_from), "value": _none(row.value),
+                "available_from": _none(row.available_from), "capex": _none(row.capex),
+                "salvage": _none(row.salvage), "value": _none(row.value),
                 "break_even_capex": _none(row.break_even_capex)})
         return records
 
@@ -433,16 +446,25 @@ def compliance_report(formulation: Formulation, output: SolverOutput) -> pd.Data
 
 
 INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "available_from", "capacity", "capex",
-                      "fixed_cost", "unit_cost", "divisible", "lead_time", "value", "break_even_capex", "source"]
+                      "life", "salvage", "fixed_cost", "unit_cost", "divisible", "lead_time", "value",
+                      "break_even_capex", "source"]
 
 
 def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """One row per investment option: whether it is built (a fraction for a divisible option), in which
-    period, from when it is available, and its terms (in its build period, or its earliest one)."""
+    period, from when it is available, and its terms (in its build period, or its earliest one): ``capex``, and
+    for an option built with a ``life`` the ``salvage`` value credited in the last period for the whole option
+    built then (capex x the share of its life left after the horizon; the fraction built scales both, as in the
+    cost parts; blank when not built)."""
     options = formulation.option_periods
     if options is None or not len(options):
         return pd.DataFrame(columns=INVESTMENT_COLUMNS)
     periods = list(formulation.network.periods)
+    options = options.assign(salvage=options["capex"].to_numpy(dtype=float)
+                             * salvage_fractions(options, len(periods)))
+    if "life" not in options:
+        options = options.assign(life=np.nan)
+    options["salvage"] = options["salvage"].where(options["life"].notna())
     build = formulation.families["build"]
     fraction = formulation.family_values(values, "build")
     fraction = np.where(fraction > 1e-9, fraction, 0.0)
@@ -469,10 +491,33 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         "option": names, "site": terms["site"], "item": terms["item"],
         "built": [float(t) if d else bool(p is not None) for t, d, p in zip(total, divisible, built_in, strict=True)],
         "build_period": built_in, "available_from": available, "capacity": terms["capacity"],
-        "capex": terms["capex"], "fixed_cost": terms["fixed_cost"], "unit_cost": terms["unit_cost"],
+        "capex": terms["capex"], "life": [None if pd.isna(v) else int(v) for v in terms["life"]],
+        "salvage": terms["salvage"].where(pd.Series(built_in).notna().to_numpy()),
+        "fixed_cost": terms["fixed_cost"], "unit_cost": terms["unit_cost"],
         "divisible": divisible, "lead_time": lead, "value": None, "break_even_capex": None,
         "source": "Investments row " + terms["row"].astype(str),
         "fractions": [fractions.get(i, {}) if d else None for i, d in enumerate(divisible)]})
+
+
+UNMET_COLUMNS = ["site", "item", "period", "demand", "delivered", "unmet", "shortage_cost", "cost", "source"]
+
+
+def unmet_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
+    """Every Demand row with a shortage cost: its quantity, what was delivered, what was left unmet, the shortage
+    cost per unit and in all (nominal, as it arises in its period)."""
+    family = formulation.families.get("unmet")
+    if family is None:
+        return pd.DataFrame(columns=UNMET_COLUMNS)
+    keys = family.keys
+    unmet = formulation.family_values(values, "unmet")
+    unmet = np.where(np.abs(unmet) > FLOW_TOLERANCE, unmet, 0.0)
+    # one Demand row per (site, item, period): a blank-period row stands for one in every period
+    rows = keys[["site", "item", "period"]].merge(formulation.network.demand, how="left")
+    quantity = rows["quantity"].to_numpy(dtype=float)
+    price = rows["shortage_cost"].to_numpy(dtype=float)
+    return pd.DataFrame({"site": keys["site"], "item": keys["item"], "period": keys["period"], "demand": quantity,
+                         "delivered": quantity - unmet, "unmet": unmet, "shortage_cost": price,
+                         "cost": unmet * price, "source": "Demand row " + keys["row"].astype(str)})
 
 
 INVENTORY_COLUMNS = ["site", "item", "period", "opening", "closing", "capacity", "holding_cost", "holding", "source"]
@@ -514,11 +559,12 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         investments = investment_report(formulation, values)
         inventory = inventory_report(formulation, values) if tables else pd.DataFrame()
         emissions = emissions_by_period(formulation, values)
+        unmet = unmet_report(formulation, values)
     else:
         emissions = pd.Series(dtype=float)
         costs = {k: None for k in COST_PARTS}
         total = nominal = None
-        flows = utilization = compliance = by_period = investments = inventory = pd.DataFrame()
+        flows = utilization = compliance = by_period = investments = inventory = unmet = pd.DataFrame()
     summary_rows = [
         ("Workbook", network.source or ""),
         ("Policy set", policy),
@@ -529,6 +575,8 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
     ]
     carbon = _has_carbon(formulation)
     summary_rows += [(part.summary, costs[part.name]) for part in parts_of(network, carbon)]
+    if "unmet" in formulation.families and output.has_plan:
+        summary_rows.append(("Demand left unmet", float(unmet["unmet"].sum())))
     if carbon and output.has_plan:
         summary_rows.append(("Emissions", float(emissions.sum())))
         summary_rows += [(f"Emissions in {period}", float(value)) for period, value in emissions.items()]
@@ -552,7 +600,7 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
                        costs=costs, flows=flows, utilization=utilization, compliance=compliance,
                        summary=summary, message=output.message, stats=stats, nominal_total=nominal,
                        investments=investments, inventory=inventory, costs_by_period=by_period,
-                       emissions=emissions, marginals=(output.marginals or Marginals()) if output.has_plan
+                       emissions=emissions, unmet=unmet, marginals=(output.marginals or Marginals()) if output.has_plan
                        else Marginals(), formulation=formulation, output=output)
 
 

@@ -4,13 +4,15 @@
   when there is no plan without it.
 - An option not built: its break-even capex, the highest capex (the same in every build period) at
   which some plan that builds it costs no more than the plan. With ``g(c)`` the cheapest plan that
-  builds it at capex ``c``, ``g(c) = min over build periods t of (C_t + c * d_t)`` (``C_t``: the
-  cheapest plan building it in t at zero capex, ``d_t``: t's discount factor), which is increasing,
-  concave and piecewise linear; the break-even capex solves ``g(c) = plan cost``, i.e.
-  ``max over t of (capex - E_t / d_t)`` with ``E_t`` what building in t adds at today's capex. It is
-  found by Newton steps on ``g`` (each step one re-solve; the build period of the last solve gives
-  the slope), exactly, in a few solves. It is 0 when building at zero capex merely ties, and
-  ``never`` when every plan that builds it costs more even at zero capex.
+  builds it at capex ``c``, ``g(c) = min over build periods t of (C_t + c * k_t)`` (``C_t``: the
+  cheapest plan building it in t at zero capex, ``k_t``: what one unit of capex costs when built in t,
+  discounted: ``d_t - d_last * s_t`` with ``d`` the discount factors and ``s_t`` the share of its capex
+  credited as salvage value in the last period, 0 without a ``life``), which is increasing, concave and
+  piecewise linear; the break-even capex solves ``g(c) = plan cost``, i.e. ``max over t of
+  (capex - E_t / k_t)`` with ``E_t`` what building in t adds at today's capex. It is found by Newton
+  steps on ``g`` (each step one re-solve; the build period of the last solve gives the slope), exactly,
+  in a few solves. It is 0 when building at zero capex merely ties, and ``never`` when every plan that
+  builds it costs more even at zero capex.
 - Divisible options get none: a fraction of them is already priced by the plan itself.
 - An option that cannot become available within the horizon (its earliest build period plus its lead time
   is past the last period) is worth nothing whatever its capex: its value, or break-even capex, is
@@ -24,11 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from models.network import Network, PolicySet
 from optimizer.edits import Builds, Capex, apply_all
 from optimizer.families import cut
 from optimizer.formulation import build_formulation
-from optimizer.horizon import ANY_PERIOD, option_periods
+from optimizer.horizon import ANY_PERIOD, option_periods, salvage_fractions
 from optimizer.model import Formulation
 from optimizer.options import SolverOptions
 from optimizer.results import SolveResult
@@ -89,10 +93,9 @@ class OptionValuesTask:
         return session.solve()
 
     def break_even(self, session: Session, base: Formulation, option: str) -> OptionValue:
-        network = base.network
         tolerance = _tolerance(self.plan_cost)
         capex, solves = 0.0, 0
-        discount = dict(zip(network.periods, network.discount, strict=True))
+        slope = capex_cost(base, option)
         for _ in range(MAX_STEPS):
             result = self.forced(session, base, option, capex)
             solves += 1
@@ -104,9 +107,23 @@ class OptionValuesTask:
             if abs(gap) <= tolerance:
                 return OptionValue(option, break_even_capex=capex, solves=solves)
             period = result.investments.set_index("option").loc[option, "build_period"]
-            capex += gap / discount[period]
+            if slope[period] <= 0:  # the capex no longer moves the cost (a salvage as large as its discount)
+                break
+            capex += gap / slope[period]
         return OptionValue(option, break_even_capex=capex, solves=solves,
-                           note=f"not converged after {MAX_STEPS} re-solves")
+                           note=f"not converged after {solves} re-solves")
+
+
+def capex_cost(base: Formulation, option: str) -> dict[str, float]:
+    """What one unit of an option's capex costs (discounted) when it is built in each period of its window: the
+    build period's discount factor less the salvage value's share credited in the last period."""
+    network = base.network
+    terms = base.option_periods
+    builds = terms[(terms["option"] == option) & terms["buildable"]]
+    discount = np.asarray(network.discount, dtype=float)
+    salvage = salvage_fractions(builds, len(network.periods))
+    cost = discount[builds["index"].to_numpy(dtype=np.int64)] - discount[-1] * salvage
+    return dict(zip(builds["period"], cost, strict=True))
 
 
 def option_values(network: Network, result: SolveResult, options: SolverOptions | None = None,

@@ -21,8 +21,8 @@ import pandas as pd
 TOL = 1e-6
 ALL = "(all)"  # the destination of a scope-total rule's rows (and of a carbon rule's)
 #: The cost parts this checker recomputes; a part the tool reports that is not here fails every plan.
-RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "investment_fixed",
-                    "holding"}
+RECOMPUTED_PARTS = {"supply", "transport", "tariffs", "credits", "carbon", "fixed", "capex", "salvage",
+                    "investment_fixed", "holding", "shortage"}
 
 
 def close(a, b, scale=1.0) -> np.ndarray:
@@ -126,7 +126,7 @@ class PlanCheck:
                       "earliest": self.period(terms["earliest"]), "latest": self.period(terms["latest"]),
                       "row": terms["row"].to_numpy(dtype=np.int64) if len(terms) else np.zeros(0, dtype=np.int64),
                       **{c: floats(terms, c) for c in ("capacity", "capex", "fixed_cost", "unit_cost", "lead_time",
-                                                        "co2_per_unit")}}
+                                                        "life", "co2_per_unit")}}
         self.terms["key"] = key((self.terms["option"], len(self.option_names)), (self.terms["period"], self.n_periods))
         option, period = self.option(on_options["destination"]), self.period(on_options["period"])
         where = positions(self.terms["key"], key((option, len(self.option_names)), (period, self.n_periods)))
@@ -263,6 +263,17 @@ class PlanCheck:
         periods = [*whole["build_period"], *(p for _, p, _ in parts)]
         return {"option": self.option(options), "period": self.period(periods),
                 "fraction": np.array([1.0] * len(whole) + [f for *_, f in parts], dtype=float)}
+
+    def salvage(self) -> np.ndarray:
+        """Per Investments terms row (option, build period): the salvage value of the option built whole then,
+        capex x (life - periods in use) / life, at least 0, the periods in use running from its availability
+        (lead_time later) to the last period; 0 without a life."""
+        terms = self.terms
+        in_use = np.maximum(0, self.n_periods - (terms["period"] + terms["lead_time"]))
+        life = terms["life"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.maximum(0.0, life - in_use) / life
+        return np.where(np.isnan(life), 0.0, terms["capex"] * share)
 
     def availability(self) -> np.ndarray:
         """Per Investments terms row (option, period): the fraction of the option available then, built at least
@@ -467,7 +478,10 @@ class PlanCheck:
     def check(self) -> None:
         demand = self.network.demand
         self.demand = {"site": self.site(demand["site"]), "item": self.item(demand["item"]),
-                       "period": self.period(demand["period"]), "quantity": floats(demand, "quantity")}
+                       "period": self.period(demand["period"]), "quantity": floats(demand, "quantity"),
+                       "shortage_cost": floats(demand, "shortage_cost")}
+        self.demand["key"] = self.sip(self.demand)
+        self.unmet = self.unmet_quantities()
         self.standard_costs()
         self.flow_value = self.value(self.flows["origin"], self.flows["item"], self.flows["period"])
         self.lanes()
@@ -477,6 +491,7 @@ class PlanCheck:
         self.built_fractions = self.built()
         self.available = self.availability()
         self.check_investments()
+        self.check_unmet()
         self.check_balances()
         self.check_capacities()
         self.check_rules()
@@ -497,6 +512,43 @@ class PlanCheck:
         require(close(reported["valuation_unit_cost"], self.flow_value, scale), flow + "valuation", **where)
         landed = reported["supply_unit_cost"] + self.flow_cost_per_unit()
         require(close(reported["landed_unit_cost"], landed, scale), flow + "landed cost", **where)
+
+    def unmet_quantities(self) -> np.ndarray:
+        """What the plan's Shortage table reports left unmet of each Demand row (0 where it has no row)."""
+        table = self.result.unmet
+        if not len(table):
+            return np.zeros(len(self.demand["quantity"]))
+        reported = {"site": self.site(table["site"]), "item": self.item(table["item"]),
+                    "period": self.period(table["period"])}
+        where = positions(self.demand["key"], self.sip(reported))
+        require(where >= 0, "unmet demand of {site}, {item} in {period}, which has no Demand row",
+                site=table["site"].to_numpy(), item=table["item"].to_numpy(), period=table["period"].to_numpy())
+        out = np.zeros(len(self.demand["quantity"]))
+        out[where] = floats(table, "unmet")
+        self.unmet_rows = where
+        return out
+
+    def check_unmet(self) -> None:
+        """Only a Demand row with a shortage cost goes unmet, by at most its quantity; the Shortage table lists every
+        such row with its quantity, what was delivered and the cost of the rest."""
+        demand, unmet = self.demand, self.unmet
+        soft = ~np.isnan(demand["shortage_cost"])
+        row = {"key": lambda i: self.unsip(demand["key"][i])}
+        require(soft | (np.abs(unmet) <= TOL), "demand {key} left unmet without a shortage cost", **row)
+        require((unmet >= -TOL) & (unmet <= demand["quantity"] + TOL * self.scale),
+                "unmet {unmet} of demand {key} out of range", unmet=unmet, **row)
+        table = self.result.unmet
+        listed = np.zeros(len(unmet), dtype=bool)
+        if len(table):
+            listed[self.unmet_rows] = True
+            where = self.unmet_rows
+            quantity, price = demand["quantity"][where], demand["shortage_cost"][where]
+            shown = {"key": lambda i: self.unsip(demand["key"][where][i])}
+            require(close(floats(table, "demand"), quantity), "demand of {key}", **shown)
+            require(close(floats(table, "delivered"), quantity - unmet[where], self.scale), "delivered to {key}",
+                    **shown)
+            require(close(floats(table, "cost"), unmet[where] * price, self.scale), "shortage cost of {key}", **shown)
+        require(listed | ~soft, "Demand row {key} with a shortage cost missing from the plan's table", **row)
 
     def check_balances(self) -> None:
         flows, produced, options, stock, demand = self.flows, self.produced, self.option_output, self.stock, \
@@ -524,7 +576,7 @@ class PlanCheck:
             key((made["site"][rows], self.n_sites), (inputs, self.n_items), (made["period"][rows], self.n_periods)),
             self.sip(demand), self.sip(stock)])
         amounts = np.concatenate([flows["quantity"], -flows["quantity"], made["used"], -quantity * made["used"][rows],
-                                  -demand["quantity"], stock["opening"] - stock["closing"]])
+                                  -(demand["quantity"] - self.unmet), stock["opening"] - stock["closing"]])
         unique, residual = sums(keys, amounts)
         require(np.abs(residual) <= TOL * self.scale, "balance of {key} is off by {residual}",
                 key=lambda i: self.unsip(unique[i]), residual=residual)
@@ -733,6 +785,7 @@ class PlanCheck:
             ("fixed", produced["period"][fixed], produced["fixed_cost"][fixed]),
             ("supply", options["period"], options["used"] * self.option_cost),
             ("capex", built["period"], built["fraction"] * terms["capex"][where]),
+            ("salvage", np.full(len(where), self.n_periods - 1), -built["fraction"] * self.salvage()[where]),
             ("investment_fixed", terms["period"][running], self.available[running] * terms["fixed_cost"][running]),
             ("holding", stock["period"], stock["closing"] * stock["holding_cost"]),
             ("transport", flows["period"], flows["quantity"] * self.flow_cost),
@@ -740,6 +793,7 @@ class PlanCheck:
             ("credits", flows["period"], -flows["quantity"] * self.credit()),
             ("credits", every_period, -self.earned_threshold_credits()),
             ("carbon", every_period, np.zeros(self.n_periods)),
+            ("shortage", self.demand["period"], self.unmet * np.nan_to_num(self.demand["shortage_cost"])),
             *(("carbon", periods, amounts) for periods, amounts in carbon),
         ]
         parts, nominal = {}, 0.0
@@ -767,7 +821,8 @@ class PlanCheck:
         by_period = np.bincount(e["period"], weights=e["emissions"], minlength=self.n_periods)
         expected = {"Total cost": total, "Nominal total cost": nominal,
                     **{label: parts[part] for label, part in SUMMARY_PARTS.items()},
-                    "Total demand": self.demand["quantity"].sum(), "Emissions": by_period.sum(),
+                    "Total demand": self.demand["quantity"].sum(), "Demand left unmet": self.unmet.sum(),
+                    "Emissions": by_period.sum(),
                     **{f"Emissions in {p}": v for p, v in zip(self.periods, by_period, strict=True)}}
         for field in ("Total cost", "Nominal total cost", "Supply cost", "Total demand"):
             assert field in summary, f"Summary: no {field!r} line"
@@ -780,8 +835,9 @@ class PlanCheck:
 
 #: The Summary's line of each cost part (a line is there when the workbook can have the part).
 SUMMARY_PARTS = {"Supply cost": "supply", "Transport cost": "transport", "Tariff cost": "tariffs",
-                 "Credits": "credits", "Fixed cost": "fixed", "Capex": "capex",
-                 "Investment fixed cost": "investment_fixed", "Holding cost": "holding", "Carbon cost": "carbon"}
+                 "Credits": "credits", "Fixed cost": "fixed", "Capex": "capex", "Salvage value": "salvage",
+                 "Investment fixed cost": "investment_fixed", "Holding cost": "holding", "Carbon cost": "carbon",
+                 "Shortage cost": "shortage"}
 
 #: The check of every Policies rule type (a method check_<family> over all the rules of its family); a rule type
 #: missing here fails every plan that states it.

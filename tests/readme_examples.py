@@ -186,6 +186,37 @@ def multitier_strategy() -> str:
     return strategic_plan(MULTITIER, MULTITIER_SHOWS)
 
 
+def without_life(path: str):
+    """The example with every option's ``life`` left blank: its whole capex charged however late it is built."""
+    from dataclasses import replace
+
+    net = network(path)
+    return replace(net, investments=net.investments.assign(life=float("nan")))
+
+
+def end_effect(path: str, policies) -> str:
+    """What the plans would build without ``life``, where it differs from what they build with it."""
+    from optimizer import solve
+
+    changes, plain_network = [], without_life(path)
+    for name in policies:
+        built, plain = resumed(plan(path, name)), resumed(solve(plain_network, policy=name))
+        if built != plain:
+            changes.append(f"`{name}` {plain} instead of {built}")
+    start = "Without `life` (each option charged its whole capex, however late it is built), "
+    if not changes:
+        return start + "every policy set would resume the same plants.\n"
+    return start + "the plans would resume: " + "; ".join(changes) + "; every other policy set the same.\n"
+
+
+def na_end_effect() -> str:
+    return end_effect(NORTH_AMERICA, NA_ASKS)
+
+
+def multitier_end_effect() -> str:
+    return end_effect(MULTITIER, MULTITIER_SHOWS)
+
+
 def compare_output() -> str:
     return code(run_cli("compare", NORTH_AMERICA, "-o", "comparison.xlsx"))
 
@@ -222,7 +253,8 @@ def frontier_carbon() -> str:
 
 
 def diagnosis_output() -> str:
-    """The example with the AESC Florence restart taking a year and its 2026 cells rule (Policies row 2) at 100%."""
+    """The example with the AESC Florence restart taking a year, its 2026 cells rule (Policies row 2) at 100% and
+    every demand a hard requirement (its shortage costs blanked: with them, the plan would leave cells unmet)."""
     import openpyxl
 
     with tempfile.TemporaryDirectory() as folder:
@@ -232,6 +264,10 @@ def diagnosis_output() -> str:
             ws = wb[sheet]
             header = [c.value for c in ws[1]]
             ws.cell(row=row, column=header.index(column) + 1, value=value)
+        demand = wb["Demand"]
+        column = [c.value for c in demand[1]].index("shortage_cost") + 1
+        for row in range(2, demand.max_row + 1):
+            demand.cell(row=row, column=column).value = None
         wb.save(tightened)
         text = run_cli("solve", str(tightened), "--policy", "ira_30d_whatif", "-o", "plan.xlsx")
     return code(text.replace(str(tightened), "tightened.xlsx"))
@@ -248,11 +284,28 @@ def robust_regret() -> str:
                 + "\n")
 
 
+def stress_output() -> str:
+    return code(run_cli("stress", MULTITIER, "--policy", "ira_tiers", "-o", "stress.xlsx"))
+
+
+def stress_resumed() -> str:
+    """The North American plan under current law with the AESC Florence restart running in 2026, and with it a
+    year late (scenario aesc_restart_delayed): the three most exposed sites of each."""
+    def top(scenario: str) -> str:
+        lines = run_cli("stress", NORTH_AMERICA, "--scenario", scenario, "-o", "stress.xlsx").splitlines()
+        rows = [i for i, line in enumerate(lines) if line.startswith("│")]
+        return "\n".join(lines[:rows[0]] + lines[rows[0]:rows[0] + 3] + [lines[-1] if lines[-1].startswith("└")
+                                                                          else ""]).rstrip() + "\n"
+    return code(top("status_quo") + top("aesc_restart_delayed"))
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "policy-sets": policy_sets,
     "strategy": na_strategy,
+    "end-effect": na_end_effect,
     "multitier": multitier,
     "multitier-strategy": multitier_strategy,
+    "multitier-end-effect": multitier_end_effect,
     "robust-output": robust_output,
     "robust-regret": robust_regret,
     "compare-output": compare_output,
@@ -261,6 +314,8 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "frontier-local": frontier_local,
     "frontier-carbon": frontier_carbon,
     "diagnosis-output": diagnosis_output,
+    "stress-output": stress_output,
+    "stress-resumed": stress_resumed,
 }
 
 

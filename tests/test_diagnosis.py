@@ -147,14 +147,15 @@ def test_exclusion_that_removes_needed_supply(solve_sheets):
 
 
 def tightened_example():
-    """The example with the AESC Florence restart taking a year and the 2026 cells rule (Policies row 2) at 100%:
+    """The example with the AESC Florence restart taking a year, the 2026 cells rule (Policies row 2) at 100% and
+    every demand a hard requirement (its shortage costs blank; with them the plan would leave cells undelivered):
     in 2026 only Ultium (10 GWh at 78) and StarPlus (8 at 84) make North American cells, against 24 GWh needed."""
     from dataclasses import replace
 
     network = load_workbook(EXAMPLE)
     investments = network.investments.copy()
     investments.loc[investments["option"] == "AESC_Florence_restart", "lead_time"] = 1.0
-    network = replace(network, investments=investments)
+    network = replace(network, investments=investments, demand=network.demand.assign(shortage_cost=float("nan")))
     ira = network.policy("ira_30d_whatif")
     rules = tuple(r.model_copy(update={"value": 1.0}) if r.row == 2 else r for r in ira.rules)
     return network, ira.model_copy(update={"rules": rules})

@@ -23,13 +23,14 @@ NETWORKS = {name: load_workbook(path) for name, path in EXAMPLES.items()}
 SWEPT = {"north_america": ("local_for_local", 14), "multitier": ("ira_cells_only", 3)}
 #: The cases run by default: one of each command (the rest are ``slow``).
 QUICK = {("north_america", "solve", "current_law"), ("north_america", "solve --option-values", "current_law"),
-         ("north_america", "solve --scenario", "status_quo"), ("multitier", "solve", "ira_tiers")}
+         ("north_america", "solve --scenario", "status_quo"), ("multitier", "solve", "ira_tiers"),
+         ("multitier", "stress", "ira_tiers")}
 
 
 def _cases():
     for example, network in NETWORKS.items():
         for policy in network.policies:
-            for command in ("solve", "solve --option-values"):
+            for command in ("solve", "solve --option-values", "stress"):
                 yield example, command, policy
         for scenario in network.scenarios:
             yield example, "solve --scenario", scenario
@@ -53,6 +54,7 @@ def _arguments(example: str, command: str, name: str, output: Path) -> list:
         "sweep": ["sweep", path, "--policy", policy, "--rule", rule, "--values", "0:1:0.25", "-o", output],
         "frontier": ["frontier", path, "--policy", policy, "--rule", rule, "--points", "4", "-o", output],
         "robust": ["robust", path, "-o", output],
+        "stress": ["stress", path, "--policy", name, "-o", output],
     }[command]
 
 
@@ -67,3 +69,5 @@ def test_every_command_runs_in_text_mode(example, command, name, monkeypatch, ca
     if command.startswith("solve"):
         plan_written = "Plan written to" in " ".join(out.split())
         assert (code == 0) == plan_written, out
+    if command == "stress":
+        assert code == 0 and "Stress test written to" in " ".join(out.split()), out

@@ -360,7 +360,8 @@ def test_solve_json_carries_the_strategic_figures(make_workbook, tmp_path, monke
     assert (payload["total_cost"], payload["nominal_total"]) == (pytest.approx(140.0), pytest.approx(160.0))
     assert payload["costs"]["capex"] == pytest.approx(80.0) and payload["costs"]["holding"] == 0.0
     assert payload["investments"] == [{"option": "O", "built": True, "period": "1", "fractions": None,
-                                       "available_from": "1", "value": pytest.approx(10.0),  # 150 - 140
+                                       "available_from": "1", "capex": 80.0, "salvage": None,
+                                       "value": pytest.approx(10.0),  # 150 - 140
                                        "break_even_capex": None}]
     assert payload["inventory"] == [{"site": "P", "item": "cells", "period": p, "closing": 0.0} for p in "12"]
 

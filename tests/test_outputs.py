@@ -461,8 +461,10 @@ def test_the_plan_overview_states_emissions_and_whether_each_option_is_built(ira
     assert answer["emissions (t CO2e)"]["value"] == pytest.approx(result.emissions.sum())
     assert resolve(wb, answer["emissions (t CO2e)"]["see"]) == [pytest.approx(result.emissions.sum())]
     options = [(r["item"], r["value"]) for r in overview if r["section"] == "options"]
-    assert options == [
-        ("Not built: AESC_Florence_restart (cells_nmc at AESC_Florence_SC)", "no"),
+    assert options == [  # the restart pays in 2028 with the plant's life (the salvage value: 600 x 12 / 15)
+        ("Built: AESC_Florence_restart (cells_nmc at AESC_Florence_SC) in 2028, available from 2028; capex 600.00 "
+         "USD M (nominal), less a salvage value of 480.00 USD M (nominal) credited at the end of the horizon (life "
+         "15 periods)", "yes"),
         ("Not built: EcoPro_Becancour_resume (cam_nmc at EcoPro_Becancour_QC)", "no"),
         ("Not built: Umicore_Loyalist_resume (cam_nmc at Umicore_Loyalist_ON)", "no"),
         ("Not built: PowerCo_StThomas_phase2 (cells_nmc at PowerCo_StThomas_ON)", "0%")]

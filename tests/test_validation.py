@@ -716,7 +716,7 @@ def test_settings_are_read_by_key_and_an_unknown_key_is_a_warning_naming_the_cel
                                                                       {"key": "curency", "value": "x"}]))
     assert network.settings == {"currency": "USD M"}
     assert network.warnings == ("Settings row 3, column key: 'curency' is not a setting (known: currency, "
-                                "emissions_unit); it was ignored",)
+                                "emissions_unit, period_weeks); it was ignored",)
 
 
 def test_a_setting_given_twice_is_an_error_naming_the_second_row(make_workbook):

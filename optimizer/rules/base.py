@@ -233,6 +233,12 @@ class RuleType:
         """The value one ``step`` more demanding (None: none is)."""
         return None
 
+    # ----------------------------------------------------------------- stress windows
+    def windowed(self, rule: Rule, fraction: float) -> Rule | None:
+        """The rule in a window of ``fraction`` of a period (``sourcing stress``, ``optimizer.stress``): a linear
+        rule on flows holds over any stretch of time as it is; a discrete one (binaries) is left out (None)."""
+        return None if self.spec.discrete else rule
+
     # ----------------------------------------------------------------- diagnosis
     def relaxable(self, formulation: Formulation, model: RuleModel) -> list[str]:
         """Blocks the rule-relaxation LP of diagnosis may violate, at a cost, to find what to explain."""

@@ -188,6 +188,11 @@ class Co2Cap(RuleType):
 
     frontier = "emissions"
 
+    def windowed(self, rule, fraction):
+        """A total cap is a budget per period: a window gets ``fraction`` of it (a per_unit cap follows the
+        window's demand by itself)."""
+        return rule.model_copy(update={"value": float(rule.value) * fraction}) if rule.basis == "total" else rule
+
     def frontier_refusal(self, rule):
         return f"a co2_cap ({rule.basis}) rule" if rule.basis != "total" else None
 

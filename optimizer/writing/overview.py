@@ -29,7 +29,7 @@ MAX_FACTS = 5
 MAX_FIGURES = 6
 #: At most this many lines state which investment options are built (the rest of those not built share one).
 MAX_OPTIONS = 6
-KINDS = ("no plan", "rule", "capacity", "option")
+KINDS = ("no plan", "unmet", "rule", "capacity", "option")
 #: Compliance columns that name one rule apart from its period and destination.
 RULE_KEY = ["rule", "items", "from", "to", "basis", "scope"]
 
@@ -167,7 +167,8 @@ def capacity_facts(sensitivity: pd.DataFrame, ws, labels: Labels, periods: tuple
 
 def option_lines(investments: pd.DataFrame, shown: pd.Series, ws, labels: Labels) -> list[Line]:
     """Whether each investment option is built, from the Investments sheet ``ws`` (``shown``: its ``built``
-    column as written): one line per option built (when, available from when, its capex, nominal), then one per
+    column as written): one line per option built (when, available from when, its capex and, with a life, its
+    salvage value, nominal), then one per
     option not built, those beyond MAX_OPTIONS lines together on one."""
     rows = list(investments.itertuples()) if len(investments) else []
     built = [i for i, row in enumerate(rows) if row.built]
@@ -176,10 +177,13 @@ def option_lines(investments: pd.DataFrame, shown: pd.Series, ws, labels: Labels
     for position in built:
         row = rows[position]
         share = f"{row.built:.0%} of " if row.divisible else ""
-        lines.append(Line("options", f"Built: {share}{row.option} ({row.item} at {row.site}) in {row.build_period}, "
-                                     f"available from {row.available_from or 'after the horizon'}; capex "
-                                     f"{labels.amount(float(row.capex or 0.0), NOMINAL)}",
-                          shown.iloc[position], reference(ws, "built", position)))
+        text = (f"Built: {share}{row.option} ({row.item} at {row.site}) in {row.build_period}, available from "
+                f"{row.available_from or 'after the horizon'}; capex {labels.amount(float(row.capex or 0.0), NOMINAL)}")
+        salvage = getattr(row, "salvage", None)
+        if salvage is not None and salvage == salvage:  # a life: part of the capex comes back as salvage value
+            text += (f", less a salvage value of {labels.amount(float(salvage), NOMINAL)} credited at the end of the "
+                     f"horizon (life {row.life} period{'' if row.life == 1 else 's'})")
+        lines.append(Line("options", text, shown.iloc[position], reference(ws, "built", position)))
     alone = idle if len(lines) + len(idle) <= MAX_OPTIONS else idle[:max(0, MAX_OPTIONS - len(lines) - 1)]
     for position in alone:
         row = rows[position]

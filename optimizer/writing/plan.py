@@ -1,6 +1,7 @@
 """The plan workbook of one solve: Overview (first), Summary, Costs by period (with a stacked column chart of
-the cost parts), Supply mix, Investments and Inventory (when the workbook has them), Flows, Utilization,
-Compliance and Sensitivity; without a plan, the Overview, the Summary (its status stated) and the Diagnosis.
+the cost parts), Supply mix, Investments, Shortage and Inventory (when the workbook has options, shortage costs,
+stock), Flows, Utilization, Compliance and Sensitivity; without a plan, the Overview, the Summary (its status
+stated) and the Diagnosis.
 Print setup, units and highlights come with every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.network import IMPLICIT_PERIOD
 from optimizer.costs import COST_PARTS, PARTS
-from optimizer.results import INVENTORY_COLUMNS, SolveResult
+from optimizer.results import INVENTORY_COLUMNS, UNMET_COLUMNS, SolveResult
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, capacity_facts, option_lines, rule_facts, write_overview
@@ -33,8 +35,8 @@ from optimizer.writing.table import (
 
 COST_HEADERS = {**{part.name: part.header for part in PARTS.values()}, "nominal_total": "nominal total",
                 "discount_factor": "discount factor", "discounted_total": "discounted total"}
-INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY, "value": MONEY,
-                      "break_even_capex": MONEY}
+INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "salvage": MONEY, "fixed_cost": MONEY, "unit_cost": MONEY,
+                      "value": MONEY, "break_even_capex": MONEY}
 INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "available from",
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
@@ -43,7 +45,8 @@ COST_ROWS = tuple(part.summary for part in PARTS.values())
 
 
 def _is_money(label) -> bool:
-    return any(w in str(label).lower() for w in ("cost", "credit", "bound", "capex"))
+    """Whether a Summary row holds an amount of money: a cost part (``Salvage value``), or a cost, credit or bound."""
+    return str(label).startswith(COST_ROWS) or any(w in str(label).lower() for w in ("cost", "credit", "bound"))
 
 
 #: The MIP gap, a fraction of the best bound (0.0001 showed as 0).
@@ -74,7 +77,7 @@ def summary_sheet(result: SolveResult, labels: Labels, network) -> pd.DataFrame:
             return labels.money(field, NOMINAL if field == "Nominal total cost" else DISCOUNTED)
         if field.startswith("Emissions"):
             return labels.with_unit(field, labels.emissions_unit)
-        return labels.with_unit(field, demand_unit) if field == "Total demand" else field
+        return labels.with_unit(field, demand_unit) if field in ("Total demand", "Demand left unmet") else field
 
     summary = result.summary
     return summary.assign(field=[label(f, v) for f, v in zip(summary["field"], summary["value"], strict=True)])
@@ -105,8 +108,15 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         if len(result.investments):
             investments = investment_sheet(result)
             ws_investments = write_table(wb, "Investments", investments, INVESTMENT_FORMATS,
-                                         INVESTMENT_HEADERS, basis={"value": DISCOUNTED})
+                                         INVESTMENT_HEADERS, basis={"value": DISCOUNTED, "salvage": NOMINAL})
             lines += option_lines(result.investments, investments["built"], ws_investments, labels)
+        if len(result.unmet):
+            ws_shortage = write_table(wb, "Shortage", result.unmet[UNMET_COLUMNS],
+                                      {**FORMATS, "demand": QUANTITY, "delivered": QUANTITY, "unmet": QUANTITY,
+                                       "shortage_cost": MONEY, "cost": MONEY},
+                                      {"shortage_cost": "shortage cost per unit", "cost": "shortage cost"},
+                                      per_unit=("shortage_cost",), basis={"shortage_cost": NOMINAL})
+            facts += unmet_facts(result.unmet, ws_shortage, labels)
         if len(result.inventory):
             write_table(wb, "Inventory", result.inventory[INVENTORY_COLUMNS],
                         {**FORMATS, "opening": QUANTITY, "closing": QUANTITY, "holding_cost": MONEY,
@@ -221,10 +231,28 @@ def write_split(wb, title: str, frame: pd.DataFrame, detail: tuple[str, ...], ke
     return main
 
 
+def unmet_facts(unmet: pd.DataFrame, ws, labels: Labels) -> list[Fact]:
+    """One fact per Demand row left (partly) unmet, from the Shortage sheet ``ws``: how much, of how much, and
+    what it costs (nominal, as it arises in its period)."""
+    facts = []
+    for position, row in enumerate(unmet.itertuples()):
+        if row.unmet <= 0:
+            continue
+        unit = f" {labels.units[row.item]}" if labels.units.get(row.item) else ""
+        when = "" if row.period == IMPLICIT_PERIOD else f" in {row.period}"
+        facts.append(Fact("unmet", float(row.cost),
+                          f"Unmet: {row.unmet:,.6g} of the {row.demand:,.6g}{unit} of {row.item} demanded at "
+                          f"{row.site}{when} ({row.source}) left unmet, at a shortage cost of "
+                          f"{labels.amount(float(row.cost), NOMINAL)}", reference(ws, "unmet", position)))
+    return facts
+
+
 def investment_sheet(result: SolveResult):
     """The Investments sheet: one row per option; the option values when ``--option-values`` computed them
-    (a note says why a divisible option has none)."""
+    (a note says why a divisible option has none). ``life`` and ``salvage`` only when some option has a life."""
     table = result.investments.drop(columns=["fractions"], errors="ignore")
+    if "life" in table and table["life"].isna().all():
+        table = table.drop(columns=["life", "salvage"])
     if "note" not in table:
         table = table.assign(note=["divisible: fractions in Utilization" if d else "" for d in table["divisible"]])
     built = table["built"]

@@ -187,6 +187,7 @@ HIGHLIGHTS: dict[str, tuple[Highlight, ...]] = {
     "met": (Highlight(f'{{cell}}="{NO}"', RED),),  # a rule not met
     "binding": (Highlight(f'{{cell}}="{YES}"', AMBER),),  # a binding rule (Compliance)
     "utilization": (Highlight(data_bar=True), Highlight("{cell}>=0.99995", AMBER)),  # shown as 100.0%
+    "loses_sales": (Highlight(f'{{cell}}="{YES}"', RED),),  # a site whose TTS is below its recovery (stress)
 }
 
 
