@@ -214,7 +214,7 @@ def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None
     family = formulation.families.get("build")
     known = set(family.keys["option"]) if family is not None else set()
     forced_rows, forced_vars = [], []
-    if family is not None:  # new arrays: copies of the model share the old ones (Formulation.copy)
+    if family is not None:  # new arrays: copies of the model share the old, read-only ones (Formulation.copy)
         family.lower, family.upper = family.lower.copy(), family.upper.copy()
     for option, choice in builds.items():
         if option not in known:

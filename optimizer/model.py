@@ -120,11 +120,14 @@ class Formulation:
     def copy(self, policy: PolicySet | None = None) -> Formulation:
         """A copy to state rules on or to change (fixed builds, capex): tables and blocks are shared (nothing
         changes them in place), families and the ledger are copied, the flows' cost columns can be replaced.
-        The copied families share their cost and bound arrays with this model's until one is changed: nothing
-        writes into them (``add_costs``, ``optimizer.horizon.fix_builds`` and ``with_capex`` give the family a
-        new array), so the physical model and every model stated on it hold one set (the flows': 3 arrays of
-        every flow). Copying a physical model (one without rules) gives a model of ``policy`` whose
-        ``physical`` is it."""
+        The copied families share their cost and bound arrays with this model's, so the physical model and every
+        model stated on it hold one set (the flows': 3 arrays of every flow). Shared arrays are read-only: a
+        change gives the family a new array (``add_costs``, ``optimizer.horizon.fix_builds`` and ``with_capex``,
+        ``optimizer.edits.Outage``); writing into one raises instead of changing the other models. Copying a
+        physical model (one without rules) gives a model of ``policy`` whose ``physical`` is it."""
+        for family in self.families.values():
+            for array in (family.cost, family.upper, family.lower):
+                array.flags.writeable = False
         families = {name: replace(f) for name, f in self.families.items()}
         return replace(self, policy=policy or self.policy, flows=self.flows.copy(deep=False), families=families,
                        blocks=dict(self.blocks), rules=dict(self.rules), ledger=list(self.ledger),
