@@ -18,6 +18,7 @@ from networks import network, sites
 from optimizer import direct
 from optimizer.backend import _entries
 from optimizer.direct import arrays_from
+from optimizer.edits import Outage
 from optimizer.formulation import FlowKeys, build_formulation, flow_table, tariff_rates
 from optimizer.highs import LinearArrays, load_arrays
 from optimizer.horizon import fix_builds, with_capex
@@ -179,6 +180,10 @@ def test_changing_a_copy_leaves_the_model_it_was_copied_from_as_it_was():
     added = model.copy()
     added.add_costs("build", np.array([1]), np.array([1]), "capex", np.array([5.0]))
     assert added.families["build"].cost.tolist() == [100.0, 105.0]
+    flows_upper = model.families["flow"].upper.copy()
+    down = Outage("P").applied(model)  # P receives nothing: every flow (all go to P) bounded to 0
+    assert down.families["flow"].upper.tolist() == [0.0] * len(flows_upper)
+    np.testing.assert_array_equal(model.families["flow"].upper, flows_upper)
     np.testing.assert_array_equal(build.cost, cost)  # the original's arrays, untouched
     np.testing.assert_array_equal(build.lower, lower)
     np.testing.assert_array_equal(build.upper, upper)
