@@ -122,34 +122,42 @@ def member_alone(folder: Path, formulation, name: str) -> float:
     return highs_alone(folder / f"{name}.npz")["total"]
 
 
+OPTION_VALUES_CHILD = """
+import json, sys, time
+from optimizer import load_workbook, solve
+from optimizer.valuation import option_values
+network = load_workbook(sys.argv[1])
+plan = solve(network, sys.argv[2])
+started = time.perf_counter()
+values = option_values(network, plan)
+print(json.dumps({"seconds": time.perf_counter() - started, "solves": sum(v.solves for v in values),
+                  "options": len(values)}))
+"""
+
+
 def option_values_family(folder: Path, workbook: Path, policy: str, before: Path | None) -> dict:
+    """The option values of one plan (``solve --option-values``'s extra work), timed in a child process, against
+    their number of re-solves x one member's cold HiGHS-alone time."""
     from optimizer import load_workbook, solve
     from optimizer.edits import Builds
     from optimizer.formulation import build_formulation
     from optimizer.horizon import ANY_PERIOD
-    from optimizer.valuation import option_values
 
     network = load_workbook(workbook)
     plan = solve(network, policy)
-    values = option_values(network, plan)
-    solves = sum(v.solves for v in values)
-    first = next(v.option for v in values if v.note == "")
+    first = next(row.option for row in plan.investments.itertuples() if not row.divisible)
     member = Builds.of({first: ANY_PERIOD}).applied(build_formulation(network, policy))
     one = member_alone(folder, member, f"option_{workbook.stem}")
-    args = ("solve", str(workbook), "--policy", policy, "--option-values")
-    wall, _ = cli(ROOT, *args, "-o", str(folder / f"{workbook.stem}_values.xlsx"))
-    plain, _ = cli(ROOT, "solve", str(workbook), "--policy", policy, "-o", str(folder / f"{workbook.stem}_plan.xlsx"))
-    out = {"workbook": workbook.name, "policy": policy, "options": len(values), "solves": solves,
-           "end_to_end_seconds": wall, "option_values_seconds": wall - plain,
-           "one_member_highs_alone": one, "highs_alone_seconds": solves * one}
-    out["ratio"] = out["option_values_seconds"] / out["highs_alone_seconds"]
+    _, out = timed([sys.executable, "-c", OPTION_VALUES_CHILD, str(workbook), policy])
+    now = json.loads(out.strip().splitlines()[-1])
+    result = {"workbook": workbook.name, "policy": policy, "options": now["options"], "solves": now["solves"],
+              "option_values_seconds": now["seconds"], "one_member_highs_alone": one,
+              "highs_alone_seconds": now["solves"] * one}
+    result["ratio"] = result["option_values_seconds"] / result["highs_alone_seconds"]
     if before is not None:
-        before_wall, _ = cli(before, *args, "-o", str(folder / f"{workbook.stem}_values_before.xlsx"))
-        before_plain, _ = cli(before, "solve", str(workbook), "--policy", policy, "-o",
-                              str(folder / f"{workbook.stem}_plan_before.xlsx"))
-        out["before_end_to_end_seconds"] = before_wall
-        out["before_option_values_seconds"] = before_wall - before_plain
-    return out
+        _, out = timed([sys.executable, "-c", OPTION_VALUES_CHILD, str(workbook), policy], before)
+        result["before_option_values_seconds"] = json.loads(out.strip().splitlines()[-1])["seconds"]
+    return result
 
 
 ROBUST_CHILD = """

@@ -14,7 +14,7 @@ from optimizer.backend import SolverOptions
 from optimizer.costs import parts_of
 from optimizer.edits import EditError, Policy, RuleValue
 from optimizer.families import Member, chains, run_family
-from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions
+from optimizer.results import SolveResult, builds_text, decision_change, gives_emissions, unmet_text
 from optimizer.rules import RULE_TYPES, is_check
 from optimizer.runner import ProgressCallback
 
@@ -222,6 +222,8 @@ class Sweep:
                 "marginal": result.marginals.rule_rate(self.rule_row),
                 "share_min": float(mine["share"].min()) if mine is not None and len(mine) else np.nan,
                 "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
+                "unmet": unmet_text(result, self.network),
+                "shortage": result.costs.get("shortage") if result.has_plan else np.nan,
                 "message": change or result.marginal_notes.get(self.rule_row, "") or result.message,
             })
             if result.has_plan:
@@ -230,10 +232,11 @@ class Sweep:
 
     def points(self) -> list[dict]:
         """The points of ``sweep --json``: the table's figures with ``builds`` as ``[{"option", "period"}]``."""
-        table = self.table().drop(columns=["builds"])
+        table = self.table().drop(columns=["builds", "unmet"])
         records = table.replace({np.nan: None}).to_dict("records")
         for record, result in zip(records, self.results, strict=True):
             record["builds"] = result.builds()
+            record["unmet"] = result.unmet_records()
         return records
 
     def marginal_label(self) -> str:

@@ -33,7 +33,7 @@ from optimizer.edits import EditError, RuleValue, rule_of
 from optimizer.families import Member, chains, family_stats, run_family
 from optimizer.formulation import build_formulation
 from optimizer.options import Deadline
-from optimizer.results import SolveResult, builds_text, decision_change
+from optimizer.results import SolveResult, builds_text, decision_change, unmet_text
 from optimizer.rules import RULE_TYPES
 from optimizer.runner import ProgressCallback
 from optimizer.session import Session
@@ -93,6 +93,8 @@ class Frontier:
                 "vs_start": result.total_cost - first if result.has_plan else np.nan,
                 "marginal": result.marginals.rule_rate(self.rule.row) if result.has_plan else np.nan,
                 "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
+                "unmet": unmet_text(result, self.network),
+                "shortage": result.costs.get("shortage") if result.has_plan else np.nan,
                 "message": change or result.marginal_notes.get(self.rule.row, "") or result.message})
             if result.has_plan:
                 before = builds
@@ -102,10 +104,11 @@ class Frontier:
         """The fields of ``frontier --json``: values in the rule's own units (a share as a fraction), the
         marginal per +1 pp (shares) or per unit of emissions (caps), in the tightening direction, and each
         point's builds as ``[{"option", "period"}]``."""
-        points = self.table()[["value", "status", "total_cost", "marginal", "decision_change", "message"]].replace(
-            {np.nan: None}).to_dict("records")
+        points = self.table()[["value", "status", "total_cost", "marginal", "decision_change", "shortage",
+                               "message"]].replace({np.nan: None}).to_dict("records")
         for point, result in zip(points, self.results, strict=True):
             point["builds"] = result.builds()
+            point["unmet"] = result.unmet_records()
         return {"rule": self.rule.row, "policy": self.policy.name, "start": self.start.value,
                 "end": self.end.value, "points": points, "stats": family_stats(self.results), "output": output}
 

@@ -648,3 +648,17 @@ def decision_change(before: list[dict[str, Any]] | None, after: list[dict[str, A
         else:
             changes.append(f"{option} built in {now} instead of {was}")
     return "a build decision changes here: " + "; ".join(changes) if changes else ""
+
+
+def unmet_text(result: SolveResult, network) -> str:
+    """The demand a plan leaves unmet, per item with its unit (``1.5 GWh cells; 3 kt cam``), or empty when it
+    serves all (soft demand, ``Demand.shortage_cost``)."""
+    if not result.has_plan or not len(result.unmet):
+        return ""
+    short = result.unmet[result.unmet["unmet"] > 0]
+    if not len(short):
+        return ""
+    items = network.items
+    by_item = short.groupby("item", sort=False)["unmet"].sum()
+    return "; ".join(f"{q:,.6g}{' ' + items[i].unit if i in items and items[i].unit else ''} {i}"
+                     for i, q in by_item.items())

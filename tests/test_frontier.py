@@ -102,7 +102,8 @@ def test_frontier_json_and_workbook(workbook, monkeypatch, capsys, tmp_path):
     assert (payload["rule"], payload["policy"]) == (RULE_ROW, "p")
     assert (payload["start"], payload["end"]) == (pytest.approx(8200), pytest.approx(4540))
     assert [set(p) for p in payload["points"]] == [{"value", "status", "total_cost", "marginal", "builds",
-                                                    "decision_change", "message"}] * 3
+                                                    "decision_change", "shortage", "unmet", "message"}] * 3
+    assert all(p["unmet"] == [] and p["shortage"] == 0 for p in payload["points"])  # hard demand here
     assert all(p["builds"] == [] and p["decision_change"] is False for p in payload["points"])
     assert [p["total_cost"] for p in payload["points"]] == pytest.approx([6300, 6540, 6780])
     assert payload["points"][0]["marginal"] == pytest.approx(8 / 61)

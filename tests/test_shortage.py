@@ -153,3 +153,24 @@ def test_period_weeks_and_recovery_weeks_are_read(make_workbook):
     assert network.sites["S2"].recovery_weeks is None
     sheets["Settings"].append({"key": "Period_Weeks", "value": "4.33"})
     assert load_workbook(make_workbook(**sheets)).period_weeks == pytest.approx(4.33)
+
+
+def test_a_sweep_says_where_a_rule_is_met_by_leaving_demand_unmet(make_workbook, monkeypatch, capsys, tmp_path):
+    # S1 (3 at 5) and S2 (any amount at 10) serve P (5, shortage cost 12). A quantity share of S1's cells: at 50%
+    # the plan stays 3 + 2 (35); at 100% only S1 may deliver, so 2 go unmet: 15 + 24 = 39. The table, the JSON
+    # and the terminal say so: the rule is met partly by not delivering.
+    sheets = two_suppliers(shortage_cost=12)
+    sheets["Policies"] = [{"policy": "own", "rule": "min_share", "from": "S1", "value": 0.5, "basis": "quantity"}]
+    path = make_workbook(**sheets)
+    code, payload, _ = run_json(monkeypatch, capsys, "sweep", path, "--policy", "own", "--rule", 2,
+                                "--values", "0.5,1", "-o", tmp_path / "sweep.xlsx")
+    assert code == 0
+    half, whole = payload["points"]
+    assert (half["total_cost"], half["shortage"], half["unmet"]) == (pytest.approx(35.0), 0.0, [])
+    assert whole["total_cost"] == pytest.approx(39.0) and whole["shortage"] == pytest.approx(24.0)
+    assert whole["unmet"] == [{"site": "P", "item": "cells", "period": "all", "quantity": pytest.approx(2.0),
+                               "cost": pytest.approx(24.0)}]
+    code, out, _ = run(monkeypatch, capsys, "sweep", path, "--policy", "own", "--rule", 2, "--values", "0.5,1",
+                       "-o", tmp_path / "sweep2.xlsx")
+    assert "At 1: 2 GWh cells left unmet (shortage cost 24.00, discounted): the rule is met partly by not " \
+           "delivering." in flat(out)

@@ -81,14 +81,15 @@ def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path
     marginal_column = "marginal" if frontier.is_share else "marginal_abatement_cost"  # per unit of emissions
     table = table.rename(columns={"value": value_column, "marginal": marginal_column})
     formats = {**FORMATS, value_column: PERCENT if frontier.is_share else QUANTITY, "total_cost": MONEY,
-               "vs_start": MONEY, marginal_column: MONEY if frontier.is_share else RATE}
+               "vs_start": MONEY, marginal_column: MONEY if frontier.is_share else RATE, "shortage": MONEY}
     headers = {value_column: value_header, "total_cost": "total cost", "vs_start": "change from the start",
                marginal_column: frontier.marginal_label()}
     with streaming_workbook(labels) as wb:
         write_table(wb, "Summary", summary_rows(frontier, labels), row_style=summary_style, one_page=True,
                     widths={"field": 40, "value": 62}, wrap=("value",))
-        ws = write_table(wb, "Frontier", table, formats, {**headers, "decision_change": "build decision changes"},
-                         keys=(value_column,), widths=NOTE_WIDTHS)
+        ws = write_table(wb, "Frontier", table, formats, {**headers, "decision_change": "build decision changes",
+                                                          "unmet": "demand left unmet", "shortage": "shortage cost"},
+                         keys=(value_column,), widths=NOTE_WIDTHS, basis={"shortage": DISCOUNTED})
         chart = line_chart(f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})",
                            value_header, labels.money("total cost", DISCOUNTED))
         chart.x_axis.number_format = "0.0%" if frontier.is_share else "#,##0"

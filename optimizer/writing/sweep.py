@@ -44,15 +44,16 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
     # A count rule's value is a number of sites, not a quantity of an item: a format that carries no unit.
     value_format = {"percent": PERCENT, "money": MONEY}.get(RULE_TYPES[rule.type].value_format, "#,##0")
     formats = {**FORMATS, "value": value_format,
-               "total_cost": MONEY, "vs_first": MONEY, "marginal": MONEY, "share_min": PERCENT}
+               "total_cost": MONEY, "vs_first": MONEY, "marginal": MONEY, "share_min": PERCENT, "shortage": MONEY}
     labels = Labels.of(result.network, f"sweep of Policies row {result.rule_row} ({result.policy.name})")
     with streaming_workbook(labels) as wb:
         write_table(wb, "Summary", summary, one_page=True, widths={"field": 24, "value": 62}, wrap=("value",))
         ws = write_table(wb, "Sweep", table, formats, headers={
             **HEADERS, "total_cost": "total cost", "vs_first": "vs first point",
             "share_min": "lowest share achieved", "value": f"{rule.type} value", "marginal": result.marginal_label(),
-            "decision_change": "build decision changes"},
-            per_unit=("value",), basis={"value": NOMINAL}, keys=("value",), widths=NOTE_WIDTHS)
+            "decision_change": "build decision changes", "unmet": "demand left unmet", "shortage": "shortage cost"},
+            per_unit=("value",), basis={"value": NOMINAL, "shortage": DISCOUNTED}, keys=("value",),
+            widths=NOTE_WIDTHS)
         chart = line_chart(f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})",
                            f"{rule.type} value", labels.money("total cost", DISCOUNTED))
         plot_rows(ws, chart, 0, n - 1, "value", ["total_cost"])
