@@ -131,9 +131,9 @@ def test_robust_cli_json_and_workbook(make_workbook, tmp_path, monkeypatch, caps
     assert (payload["evpi"], payload["value_of_hedging"]) == (pytest.approx(9.0), pytest.approx(0.0))
     assert payload["scenarios"] == [
         {"scenario": "A", "probability": 0.3, "policy": "baseline", "wait_and_see_cost": pytest.approx(170.0),
-         "robust_cost": pytest.approx(185.0), "regret": pytest.approx(15.0)},
+         "robust_cost": pytest.approx(185.0), "regret": pytest.approx(15.0), "demand_unmet": 0.0},
         {"scenario": "B", "probability": 0.7, "policy": "baseline", "wait_and_see_cost": pytest.approx(50.0),
-         "robust_cost": pytest.approx(65.0), "regret": pytest.approx(15.0)}]
+         "robust_cost": pytest.approx(65.0), "regret": pytest.approx(15.0), "demand_unmet": 0.0}]
     assert [p["plan"] for p in payload["plans"]] == ["robust", "A", "B"]
     assert payload["plans"][0]["decisions"] == {"X": None, "Y": "all"}
     assert payload["plans"][1]["costs"] == {"A": pytest.approx(170.0), "B": pytest.approx(110.0)}
