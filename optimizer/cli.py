@@ -245,7 +245,8 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
     from rich.text import Text
 
     style = "green" if result.status == "optimal" else "red"
-    out.print(f"Policy set [bold]{escape(result.policy)}[/]: [{style}]{result.status}[/] ({result.solver})")
+    scenario = f" in scenario [bold]{escape(result.scenario)}[/]" if result.scenario else ""
+    out.print(f"Policy set [bold]{escape(result.policy)}[/]{scenario}: [{style}]{result.status}[/] ({result.solver})")
     if result.has_plan:
         # each part discounted (as the total cost) and nominal (as it arises, summed over the periods)
         from optimizer.costs import PARTS

@@ -198,6 +198,8 @@ def looked_up(keys: np.ndarray, table: pd.DataFrame, table_keys: np.ndarray, val
     """``table[value]`` of the row whose key equals each of ``keys`` (table keys are unique), NaN where there is
     none: a left join of one column, as ``merge`` gives it (integer when none is missing)."""
     known = table_keys >= 0
+    if not known.any():  # no row of the table is among the keys (e.g. no flow ends where demand is)
+        return pd.Series(np.full(len(keys), np.nan), index=pd.RangeIndex(len(keys)))
     position = pd.Index(table_keys[known]).get_indexer(keys)  # raises if table repeats a key, as it must not
     position = np.where(position >= 0, np.flatnonzero(known)[np.maximum(position, 0)], -1)
     return table[value].reset_index(drop=True).reindex(position).set_axis(pd.RangeIndex(len(keys)))

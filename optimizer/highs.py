@@ -132,7 +132,7 @@ class Readback:
 
 
 def read_back(h: highspy.Highs, discrete: np.ndarray,
-              tightenings: Callable[[np.ndarray], list[Tightening]] | None = None, ranging: bool = True,
+              tightenings: Callable[..., list[Tightening]] | None = None, ranging: bool = True,
               prices: bool = True) -> Readback:
     """Status, plan, MIP quality, prices and ranges of the run ``h`` has just made.
 
@@ -157,7 +157,7 @@ def read_back(h: highspy.Highs, discrete: np.ndarray,
         out.duals_from = "fixed_lp" if resolved == "optimal" else "none"
         _, out.row_duals, out.col_duals = solution(h)
     if out.status == "optimal" and out.duals_from != "none":
-        directions = tightenings(out.values) if tightenings is not None else []
+        directions = tightenings(out.values, out.row_duals) if tightenings is not None else []
         if directions or ranging:
             out.one_sided, out.row_ranges, out.ranging_note = one_sided_rates(h, directions, ranges=ranging)
     return out

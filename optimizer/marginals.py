@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # the rules import the backends' modules (diagnosis solves ar
     from optimizer.rules.base import BoundTightening
 
 _NONE = OneSided(float("nan"))
+#: How many priced Supply capacities get the one-sided value of one more unit (the largest prices: what the
+#: Overview states).
+MAX_CAPACITIES = 20
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Marginals:
     rules: dict[int, OneSided] = field(default_factory=dict)
     #: Every share rule of the policy set tightened by one point together (None without share rules).
     all_shares: OneSided | None = None
+    #: Row of the ``supply_capacity`` block -> the rate of one more unit of that capacity (negative: a saving),
+    #: for the priced capacities with the largest prices (``Pricing.MAX_CAPACITIES``).
+    capacity: dict[int, OneSided] = field(default_factory=dict)
 
     def rule_rate(self, row: int) -> float:
         """The rate of the rule on Policies ``row`` as a whole (nan when it has none)."""
@@ -69,10 +75,12 @@ class Pricing:
         self.keys: list[tuple] = []
         self.rows_of: dict[int, int] = {}  # Policies row -> its Compliance rows (rules with a tightening)
 
-    def __call__(self, values: np.ndarray) -> list[Tightening]:
+    def __call__(self, values: np.ndarray, row_duals: np.ndarray | None = None) -> list[Tightening]:
         values = self.expand(values) if self.expand is not None else values
         directions: list[Tightening] = []
         self.keys, self.rows_of = [], {}
+        if self.only is None and row_duals is not None:
+            self._capacities(directions, row_duals)
         shares: list[Tightening] = []
         for row, model in self.formulation.rules.items():
             if self.only is not None and row not in self.only:
@@ -96,6 +104,23 @@ class Pricing:
                                min(d.step for d in shares))
             self._add(directions, ("all shares",), joint)
         return directions
+
+    def _capacities(self, directions: list[Tightening], row_duals: np.ndarray) -> None:
+        """One more unit of each priced Supply capacity (the ``MAX_CAPACITIES`` with the largest prices): a shadow
+        price is the rate for a unit less or more only where the basis holds both ways, and "one more unit
+        would save" must be the rate for a unit more."""
+        positions = self.row_positions.get("supply_capacity")
+        if positions is None or not len(positions):
+            return
+        present = np.flatnonzero(positions >= 0)
+        price = np.abs(row_duals[positions[present]])
+        chosen = present[np.argsort(-price, kind="stable")[:MAX_CAPACITIES]]
+        chosen = chosen[np.abs(row_duals[positions[chosen]]) > 1e-9]
+        rhs = self.formulation.blocks["supply_capacity"].rows["rhs"].to_numpy(dtype=float)
+        for i in np.sort(chosen):
+            # a <= row loosened: ``a x - t <= capacity``, so t is the capacity added
+            self._add(directions, ("capacity", int(i)),
+                      Tightening(positions[[i]], np.array([-1.0]), 1e-6 * max(1.0, abs(rhs[i]))))
 
     def _direction(self, bound: BoundTightening, rows: np.ndarray, per_unit: np.ndarray) -> Tightening | None:
         """Tightening ``rows`` of the bound's block by ``per_unit`` each per unit: +f on a ``<=`` row, -f on a
@@ -125,4 +150,5 @@ class Pricing:
             if key[0] == "rule":
                 out.rules.setdefault(key[1], rate)
         out.all_shares = found.get(("all shares",))
+        out.capacity = {key[1]: rate for key, rate in found.items() if key[0] == "capacity"}
         return out

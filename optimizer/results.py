@@ -50,6 +50,8 @@ class SolveResult:
     #: One row per Demand row with a shortage cost: what was delivered and what was left unmet (empty without
     #: such rows or a plan; see ``unmet_report``).
     unmet: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The scenario of the Scenarios sheet it was solved in (``solve --scenario``; None: the workbook as it is).
+    scenario: str | None = None
     #: The one-sided marginal costs of its rule bounds (empty without a priced plan).
     marginals: Marginals = field(default_factory=Marginals)
     #: Policies row -> why a rule's marginal cost is blank though plans lie past it (a step in cost).
@@ -68,7 +70,7 @@ class SolveResult:
     def as_dict(self, output_path: str | None = None) -> dict[str, Any]:
         """The fields of ``solve --json``."""
         return {
-            "status": self.status, "policy": self.policy, "solver": self.solver,
+            "status": self.status, "policy": self.policy, "scenario": self.scenario, "solver": self.solver,
             "total_cost": self.total_cost, "nominal_total": self.nominal_total, "costs": self.costs,
             "message": self.message, "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
             "warnings": list(self.formulation.network.warnings) if self.formulation else [],
@@ -550,6 +552,7 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
     summary_rows = [
         ("Workbook", network.source or ""),
         ("Policy set", policy),
+        *([("Scenario", network.scenario_name)] if network.scenario_name else []),
         ("Status", output.status),
         ("Solver", output.solver),
         ("Total cost", total),
@@ -577,8 +580,11 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
     ]
     if output.message:
         summary_rows.append(("Message", output.message))
+    # What the workbook's reading warned about travels with the plan (a printout must show it too).
+    summary_rows += [("Warning", warning) for warning in network.warnings]
     summary = pd.DataFrame(summary_rows, columns=["field", "value"])
-    return SolveResult(status=output.status, policy=policy, solver=output.solver, total_cost=total,
+    return SolveResult(status=output.status, policy=policy, scenario=network.scenario_name, solver=output.solver,
+                       total_cost=total,
                        costs=costs, flows=flows, utilization=utilization, compliance=compliance,
                        summary=summary, message=output.message, stats=stats, nominal_total=nominal,
                        investments=investments, inventory=inventory, costs_by_period=by_period,

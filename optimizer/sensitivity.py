@@ -18,8 +18,8 @@ from optimizer.backend import SolverOutput
 from optimizer.model import Formulation
 from optimizer.results import SolveResult
 
-COLUMNS = ["kind", "source", "site", "destination", "item", "period", "value", "used", "price", "meaning",
-           "range_low", "range_high", "note"]
+COLUMNS = ["kind", "source", "site", "destination", "item", "period", "value", "used", "price", "one_more",
+           "meaning", "range_low", "range_high", "note"]
 CAPACITY_BLOCKS = {"supply_capacity": ("supply capacity", "Supply"),
                    "lane_capacity": ("lane capacity", "Lanes"),
                    "lane_pair_capacity": ("lane capacity (all items)", "Lanes")}
@@ -59,17 +59,25 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
         low, high = _row_ranges(output, name)
         used = np.bincount(block.row, weights=block.coef * values[block.var], minlength=len(rows))
         price = -output.duals[name]
+        # What one more unit of capacity saves, one-sided (optimizer.marginals: the largest prices only); the
+        # shadow price is that only where its range reaches past the capacity.
+        one_more = np.full(len(rows), np.nan)
+        if name == "supply_capacity":
+            for i, rate in result.marginals.capacity.items():
+                one_more[i] = -rate.rate + 0.0
         # Only capacities with a price are listed: a slack capacity is worth nothing at the margin, and
         # large networks have tens of thousands of them (Utilization lists every capacity).
         keep = np.abs(np.nan_to_num(price, nan=1.0)) > 1e-9
         rows, used, price, low, high = rows[keep], used[keep], price[keep], low[keep], high[keep]
+        one_more = one_more[keep]
         frames.append(pd.DataFrame({
             "kind": kind, "source": sheet + " row " + rows["sheet_row"].astype(str),
             "site": rows["site"] if "site" in rows else rows["origin"],
             "destination": rows.get("destination", ""),
             "item": rows.get("item", "(all items)"), "period": rows["period"],
-            "value": rows["rhs"], "used": used, "price": price,
-            "meaning": "cost saved per extra unit of capacity",
+            "value": rows["rhs"], "used": used, "price": price, "one_more": one_more,
+            "meaning": "price: the dual (cost of a unit less, and saving of a unit more where its range reaches past "
+                       "the capacity); one_more: what one more unit saves, one-sided",
             "range_low": _finite(low), "range_high": _finite(high), "note": note}))
     demand = formulation.blocks.get("demand")
     if demand is not None:
@@ -90,7 +98,7 @@ def sensitivity_table(result: SolveResult) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    table = pd.concat(frames, ignore_index=True)[COLUMNS]
+    table = pd.concat(frames, ignore_index=True).reindex(columns=COLUMNS)
     if output.duals_from == "fixed_lp":
         table["note"] = [fixed + (f"; {n}" if n else "") for n in table["note"].fillna("")]
     return table

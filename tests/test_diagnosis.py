@@ -330,3 +330,29 @@ def test_a_diagnosis_out_of_time_says_so_after_the_reasons_it_found(make_workboo
     findings = diagnose(build_formulation(network, "q"), spent)
     assert [f.kind for f in findings] == ["time_limit"]
     assert findings[0].message == "the time limit (5 s) stopped the search for reasons before it was complete"
+
+
+def test_one_more_unit_of_capacity_is_priced_one_sided(make_workbook, tmp_path):
+    # A (10 at 1) and C (5 at 2) serve P's 15 together; B sells any amount at 3. Both capacities bind, degenerately:
+    # a unit less of A costs 2 (B replaces it) but a unit more saves only 1 (it replaces C); a unit less of C
+    # costs 1, a unit more saves nothing. The shadow price is the first; the Overview must say the second.
+    import openpyxl
+
+    from optimizer.writing.plan import write_plan
+
+    path = make_workbook(
+        Sites=[{"site": s, "country": "United States"} for s in "ABCP"], Items=[{"item": "cells", "unit": "GWh"}],
+        Supply=[{"site": "A", "item": "cells", "capacity": 10, "unit_cost": 1},
+                {"site": "B", "item": "cells", "unit_cost": 3},
+                {"site": "C", "item": "cells", "capacity": 5, "unit_cost": 2}],
+        Demand=[{"site": "P", "item": "cells", "quantity": 15}],
+        Lanes=[{"origin": s, "destination": "P"} for s in "ABC"])
+    result = solve(load_workbook(path))
+    assert result.total_cost == pytest.approx(20.0)
+    capacity = result.sensitivity[result.sensitivity["kind"] == "supply capacity"].set_index("site")
+    assert capacity.loc["A", ["price", "one_more"]].tolist() == [pytest.approx(2.0), pytest.approx(1.0)]
+    assert capacity.loc["C", ["price", "one_more"]].tolist() == [pytest.approx(1.0), pytest.approx(0.0)]
+    wb = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx"))
+    facts = [row[1] for row in wb["Overview"].iter_rows(min_row=2, values_only=True) if str(row[0]).startswith("fact")]
+    assert "At capacity: A makes cells (Supply row 2) at its capacity in every period; one more GWh of capacity a " \
+           "period would save 1.00 (discounted) (one GWh less would cost 2.00 (discounted))" in facts, facts

@@ -373,3 +373,17 @@ def test_orlib_capacitated_warehouse_location(instance, tmp_path):
     result = solve(load_workbook(workbook))
     assert result.status == "optimal"
     assert result.total_cost == pytest.approx(published_optimum(instance), abs=1e-3)
+
+
+def test_an_item_demanded_where_it_is_made_from_delivered_inputs(solve_sheets):
+    # P makes packs (5 each) from 2 cells each, bought from S at 10 and shipped to P, and P itself demands 3 packs:
+    # no flow of packs at all. 3 x 5 + 6 x 10 = 75. (No flow ended where the demand is: this crashed the flow
+    # table's look-up of demand rows.)
+    result = solve_sheets(
+        Sites=[{"site": "P", "country": "United States"}, {"site": "S", "country": "United States"}],
+        Items=[{"item": "cells"}, {"item": "packs"}],
+        Supply=[{"site": "S", "item": "cells", "unit_cost": 10}, {"site": "P", "item": "packs", "unit_cost": 5}],
+        BOM=[{"item": "packs", "input": "cells", "quantity": 2}],
+        Demand=[{"site": "P", "item": "packs", "quantity": 3}],
+        Lanes=[{"origin": "S", "destination": "P"}])
+    assert result.status == "optimal" and result.total_cost == pytest.approx(75.0)

@@ -362,3 +362,28 @@ def test_without_investments_the_objective_value_is_the_objective_asked_for(load
     code, payload, _ = run_json(monkeypatch, capsys, "robust", path, "--objective", "worst",
                                 "-o", tmp_path / "worst.xlsx")
     assert code == 0 and payload["objective_value"] == pytest.approx(2400.0)
+
+
+def test_a_scenario_plan_names_its_scenario_everywhere(make_workbook, tmp_path, monkeypatch, capsys):
+    # Scenario A raises demand to 20: its plan must say so on the terminal, in --json, on the Summary and the
+    # Overview (a printout of it must not pass for the plain policy set's plan). A probable mistake in the
+    # workbook (a tariff of 250%) travels with the plan too.
+    import openpyxl
+
+    sheets = build_or_wait()
+    sheets["Tariffs"] = [{"origin": "United States", "rate": 2.5}]
+    path = make_workbook(**sheets)
+    code, out, _ = run(monkeypatch, capsys, "solve", path, "--scenario", "A", "-o", tmp_path / "a.xlsx")
+    assert code == 0 and "Policy set baseline in scenario A: optimal" in out
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "--scenario", "A", "-o", tmp_path / "a.xlsx")
+    assert payload["scenario"] == "A" and payload["policy"] == "baseline"
+    wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["Scenario"] == "A"
+    assert summary["Warning"].startswith("Tariffs row 2, column rate: 2.5 is a rate of 250%")
+    overview = [row for row in wb["Overview"].iter_rows(min_row=2, values_only=True)]
+    assert ("question", "scenario (its changes applied)", "A") in [row[:3] for row in overview]
+    assert [row[:3] for row in overview if row[1] == "warning about the workbook"] == [
+        ("question", "warning about the workbook", summary["Warning"])]
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "-o", tmp_path / "base.xlsx")
+    assert payload["scenario"] is None

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from openpyxl.styles import Font
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from models.network import IMPLICIT_PERIOD
 from optimizer.figures import rate_text
 from optimizer.writing.table import DISCOUNTED, MONEY, NOMINAL, Labels, add_chart, reference, write_table
 
@@ -70,7 +72,8 @@ def choose(facts: list[Fact]) -> list[Fact]:
 def _figures(values: list[float], tags: list[str], unit: str) -> tuple[str, list[int]]:
     """``0.79 (2026), 1.13 (2027) USD M``: at most MAX_FIGURES, the largest, in order; and which were shown."""
     shown = sorted(sorted(range(len(values)), key=lambda i: -abs(values[i]))[:MAX_FIGURES])
-    text = ", ".join(f"{rate_text(values[i])} ({tags[i]})" for i in shown)
+    # the single implicit period of a workbook without periods names none
+    text = ", ".join(rate_text(values[i]) + ("" if tags[i] == IMPLICIT_PERIOD else f" ({tags[i]})") for i in shown)
     if len(values) > len(shown):
         text += f" and {len(values) - len(shown)} more"
     return text + (f" {unit}" if unit else ""), shown
@@ -85,6 +88,9 @@ def _cells(ws, column: str, positions: list[int]) -> str:
 
 
 def _periods(periods: list[str], all_periods: tuple[str, ...]) -> str:
+    """``2026, 2027``, ``every period (2026-2030)``, or ``every period`` for the one implicit period."""
+    if periods == [IMPLICIT_PERIOD]:
+        return "every period"
     if len(periods) > 1 and periods == list(all_periods):
         return f"every period ({all_periods[0]}-{all_periods[-1]})"
     return ", ".join(periods)
@@ -154,14 +160,23 @@ def capacity_facts(sensitivity: pd.DataFrame, ws, labels: Labels, periods: tuple
     facts = []
     for (site, item, source), rows in priced.groupby(["site", "item", "source"], sort=False):
         unit = labels.units.get(item) or "unit"
-        text, shown = _figures(rows["price"].astype(float).tolist(), [str(p) for p in rows["period"]],
-                               labels.in_words(DISCOUNTED, unit))
         positions = [int(i) for i in rows.index]
-        facts.append(Fact("capacity", float(rows["price"].max()),
-                          f"At capacity: {site} makes {item} ({source}) at its capacity in "
-                          f"{_periods([str(p) for p in rows['period']], periods)}; one more {unit} of capacity "
-                          f"a period would save {text}",
-                          _cells(ws, "price", [positions[i] for i in shown])))
+        tags = [str(p) for p in rows["period"]]
+        where = f"At capacity: {site} makes {item} ({source}) at its capacity in {_periods(tags, periods)}"
+        one_more = rows["one_more"].astype(float) if "one_more" in rows else pd.Series(np.nan, index=rows.index)
+        if one_more.notna().all():  # the one-sided value of one more unit, which the shadow price need not be
+            text, shown = _figures(one_more.tolist(), tags, labels.in_words(DISCOUNTED, unit))
+            sentence = f"{where}; one more {unit} of capacity a period would save {text}"
+            see = _cells(ws, "one_more", [positions[i] for i in shown])
+            if not np.allclose(one_more, rows["price"].astype(float), rtol=1e-6, atol=1e-9):
+                less, priced = _figures(rows["price"].astype(float).tolist(), tags, labels.in_words(DISCOUNTED, unit))
+                sentence += f" (one {unit} less would cost {less})"
+                see += ", " + ", ".join(reference(ws, "price", positions[i]).split("!")[1] for i in priced)
+        else:
+            text, shown = _figures(rows["price"].astype(float).tolist(), tags, labels.in_words(DISCOUNTED, unit))
+            sentence = f"{where}; its shadow price is {text} (for a change within its range: see Sensitivity)"
+            see = _cells(ws, "price", [positions[i] for i in shown])
+        facts.append(Fact("capacity", float(rows["price"].max()), sentence, see))
     return facts
 
 

@@ -21,6 +21,7 @@ from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
     DISCOUNTED,
     FORMATS,
+    HEADERS,
     LEFT,
     MONEY,
     NOMINAL,
@@ -40,6 +41,8 @@ INVESTMENT_FORMATS = {**FORMATS, "capex": MONEY, "salvage": MONEY, "fixed_cost":
 INVESTMENT_HEADERS = {"build_period": "build period", "available_from": "available from",
                       "fixed_cost": "fixed cost", "unit_cost": "unit cost", "lead_time": "lead time",
                       "value": "value (cost without it - plan cost)", "break_even_capex": "break-even capex"}
+#: Warnings about the workbook the Overview repeats (the Summary lists every one).
+MAX_WARNINGS = 3
 #: The Summary rows that are the total cost's parts, in its order.
 COST_ROWS = tuple(part.summary for part in PARTS.values())
 
@@ -88,7 +91,7 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
     plan, the Overview, the Summary (status stated) and the Diagnosis."""
     path = check_output_path(path, list(inputs))
     network = result.formulation.network if result.formulation is not None else None
-    subject = f"policy set {result.policy}"
+    subject = f"policy set {result.policy}" + (f", scenario {result.scenario}" if result.scenario else "")
     labels = Labels.of(network, subject) if network is not None else Labels(subject=subject)
     with streaming_workbook(labels) as wb:
         summary = summary_sheet(result, labels, network)
@@ -126,8 +129,8 @@ def write_plan(result: SolveResult, path: str | Path, inputs: list[str | Path] =
         compliance = result.compliance.reindex(columns=COMPLIANCE_COLUMNS)
         ws_compliance = write_table(wb, "Compliance", compliance)
         ws_sensitivity = write_table(wb, "Sensitivity", result.sensitivity, {
-            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": RATE, "range_low": QUANTITY,
-            "range_high": QUANTITY})
+            **FORMATS, "value": QUANTITY, "used": QUANTITY, "price": RATE, "one_more": RATE, "range_low": QUANTITY,
+            "range_high": QUANTITY}, {**HEADERS, "one_more": "saving of one more unit (one-sided)"})
         periods = network.periods if network is not None else ()
         facts += rule_facts(compliance, ws_compliance, labels, periods)
         facts += capacity_facts(result.sensitivity, ws_sensitivity, labels, periods)
@@ -145,7 +148,15 @@ def _question_and_answer(result: SolveResult, summary: pd.DataFrame, ws, labels:
         return Line(section, item, values[field], reference(ws, "value", position[field]), style)
 
     lines = [line("question", "Workbook", "workbook"), line("question", "Policy set", "policy set"),
+             *([line("question", "Scenario", "scenario (its changes applied)")] if "Scenario" in values else []),
              line("question", "Periods", "periods"), line("answer", "Status", "status")]
+    # The workbook's probable mistakes, on the first page (the first three; the Summary lists them all).
+    warnings = [i for i, field in enumerate(result.summary["field"]) if field == "Warning"]
+    for n, i in enumerate(warnings[:MAX_WARNINGS]):
+        more = len(warnings) - MAX_WARNINGS if n == MAX_WARNINGS - 1 and len(warnings) > MAX_WARNINGS else 0
+        lines.insert(1 + n, Line("question", "warning about the workbook" + (
+            f" (and {more} more on the Summary)" if more else ""), result.summary["value"].iloc[i],
+            reference(ws, "value", i), ""))
     if not result.has_plan:
         return lines + ([line("answer", "Message", "why there is no plan")] if "Message" in values else [])
     lines.append(line("answer", "Total cost", labels.money("total cost", DISCOUNTED), MONEY))

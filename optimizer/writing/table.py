@@ -108,8 +108,9 @@ BASIS = {
                      "cost", "unit_cost", "capex", "fixed_cost", "holding_cost", "holding", "break_even_capex"),
                     NOMINAL),
     **dict.fromkeys(("total_cost", "vs_baseline", "vs_first", "vs_start", "cost_per_point", "marginal_abatement_cost",
-                     "marginal", "price", "cost_per_unit_demand", "cost_per_emission_avoided", "expected_cost",
-                     "worst_cost", "max_regret", "wait_and_see_cost", "robust_cost", "regret"), DISCOUNTED),
+                     "marginal", "price", "one_more", "cost_per_unit_demand", "cost_per_emission_avoided",
+                     "expected_cost", "worst_cost", "max_regret", "wait_and_see_cost", "robust_cost", "regret"),
+                    DISCOUNTED),
 }
 
 #: Columns that say which row it is: the leading run of them is repeated on every page of a table printed
