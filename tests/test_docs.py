@@ -1,9 +1,10 @@
 """The README and the documentation site hold together without mkdocs installed: every page of docs/ is in the
 navigation of mkdocs.yml, every relative link of the README and of the pages leads to a file (and the README's
-anchors to a heading), every command has its row in the README and its section on the commands page, every rule
-type and setting is described on the contract page, every test the guarantees name exists, and the outputs page
-names every sheet each command writes and every key of its --json. (``mkdocs build --strict``, in .ci/run, checks
-the anchors of every page too; the generated blocks are tests/test_readme_examples.py's.)"""
+anchors to a heading), every command has its row in the README and its section on the commands page, every option
+the CLI declares is named in its command's section, every rule type and setting is described on the contract page,
+every test the guarantees name exists, and the outputs page names every sheet each command writes and every key of
+its --json. (``mkdocs build --strict``, in .ci/run, checks the anchors of every page too; the generated blocks are
+tests/test_readme_examples.py's.)"""
 
 from __future__ import annotations
 
@@ -134,6 +135,36 @@ def test_every_command_has_a_readme_row_linking_to_its_options_and_a_section_on_
 
 
 # ------------------------------------------------------------------ the reference
+
+
+def command_section(text: str, command: str) -> str:
+    """The commands page's section on one command: from its ``## `sourcing COMMAND` `` heading to the next."""
+    parts = re.split(r"^(?=## )", text, flags=re.M)
+    mine = [p for p in parts if p.startswith(f"## `sourcing {command}`")]
+    assert len(mine) == 1, command
+    return mine[0]
+
+
+def options_missing(text: str, command: str) -> list[str]:
+    """The option names (``--policy``, ``-o``) the CLI declares for ``command`` that its section does not name."""
+    import typer
+
+    declared = typer.main.get_command(cli.app).commands[command].params
+    section = command_section(text, command)
+    return [opt for param in declared if param.param_type_name == "option" for opt in param.opts
+            if f"`{opt}`" not in section]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_the_cli_declares_is_named_in_its_command_section(command):
+    assert options_missing((DOCS / "reference" / "commands.md").read_text(encoding="utf-8"), command) == []
+
+
+def test_the_option_check_sees_an_option_left_out():
+    text = (DOCS / "reference" / "commands.md").read_text(encoding="utf-8")
+    section = command_section(text, "sweep")
+    assert options_missing(text.replace(section, section.replace("`--values`", "`--value`")), "sweep") == ["--values"]
+
 
 
 def test_every_rule_type_has_its_heading_on_the_contract_page():
