@@ -151,7 +151,8 @@ class Rule(_Record):
         items = self.items_text or "all items"
         frm = f" from {self.from_text}" if self.from_text else ""
         to = f" into {self.to_text}" if self.to_text else ""
-        return f"{self.type} {items}{frm}{to}"
+        when = f" in {self.period}" if self.period is not None else ""  # rows for each year read alike otherwise
+        return f"{self.type} {items}{frm}{to}{when}"
 
 
 class PolicySet(_Record):

@@ -122,7 +122,7 @@ def _entries(block: ConstraintBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray
     the arrays are passed directly; a PuLP expression would keep only the last)."""
     order = np.argsort(block.row, kind="stable")
     row, var, coef = block.row[order], block.var[order], block.coef[order]
-    pairs = row * (int(var.max(initial=0)) + 1) + var
+    pairs = row.astype(np.int64) * (int(var.max(initial=0)) + 1) + var
     unique, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
     if len(unique) < len(pairs):
         keep = np.sort(first)

@@ -214,7 +214,7 @@ class Outage:
     def applied(self, formulation: Formulation) -> Formulation:
         changed = formulation.copy()
         for family, down in self._down(changed):
-            family.upper[down] = 0.0
+            family.upper = np.where(down, 0.0, family.upper)  # a new array: the model copied from shares the old
         changed.network, _ = self.on_network(changed.network, changed.policy)
         return changed
 

@@ -319,7 +319,7 @@ def flow_table(network: Network, recipe: pd.DataFrame | None = None) -> pd.DataF
     ).fillna(0.0)
     flows["supply_row"] = looked_up(at_origin, supply, coder.of(supply), "row")
     flows["demand_row"] = looked_up(at_destination, demand, coder.of(demand), "row")
-    flows["tariff_rate"] = tariff_rates(network, flows)
+    flows["tariff_rate"] = tariff_rates(network, flows, coder)
     flows["policy_tariff_rate"] = 0.0
     flows["credit"] = 0.0
     flows["carbon"] = 0.0
@@ -337,15 +337,18 @@ def flow_unit_cost(flows: pd.DataFrame) -> pd.Series:
     return flows["lane_unit_cost"] + rate * flows["supply_unit_cost"] - flows["credit"] + flows["carbon"]
 
 
-def tariff_rates(network: Network, flows: pd.DataFrame) -> np.ndarray:
-    """Sum of the rates of every Tariffs row matching each flow (rows add up, never override)."""
+def tariff_rates(network: Network, flows: pd.DataFrame, keys: FlowKeys | None = None) -> np.ndarray:
+    """Sum of the rates of every Tariffs row matching each flow (rows add up, never override). Each row is matched
+    on the flows' distinct sites, items and periods, then spread by their codes (``keys``, the flows' FlowKeys,
+    computed here when not given), not on the text of every flow."""
+    keys = keys if keys is not None else FlowKeys.of_flows(flows, list(network.periods))
     rate = np.zeros(len(flows))
     for tariff in network.tariffs:
-        mask = (flows["origin"].isin(tariff.origins) & flows["destination"].isin(tariff.destinations)
-                & flows["item"].isin(tariff.items))
+        mask = (keys.sites.isin(tariff.origins)[keys.origin] & keys.sites.isin(tariff.destinations)[keys.destination]
+                & keys.items.isin(tariff.items)[keys.item])
         if tariff.period is not None:
-            mask &= flows["period"] == tariff.period
-        rate += tariff.rate * mask.to_numpy()
+            mask &= np.asarray(keys.periods == tariff.period)[keys.period]
+        rate += tariff.rate * mask
     return rate
 
 
@@ -400,7 +403,7 @@ def grouped_block(name: str, flows: pd.DataFrame, keys: list[str], rows: pd.Data
         else np.empty(0)
     hit = ~np.isnan(row_of_flow)
     var = flows.index.to_numpy()[hit] + offset
-    row = row_of_flow[hit].astype(np.int64)
+    row = row_of_flow[hit].astype(np.int32)
     coefs = np.broadcast_to(np.asarray(coef, dtype=float), (len(flows),))[hit]
     if not keep_empty:
         used = np.unique(row)
@@ -457,7 +460,7 @@ def balance_blocks(formulation: Formulation, recipe: pd.DataFrame) -> list[Const
             rhs = rhs - opening.reindex(pd.MultiIndex.from_frame(rows[["site", "item", "period"]])).fillna(
                 0.0).to_numpy()
         block_rows = rows.assign(sense="==", rhs=rhs, sheet=sheet).rename(columns={"row": "sheet_row"})
-        blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int64), terms["var"].to_numpy()[hit],
+        blocks.append(ConstraintBlock(name, block_rows, row_of[hit].astype(np.int32), terms["var"].to_numpy()[hit],
                                       terms["coef"].to_numpy()[hit]))
     return blocks
 
@@ -562,6 +565,11 @@ def with_rules(physical: Formulation, policy: PolicySet, like: Formulation | Non
     state_rules(formulation, reuse=like.rules if like is not None and like.physical is physical else None)
     flows = formulation.flows
     flows["unit_cost"] = flow_unit_cost(flows)  # with the rules' tariffs and credits
+    # A cost column the rules left as it is on the physical model shares its array (up to 4 arrays of every
+    # flow, held while HiGHS runs).
+    for column in ("policy_tariff_rate", "credit", "carbon", "unit_cost"):
+        if np.array_equal(flows[column].to_numpy(), physical.flows[column].to_numpy()):
+            flows[column] = physical.flows[column]
     formulation.flow_discount = formulation.network.discount_of(flows["period"]) if len(flows) else np.zeros(0)
     return formulation
 

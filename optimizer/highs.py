@@ -334,27 +334,35 @@ class LinearArrays:
 
 
 def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
-    """Pass the arrays to ``h`` in one call (column-wise CSC matrix), marking ``integer`` columns.
-    Repeated (row, column) entries are added up, as in the PuLP model."""
-    order = np.lexsort((lp.row, lp.col))
-    row, col, value = lp.row[order], lp.col[order], lp.value[order]
-    repeated = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    """Pass the arrays to ``h`` in one call (column-wise CSC matrix, each column's rows in increasing order),
+    marking ``integer`` columns. Repeated (row, column) entries are added up, in the order given, as in the PuLP
+    model."""
+    # One stable sort on a (column, row) code: the order lexsort((row, col)) gives, at less time and memory.
+    code = lp.col.astype(np.int64)
+    code *= lp.n_rows
+    code += lp.row
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    value = lp.value[order]
+    del order
+    repeated = code[1:] == code[:-1]
     if repeated.any():
         first = np.flatnonzero(np.r_[True, ~repeated])
-        row, col, value = row[first], col[first], np.add.reduceat(value, first)
-    starts = np.searchsorted(col, np.arange(lp.n_cols)).astype(np.int32)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
-    model.col_cost_, model.col_lower_, model.col_upper_ = lp.cost, lp.col_lower, lp.col_upper
-    model.row_lower_, model.row_upper_ = lp.row_lower, lp.row_upper
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = np.append(starts, len(row)).astype(np.int32)
-    model.a_matrix_.index_ = row.astype(np.int32)
-    model.a_matrix_.value_ = value
-    if integer is not None and integer.any():
-        model.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-                              for flag in integer]
-    h.passModel(model)
+        code, value = code[first], np.add.reduceat(value, first)
+    del repeated
+    col, row = np.divmod(code, max(lp.n_rows, 1))
+    del code
+    starts = np.searchsorted(col, np.arange(lp.n_cols + 1)).astype(np.int32)
+    del col
+    kinds = np.zeros(lp.n_cols, dtype=np.int32)  # HighsVarType: 0 continuous, 1 integer
+    if integer is not None:
+        kinds[np.asarray(integer, dtype=bool)] = int(highspy.HighsVarType.kInteger)
+    # The arrays overload of passModel reads them in place (a HighsLp would hold one more copy of each).
+    status = h.passModel(lp.n_cols, lp.n_rows, len(row), int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMinimize), 0.0, lp.cost, lp.col_lower, lp.col_upper, lp.row_lower,
+                         lp.row_upper, starts, row.astype(np.int32), value, kinds)
+    if status == highspy.HighsStatus.kError:
+        raise ValueError("HiGHS refused the model's arrays")
 
 
 @dataclass

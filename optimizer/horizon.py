@@ -214,6 +214,8 @@ def fix_builds(formulation: Formulation, builds: dict[str, BuildChoice]) -> None
     family = formulation.families.get("build")
     known = set(family.keys["option"]) if family is not None else set()
     forced_rows, forced_vars = [], []
+    if family is not None:  # new arrays: copies of the model share the old, read-only ones (Formulation.copy)
+        family.lower, family.upper = family.lower.copy(), family.upper.copy()
     for option, choice in builds.items():
         if option not in known:
             raise KeyError(f"no investment option named {option!r}")
@@ -266,7 +268,7 @@ def with_capex(formulation: Formulation, capex: dict[str, float]) -> Formulation
             np.add.at(cost, column, discount[period] * nominal)
         ledger.append((name, column, period, part, nominal))
     changed.ledger = ledger
-    build.cost[:] = cost
+    build.cost = cost  # a new array: the model copied from shares the old one (Formulation.copy)
     # The workbook the model now stands for: its Investments (and the options' terms) carry the new capex.
     investments = changed.network.investments.copy()
     terms = changed.option_periods.copy()

@@ -29,7 +29,9 @@ class ConstraintBlock:
 
     ``rows`` holds the business keys, ``sense``, ``rhs`` and where the row comes from
     (``sheet``, ``sheet_row``); ``row``/``var``/``coef`` are the non-zeros (COO format), ``var``
-    indexing the formulation's global columns.
+    indexing the formulation's global columns. The indices are 32-bit, as HiGHS takes them (a third less
+    memory than 64-bit for the largest arrays the tool holds while HiGHS runs): arithmetic that may pass
+    2**31, such as a (row, column) pair code, casts to int64 first.
     """
 
     name: str
@@ -40,8 +42,8 @@ class ConstraintBlock:
 
     def __post_init__(self) -> None:
         assert set(self.rows["sense"].unique()) <= set(SENSES)
-        self.row = np.asarray(self.row, dtype=np.int64)
-        self.var = np.asarray(self.var, dtype=np.int64)
+        self.row = np.asarray(self.row, dtype=np.int32)
+        self.var = np.asarray(self.var, dtype=np.int32)
         self.coef = np.asarray(self.coef, dtype=float)
 
     def __len__(self) -> int:
@@ -118,9 +120,15 @@ class Formulation:
     def copy(self, policy: PolicySet | None = None) -> Formulation:
         """A copy to state rules on or to change (fixed builds, capex): tables and blocks are shared (nothing
         changes them in place), families and the ledger are copied, the flows' cost columns can be replaced.
-        Copying a physical model (one without rules) gives a model of ``policy`` whose ``physical`` is it."""
-        families = {name: replace(f, cost=f.cost.copy(), upper=f.upper.copy(), lower=f.lower.copy())
-                    for name, f in self.families.items()}
+        The copied families share their cost and bound arrays with this model's, so the physical model and every
+        model stated on it hold one set (the flows': 3 arrays of every flow). Shared arrays are read-only: a
+        change gives the family a new array (``add_costs``, ``optimizer.horizon.fix_builds`` and ``with_capex``,
+        ``optimizer.edits.Outage``); writing into one raises instead of changing the other models. Copying a
+        physical model (one without rules) gives a model of ``policy`` whose ``physical`` is it."""
+        for family in self.families.values():
+            for array in (family.cost, family.upper, family.lower):
+                array.flags.writeable = False
+        families = {name: replace(f) for name, f in self.families.items()}
         return replace(self, policy=policy or self.policy, flows=self.flows.copy(deep=False), families=families,
                        blocks=dict(self.blocks), rules=dict(self.rules), ledger=list(self.ledger),
                        physical=self.physical if self.physical is not None or self.rules else self)
@@ -135,7 +143,9 @@ class Formulation:
             return
         self.ledger.append((family, column, period, part, nominal))
         discount = np.asarray(self.network.discount, dtype=float)
-        np.add.at(self.families[family].cost, column, discount[period] * nominal)
+        cost = self.families[family].cost.copy()  # a new array: copies of the model may share the old one
+        np.add.at(cost, column, discount[period] * nominal)
+        self.families[family].cost = cost
 
     @property
     def objective(self) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from optimizer.backend import SolverOutput
 from optimizer.costs import COST_PARTS, PARTS, parts_of
-from optimizer.formulation import key_codes, recipes, standard_costs
+from optimizer.formulation import recipes, standard_costs
 from optimizer.horizon import initial_stock, salvage_fractions
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
@@ -206,10 +206,11 @@ def paid_unit_costs(formulation: Formulation, values: np.ndarray) -> np.ndarray:
     following = dict(zip(periods[:-1], periods[1:], strict=True))
     x = np.maximum(formulation.family_values(values, "flow"), 0.0)
     # inflows: the pool they enter, their quantity, their own cost; links: the pool drawn from, per unit of the
-    # pool's inflow it supplies (before dividing by the pool's total)
-    inflow = [(flows["destination"], flows["item"], flows["period"], x, x * flows["unit_cost"].to_numpy(dtype=float))]
-    links = [((flows["destination"], flows["item"], flows["period"]), (flows["origin"], flows["item"], flows["period"]),
-              x)]
+    # pool's inflow it supplies (before dividing by the pool's total). The flows' key columns are taken once:
+    # _triple_codes reads each column object once however often it appears.
+    origin, destination, item, period = (flows[c] for c in ("origin", "destination", "item", "period"))
+    inflow = [(destination, item, period, x, x * flows["unit_cost"].to_numpy(dtype=float))]
+    links = [((destination, item, period), (origin, item, period), x)]
     recipe = recipes(network)
     for name, unit_cost in (("production", formulation.production.get("unit_cost")),
                             ("option_production", _option_unit_costs(formulation))):
@@ -241,9 +242,7 @@ def paid_unit_costs(formulation: Formulation, values: np.ndarray) -> np.ndarray:
     # Number every pool: the keys of all inflows, of both ends of every link and of the flows' origins.
     keyed = [(s, i, t) for s, i, t, *_ in inflow] + [end for pool, source, _ in links for end in (pool, source)]
     sizes = [len(k[0]) for k in keyed]
-    codes = key_codes(*(pd.Series(np.concatenate([np.asarray(k[c], dtype=object) for k in keyed]))
-                        for c in range(3)))
-    node, uniques = pd.factorize(codes)
+    node, uniques = pd.factorize(_triple_codes(keyed))
     starts = np.cumsum([0, *sizes])
     n = len(uniques)
     weight, direct = np.zeros(n), np.zeros(n)
@@ -270,6 +269,25 @@ def paid_unit_costs(formulation: Formulation, values: np.ndarray) -> np.ndarray:
     paid = np.where(filled[origin], cost[origin], np.nan)
     # a flow out of a pool nothing entered (the solver's round-off): the rules' valuation
     return np.where(np.isnan(paid), flows["supply_unit_cost"].to_numpy(dtype=float), paid)
+
+
+def _triple_codes(triples: list[tuple]) -> np.ndarray:
+    """One int64 code per row of every (site, item, period) triple of columns in ``triples``, concatenated in
+    order: equal triples, equal codes. Each position (sites, items, periods) is one code space, factorized over
+    its distinct column objects once each: the flows' columns, which appear in several triples, are hashed once
+    (a quarter of the time of factorizing every triple's text)."""
+    codes = []
+    for position in range(3):
+        distinct: dict[int, Any] = {}
+        for triple in triples:
+            distinct.setdefault(id(triple[position]), triple[position])
+        values = pd.concat([pd.Series(np.asarray(c, dtype=object)) for c in distinct.values()], ignore_index=True)
+        code, uniques = pd.factorize(values)
+        starts = np.cumsum([0, *(len(c) for c in distinct.values())])
+        of = {key: code[starts[k]:starts[k + 1]] for k, key in enumerate(distinct)}
+        codes.append((np.concatenate([of[id(triple[position])] for triple in triples]), max(len(uniques), 1)))
+    (site, _), (item, n_items), (period, n_periods) = codes
+    return (site.astype(np.int64) * n_items + item) * n_periods + period
 
 
 def _option_unit_costs(formulation: Formulation) -> np.ndarray | None:

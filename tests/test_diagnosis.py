@@ -170,9 +170,9 @@ def test_example_with_a_tightened_rule_is_explained():
     # excluded): 1452 / 1896; without the other rules, from CATL Ningde at 60: 1452 / 1812.
     assert finding["numbers"]["achievable"] == pytest.approx(1452 / 1896, abs=1e-9)
     assert finding["numbers"]["achievable_without_other_rules"] == pytest.approx(1452 / 1812, abs=1e-9)
-    assert finding["message"] == ("Policies row 2 (ira_30d_whatif, min_share battery_component from north_america): "
-                                  "100.0% required, at most 76.6% achievable in 2026 (80.1% without the other "
-                                  "rules of this policy set)")
+    assert finding["message"] == ("Policies row 2 (ira_30d_whatif, min_share battery_component from north_america "
+                                  "in 2026): 100.0% required, at most 76.6% achievable in 2026 (80.1% without the "
+                                  "other rules of this policy set)")
 
 
 def test_infeasible_policy_in_comparison_carries_its_diagnosis(make_workbook):
