@@ -29,10 +29,10 @@ objective value. Both worker counts must give the same robust decisions and obje
 printed loudly and the exit status is 1 (as for any robust run that is not optimal).
 
 Run time: the default (``--size 1``, S = 1, 5, 20, 50) took 5 1/2 minutes on this 2-core machine with other
-jobs keeping the load average near 3, and 8 minutes near 4 (the README's "Scenarios" section has the measured
-table); three quarters of it is S = 50, mostly its 450 evaluation solves, which run twice (1 and 2 workers).
-The number of evaluation solves grows like S x the number of distinct plans, so S = 100 would take several
-times as long. ``--size`` scales the numbers of sites; the flows grow about with its square (0.3: ~300 flows a
+jobs keeping the load average near 3, and 8 minutes near 4 (docs/background/benchmarks.md, "Scenarios", has
+the measured table); three quarters of it is S = 50, mostly its 450 evaluation solves, which run twice (1 and 2
+workers). The number of evaluation solves grows like S x the number of distinct plans, so S = 100 would take
+several times as long. ``--size`` scales the numbers of sites; the flows grow about with its square (0.3: ~300 flows a
 scenario, 2: ~11,000).
 
 Progress goes to stderr, the table to stdout. Nothing here is a test (tests/test_benchmark_smoke.py runs a

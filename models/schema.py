@@ -4,7 +4,8 @@ Each :class:`Column` says what a cell may hold (``kind``), whether it is require
 and in which unit, and what a blank cell means. Everything else is derived from these declarations:
 the pydantic row models that validate each row (``models.rows``), the columns of the validated
 network's tables (``models.network``), the ``template`` workbook and its Notes sheet, and the
-README's sheet table (a test compares the two).
+documentation's workbook contract (``docs/reference/workbook.md``: its column tables are generated from
+these declarations, and a test compares its sheet table with them).
 
 Kinds of cell (the coercers are in ``models.rows``):
 - ``text``: text; a number is read as written (``2026.0`` is ``"2026"``).
@@ -146,13 +147,15 @@ SHEETS: tuple[Sheet, ...] = (
     )),
     Sheet("Policies", False, "rules, grouped into named policy sets", (
         Column("policy", "text", True, "name of the policy set"),
-        Column("rule", "text", True, "the rule type (see the README for each)"),
+        Column("rule", "text", True, "the rule type (each described in docs/reference/workbook.md)"),
         Column("items", "text", meaning="item ids or categories", blank="all items"),
         Column("from", "text", meaning=SELECTOR, blank="all sites", attribute="from_"),
         Column("to", "text", meaning=SELECTOR, blank="all sites"),
         Column("value", "number",
-               meaning="share bound (fraction in [0, 1]), tariff rate, credit per unit, or supplier count"),
-        Column("basis", "text", meaning="value (weighted by the goods' value) or quantity", blank="value"),
+               meaning="share bound (fraction in [0, 1]), tariff rate, credit per unit, supplier count, carbon "
+                       "price per unit of emissions or emissions cap"),
+        Column("basis", "text", meaning="value (weighted by the goods' value) or quantity; for co2_cap, total "
+                                         "or per_unit", blank="value (co2_cap: total)"),
         Column("scope", "text", meaning="total or each_destination", blank="total"),
         Column("period", "period", meaning="the one period the rule covers", blank="every period"),
         Column("requires", "text",

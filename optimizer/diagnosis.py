@@ -1,6 +1,6 @@
 """Why there is no plan, in business terms: which demand, which rule, by how much.
 
-Order of the search (cheapest first; see README "When there is no plan"):
+Order of the search (cheapest first; see docs/guides/no-plan.md):
 1. Structural checks, no solver: demand that no lane from a supplier reaches; demand above the sum
    of the capacities that can reach it (per Demand row, and per item and period); share rules
    whose ``from`` sites cannot deliver their items into their ``to`` sites at all.

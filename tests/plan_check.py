@@ -2,8 +2,9 @@
 
 From the plan's Flows, Utilization, Investments and Inventory tables and the validated network (the workbook
 as read), it recomputes every balance row, capacity, minimum quantity, throughput, investment, rule, emission
-and cost part, written from the README's contract and not from the formulation's code, and asserts that they
-hold and that the cost parts, the Summary, the emissions and the Compliance sheet report them.
+and cost part, written from the documentation's contract (docs/reference/workbook.md) and not from the
+formulation's code, and asserts that they hold and that the cost parts, the Summary, the emissions and the
+Compliance sheet report them.
 ``tests/conftest.py`` runs it on every plan the suite solves in-process.
 
 It works on whole columns: every name becomes an integer code once (sites, items, periods, options), a key of
@@ -436,7 +437,8 @@ class PlanCheck:
         """What a unit of each item cost in the plan where it is, by (site, item, period) key (sorted keys, costs):
         the average over what entered it of production at its unit cost plus the inputs consumed at their own cost
         there, flows in at their origin's cost plus their cost per unit, stock carried in at the previous period's
-        cost, and the initial stock at the item's mean standard cost (the README's Flows, supply_unit_cost)."""
+        cost, and the initial stock at the item's mean standard cost (docs/reference/outputs.md: Flows,
+        supply_unit_cost)."""
         produced, options, flows, stock = self.produced, self.option_output, self.flows, self.stock
         made = {name: np.concatenate([produced[name], options[name]]) for name in ("site", "item", "period", "used")}
         carried = stock["period"] + 1 < self.n_periods

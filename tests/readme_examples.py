@@ -1,20 +1,25 @@
-"""The README's example figures and command outputs, produced by running the tool.
+"""The generated blocks of the README and the documentation: example figures, command outputs and reference tables,
+produced by running the tool (and, for the reference tables, read from the schema and the CLI's declarations).
 
-Every figure and command output the README prints for the examples stands between markers
-``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``; :data:`SECTIONS` renders each one from real
-runs. ``tests/test_readme_examples.py`` asserts the README holds exactly what they render, so an example
-cannot go stale. The examples' plans come from ``tests/examples.py``, solved once per test process. After
-a change that moves a figure, ``python tests/readme_examples.py`` rewrites the blocks.
+Every figure and command output the README and the pages of ``docs/`` print for the examples stands between
+markers ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``, and so do the workbook contract's column tables
+(from ``models/schema.py``) and the commands' option tables (from the options typer declares); :data:`SECTIONS`
+renders each one. A block may stand on any page (:func:`pages`), and each one stands on exactly one.
+``tests/test_readme_examples.py`` asserts every page holds exactly what its blocks render, so neither an example
+nor a reference table can go stale. The examples' plans come from ``tests/examples.py``, solved once per test
+process. After a change that moves a figure, ``python tests/readme_examples.py`` rewrites the blocks of every page.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import os
 import re
 import sys
 import tempfile
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,16 +35,20 @@ def money(value: float, signed: bool = False) -> str:
     return f"{value:+,.2f}" if signed else f"{value:,.2f}"
 
 
-def run_cli(*args: str) -> str:
-    """``$ sourcing ARGS`` and what it prints on stdout, as a user at an 80-column pipe sees it."""
+def run_cli(*args: str, folder: str | None = None, keep_written: bool = False, stderr: bool = False) -> str:
+    """``$ sourcing ARGS`` and what it prints on stdout, as a user at an 80-column pipe sees it (with ``stderr``,
+    what it prints there too, after it). It runs in ``folder`` (default: a new temporary one); the lines naming
+    the file written are left out unless ``keep_written`` (their paths depend on where it ran)."""
     from optimizer.cli import main
 
-    shown = " ".join(args)
-    buffer = io.StringIO()
-    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(buffer), \
-            contextlib.redirect_stderr(io.StringIO()):
+    typed = " ".join(args)
+    buffer, errors = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        where = folder or stack.enter_context(tempfile.TemporaryDirectory())
+        stack.enter_context(contextlib.redirect_stdout(buffer))
+        stack.enter_context(contextlib.redirect_stderr(errors))
         cwd = os.getcwd()
-        os.chdir(folder)
+        os.chdir(where)
         argv = sys.argv
         sys.argv = ["sourcing", *[str(ROOT / a) if a.startswith("inputs/") else a for a in args]]
         try:
@@ -49,13 +58,19 @@ def run_cli(*args: str) -> str:
         finally:
             sys.argv = argv
             os.chdir(cwd)
-    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
-    lines = [line for line in lines if not line.endswith((" written to", ".xlsx")) and " written to " not in line]
-    return f"$ sourcing {shown}\n" + "\n".join(lines) + "\n"
+    lines = [line.rstrip() for line in (buffer.getvalue() + (errors.getvalue() if stderr else "")).splitlines()]
+    if not keep_written:
+        lines = [line for line in lines if not line.endswith((" written to", ".xlsx")) and " written to " not in line]
+    return f"$ sourcing {typed}\n" + "\n".join(lines) + "\n"
 
 
 def code(text: str) -> str:
     return f"```\n{text}```\n"
+
+
+def cell(text: str) -> str:
+    """Text for a Markdown table cell: ``<`` and ``>`` as entities (``<input>`` is no HTML tag), no ``|``."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 # ---------------------------------------------------------------------------- the sections
@@ -299,7 +314,140 @@ def stress_resumed() -> str:
     return code(top("status_quo") + top("aesc_restart_delayed"))
 
 
+def solve_output() -> str:
+    """The README's worked example: its first command, as a user runs it."""
+    return code(run_cli("solve", NORTH_AMERICA, "--policy", "ira_30d_whatif", "-o", "ira-plan.xlsx"))
+
+
+def solve_multitier() -> str:
+    """The solve guide's example: a MILP (fixed costs, a take-or-pay minimum, yes/no restarts) over three tiers."""
+    return code(run_cli("solve", MULTITIER, "--policy", "ira_tiers", "-o", "plan.xlsx"))
+
+
+def getting_started() -> str:
+    """The starter workbook written, checked and solved, in one folder, as a new user first runs the tool."""
+    with tempfile.TemporaryDirectory() as folder:
+        return code("".join(run_cli(*args, folder=folder, keep_written=True) for args in (
+            ("template", "starter.xlsx"), ("validate", "starter.xlsx"),
+            ("solve", "starter.xlsx", "--policy", "local_60"))))
+
+
+def validate_broken() -> str:
+    """The starter workbook with four mistakes typed into it, and what ``validate`` says of them (on stderr)."""
+    import openpyxl
+
+    from optimizer.writing.template import write_template
+
+    with tempfile.TemporaryDirectory() as folder:
+        broken = Path(folder) / "broken.xlsx"
+        wb = openpyxl.load_workbook(write_template(Path(folder) / "starter.xlsx"))
+        for sheet, column, value in (("Supply", "capacity", -5), ("Lanes", "destination", "Plant_S"),
+                                     ("Tariffs", "rate", 25), ("Policies", "value", 1.2)):
+            ws = wb[sheet]
+            ws.cell(row=2, column=[c.value for c in ws[1]].index(column) + 1, value=value)
+        wb.save(broken)
+        return code(run_cli("validate", "broken.xlsx", folder=folder, stderr=True))
+
+
+PYTHON_API = """\
+from optimizer import load_workbook, solve, write_plan
+
+network = load_workbook("inputs/ev_battery_north_america.xlsx")  # raises WorkbookError(.problems)
+result = solve(network, policy="local_for_local", solver="highs", time_limit=None)
+print(result.status, f"{result.total_cost:,.2f}", f"{result.nominal_total:,.2f}")
+print({part: round(cost, 2) for part, cost in result.costs.items() if cost})
+print(result.flows[["period", "item", "origin", "destination", "quantity"]].head(3).to_string(index=False))
+rules = result.compliance[["rule_row", "rule", "period", "destination", "share", "binding", "cost_per_point"]]
+print(rules.head(3).round(2).to_string(index=False))
+write_plan(result, "plan.xlsx", inputs=["inputs/ev_battery_north_america.xlsx"])
+"""
+
+
+def python_api() -> str:
+    """The Python API example, run: the code and what it prints."""
+    printed = io.StringIO()
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(printed):
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            exec(PYTHON_API.replace('"inputs/', f'"{ROOT}/inputs/'), {})  # noqa: S102 - the example itself
+        finally:
+            os.chdir(cwd)
+    return f"```python\n{PYTHON_API}```\n\nprints\n\n```\n{printed.getvalue()}```\n"
+
+
+# ---------------------------------------------------------------------------- the reference tables
+
+#: How the contract page names each kind of cell (``models.schema.KINDS``).
+KIND_WORDS = {"text": "text", "period": "period", "number": "number", "non_negative": "number >= 0",
+              "positive": "number > 0", "flag": "TRUE/FALSE"}
+
+
+def sheet_columns(name: str) -> str:
+    """The contract page's table of one sheet's columns, from ``models.schema`` (and the Notes sheet's choices)."""
+    from models.schema import SHEETS_BY_NAME
+    from optimizer.writing.template import CHOICES
+
+    sheet = SHEETS_BY_NAME[name]
+    lines = [f"{'Required' if sheet.required else 'Optional'} sheet: {cell(sheet.meaning)}.", "",
+             "| column | required | cell | meaning | blank means |", "|---|---|---|---|---|"]
+    for column in sheet.columns:
+        meaning = column.meaning
+        choices = CHOICES.get((name, column.name))
+        if choices:
+            meaning += "; one of " + ", ".join(f"`{c}`" for c in choices)
+        lines.append(f"| `{column.name}` | {'yes' if column.required else ''} | {KIND_WORDS[column.kind]} "
+                     f"| {cell(meaning)} | {cell(column.blank)} |")
+    return "\n".join(lines) + "\n"
+
+
+#: How the commands page names the value each option takes, by the type the CLI declares.
+VALUE_WORDS = {Path: "path", str: "text", float: "number", int: "whole number", bool: ""}
+
+
+def value_type(hint) -> type:
+    """The type of an option's value: ``Path`` of ``Path | None``."""
+    return next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+
+
+def command_options(name: str) -> str:
+    """The commands page's table of one command's arguments and options, from what typer declares."""
+    import typer
+
+    from optimizer import cli
+
+    command = typer.main.get_command(cli.app).commands[name]
+    hints = typing.get_type_hints(getattr(cli, name))
+    lines = ["| argument or option | value | default | meaning |", "|---|---|---|---|"]
+    for param in command.params:
+        kind = value_type(hints[param.name])
+        if param.param_type_name == "argument":
+            names = f"`{param.name.upper()}`"
+        else:
+            names = ", ".join(f"`{opt}`" for opt in param.opts)
+        default = "required" if param.required else "" if param.default in (None, False) else f"`{param.default}`"
+        lines.append(f"| {names} | {VALUE_WORDS[kind]} | {default} | {cell(param.help or '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def reference_sections() -> dict[str, Callable[[], str]]:
+    """A block per sheet of the schema and per command of the CLI: a new sheet or command needs its place."""
+    from models.schema import SHEETS
+    from optimizer import cli
+
+    sheets = {f"columns-{sheet.name}": (lambda name=sheet.name: sheet_columns(name)) for sheet in SHEETS}
+    commands = {f"options-{command.name or command.callback.__name__}":
+                (lambda name=command.name or command.callback.__name__: command_options(name))
+                for command in cli.app.registered_commands}
+    return {**sheets, **commands}
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
+    "solve-output": solve_output,
+    "solve-multitier": solve_multitier,
+    "getting-started": getting_started,
+    "validate-broken": validate_broken,
+    "python-api": python_api,
     "policy-sets": policy_sets,
     "strategy": na_strategy,
     "end-effect": na_end_effect,
@@ -316,20 +464,43 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "diagnosis-output": diagnosis_output,
     "stress-output": stress_output,
     "stress-resumed": stress_resumed,
+    **reference_sections(),
 }
 
 
+def pages() -> list[Path]:
+    """Where generated blocks may stand: the README and every page of the documentation."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
 def blocks(text: str) -> dict[str, str]:
-    """The README's generated blocks by name."""
+    """A page's generated blocks by name."""
     return {m.group("name"): m.group("body") for m in MARKER.finditer(text)}
 
 
+def places() -> dict[str, list[str]]:
+    """Every block name found on the pages, with the pages it stands on (relative to the repository; a page
+    twice if the block stands there twice)."""
+    found: dict[str, list[str]] = {}
+    for page in pages():
+        for match in MARKER.finditer(page.read_text(encoding="utf-8")):
+            found.setdefault(match.group("name"), []).append(page.relative_to(ROOT).as_posix())
+    return found
+
+
+def shown(name: str) -> str:
+    """What the page holding block ``name`` shows in it."""
+    return blocks((ROOT / places()[name][0]).read_text(encoding="utf-8"))[name]
+
+
 def rewrite(text: str) -> str:
-    """The README with every generated block rendered anew."""
+    """The page with every generated block rendered anew."""
     return MARKER.sub(lambda m: m.group(1) + SECTIONS[m.group("name")]() + m.group(4), text)
 
 
 if __name__ == "__main__":
-    readme = ROOT / "README.md"
-    readme.write_text(rewrite(readme.read_text()))
-    print("README.md blocks rewritten:", ", ".join(blocks(readme.read_text())))
+    for page in pages():
+        text = page.read_text(encoding="utf-8")
+        if MARKER.search(text):
+            page.write_text(rewrite(text), encoding="utf-8")
+            print(f"{page.relative_to(ROOT)}: rewrote", ", ".join(blocks(text)))

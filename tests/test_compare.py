@@ -190,7 +190,8 @@ def test_sweep_rejects_a_rule_of_another_policy(make_workbook):
 @pytest.fixture(scope="module")
 def example_comparison(tmp_path_factory):
     """The example's nine policy sets side by side, from the shared plans (tests/examples.py); that compare()
-    solves them as solve() does is pinned by the README's compare-output block and test_compare_json_*."""
+    solves them as solve() does is pinned by the compare-output block (docs/guides/compare.md) and
+    test_compare_json_*."""
     network = examples.network(NORTH_AMERICA)
     comparison = Comparison(network, [plan(NORTH_AMERICA, p.name).detached()
                                       for p in select_policies(network, None)])

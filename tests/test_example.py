@@ -1,4 +1,4 @@
-"""The shipped example workbook solves under every policy set, to the costs README reports."""
+"""The shipped example workbook solves under every policy set, to the costs the documentation reports."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def test_multitier_example_solves_to_its_known_cost(multitier, policy):
 
 
 def test_multitier_rules_on_cells_and_cam_interact(multitier):
-    # Each rule alone costs less than their sum: together they cost 83.58 more (see the README).
+    # Each rule alone costs less than their sum: together they cost 83.58 more (docs/examples/multitier.md).
     cost = {p: plan(MULTITIER, p).total_cost for p in ("feoc_ban", "ira_cells_only", "ira_cam_only", "ira_tiers")}
     separate = (cost["ira_cells_only"] - cost["feoc_ban"]) + (cost["ira_cam_only"] - cost["feoc_ban"])
     assert cost["ira_tiers"] - cost["feoc_ban"] - separate == pytest.approx(83.58, abs=0.01)

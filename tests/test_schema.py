@@ -1,5 +1,6 @@
-"""The sheet schema (models/schema.py) is the one declaration of the workbook format: the README's sheet
-table and the starter workbook (``sourcing template``) must say exactly what it says."""
+"""The sheet schema (models/schema.py) is the one declaration of the workbook format: the sheet table of the
+documentation's workbook contract (docs/reference/workbook.md) and the starter workbook (``sourcing template``) must
+say exactly what it says. (The contract page's column tables are generated from it: tests/readme_examples.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from models.schema import SHEETS, Sheet
 from optimizer.rules import RULE_SPECS
 from optimizer.writing.template import EXAMPLE, NOTES_FOOTER, write_template
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "reference" / "workbook.md"
 
 
 def starred(name: str, required: bool) -> str:
@@ -21,17 +22,15 @@ def starred(name: str, required: bool) -> str:
 
 
 def schema_table(sheets: tuple[Sheet, ...] = SHEETS) -> list[tuple[str, list[str]]]:
-    """(sheet, columns) as the README writes them: ``*`` after a required sheet or column."""
+    """(sheet, columns) as the contract page writes them: ``*`` after a required sheet or column."""
     return [(starred(s.name, s.required), [starred(c.name, c.required) for c in s.columns]) for s in sheets]
 
 
-def readme_table(text: str) -> list[tuple[str, list[str]]]:
-    """Every row of the ``| sheet | columns |`` table under "The workbook format" heading."""
-    section = re.search(r"(?ms)^## The workbook format\b.*?(?=^## )", text)
-    assert section, "README has no '## The workbook format' section"
-    lines = section.group(0).splitlines()
+def contract_table(text: str) -> list[tuple[str, list[str]]]:
+    """Every row of the contract page's one ``| sheet | columns |`` table."""
+    lines = text.splitlines()
     starts = [i for i, line in enumerate(lines) if re.fullmatch(r"\|\s*sheet\s*\|\s*columns\s*\|", line.strip())]
-    assert len(starts) == 1, "the section must hold exactly one '| sheet | columns |' table"
+    assert len(starts) == 1, "the page must hold exactly one '| sheet | columns |' table"
     assert re.fullmatch(r"\|\s*-+\s*\|\s*-+\s*\|", lines[starts[0] + 1].strip())
     rows = []
     for line in lines[starts[0] + 2:]:
@@ -43,16 +42,16 @@ def readme_table(text: str) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def test_the_readme_sheet_table_is_the_schema():
-    assert readme_table(README.read_text(encoding="utf-8")) == schema_table()
+def test_the_contract_sheet_table_is_the_schema():
+    assert contract_table(CONTRACT.read_text(encoding="utf-8")) == schema_table()
 
 
 def test_the_table_comparison_sees_a_change_on_either_side():
     """Any edit on either side (a column renamed, moved or made optional, a sheet made required) differs."""
-    text = README.read_text(encoding="utf-8")
+    text = CONTRACT.read_text(encoding="utf-8")
     edited = text.replace("| Lanes* | origin*, destination*, item, unit_cost, capacity, co2_per_unit |",
                           "| Lanes* | origin*, destination*, item, capacity, unit_cost, co2_per_unit |")
-    assert edited != text and readme_table(edited) != schema_table()
+    assert edited != text and contract_table(edited) != schema_table()
     sheets = list(SHEETS)
     groups = sheets[1]
     sheets[1] = Sheet(groups.name, not groups.required, groups.meaning, groups.columns)
