@@ -30,8 +30,9 @@ CHAIN_LENGTH = 12
 
 @dataclass(frozen=True)
 class Member:
-    """One solve of a family: its edits to the base model; ``report`` "cost" (warm, what a family's table
-    needs) or "full" (every table, as a single solve gives them); ``rules``: the Policies rows whose one-sided
+    """One solve of a family: its edits to the base model; ``report`` "total" (warm, the cost parts and total
+    only), "cost" (warm, what a family's table needs), "tables" (warm, with the plan's tables) or "full" (every
+    table, as a single solve gives them: ``Session.solve``); ``rules``: the Policies rows whose one-sided
     marginal cost (as a whole) it reports."""
 
     label: str

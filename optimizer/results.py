@@ -544,25 +544,32 @@ def inventory_report(formulation: Formulation, values: np.ndarray) -> pd.DataFra
 
 
 def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str, Any],
-                 tables: bool = True) -> SolveResult:
+                 tables: bool = True, costs_only: bool = False) -> SolveResult:
     """Assemble the business tables from the solver output. Without ``tables`` (a family member's cost), the
     Flows, Utilization and Inventory tables are left empty; costs, Compliance, investments and emissions are
-    there."""
+    there. With ``costs_only`` (a plan evaluated only for its cost, as the robust evaluation's other plans) only
+    the cost parts, the total and the demand left unmet are: the other tables are empty and the nominal total
+    None (they cost more than the solve on a small model)."""
     policy = formulation.policy.name
     network = formulation.network
     if output.has_plan:
         values = output.values
         costs = cost_breakdown(formulation, values)
         total = float(sum(costs.values()))
+        tables = tables and not costs_only
         flows = flow_report(formulation, values) if tables else pd.DataFrame()
         utilization = utilization_report(formulation, values) if tables else pd.DataFrame()
-        compliance = compliance_report(formulation, output)
-        by_period = costs_by_period(formulation, values)
-        nominal = float(by_period["nominal_total"].sum())
-        investments = investment_report(formulation, values)
         inventory = inventory_report(formulation, values) if tables else pd.DataFrame()
-        emissions = emissions_by_period(formulation, values)
         unmet = unmet_report(formulation, values)
+        if costs_only:
+            compliance = by_period = investments = pd.DataFrame()
+            nominal, emissions = None, pd.Series(dtype=float)
+        else:
+            compliance = compliance_report(formulation, output)
+            by_period = costs_by_period(formulation, values)
+            nominal = float(by_period["nominal_total"].sum())
+            investments = investment_report(formulation, values)
+            emissions = emissions_by_period(formulation, values)
     else:
         emissions = pd.Series(dtype=float)
         costs = {k: None for k in COST_PARTS}

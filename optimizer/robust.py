@@ -292,7 +292,8 @@ def robust(network: Network, objective: str = "expected", options: SolverOptions
                 for plan in sharing:
                     plan.costs[scenario] = Evaluation(ws_cost[scenario], result=wait_and_see[scenario])
                 continue
-            report = "tables" if any(p.name == ROBUST for p in sharing) else "cost"
+            # the robust plan's tables are the workbook's; the other plans are compared by their cost alone
+            report = "tables" if any(p.name == ROBUST for p in sharing) else "total"
             members.append(Member(f"{sharing[0].name} in {scenario}", (Builds.of(sharing[0].decisions),), report))
             slots.append((key, scenario))
         family += chains(f"plans in {scenario}", network.policies[BASELINE], members, scenario=scenario)

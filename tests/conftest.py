@@ -110,7 +110,7 @@ def every_plan_is_checked():
 
     build = api.build_result
 
-    def checked(formulation, output, stats, tables=True):
+    def checked(formulation, output, stats, tables=True, costs_only=False):
         result = build(formulation, output, stats)  # a family member's plan too, with every table to check
         check_plan(result)
         return result
