@@ -83,6 +83,22 @@ def test_line_charts_mark_their_points_and_draw_straight_lines(workbooks):
         assert (series.marker.symbol, series.smooth) == ("circle", False), name
 
 
+def test_sweep_and_frontier_charts_show_the_cost_change_from_zero(workbooks):
+    """A total cost on an axis cut near its values draws a small step as a cliff: the line is the cost's change
+    from the first point (the table's vs-first and change-from-the-start column), on an axis from zero."""
+    # the sweep loosens its rule (the cost falls: the axis stops at zero), the frontier tightens it (the cost rises:
+    # the axis starts at zero)
+    for name, sheet, falls in (("sweep", "Sweep", True), ("frontier", "Frontier", False)):
+        [chart] = charts(workbooks[name]).values()
+        assert title(chart).startswith("Cost change from the"), name
+        assert references(chart)[1] == f"'{sheet}'!$D$2:$D$4", name
+        changes = [row[0] for row in openpyxl.load_workbook(workbooks[name])[sheet].iter_rows(
+            min_row=2, max_row=4, min_col=4, max_col=4, values_only=True)]
+        assert changes[0] == 0 and (max(changes) <= 0 < -min(changes) if falls else min(changes) >= 0 < max(changes))
+        expected = (None, 0) if falls else (0, None)
+        assert (chart.y_axis.scaling.min, chart.y_axis.scaling.max) == expected, name
+
+
 def test_the_robust_workbook_charts_each_plans_regret(workbooks):
     """Plans x scenarios holds costs (here 45 to 200), each plan's regret (0 to 60) tells the plans apart: its
     chart is on the Regret sheet and on the Overview, one series per scenario, from zero."""

@@ -7,11 +7,13 @@ Charts must not mislead a reader who compares lengths and slopes:
   chart's XML (Excel and LibreOffice otherwise pick a minimum near the smallest bar, and a 7% difference looks
   like 4x); where the values go below zero the axis spans them (and zero);
 - a line chart marks each point it was drawn through and joins them with straight lines, never a smoothed
-  curve, so that a kink between two solved points is seen as one.
+  curve, so that a kink between two solved points is seen as one; a sweep's or frontier's line shows the cost's
+  change from its first point, on an axis from zero (``from_zero``), not a total on an axis cut near its values.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.marker import Marker
 
@@ -43,6 +45,16 @@ def line_chart(title: str, x_title: str, y_title: str) -> LineChart:
     chart.height, chart.width = HEIGHT_CM, WIDTH_CM
     chart.x_axis.delete = chart.y_axis.delete = False
     return chart
+
+
+def from_zero(chart, values) -> None:
+    """The chart's value axis reaches zero: it starts there when every value is zero or more, and stops there when
+    every value is zero or less (otherwise it spans both)."""
+    values = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    if not len(values) or values.min() >= 0:
+        chart.y_axis.scaling.min = 0
+    elif values.max() <= 0:
+        chart.y_axis.scaling.max = 0
 
 
 def plot_rows(ws, chart, first: int, last: int, categories: str, series: list[str]) -> None:

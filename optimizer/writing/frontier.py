@@ -1,7 +1,7 @@
 """The frontier workbook (``sourcing frontier``): a Summary naming the rule and the two ends with their plans'
 key figures (one page), the Frontier table (value, total cost, change from the start, one-sided marginal
-cost), and a line chart of total cost against the value. Print setup, units and highlights come with every
-table (``optimizer.writing.table``)."""
+cost), and a line chart of the cost's change from the start against the value (from zero). Print setup, units
+and highlights come with every table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 from optimizer.figures import AT_THE_LIMIT
 from optimizer.findings import fmt
 from optimizer.frontier import End, Frontier
-from optimizer.writing.charts import line_chart, plot_rows
+from optimizer.writing.charts import from_zero, line_chart, plot_rows
 from optimizer.writing.plan import summary_style
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.sweep import NOTE_WIDTHS
@@ -71,7 +71,7 @@ def summary_rows(frontier: Frontier, labels: Labels) -> pd.DataFrame:
 
 
 def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Summary, the Frontier table and its cost-versus-value line chart."""
+    """Summary, the Frontier table and its line chart of the cost's change from the start against the value."""
     path = check_output_path(path, list(inputs))
     rule = frontier.rule
     labels = Labels.of(frontier.network, f"frontier of Policies row {rule.row} ({frontier.policy.name})")
@@ -90,10 +90,12 @@ def write_frontier(frontier: Frontier, path: str | Path, inputs: list[str | Path
         ws = write_table(wb, "Frontier", table, formats, {**headers, "decision_change": "build decision changes",
                                                           "unmet": "demand left unmet", "shortage": "shortage cost"},
                          keys=(value_column,), widths=NOTE_WIDTHS, basis={"shortage": DISCOUNTED})
-        chart = line_chart(f"Total cost vs {value_header} ({frontier.policy.name}, Policies row {rule.row})",
-                           value_header, labels.money("total cost", DISCOUNTED))
+        # The cost's change from the start, from zero (see optimizer.writing.sweep).
+        chart = line_chart(f"Cost change from the start vs {value_header} ({frontier.policy.name}, Policies row "
+                           f"{rule.row})", value_header, labels.money("change from the start", DISCOUNTED))
         chart.x_axis.number_format = "0.0%" if frontier.is_share else "#,##0"
-        plot_rows(ws, chart, 0, len(table) - 1, value_column, ["total_cost"])
+        plot_rows(ws, chart, 0, len(table) - 1, value_column, ["vs_start"])
+        from_zero(chart, table["vs_start"])
         chart.legend = None
         add_chart(ws, chart)
         return save_atomically(wb, path)

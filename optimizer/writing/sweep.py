@@ -1,5 +1,6 @@
-"""The sweep workbook: a Summary of the swept rule (one page), the Sweep table, and a cost-versus-value line
-chart. Print setup, units and highlights come with every table (``optimizer.writing.table``)."""
+"""The sweep workbook: a Summary of the swept rule (one page), the Sweep table, and a line chart of the cost's
+change from the first point against the value (from zero). Print setup, units and highlights come with every
+table (``optimizer.writing.table``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.rules import RULE_TYPES
-from optimizer.writing.charts import line_chart, plot_rows
+from optimizer.writing.charts import from_zero, line_chart, plot_rows
 from optimizer.writing.save import check_output_path, save_atomically
 from optimizer.writing.table import (
     DISCOUNTED,
@@ -29,7 +30,8 @@ NOTE_WIDTHS = {"builds": 36, "message": 40}
 
 
 def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path:
-    """Sweep table, a cost-versus-value line chart, and a note of where the rule becomes infeasible."""
+    """Sweep table, a line chart of the cost's change from the first point against the value, and a note of where
+    the rule becomes infeasible."""
     path = check_output_path(path, list(inputs))
     table = result.table()
     rule = next(r for r in result.policy.rules if r.row == result.rule_row)
@@ -54,9 +56,13 @@ def write_sweep(result, path: str | Path, inputs: list[str | Path] = ()) -> Path
             "decision_change": "build decision changes", "unmet": "demand left unmet", "shortage": "shortage cost"},
             per_unit=("value",), basis={"value": NOMINAL, "shortage": DISCOUNTED}, keys=("value",),
             widths=NOTE_WIDTHS)
-        chart = line_chart(f"Total cost vs {rule.type} value ({result.policy.name}, Policies row {result.rule_row})",
-                           f"{rule.type} value", labels.money("total cost", DISCOUNTED))
-        plot_rows(ws, chart, 0, n - 1, "value", ["total_cost"])
+        # The cost's change from the first point, from zero: a total cost on an axis cut near its values would
+        # draw a 0.6% step as a cliff (the table holds the totals).
+        chart = line_chart(f"Cost change from the first point vs {rule.type} value ({result.policy.name}, "
+                           f"Policies row {result.rule_row})", f"{rule.type} value",
+                           labels.money("change from the first point", DISCOUNTED))
+        plot_rows(ws, chart, 0, n - 1, "value", ["vs_first"])
+        from_zero(chart, table["vs_first"])
         chart.legend = None
         add_chart(ws, chart)
         return save_atomically(wb, path)
