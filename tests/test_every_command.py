@@ -58,6 +58,7 @@ def _arguments(example: str, command: str, name: str, output: Path) -> list:
     }[command]
 
 
+@pytest.mark.one_materialisation  # what the terminal shows: the differential check runs on every other solve
 @pytest.mark.parametrize(("example", "command", "name"), CASES)
 def test_every_command_runs_in_text_mode(example, command, name, monkeypatch, capsys, tmp_path):
     output = tmp_path / "out.xlsx"

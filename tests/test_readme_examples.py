@@ -23,6 +23,7 @@ def test_the_block_lookup_sees_a_block_missing_or_given_twice(tmp_path, monkeypa
 
 
 @pytest.mark.heavy  # each block is its own test, on whichever core is free; the plans come from tests/examples.py
+@pytest.mark.one_materialisation  # a page against the tool's output: the differential check runs everywhere else
 @pytest.mark.parametrize("name", sorted(readme_examples.SECTIONS))
 def test_the_pages_show_what_the_tool_produces(name):
     page = readme_examples.places()[name][0]
