@@ -426,7 +426,7 @@ def _print_point_notes(table, shown) -> None:
     """Below a sweep's or frontier's table: each point where a build decision changes (its cost step is not what
     the marginal cost before it predicts), and each marginal left blank with the reason."""
     for _, row in table.iterrows():
-        if row.get("unmet"):
+        if row.get("unmet") not in (None, "", "none"):
             out.print(f"At {shown(row['value'])}: {row['unmet']} left unmet (shortage cost "
                       f"{row['shortage']:,.2f}, discounted): the rule is met partly by not delivering.",
                       markup=False)

@@ -235,7 +235,7 @@ class Sweep:
                 "marginal": result.marginals.rule_rate(self.rule_row),
                 "share_min": float(mine["share"].min()) if mine is not None and len(mine) else np.nan,
                 "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
-                "unmet": unmet_text(result, self.network),
+                "unmet": unmet_text(result, self.network) or ("none" if result.has_plan else ""),
                 "shortage": result.costs.get("shortage") if result.has_plan else np.nan,
                 "message": change or result.marginal_notes.get(self.rule_row, "") or result.message,
             })

@@ -93,7 +93,7 @@ class Frontier:
                 "vs_start": result.total_cost - first if result.has_plan else np.nan,
                 "marginal": result.marginals.rule_rate(self.rule.row) if result.has_plan else np.nan,
                 "builds": builds_text(builds) if result.has_plan else "", "decision_change": bool(change),
-                "unmet": unmet_text(result, self.network),
+                "unmet": unmet_text(result, self.network) or ("none" if result.has_plan else ""),
                 "shortage": result.costs.get("shortage") if result.has_plan else np.nan,
                 "message": change or result.marginal_notes.get(self.rule.row, "") or result.message})
             if result.has_plan:

@@ -164,6 +164,8 @@ def test_sweep_traces_the_known_cost_curve_and_marks_infeasibility(make_workbook
     assert table["total_cost"].iloc[:4].tolist() == pytest.approx([750.0, 800.0, 850.0, 900.0])
     # one-sided, tightening: at 80% A is full and there is no plan beyond, the bound is at the limit
     assert table["marginal"].iloc[:4].tolist() == pytest.approx([5.0] * 3 + [float("inf")])
+    # every point with a plan says it leaves no demand unmet (a blank beside a 0.00 shortage cost read as unknown)
+    assert table["unmet"].tolist() == ["none"] * 4 + [""] * 2
     assert result.first_infeasible() == pytest.approx(0.9)
     written = write_sweep(result, tmp_path / "sweep.xlsx", inputs=[path])
     wb = openpyxl.load_workbook(written)
