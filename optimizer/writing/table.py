@@ -126,7 +126,7 @@ HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 #: A header longer than this (in characters) wraps onto more lines rather than widening its column, so that
 #: wide tables (a comparison's columns) stay legible when printed one page wide.
 HEADER_WIDTH = 12
-LEFT = Alignment(horizontal="left")
+LEFT = Alignment(horizontal="left", vertical="top")  # a value beside a label of two lines stays on its first
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 #: Rows rendered from a DataFrame at a time (bounds the text alive while writing).
