@@ -269,6 +269,8 @@ def _print_result(result: SolveResult, output: Path | None) -> None:
             _print_investments(result)
         if len(result.compliance):
             out.print(_checks_text(result.compliance), markup=False)
+        for warning in result.plan_warnings:
+            err.print(f"warning: {warning}", markup=False)
     if result.diagnosis:
         out.print("[bold red]No feasible plan.[/] Why:")
         for finding in result.diagnosis:

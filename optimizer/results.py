@@ -57,6 +57,8 @@ class SolveResult:
     marginals: Marginals = field(default_factory=Marginals)
     #: Policies row -> why a rule's marginal cost is blank though plans lie past it (a step in cost).
     marginal_notes: dict[int, str] = field(default_factory=dict)
+    #: What the plan itself suggests may be a mistake (``met_by_delivering_nothing``), beside the workbook's.
+    plan_warnings: list[str] = field(default_factory=list)
     formulation: Formulation | None = None
     output: SolverOutput | None = None
 
@@ -74,7 +76,7 @@ class SolveResult:
             "status": self.status, "policy": self.policy, "scenario": self.scenario, "solver": self.solver,
             "total_cost": self.total_cost, "nominal_total": self.nominal_total, "costs": self.costs,
             "message": self.message, "output": output_path, "stats": self.stats, "diagnosis": self.diagnosis,
-            "warnings": list(self.formulation.network.warnings) if self.formulation else [],
+            "warnings": [*(self.formulation.network.warnings if self.formulation else []), *self.plan_warnings],
             "investments": self.investment_records(), "inventory": self.inventory_records(),
             "emissions": self.emissions_record(), "unmet": self.unmet_records(),
         }
@@ -617,8 +619,10 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
     ]
     if output.message:
         summary_rows.append(("Message", output.message))
-    # What the workbook's reading warned about travels with the plan (a printout must show it too).
-    summary_rows += [("Warning", warning) for warning in network.warnings]
+    # What the workbook's reading warned about travels with the plan (a printout must show it too), and so does
+    # what the plan itself suggests may be a mistake.
+    plan_warnings = met_by_delivering_nothing(compliance, unmet) if output.has_plan else []
+    summary_rows += [("Warning", warning) for warning in (*network.warnings, *plan_warnings)]
     summary = pd.DataFrame(summary_rows, columns=["field", "value"])
     return SolveResult(status=output.status, policy=policy, scenario=network.scenario_name, solver=output.solver,
                        total_cost=total,
@@ -626,7 +630,35 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
                        summary=summary, message=output.message, stats=stats, nominal_total=nominal,
                        investments=investments, inventory=inventory, costs_by_period=by_period,
                        emissions=emissions, unmet=unmet, marginals=(output.marginals or Marginals()) if output.has_plan
-                       else Marginals(), formulation=formulation, output=output)
+                       else Marginals(), plan_warnings=plan_warnings, formulation=formulation, output=output)
+
+
+def met_by_delivering_nothing(compliance: pd.DataFrame, unmet: pd.DataFrame) -> list[str]:
+    """In a plan that leaves demand unmet: each share rule met in some period only because nothing flows where it
+    applies (a share of nothing meets any bound). Such a rule reads "met, not binding" on the Compliance sheet,
+    yet may be why the demand goes unmet (a rule that no supplier can meet, from and to swapped, a minimum above a
+    maximum), which only a comparison with baseline would show otherwise. One warning per Policies row."""
+    if not len(compliance) or not len(unmet) or not (unmet["unmet"] > FLOW_TOLERANCE).any():
+        return []
+    from optimizer.rules import is_check
+
+    short = set(unmet.loc[unmet["unmet"] > FLOW_TOLERANCE, "period"].astype(str))
+    checks = compliance[is_check(compliance) & compliance["from_flow"].notna()]
+    empty = checks[(checks["total_flow"].fillna(0.0).abs() <= FLOW_TOLERANCE)
+                   & (checks["period"].astype(str).isin(short) | (checks["period"].astype(str) == "all")
+                      | ("all" in short))]
+    warnings = []
+    for source, rows in empty.groupby("source", sort=False):
+        first = rows.iloc[0]
+        text = " ".join(str(v) for v in (first["rule"], first["items"]) if isinstance(v, str) and v)
+        text += "".join(f" {word} {first[column]}" for word, column in (("from", "from"), ("into", "to"))
+                        if isinstance(first[column], str) and first[column] and not first[column].startswith("("))
+        periods = [p for p in dict.fromkeys(rows["period"].astype(str)) if p != "all"]  # "all": the one period
+        when = f" in {', '.join(periods)}" if periods else ""
+        warnings.append(f"{source} ({first['policy']}, {text}) is met{when} only because nothing is delivered "
+                        "where it applies, while demand goes unmet: the rule may be why (it reads 'met, not binding'; "
+                        "sourcing compare prices the policy set against baseline)")
+    return warnings
 
 
 def gives_emissions(network) -> bool:

@@ -174,3 +174,28 @@ def test_a_sweep_says_where_a_rule_is_met_by_leaving_demand_unmet(make_workbook,
                        "-o", tmp_path / "sweep2.xlsx")
     assert "At 1: 2 GWh cells left unmet (shortage cost 24.00, discounted): the rule is met partly by not " \
            "delivering." in flat(out)
+
+
+def test_a_rule_met_only_by_delivering_nothing_is_named(make_workbook, monkeypatch, capsys, tmp_path):
+    # Half of P's cells must come from Mexico, where nobody sells: every delivery breaks the rule, so the plan leaves
+    # all 5 GWh unmet at 30 (150). The Compliance row reads met (a share of nothing) and not binding; the rule is
+    # why: the terminal, --json and the Summary name it (the new analyst's finding: "optimal, 0 binding").
+    sheets = two_suppliers(shortage_cost=30)
+    sheets["Sites"].append({"site": "M", "country": "Mexico"})  # a Mexican site that sells nothing
+    sheets["Policies"] = [{"policy": "mx", "rule": "min_share", "items": "cells", "from": "Mexico", "value": 0.5}]
+    path = make_workbook(**sheets)
+    output = tmp_path / "plan.xlsx"
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", path, "--policy", "mx", "-o", output)
+    assert code == 0 and payload["total_cost"] == pytest.approx(150.0)
+    warning = ("Policies row 2 (mx, min_share cells from Mexico) is met only because nothing is delivered "
+               "where it applies, while demand goes unmet: the rule may be why (it reads 'met, not binding'; "
+               "sourcing compare prices the policy set against baseline)")
+    assert payload["warnings"] == [warning]
+    code, out, err = run(monkeypatch, capsys, "solve", path, "--policy", "mx", "-o", output)
+    assert "0 binding" in flat(out) and f"warning: {warning}" in flat(err)
+    summary = [r[1] for r in openpyxl.load_workbook(output)["Summary"].iter_rows(values_only=True) if r[0] == "Warning"]
+    assert summary == [warning]
+    # From the United States (S1 and S2) the rule is met by what is delivered: no warning, nothing unmet.
+    sheets["Policies"][0]["from"] = "United States"
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", make_workbook(**sheets), "--policy", "mx", "-o", output)
+    assert payload["total_cost"] == pytest.approx(35.0) and payload["warnings"] == []
