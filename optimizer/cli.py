@@ -316,13 +316,15 @@ def _print_unmet(result: SolveResult) -> None:
 def _print_investments(result: SolveResult) -> None:
     """The build decisions, and the options' values when they were computed: what a built option saves
     (discounted, as the total cost), the break-even capex of one not built (a capex: nominal)."""
+    from optimizer.results import build_periods_text
+
     def worth(value) -> str:
         return _text(value) if isinstance(value, str) or value is None or value != value else _amount(value)
 
     rows = []
     for row in result.investments.itertuples():
         built = f"{row.built:.0%}" if row.divisible else ("yes" if row.built else "no")
-        period = _text(row.build_period)
+        period = build_periods_text(row)
         rows.append((row.option, f"{built}, {period}" if period else built, _text(row.available_from),
                      worth(row.value) if row.built else "", "" if row.built else worth(row.break_even_capex)))
     columns = [("option", "name"), ("built", "text"), ("available from", "text")]

@@ -455,10 +455,11 @@ INVESTMENT_COLUMNS = ["option", "site", "item", "built", "build_period", "availa
 
 def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFrame:
     """One row per investment option: whether it is built (a fraction for a divisible option), in which
-    period, from when it is available, and its terms (in its build period, or its earliest one): ``capex``, and
-    for an option built with a ``life`` the ``salvage`` value credited in the last period for the whole option
-    built then (capex x the share of its life left after the horizon; the fraction built scales both, as in the
-    cost parts; blank when not built)."""
+    period (a divisible option's first; ``fractions``: the fraction built in each period), from when it is
+    available, and its terms (in its build period, or its earliest one) for the whole option: ``capex``, and for
+    an option built with a ``life`` the ``salvage`` value credited in the last period for the whole option built
+    then (capex x the share of its life left after the horizon; the fractions built scale both in the cost parts;
+    blank when not built)."""
     options = formulation.option_periods
     if options is None or not len(options):
         return pd.DataFrame(columns=INVESTMENT_COLUMNS)
@@ -500,6 +501,16 @@ def investment_report(formulation: Formulation, values: np.ndarray) -> pd.DataFr
         "divisible": divisible, "lead_time": lead, "value": None, "break_even_capex": None,
         "source": "Investments row " + terms["row"].astype(str),
         "fractions": [fractions.get(i, {}) if d else None for i, d in enumerate(divisible)]})
+
+
+def build_periods_text(row) -> str:
+    """When an option of the Investments table is built: its build period, or for a divisible option built over
+    several periods each one with its fraction (``2026 41%, 2027 12%``); empty when not built."""
+    fractions = getattr(row, "fractions", None)
+    if getattr(row, "divisible", False) and fractions and len(fractions) > 1:
+        return ", ".join(f"{period} {fraction:.0%}" for period, fraction in fractions.items())
+    period = getattr(row, "build_period", None)
+    return "" if period is None or period != period else str(period)
 
 
 UNMET_COLUMNS = ["site", "item", "period", "demand", "delivered", "unmet", "shortage_cost", "cost", "source"]

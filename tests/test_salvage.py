@@ -246,3 +246,36 @@ def test_the_residual_checker_recomputes_the_salvage_part():
     summary.loc[summary["field"] == "Salvage value", "value"] = -960.0
     with pytest.raises(AssertionError, match="Salvage value"):
         check_plan(replace(result, summary=summary))
+
+
+def test_a_divisible_option_built_over_two_periods_says_so_everywhere(monkeypatch, capsys, tmp_path):
+    # P needs 100 cells in period 1 and 140 in period 2; B sells 40 a period at 6, C any amount at 20. O (life 10,
+    # divisible, 100 a period at 5 for capex 1,200) built in period 1 costs 1,200 - 960 = 240 net per whole option,
+    # in period 2 1,200 - 1,080 = 120. Period 1's 60 from C: y1 = 0.6 (saves 15 x 100 x 2 a unit of y). Period 2's
+    # other 40 from C: y2 = 0.4 (saves 1,500 for 120, against 1,600 for 240 more of y1). Capex 1,200, salvage
+    # 0.6 x 960 + 0.4 x 1,080 = 1,008, supply 40 x 6 + 60 x 5 + 40 x 6 + 100 x 5 = 1,280: 1,472. The build is
+    # reported as the two fractions, not as 100% in period 1 (the new analyst's finding: "53%, 2026").
+    import openpyxl
+
+    from optimizer import write_workbook
+    from optimizer.writing.plan import investment_sheet
+
+    sheets = hand_case(life=10, divisible=True)
+    sheets["Sites"] = sites("B", "C", "S", "P")
+    sheets["Supply"] = [{"site": "B", "item": "cells", "unit_cost": 6, "capacity": 40},
+                        {"site": "C", "item": "cells", "unit_cost": 20}]
+    sheets["Demand"] = [{"site": "P", "item": "cells", "quantity": q, "period": p} for p, q in ((1, 100), (2, 140))]
+    sheets["Lanes"] = [{"origin": o, "destination": "P"} for o in "BCS"]
+    result = solve(network(**sheets))
+    assert result.total_cost == pytest.approx(1472.0, abs=1e-9)
+    assert (result.costs["capex"], result.costs["salvage"]) == (pytest.approx(1200.0), pytest.approx(-1008.0))
+    row = option_row(result)
+    assert {p: round(f, 9) for p, f in row["fractions"].items()} == {"1": 0.6, "2": 0.4}
+    assert investment_sheet(result).set_index("option").loc["O", "build_period"] == "1 60%, 2 40%"
+    path = write_workbook(tmp_path / "split.xlsx", sheets)
+    code, out, _ = run(monkeypatch, capsys, "solve", path, "-o", tmp_path / "plan.xlsx")
+    assert code == 0 and "100%, 1 60%, 2 40%" in flat(out)
+    overview = [r[1] for r in openpyxl.load_workbook(tmp_path / "plan.xlsx")["Overview"].iter_rows(values_only=True)]
+    built = next(text for text in overview if isinstance(text, str) and text.startswith("Built: "))
+    assert built.startswith("Built: 100% of O (cells at S) in 1 60%, 2 40%, available from 1; capex 1,200.00")
+    assert "for the whole option" in built

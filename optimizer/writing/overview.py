@@ -20,6 +20,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from models.network import IMPLICIT_PERIOD
 from optimizer.figures import rate_text
+from optimizer.results import build_periods_text
 from optimizer.writing.table import DISCOUNTED, MONEY, NOMINAL, Labels, add_chart, reference, write_table
 
 #: How a link looks.
@@ -195,12 +196,14 @@ def option_lines(investments: pd.DataFrame, shown: pd.Series, ws, labels: Labels
     for position in built:
         row = rows[position]
         share = f"{row.built:.0%} of " if row.divisible else ""
-        text = (f"Built: {share}{row.option} ({row.item} at {row.site}) in {row.build_period}, available from "
-                f"{row.available_from or 'after the horizon'}; capex {labels.amount(float(row.capex or 0.0), NOMINAL)}")
+        whole = " for the whole option" if row.divisible else ""  # the terms; the fraction built scales them
+        text = (f"Built: {share}{row.option} ({row.item} at {row.site}) in {build_periods_text(row)}, available from "
+                f"{row.available_from or 'after the horizon'}; capex {labels.amount(float(row.capex or 0.0), NOMINAL)}"
+                f"{whole}")
         salvage = getattr(row, "salvage", None)
         if salvage is not None and salvage == salvage:  # a life: part of the capex comes back as salvage value
-            text += (f", less a salvage value of {labels.amount(float(salvage), NOMINAL)} credited at the end of the "
-                     f"horizon (life {row.life} period{'' if row.life == 1 else 's'})")
+            text += (f", less a salvage value of {labels.amount(float(salvage), NOMINAL)}{whole} credited at the end "
+                     f"of the horizon (life {row.life} period{'' if row.life == 1 else 's'})")
         lines.append(Line("options", text, shown.iloc[position], reference(ws, "built", position)))
     alone = idle if len(lines) + len(idle) <= MAX_OPTIONS else idle[:max(0, MAX_OPTIONS - len(lines) - 1)]
     for position in alone:

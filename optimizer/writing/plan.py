@@ -13,7 +13,7 @@ import pandas as pd
 
 from models.network import IMPLICIT_PERIOD
 from optimizer.costs import COST_PARTS, PARTS
-from optimizer.results import INVENTORY_COLUMNS, UNMET_COLUMNS, SolveResult
+from optimizer.results import INVENTORY_COLUMNS, UNMET_COLUMNS, SolveResult, build_periods_text
 from optimizer.rules import COMPLIANCE_COLUMNS
 from optimizer.writing.charts import bar_chart, plot_rows
 from optimizer.writing.overview import Fact, Line, capacity_facts, option_lines, rule_facts, write_overview
@@ -268,5 +268,6 @@ def investment_sheet(result: SolveResult):
         table = table.assign(note=["divisible: fractions in Utilization" if d else "" for d in table["divisible"]])
     built = table["built"]
     table = table.assign(built=[f"{b:.0%}" if d else ("yes" if b else "no")
-                                for b, d in zip(built, table["divisible"], strict=True)])
+                                for b, d in zip(built, table["divisible"], strict=True)],
+                         build_period=[build_periods_text(row) or None for row in result.investments.itertuples()])
     return table
