@@ -7,6 +7,7 @@ A name that is not known gets a suggestion when exactly one known name is close 
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,13 +27,21 @@ CLOSE = 0.8
 SUGGESTION_BUDGET = 500_000
 
 
-def close_name(word: str, known: Iterable[str]) -> str | None:
-    """The one known name close to ``word`` (difflib ratio >= ``CLOSE``, ignoring case), in its own spelling;
-    None when no known name is close, or more than one is."""
+def _folded(name: str, separators: bool) -> str:
+    """``name`` as compared: stripped, lower case and, when ``separators`` is false, with runs of spaces and
+    underscores read alike ('shortage cost' is 'shortage_cost')."""
+    name = name.strip().lower()
+    return name if separators else re.sub(r"[\s_]+", "_", name)
+
+
+def close_name(word: str, known: Iterable[str], *, separators: bool = True) -> str | None:
+    """The one known name close to ``word`` (difflib ratio >= ``CLOSE``, ignoring case and, when ``separators``
+    is false, whether words are joined by spaces or underscores), in its own spelling; None when no known name
+    is close, or more than one is."""
     spelling: dict[str, str] = {}
     for name in known:
-        spelling.setdefault(name.lower(), name)
-    matches = difflib.get_close_matches(word.strip().lower(), list(spelling), n=2, cutoff=CLOSE)
+        spelling.setdefault(_folded(name, separators), name)
+    matches = difflib.get_close_matches(_folded(word, separators), list(spelling), n=2, cutoff=CLOSE)
     return spelling[matches[0]] if len(matches) == 1 else None
 
 

@@ -143,10 +143,18 @@ def test_validate_prints_warnings_but_succeeds(workdir, monkeypatch, capsys):
     write_workbook(workdir / "w.xlsx", example(Scratch=[{"a": 1}]))
     code, out, err = run(monkeypatch, capsys, "validate", "w.xlsx")
     assert code == 0
-    assert "warning: sheet 'Scratch' is not part of the workbook format and was ignored" in err
+    assert "warning: sheet 'Scratch' is not part of the workbook format, so its rows are not read\n" in err
     code, payload, _ = run_json(monkeypatch, capsys, "validate", "w.xlsx")
     assert code == 0 and payload["status"] == "valid"
-    assert payload["warnings"] == ["sheet 'Scratch' is not part of the workbook format and was ignored"]
+    assert payload["warnings"] == ["sheet 'Scratch' is not part of the workbook format, so its rows are not read"]
+
+
+def test_a_sheet_named_close_to_a_known_one_is_named_in_its_warning(workdir, monkeypatch, capsys):
+    write_workbook(workdir / "w.xlsx", example(Inventories=[{"note": 1}]))
+    code, out, err = run(monkeypatch, capsys, "validate", "w.xlsx")
+    assert code == 0
+    assert ("warning: sheet 'Inventories' is not part of the workbook format, so its rows are not read "
+            "(did you mean 'Inventory'?)\n") in err
 
 
 def test_validate_invalid_lists_every_problem_on_stderr(invalid_book, monkeypatch, capsys):

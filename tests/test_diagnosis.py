@@ -356,3 +356,32 @@ def test_one_more_unit_of_capacity_is_priced_one_sided(make_workbook, tmp_path):
     facts = [row[1] for row in wb["Overview"].iter_rows(min_row=2, values_only=True) if str(row[0]).startswith("fact")]
     assert "At capacity: A makes cells (Supply row 2) at its capacity in every period; one more GWh of capacity a " \
            "period would save 1.00 (discounted) (one GWh less would cost 2.00 (discounted))" in facts, facts
+
+
+def test_a_capacity_of_zero_is_not_at_capacity_in_the_overview(make_workbook, tmp_path):
+    # A is shut in 2026 (capacity 0) and restarts in 2027 with 4; C is shut throughout. Both zero capacities bind
+    # with a price (B at 3 replaces A at 1, C at 2), but a plant with no capacity is not "at its capacity": the
+    # Overview names A in 2027 only, and C not at all.
+    import openpyxl
+
+    from optimizer.writing.plan import write_plan
+
+    path = make_workbook(
+        Sites=[{"site": s, "country": "United States"} for s in "ABCP"], Items=[{"item": "cells", "unit": "GWh"}],
+        Supply=[{"site": "A", "item": "cells", "period": 2026, "capacity": 0, "unit_cost": 1},
+                {"site": "A", "item": "cells", "period": 2027, "capacity": 4, "unit_cost": 1},
+                {"site": "B", "item": "cells", "unit_cost": 3},
+                {"site": "C", "item": "cells", "capacity": 0, "unit_cost": 2}],
+        Demand=[{"site": "P", "item": "cells", "quantity": 5}],
+        Lanes=[{"origin": s, "destination": "P"} for s in "ABC"],
+        Periods=[{"period": 2026}, {"period": 2027}])
+    result = solve(load_workbook(path))
+    assert result.total_cost == pytest.approx(15.0 + 4.0 + 3.0)
+    capacity = result.sensitivity[result.sensitivity["kind"] == "supply capacity"]
+    assert sorted(zip(capacity["site"], capacity["period"].astype(str), capacity["price"] > 0.5, strict=True)) == [
+        ("A", "2026", True), ("A", "2027", True), ("C", "2026", True), ("C", "2027", True)]
+    wb = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx"))
+    facts = [row[1] for row in wb["Overview"].iter_rows(min_row=2, values_only=True) if str(row[0]).startswith("fact")]
+    at_capacity = [f for f in facts if f.startswith("At capacity")]
+    assert at_capacity == ["At capacity: A makes cells (Supply row 3) at its capacity in 2027; one more GWh of "
+                           "capacity a period would save 2.00 (2027) (discounted)"], facts

@@ -505,7 +505,7 @@ def test_plain_sheets_are_read_by_calamine_and_give_what_openpyxl_gives(tmp_path
     fast, auto, reference = read_both(write_rows(tmp_path / "in.xlsx", sheets), monkeypatch)
     assert fast == dict.fromkeys(SHEET_NAMES, True)
     assert auto == reference
-    assert auto[1] == ["Lanes: column 'colour' (F) is not part of the format and was ignored"]
+    assert auto[1] == ["Lanes: column 'colour' (F) is not part of the format, so its values are not read"]
 
 
 def test_a_sheet_with_formulas_is_read_by_openpyxl_and_the_others_by_calamine(tmp_path, monkeypatch, openings):

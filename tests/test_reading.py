@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from models.problems import Problem, WorkbookError
-from models.rows import SupplyRow
+from models.rows import DemandRow, SupplyRow
 from optimizer import load_workbook, write_workbook
 from optimizer.reading.calamine_reader import CalamineReader
 from optimizer.reading.cells import read_sheet
@@ -112,6 +112,18 @@ def test_broken_sheet_xml_is_a_problem_of_the_file_naming_sheet_and_row(tmp_path
 # --------------------------------------------------------------------------- cells into row models
 
 
+def test_an_unknown_column_close_to_a_known_one_is_named_in_its_warning():
+    # Case, spaces and underscores aside, 'Shortage Cost' is the shortage_cost column: the warning says so, and
+    # the column is still not read (the header must be spelled as the format spells it).
+    problems, warnings = [], []
+    lines = iter([("site", "item", "period", "quantity", "Shortage Cost"), ("S1", "cells", "2030", 5, 30)])
+    rows = read_sheet(DemandRow, lines, problems, warnings)
+    assert [(r.row, r.shortage_cost) for r in rows] == [(2, None)]
+    assert problems == []
+    assert warnings == ["Demand: column 'Shortage Cost' (E) is not part of the format, so its values are not read "
+                        "(did you mean 'shortage_cost'?)"]
+
+
 def test_read_sheet_matches_the_header_and_locates_every_problem():
     problems, warnings, header = [], [], {}
     lines = iter([("Site", " ITEM ", "unit_cost", "colour", "capacity"),
@@ -122,7 +134,7 @@ def test_read_sheet_matches_the_header_and_locates_every_problem():
                   ()])  # a row missing from the XML
     rows = read_sheet(SupplyRow, lines, problems, warnings, header=header)
     assert [(r.row, r.site, r.unit_cost, r.capacity) for r in rows] == [(2, "S1", 5.0, None)]
-    assert warnings == ["Supply: column 'colour' (D) is not part of the format and was ignored"]
+    assert warnings == ["Supply: column 'colour' (D) is not part of the format, so its values are not read"]
     assert header == {1: "site", 2: "item", 3: "unit_cost", 5: "capacity"}
     assert problems == [
         Problem("Supply", 4, "unit_cost", "the cell shows the Excel error #N/A; fix the formula or type the value",

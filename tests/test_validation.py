@@ -552,9 +552,9 @@ def test_unknown_sheets_and_columns_are_warnings(make_workbook):
     network = load_workbook(make_workbook(**sheets(Supply=supply), Scratch=[{"a": 1}]))
     assert len(network.supply) == 2
     assert len(network.warnings) == 2
-    assert any("'Scratch'" in w and "ignored" in w for w in network.warnings)
-    assert any(w.startswith("Supply:") and "'supplier_rating'" in w and "ignored" in w
-               for w in network.warnings)
+    assert "sheet 'Scratch' is not part of the workbook format, so its rows are not read" in network.warnings
+    assert any(w.startswith("Supply: column 'supplier_rating' (") and w.endswith(
+        ") is not part of the format, so its values are not read") for w in network.warnings)
 
 
 def test_notes_and_source_are_ignored_silently(make_workbook):

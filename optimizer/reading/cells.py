@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from models.rows import (
     SiteRow,
     as_text,
 )
+from models.vocabulary import close_name
 from optimizer.reading.openpyxl_reader import Damaged, shorten
 
 #: What Excel shows in a cell whose formula failed (read as text by openpyxl).
@@ -45,6 +46,13 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 def normalise(name: Any) -> str:
     """A sheet name or column header as it is matched: stripped, lower case ('' for a blank cell)."""
     return str(name).strip().lower() if name is not None else ""
+
+
+def close_name_hint(title: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'shortage_cost'?)`` to end the warning about an unknown sheet or column ``title``, or ``""``
+    when no single known name is close (case, spaces and underscores aside)."""
+    found = close_name(title, known, separators=False)
+    return "" if found is None else f" (did you mean {found!r}?)"
 
 
 def _cell_value(value: Any) -> Any:
@@ -91,7 +99,8 @@ def read_sheet(model: type[SheetRow], lines: Iterator[tuple], problems: list[Pro
             positions[name] = index
             header_by_index[index + 1] = name
         elif name not in IGNORED_COLUMNS:
-            warnings.append(f"{sheet}: column {title!r} ({letter}) is not part of the format and was ignored")
+            warnings.append(f"{sheet}: column {title!r} ({letter}) is not part of the format, so its values are "
+                            f"not read{close_name_hint(str(title), wanted)}")
     missing = [c for c in model.required_columns() if c not in positions]
     for column in missing:
         problems.append(Problem(sheet, 1, column, f"required column {column!r} is missing"))

@@ -31,7 +31,7 @@ from models.network import Network, build_network
 from models.problems import Problem, WorkbookError
 from models.rows import IGNORED_SHEETS, SHEET_MODELS, SheetRow, SheetTable
 from optimizer.reading.calamine_reader import CALAMINE_AVAILABLE, CalamineReader
-from optimizer.reading.cells import normalise, read_sheet
+from optimizer.reading.cells import close_name_hint, normalise, read_sheet
 from optimizer.reading.files import UNREADABLE
 from optimizer.reading.openpyxl_reader import (
     Damaged,
@@ -94,7 +94,8 @@ def read_rows(path: str | Path, *, engine: str | None = None
             sheets.setdefault(name, ws)
         for name, ws in sheets.items():
             if name not in KNOWN_SHEETS and name not in IGNORED_SHEETS:
-                warnings_out.append(f"sheet {ws.title!r} is not part of the workbook format and was ignored")
+                warnings_out.append(f"sheet {ws.title!r} is not part of the workbook format, so its rows are not "
+                                    f"read{close_name_hint(str(ws.title), KNOWN_SHEETS.values())}")
         for model in SHEET_MODELS:
             ws = sheets.get(model.sheet_name.lower())
             if ws is None:

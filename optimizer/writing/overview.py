@@ -153,11 +153,14 @@ def rule_facts(compliance: pd.DataFrame, ws, labels: Labels, periods: tuple[str,
 
 
 def capacity_facts(sensitivity: pd.DataFrame, ws, labels: Labels, periods: tuple[str, ...]) -> list[Fact]:
-    """One fact per supply option at capacity with a shadow price, from the Sensitivity sheet ``ws``."""
+    """One fact per supply option at capacity with a shadow price, from the Sensitivity sheet ``ws``: the
+    periods where its capacity is 0 left out (a plant shut until it restarts has a price but is not "at its
+    capacity"), and the option left out when no other period remains."""
     if not len(sensitivity):
         return []
     frame = sensitivity.reset_index(drop=True)
-    priced = frame[(frame["kind"] == "supply capacity") & (frame["price"].fillna(0) > 1e-9)]
+    priced = frame[(frame["kind"] == "supply capacity") & (frame["price"].fillna(0) > 1e-9)
+                   & (pd.to_numeric(frame["value"], errors="coerce").fillna(0) > 1e-9)]
     facts = []
     for (site, item, source), rows in priced.groupby(["site", "item", "source"], sort=False):
         unit = labels.units.get(item) or "unit"
