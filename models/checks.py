@@ -78,10 +78,10 @@ CAPEX_SCALE = 1_000
 def network_warnings(network: Network) -> list[str]:
     """Every warning computed on the validated network: :func:`numeric_warnings`, then the probable mistakes
     (:func:`demand_gap_warnings`, :func:`idle_supply_warnings`, :func:`capex_scale_warnings`,
-    :func:`unreachable_soft_demand_warnings`, :func:`cheap_shortage_warnings`)."""
+    :func:`unreachable_soft_demand_warnings`, :func:`cheap_shortage_warnings`, :func:`pass_through_warnings`)."""
     return [*numeric_warnings(network), *demand_gap_warnings(network), *idle_supply_warnings(network),
             *capex_scale_warnings(network), *unreachable_soft_demand_warnings(network),
-            *cheap_shortage_warnings(network)]
+            *cheap_shortage_warnings(network), *pass_through_warnings(network)]
 
 
 def _listed(warnings: list[str], total: int, what: str) -> list[str]:
@@ -251,3 +251,53 @@ def cheap_shortage_warnings(network: Network) -> list[str]:
                 for r in below.itertuples()]
     return _listed(warnings, len(warnings), "more Demand rows have a shortage cost below the cheapest supply cost of "
                                             "their item")
+
+
+#: The rules that count goods by where they come from: their ``from`` sites are the goods' origins.
+ORIGIN_RULES = frozenset({"min_share", "max_share", "exclude"})
+
+
+def pass_through_warnings(network: Network) -> list[str]:
+    """A warning per rule that counts goods by origin (a share or an exclusion) and a site that receives the rule's
+    item from across the rule's ``from`` boundary and ships it on (a port, a depot, a distribution centre): a rule
+    counts what a lane carries as coming from the site the lane leaves, so goods passed through such a site take
+    its side of the boundary (Chinese cells through Rotterdam count as EU content; excluded cathode through a
+    depot outside the excluded group is no longer excluded)."""
+    lanes = network.lanes
+    if not len(lanes):
+        return []
+    item_lane = lanes["item"].notna().to_numpy()
+    warnings = []
+    for policy in network.policies.values():
+        for rule in policy.rules:
+            if rule.type not in ORIGIN_RULES or not rule.from_sites:
+                continue
+            inside = lanes["origin"].isin(rule.from_sites).to_numpy()
+            crossing = inside != lanes["destination"].isin(rule.from_sites).to_numpy()  # into the other side
+            wanted = lanes["item"].isin(rule.items).to_numpy() if rule.items else item_lane
+            inbound = lanes[crossing & (wanted | ~item_lane)]
+            if not len(inbound):
+                continue
+            # the same item (or a blank-item lane) leaving the receiving site onward
+            onward = pd.MultiIndex.from_frame(lanes.loc[item_lane, ["origin", "item"]])
+            carried = inbound["item"].fillna("")
+            ships = pd.MultiIndex.from_arrays([inbound["destination"], carried]).isin(onward)
+            ships |= inbound["destination"].isin(lanes.loc[~item_lane, "origin"]).to_numpy()
+            passed = inbound[ships].drop_duplicates("destination")
+            if not len(passed):
+                continue
+            side = rule.from_text or "the rule's from sites"
+            from_inside = passed["origin"].isin(rule.from_sites).to_numpy()
+            for leaving, counted in ((False, f"count as from {side}"), (True, f"no longer count as from {side}")):
+                these = passed[from_inside == leaving]
+                if not len(these):
+                    continue
+                named = ", ".join(f"{site} (from {origin})" for site, origin in
+                                  zip(these["destination"][:3], these["origin"][:3], strict=True))
+                more = f" and {len(these) - 3} more" if len(these) > 3 else ""
+                warnings.append(
+                    f"Policies row {rule.row} ({policy.name}, {rule.label()}): {named}{more} "
+                    f"{'receives' if len(these) == 1 else 'receive'} goods across the rule's from boundary and "
+                    f"{'ships' if len(these) == 1 else 'ship'} them on; a rule counts goods as coming from the site "
+                    f"they leave, so goods passed through there {counted} (check that this is meant)")
+    return _listed(warnings, len(warnings), "more rules count goods passed through a site as that site's")

@@ -1178,3 +1178,32 @@ def test_a_change_that_matches_nothing_names_a_cell(change, column):
     problems = problems_in(**scenario_book(ScenarioChanges=[{"scenario": "tariff_shock", "multiply": 2, **change}]))
     assert problems == [Problem("ScenarioChanges", 2, column,
                                 f"matches no {change['sheet']} row (scenario 'tariff_shock')")]
+
+
+def pass_through_book(rule: dict) -> dict:
+    """Korean cells reach Woodruff directly and through a US port (Savannah), which ships them on."""
+    return sheets(
+        Sites=[{"site": "Cells_KR", "country": "Korea"}, {"site": "Cells_US", "country": "United States"},
+               {"site": "Savannah", "country": "United States"}, {"site": "Woodruff", "country": "United States"}],
+        Lanes=[{"origin": "Cells_KR", "destination": "Savannah", "item": "cells", "unit_cost": 1},
+               {"origin": "Savannah", "destination": "Woodruff", "item": "cells", "unit_cost": 1},
+               {"origin": "Cells_US", "destination": "Woodruff", "item": "cells", "unit_cost": 1}],
+        Policies=[{"policy": "p", "items": "cells", "value": 0.6, **rule}])
+
+
+def test_goods_passed_through_a_site_across_a_rules_from_boundary_are_a_warning():
+    # The new analyst's finding: Chinese cells through Rotterdam counted as EU content, silently. A rule counts a
+    # lane's goods as from the site it leaves: Korean cells shipped on from Savannah count as from the United States.
+    warned = network(**pass_through_book({"rule": "min_share", "from": "United States"})).warnings
+    assert warned == ("Policies row 2 (p, min_share cells from United States): Savannah (from Cells_KR) receives goods "
+                      "across the rule's from boundary and ships them on; a rule counts goods as coming from the site "
+                      "they leave, so goods passed through there count as from United States (check that this is "
+                      "meant)",)
+    # Excluding Korea: Korean cells through Savannah are no longer excluded.
+    warned = network(**pass_through_book({"rule": "exclude", "from": "Korea", "value": None})).warnings
+    assert warned == ("Policies row 2 (p, exclude cells from Korea): Savannah (from Cells_KR) receives goods across "
+                      "the rule's from boundary and ships them on; a rule counts goods as coming from the site they "
+                      "leave, so goods passed through there no longer count as from Korea (check that this is meant)",)
+    # A rule on goods from Korea straight to the plant, no site passing them on: no warning.
+    assert network(**sheets(Policies=[{"policy": "p", "rule": "max_share", "items": "cells", "from": "Korea",
+                                       "value": 0.6}])).warnings == ()
