@@ -42,7 +42,9 @@ def check_value(rule: Rule, value: float) -> None:
         article = "an" if rule.type[0] in "aeiou" else "a"
         raise EditError(f"Policies row {rule.row} is {article} {rule.type} rule; it has no value to change")
     if spec.value == "fraction" and not 0.0 <= value <= 1.0:
-        raise EditError(f"Policies row {rule.row} is a {rule.type} rule: every value must lie in [0, 1]")
+        hint = (f" ({value:g} is a percentage? a share is a fraction: write {value / 100:g} or {value:g}%)"
+                if 1.0 < value <= 100.0 else "")
+        raise EditError(f"Policies row {rule.row} is a {rule.type} rule: every value must lie in [0, 1]{hint}")
     if value < 0:
         raise EditError("values must be >= 0")
     if spec.value == "count" and not float(value).is_integer():

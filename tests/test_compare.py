@@ -182,8 +182,14 @@ def test_sweep_rejects_a_rule_of_another_policy(make_workbook):
         [{"policy": "p", "rule": "min_share", "from": "United States", "value": 0.6}])))
     with pytest.raises(SweepError, match="no rule on Policies row 7"):
         sweep(network, "p", 7, [0.5])
-    with pytest.raises(SweepError, match=r"\[0, 1\]"):
+    with pytest.raises(SweepError, match=r"\[0, 1\]") as raised:
         sweep(network, "p", 2, [1.5])
+    # a value typed as a percentage is named as one (the new analyst typed --values 40:80:10)
+    assert str(raised.value).endswith("(1.5 is a percentage? a share is a fraction: write 0.015 or 1.5%)")
+    with pytest.raises(SweepError) as raised:
+        sweep(network, "p", 2, [40.0])
+    assert str(raised.value) == ("Policies row 2 is a min_share rule: every value must lie in [0, 1] (40 is a "
+                                 "percentage? a share is a fraction: write 0.4 or 40%)")
 
 
 # ------------------------------------------------------------------ comparison workbook
