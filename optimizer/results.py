@@ -621,7 +621,8 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
         summary_rows.append(("Message", output.message))
     # What the workbook's reading warned about travels with the plan (a printout must show it too), and so does
     # what the plan itself suggests may be a mistake.
-    plan_warnings = met_by_delivering_nothing(compliance, unmet) if output.has_plan else []
+    plan_warnings = [*met_by_delivering_nothing(compliance, unmet), *mostly_unmet(network, unmet)] \
+        if output.has_plan else []
     summary_rows += [("Warning", warning) for warning in (*network.warnings, *plan_warnings)]
     summary = pd.DataFrame(summary_rows, columns=["field", "value"])
     return SolveResult(status=output.status, policy=policy, scenario=network.scenario_name, solver=output.solver,
@@ -631,6 +632,24 @@ def build_result(formulation: Formulation, output: SolverOutput, stats: dict[str
                        investments=investments, inventory=inventory, costs_by_period=by_period,
                        emissions=emissions, unmet=unmet, marginals=(output.marginals or Marginals()) if output.has_plan
                        else Marginals(), plan_warnings=plan_warnings, formulation=formulation, output=output)
+
+
+#: From this share of all demand left unmet, the plan says so as a warning: more likely a mistake than a choice.
+MOSTLY_UNMET = 0.5
+
+
+def mostly_unmet(network, unmet: pd.DataFrame) -> list[str]:
+    """A warning when the plan leaves at least half of all demand unmet (summed over Demand rows): the shortage
+    costs made not delivering the cheapest plan, which a unit off by 1,000 (a BOM quantity, a capacity, a cost),
+    a shortage cost too low or a rule no supplier can meet does as silently as a real shortage."""
+    if not len(unmet):
+        return []
+    total, left = float(network.demand["quantity"].sum()), float(unmet["unmet"].sum())
+    if total <= 0 or left < MOSTLY_UNMET * total:
+        return []
+    return [f"the plan leaves {left / total:.0%} of all demand unmet ({left:,.6g} of {total:,.6g}, summed over the "
+            "Demand rows): not delivering is its cheapest choice; if that is not meant, check the units (a BOM "
+            "quantity, a capacity or a cost off by 1,000), the shortage costs and the rules"]
 
 
 def met_by_delivering_nothing(compliance: pd.DataFrame, unmet: pd.DataFrame) -> list[str]:

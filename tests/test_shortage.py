@@ -190,12 +190,28 @@ def test_a_rule_met_only_by_delivering_nothing_is_named(make_workbook, monkeypat
     warning = ("Policies row 2 (mx, min_share cells from Mexico) is met only because nothing is delivered "
                "where it applies, while demand goes unmet: the rule may be why (it reads 'met, not binding'; "
                "sourcing compare prices the policy set against baseline)")
-    assert payload["warnings"] == [warning]
+    assert payload["warnings"][0] == warning and "100% of all demand unmet" in payload["warnings"][1]
     code, out, err = run(monkeypatch, capsys, "solve", path, "--policy", "mx", "-o", output)
     assert "0 binding" in flat(out) and f"warning: {warning}" in flat(err)
     summary = [r[1] for r in openpyxl.load_workbook(output)["Summary"].iter_rows(values_only=True) if r[0] == "Warning"]
-    assert summary == [warning]
+    assert summary == payload["warnings"]
     # From the United States (S1 and S2) the rule is met by what is delivered: no warning, nothing unmet.
     sheets["Policies"][0]["from"] = "United States"
     code, payload, _ = run_json(monkeypatch, capsys, "solve", make_workbook(**sheets), "--policy", "mx", "-o", output)
     assert payload["total_cost"] == pytest.approx(35.0) and payload["warnings"] == []
+
+
+def test_a_plan_that_leaves_most_demand_unmet_says_so(make_workbook, monkeypatch, capsys, tmp_path):
+    # A shortage cost of 4 lies below both suppliers' 5 and 10: the plan delivers nothing (5 x 4 = 20). The new
+    # analyst's BOM typed 1,000 times too large did this without a word; the plan now says it. At 8, 2 of 5 (40%)
+    # go unmet: below half, no warning.
+    warning = ("the plan leaves 100% of all demand unmet (5 of 5, summed over the Demand rows): not delivering is its "
+               "cheapest choice; if that is not meant, check the units (a BOM quantity, a capacity or a cost off by "
+               "1,000), the shortage costs and the rules")
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", make_workbook(**two_suppliers(shortage_cost=4)),
+                                "-o", tmp_path / "plan.xlsx")
+    assert payload["total_cost"] == pytest.approx(20.0) and payload["warnings"][-1] == warning
+    code, payload, _ = run_json(monkeypatch, capsys, "solve", make_workbook(**two_suppliers(shortage_cost=8)),
+                                "-o", tmp_path / "plan.xlsx")
+    assert payload["total_cost"] == pytest.approx(31.0) and not any("of all demand unmet" in w
+                                                                    for w in payload["warnings"])
