@@ -92,6 +92,12 @@ def mip_quality(h: highspy.Highs) -> tuple[float, float]:
     return max(0.0, float(info.mip_gap)), float(info.mip_dual_bound)
 
 
+def set_integrality(h: highspy.Highs, columns: np.ndarray, integer: bool) -> None:
+    """Make ``columns`` of ``h`` integer, or continuous."""
+    kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+    h.changeColsIntegrality(len(columns), np.asarray(columns, dtype=np.int32), np.full(len(columns), kind))
+
+
 def fix_and_resolve(h: highspy.Highs, columns: np.ndarray, values: np.ndarray) -> str:
     """Fix ``columns`` (the discrete decisions) at ``values`` rounded, as continuous columns, and
     re-run: the LP of the plan's discrete choices, whose duals price the plan. The instance keeps its
@@ -100,7 +106,7 @@ def fix_and_resolve(h: highspy.Highs, columns: np.ndarray, values: np.ndarray) -
     that LP's status."""
     columns = np.asarray(columns, dtype=np.int32)
     fixed = np.round(np.asarray(values, dtype=float))
-    h.changeColsIntegrality(len(columns), columns, np.full(len(columns), highspy.HighsVarType.kContinuous))
+    set_integrality(h, columns, False)
     h.changeColsBounds(len(columns), columns, fixed, fixed)
     h.clearSolver()
     h.run()
@@ -333,14 +339,14 @@ class LinearArrays:
         return int(column)
 
 
-def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
-    """Pass the arrays to ``h`` in one call (column-wise CSC matrix, each column's rows in increasing order),
-    marking ``integer`` columns. Repeated (row, column) entries are added up, in the order given, as in the PuLP
-    model."""
-    # One stable sort on a (column, row) code: the order lexsort((row, col)) gives, at less time and memory.
-    code = lp.col.astype(np.int64)
-    code *= lp.n_rows
-    code += lp.row
+def summed_entries(lp: LinearArrays, by_column: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``lp`` as (row, col, value), sorted by column then row (``by_column``, as a CSC matrix) or by
+    row then column (CSR); repeated (row, column) entries added up in the order given, as in the PuLP model."""
+    major, minor, n_minor = (lp.col, lp.row, lp.n_rows) if by_column else (lp.row, lp.col, lp.n_cols)
+    # One stable sort on a (major, minor) code: the order lexsort gives, at less time and memory.
+    code = major.astype(np.int64)
+    code *= max(n_minor, 1)
+    code += minor
     order = np.argsort(code, kind="stable")
     code = code[order]
     value = lp.value[order]
@@ -350,8 +356,15 @@ def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None =
         first = np.flatnonzero(np.r_[True, ~repeated])
         code, value = code[first], np.add.reduceat(value, first)
     del repeated
-    col, row = np.divmod(code, max(lp.n_rows, 1))
-    del code
+    major, minor = np.divmod(code, max(n_minor, 1))
+    return (minor, major, value) if by_column else (major, minor, value)
+
+
+def load_arrays(h: highspy.Highs, lp: LinearArrays, integer: np.ndarray | None = None) -> None:
+    """Pass the arrays to ``h`` in one call (column-wise CSC matrix, each column's rows in increasing order),
+    marking ``integer`` columns. Repeated (row, column) entries are added up, in the order given, as in the PuLP
+    model."""
+    row, col, value = summed_entries(lp, by_column=True)
     starts = np.searchsorted(col, np.arange(lp.n_cols + 1)).astype(np.int32)
     del col
     kinds = np.zeros(lp.n_cols, dtype=np.int32)  # HighsVarType: 0 continuous, 1 integer

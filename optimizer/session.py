@@ -17,7 +17,9 @@ that add or remove rows), the session loads it afresh and counts it (``fresh_loa
 
 ``Session.solve(report="cost")`` reads what a family member needs: status, cost and its parts, the build
 decisions, the Compliance rows, and the one-sided marginal costs of the rules asked for, computed as a plan's
-are (``optimizer.highs.one_sided_rates``); ``report="full"`` gives the plan exactly as ``optimizer.api.solve``
+are (``optimizer.highs.one_sided_rates``); ``report="total"`` only the cost parts, the total and the demand left
+unmet (a plan compared by its cost alone; a MILP whose discrete columns are all fixed is then solved as the LP it
+is, from the previous basis); ``report="full"`` gives the plan exactly as ``optimizer.api.solve``
 does, from a cold solve of the same model in a fresh instance, so every table (flows, prices, sensitivity) is
 the one a single solve writes.
 """
@@ -46,12 +48,7 @@ class _Rows:
     @classmethod
     def of(cls, image: Image) -> _Rows:
         lp = image.lp
-        order = np.lexsort((lp.col, lp.row))
-        row, col, value = lp.row[order], lp.col[order], lp.value[order]
-        repeated = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
-        if repeated.any():  # entries of one (row, column) add up, as in load_arrays
-            first = np.flatnonzero(np.r_[True, ~repeated])
-            row, col, value = row[first], col[first], np.add.reduceat(value, first)
+        row, col, value = highs.summed_entries(lp, by_column=False)  # as load_arrays adds them up
         start = np.searchsorted(row, np.arange(lp.n_rows + 1))
         return cls(start, col, value)
 
@@ -206,9 +203,7 @@ class Session:
                           np.zeros(count, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
                 integer = new_image.integer[kept:]
                 if integer.any():
-                    columns = (kept + np.flatnonzero(integer)).astype(np.int32)
-                    h.changeColsIntegrality(len(columns), columns,
-                                            np.full(len(columns), highspy_integer()))
+                    highs.set_integrality(h, kept + np.flatnonzero(integer), True)
         common = min(kept if tail_changed else n_new, n_old)
         _change_columns(h, old_lp, lp, old.image.integer, new_image.integer, common)
         # The new and changed blocks' rows, at the end.
@@ -243,9 +238,9 @@ class Session:
     def solve(self, report: str = "cost", rules: set[int] | None = None):
         """Solve the current model. ``report="total"``: a SolveResult with status, the cost parts, the total and
         the demand left unmet only (a plan compared by its cost alone). ``report="cost"``: a SolveResult with
-        status, costs, build decisions and
-        Compliance, and the one-sided marginal costs of the rules on the Policies rows ``rules``, from the
-        previous basis or plan (a MILP's duals only when rules are priced). ``report="tables"``: the same with
+        status, costs, build decisions and Compliance, and the one-sided marginal costs of the rules on the
+        Policies rows ``rules``, from the previous basis or plan (a MILP's duals only when rules are priced).
+        ``report="tables"``: the same with
         the plan's Flows, Utilization and Inventory and every rule's marginal costs (a plan shown in a
         workbook beside others, as the robust plan in each scenario). ``report="full"``: the plan as
         ``optimizer.api.solve`` gives it (a cold solve of this model in a fresh instance, every table, its
@@ -273,7 +268,7 @@ class Session:
         relaxed = costs_only and not rules and len(discrete) \
             and np.array_equal(lp.col_lower[discrete], lp.col_upper[discrete])
         if relaxed:
-            _set_integrality(h, discrete, False)
+            highs.set_integrality(h, discrete, False)
             discrete = discrete[:0]
         elif len(discrete) and self._last_plan is not None and len(self._last_plan) == lp.n_cols:
             h.setSolution(_start(self._last_plan))
@@ -287,7 +282,7 @@ class Session:
                                ranging=False, prices=bool(rules) or tables)
         self._restore(discrete)
         if relaxed:  # the instance is again the image loaded: a MILP
-            _set_integrality(h, loaded.image.discrete, True)
+            highs.set_integrality(h, loaded.image.discrete, True)
         output.status = solved.readback.status
         if solved.values is not None:
             output.values, output.objective = solved.values, float(formulation.objective @ solved.values)
@@ -316,16 +311,7 @@ class Session:
         if len(discrete):
             columns = discrete.astype(np.int32)
             h.changeColsBounds(len(columns), columns, lp.col_lower[discrete], lp.col_upper[discrete])
-            h.changeColsIntegrality(len(columns), columns, np.full(len(columns), highspy_integer()))
-
-
-def _set_integrality(h, columns: np.ndarray, integer: bool) -> None:
-    kind = highs.highspy.HighsVarType.kInteger if integer else highs.highspy.HighsVarType.kContinuous
-    h.changeColsIntegrality(len(columns), columns.astype(np.int32), np.full(len(columns), kind))
-
-
-def highspy_integer():
-    return highs.highspy.HighsVarType.kInteger
+            highs.set_integrality(h, columns, True)
 
 
 def _start(values: np.ndarray):
@@ -377,9 +363,9 @@ def _change_columns(h, old, new, old_integer, new_integer, count: int) -> None:
                             | (old.col_upper[:count] != new.col_upper[:count])).astype(np.int32)
     if len(bounds):
         h.changeColsBounds(len(bounds), bounds, new.col_lower[bounds], new.col_upper[bounds])
-    kinds = np.flatnonzero(old_integer[:count] != new_integer[:count]).astype(np.int32)
-    if len(kinds):
-        kind = highs.highspy.HighsVarType
-        h.changeColsIntegrality(len(kinds), kinds, np.array([kind.kInteger if new_integer[k] else kind.kContinuous
-                                                             for k in kinds]))
+    changed = old_integer[:count] != new_integer[:count]
+    for integer in (True, False):
+        columns = np.flatnonzero(changed & (new_integer[:count] == integer))
+        if len(columns):
+            highs.set_integrality(h, columns, integer)
 
