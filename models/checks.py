@@ -120,6 +120,15 @@ def demand_gap_warnings(network: Network) -> list[str]:
                                           "with demand")
 
 
+def _by_lane(keys: pd.DataFrame, lanes: pd.DataFrame, end: str) -> np.ndarray:
+    """Whether some lane has each (site, item) row of ``keys`` at its ``end`` ("origin" or "destination"): a lane
+    for the item, or a blank-item lane (it carries every item)."""
+    item_lane = lanes["item"].notna().to_numpy()
+    found = pd.MultiIndex.from_frame(keys[["site", "item"]]).isin(
+        pd.MultiIndex.from_frame(lanes.loc[item_lane, [end, "item"]]))
+    return found | keys["site"].isin(lanes.loc[~item_lane, end]).to_numpy()
+
+
 def idle_supply_warnings(network: Network) -> list[str]:
     """A warning per Supply row at a site that nothing can take the item from: no lane leaves the site for
     it (a lane for the item, or a blank-item lane), no BOM at the site consumes it, and the site neither
@@ -128,10 +137,7 @@ def idle_supply_warnings(network: Network) -> list[str]:
     if not len(supply):
         return []
     keys = pd.MultiIndex.from_frame(supply[["site", "item"]])
-    lanes = network.lanes
-    item_lane = lanes["item"].notna().to_numpy()
-    used = keys.isin(pd.MultiIndex.from_frame(lanes.loc[item_lane, ["origin", "item"]]))
-    used |= supply["site"].isin(lanes.loc[~item_lane, "origin"]).to_numpy()
+    used = _by_lane(supply, network.lanes, "origin")
     for table in (network.demand, network.inventory):
         if len(table):
             used |= keys.isin(pd.MultiIndex.from_frame(table[["site", "item"]]))
@@ -210,10 +216,7 @@ def unreachable_soft_demand_warnings(network: Network) -> list[str]:
     if not len(soft):
         return []
     keys = pd.MultiIndex.from_frame(soft[["site", "item"]])
-    lanes = network.lanes
-    item_lane = lanes["item"].notna().to_numpy()
-    reached = keys.isin(pd.MultiIndex.from_frame(lanes.loc[item_lane, ["destination", "item"]]))
-    reached |= soft["site"].isin(lanes.loc[~item_lane, "destination"]).to_numpy()
+    reached = _by_lane(soft, network.lanes, "destination")
     inventory = network.inventory
     makers = [network.supply[["site", "item"]], network.investments[["site", "item"]],
               inventory.loc[inventory["initial"] > 0, ["site", "item"]] if len(inventory) else None]
@@ -267,6 +270,8 @@ def pass_through_warnings(network: Network) -> list[str]:
     if not len(lanes):
         return []
     item_lane = lanes["item"].notna().to_numpy()
+    # Each lane whose destination ships its item on (a lane for the item, or a blank-item lane, leaves it).
+    ships_on = _by_lane(lanes[["destination", "item"]].set_axis(["site", "item"], axis=1), lanes, "origin")
     warnings = []
     for policy in network.policies.values():
         for rule in policy.rules:
@@ -275,15 +280,7 @@ def pass_through_warnings(network: Network) -> list[str]:
             inside = lanes["origin"].isin(rule.from_sites).to_numpy()
             crossing = inside != lanes["destination"].isin(rule.from_sites).to_numpy()  # into the other side
             wanted = lanes["item"].isin(rule.items).to_numpy() if rule.items else item_lane
-            inbound = lanes[crossing & (wanted | ~item_lane)]
-            if not len(inbound):
-                continue
-            # the same item (or a blank-item lane) leaving the receiving site onward
-            onward = pd.MultiIndex.from_frame(lanes.loc[item_lane, ["origin", "item"]])
-            carried = inbound["item"].fillna("")
-            ships = pd.MultiIndex.from_arrays([inbound["destination"], carried]).isin(onward)
-            ships |= inbound["destination"].isin(lanes.loc[~item_lane, "origin"]).to_numpy()
-            passed = inbound[ships].drop_duplicates("destination")
+            passed = lanes[crossing & (wanted | ~item_lane) & ships_on].drop_duplicates("destination")
             if not len(passed):
                 continue
             side = rule.from_text or "the rule's from sites"

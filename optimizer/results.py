@@ -15,7 +15,7 @@ from optimizer.formulation import recipes, standard_costs
 from optimizer.horizon import initial_stock, salvage_fractions
 from optimizer.marginals import Marginals
 from optimizer.model import Formulation
-from optimizer.rules import COMPLIANCE_COLUMNS
+from optimizer.rules import COMPLIANCE_COLUMNS, is_check
 from optimizer.rules.base import FLOW_TOLERANCE
 
 
@@ -659,8 +659,6 @@ def met_by_delivering_nothing(compliance: pd.DataFrame, unmet: pd.DataFrame) -> 
     maximum), which only a comparison with baseline would show otherwise. One warning per Policies row."""
     if not len(compliance) or not len(unmet) or not (unmet["unmet"] > FLOW_TOLERANCE).any():
         return []
-    from optimizer.rules import is_check
-
     short = set(unmet.loc[unmet["unmet"] > FLOW_TOLERANCE, "period"].astype(str))
     checks = compliance[is_check(compliance) & compliance["from_flow"].notna()]
     empty = checks[(checks["total_flow"].fillna(0.0).abs() <= FLOW_TOLERANCE)
